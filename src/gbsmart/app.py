@@ -1,0 +1,111 @@
+"""create_app(): the FastAPI application serving the JSON API under /api/v1 and the portal."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
+from starlette.middleware.sessions import SessionMiddleware
+
+from gbsmart import __version__
+from gbsmart.config import Settings, get_settings
+from gbsmart.core.clock import Clock, SystemClock
+from gbsmart.core.db import make_engine, make_sessionmaker
+from gbsmart.web.deps import get_ctx
+from gbsmart.web.errors import install_error_handlers
+from gbsmart.web.templating import make_templates, render
+
+log = logging.getLogger("gbsmart")
+
+
+def _api_router() -> APIRouter:
+    from gbsmart.change.api import router as change_router
+    from gbsmart.parties.api import router as parties_router
+
+    api = APIRouter(prefix="/api/v1")
+    api.include_router(parties_router)
+    api.include_router(change_router)
+    return api
+
+
+def _page_routers() -> list[APIRouter]:
+    from gbsmart.change.pages import router as change_pages
+    from gbsmart.parties.pages import router as parties_pages
+    from gbsmart.web.pages import router as web_pages
+
+    return [web_pages, parties_pages, change_pages]
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    clock = clock or SystemClock()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_engine = engine is None
+        app.state.engine = engine or make_engine(settings.resolved_database_url())
+        app.state.sessionmaker = make_sessionmaker(app.state.engine)
+        yield
+        if own_engine:
+            app.state.engine.dispose()
+
+    app = FastAPI(
+        title="gbsmart",
+        version=__version__,
+        description="The GB Smart Energy Code and the DCC's services in software.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.clock = clock
+    app.state.templates = make_templates()
+
+    @app.middleware("http")
+    async def request_id(request: Request, call_next):  # noqa: ANN001, ANN202
+        rid = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
+        request.state.request_id = rid
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = rid
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.resolved_secret_key(),
+        session_cookie="gbsmart_session",
+        max_age=settings.session_max_age_seconds,
+        same_site="lax",
+        https_only=False,
+    )
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "web" / "static")), name="static")
+    app.include_router(_api_router())
+    for router in _page_routers():
+        app.include_router(router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/", include_in_schema=False)
+    def home(request: Request, ctx=Depends(get_ctx)):  # noqa: ANN001, ANN202
+        from gbsmart.change.service import dashboard
+
+        return render(request, "home.html", dashboard(ctx))
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> RedirectResponse:
+        return RedirectResponse("/static/favicon.svg")
+
+    return app

@@ -1,0 +1,498 @@
+"""Use cases of the change process: raise, step, vote, respond, document, list. Takes a Ctx; never commits."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from gbsmart.change import rules
+from gbsmart.change.enums import (
+    PARTY_TO_VOTING_CATEGORY,
+    Consultation,
+    ProposalPath,
+    ProposalState,
+    Route,
+)
+from gbsmart.change.errors import StepNotAllowed
+from gbsmart.change.schemas import DocumentCreate, DraftProposalCreate, ResponseCreate, StepCreate, VoteCreate
+from gbsmart.change.voting import Ballot, TallyResult, VotingRules, tally
+from gbsmart.core.audit import record_change, snapshot
+from gbsmart.core.context import Ctx
+from gbsmart.core.errors import Conflict, Forbidden, Invalid, NotFound
+from gbsmart.core.pagination import Page, decode_cursor, encode_cursor
+from gbsmart.models.change import (
+    ChangeBoardVote,
+    ConsultationResponse,
+    Proposal,
+    ProposalDocument,
+    ProposalEvent,
+    Release,
+)
+from gbsmart.models.parties import Organisation, OrganisationKind
+
+AUDITED = (
+    "reference", "dp_reference", "title", "state", "path", "route", "release_id", "release_status",
+    "change_board_determination", "change_board_date", "authority_determination", "authority_date",
+    "implementation_date", "pa_status",
+)  # fmt: skip
+
+
+# ---------------------------------------------------------------- look-ups
+
+
+def get_proposal(session: Session, reference: str) -> Proposal:
+    """A proposal by its current reference or the Draft Proposal reference it started as."""
+    ref = reference.strip().upper()
+    found = session.scalar(select(Proposal).where(or_(Proposal.reference == ref, Proposal.dp_reference == ref)))
+    if found is None:
+        raise NotFound(f"No proposal {reference!r}. References look like DP094, MP102 or SECMP0041.")
+    return found
+
+
+def find_organisation(session: Session, name: str) -> Organisation:
+    key = name.strip()
+    org = session.scalar(
+        select(Organisation).where(or_(Organisation.name == key, Organisation.short_name == key))
+    )
+    if org is None:
+        org = session.scalar(select(Organisation).where(func.lower(Organisation.name) == key.lower()))
+    if org is None:
+        raise NotFound(f"No organisation called {name!r}; see GET /api/v1/parties for the list.")
+    return org
+
+
+def find_release(session: Session, name: str) -> Release:
+    rel = session.scalar(select(Release).where(func.lower(Release.name) == name.strip().lower()))
+    if rel is None:
+        raise NotFound(f"No SEC Release called {name!r}; see GET /api/v1/releases for the list.")
+    return rel
+
+
+def is_proposer(ctx: Ctx, proposal: Proposal) -> bool:
+    a = ctx.actor
+    if a.person_id is not None and proposal.raised_by_id == a.person_id:
+        return True
+    return a.organisation_id is not None and proposal.proposer_org_id == a.organisation_id
+
+
+def allowed_steps(ctx: Ctx, proposal: Proposal) -> list[dict]:
+    """The steps open from the proposal's state, each saying who may take it and whether the caller may."""
+    state = ProposalState(proposal.state)
+    mine = is_proposer(ctx, proposal)
+    return [
+        {
+            "step": s.name,
+            "label": s.label,
+            "actors": rules.describe_actors(s),
+            "requires": list(s.requires),
+            "you_may": rules.actor_may(s, ctx.actor.roles, mine),
+            "help": s.help,
+            "internal": s.internal,
+        }
+        for s in rules.steps_from(state)
+    ]
+
+
+# ---------------------------------------------------------------- raising
+
+
+def _next_number(session: Session, prefix: str) -> int:
+    refs = session.scalars(
+        select(Proposal.reference).where(Proposal.reference.like(f"{prefix}%"))
+    ).all() + session.scalars(select(Proposal.dp_reference).where(Proposal.dp_reference.like(f"{prefix}%"))).all()
+    numbers = [int(m.group(1)) for r in refs if r and (m := re.fullmatch(rf"{prefix}(\d+)", r))]
+    return max(numbers, default=0) + 1
+
+
+def _add_event(
+    ctx: Ctx,
+    proposal: Proposal,
+    step: str,
+    from_state: str | None,
+    *,
+    reason: str = "",
+    reference: str | None = None,
+    decided_on: date | None = None,
+    data: dict | None = None,
+) -> ProposalEvent:
+    seq = len(proposal.events) + 1
+    event = ProposalEvent(
+        seq=seq,
+        step=step,
+        from_state=from_state,
+        to_state=proposal.state,
+        actor_id=ctx.actor.person_id,
+        actor_name=ctx.actor.name,
+        at=ctx.clock.now(),
+        decided_on=decided_on or ctx.clock.today(),
+        reason=reason,
+        reference=reference,
+        data=data,
+    )
+    proposal.events.append(event)
+    proposal.updated_at = ctx.clock.now()
+    return event
+
+
+def raise_draft_proposal(ctx: Ctx, data: DraftProposalCreate) -> Proposal:
+    """Anyone may raise a Draft Proposal with a problem statement (SEC Section D; DOMAIN.md section 2)."""
+    s = ctx.session
+    if data.proposer_organisation:
+        if not ctx.actor.has_role(rules.CA):
+            raise Forbidden("Only the Code Administrator may raise a Draft Proposal on behalf of another body.")
+        org = find_organisation(s, data.proposer_organisation)
+    else:
+        org = s.get(Organisation, ctx.actor.organisation_id) if ctx.actor.organisation_id else None
+    number = _next_number(s, "DP")
+    ref = f"DP{number:03d}"
+    now = ctx.clock.now()
+    p = Proposal(
+        reference=ref,
+        dp_reference=ref,
+        title=data.title,
+        state=ProposalState.DEVELOPMENT,
+        proposer_org_id=org.id if org else None,
+        proposer_name=org.name if org else ctx.actor.name,
+        raised_by_id=ctx.actor.person_id,
+        date_raised=data.date_raised or ctx.clock.today(),
+        problem_statement=data.problem_statement,
+        summary=data.problem_statement[:500],
+        latest_progress="Draft Proposal raised; in the Development Stage.",
+        created_at=now,
+        updated_at=now,
+        source="raised in gbsmart",
+    )
+    s.add(p)
+    s.flush()
+    _add_event(ctx, p, "raise_draft", None, reason="Draft Proposal raised.")
+    record_change(ctx, "proposal.raise", "proposal", p.reference, None, snapshot(p, *AUDITED))
+    return p
+
+
+# ---------------------------------------------------------------- steps
+
+
+def _refuse(proposal: Proposal, step_name: str, ctx: Ctx) -> StepNotAllowed:
+    state = ProposalState(proposal.state)
+    options = allowed_steps(ctx, proposal)
+    listed = ", ".join(f"{o['step']} ({o['actors']})" for o in options) or "none: the proposal is closed"
+    return StepNotAllowed(
+        f"'{step_name}' is not allowed while {proposal.reference} is at '{state.label}'. "
+        f"Steps allowed from here: {listed}.",
+        detail={"state": state.value, "allowed": [o["step"] for o in options]},
+    )
+
+
+def take_step(ctx: Ctx, reference: str, data: StepCreate) -> Proposal:
+    """Take one step of the process, if the table allows it from here and the caller is its actor."""
+    s = ctx.session
+    p = get_proposal(s, reference)
+    step = rules.STEPS.get(data.step)
+    state = ProposalState(p.state)
+    if step is None or state not in step.from_states:
+        raise _refuse(p, data.step, ctx)
+    if step.internal:
+        raise Conflict(
+            f"'{step.name}' has its own endpoint: use POST /api/v1/proposals/{p.reference}/"
+            f"{'votes' if step.name == 'cast_vote' else 'responses'}.",
+            detail={"state": state.value},
+        )
+    if not rules.actor_may(step, ctx.actor.roles, is_proposer(ctx, p)):
+        raise Forbidden(f"Only the {rules.describe_actors(step)} may take '{step.name}' ({step.label}).")
+    before = snapshot(p, *AUDITED)
+    extra: dict = {}
+    decided_on = data.decided_on or ctx.clock.today()
+
+    if "route" in step.requires and data.route is None:
+        raise Invalid("This step needs a route.", detail=[{"field": "route", "message": "refinement or report_phase"}])
+    if "path" in step.requires and data.path is None:
+        raise Invalid("This step needs a path.", detail=[{"field": "path", "message": "path_1, path_2, path_3, "
+                                                                                        "fast_track or urgent"}])
+    if "release" in step.requires and not (data.release or p.release_id):
+        raise Invalid("This step needs a SEC Release.", detail=[{"field": "release", "message": "a release name"}])
+
+    new_state: ProposalState = step.to_state or state
+    if step.name == "ready_to_convert":
+        p.route = data.route.value
+        extra["route"] = data.route.value
+    elif step.name == "convert":
+        mp_ref = data.mp_reference or _mp_reference_for(s, p)
+        if s.scalar(select(Proposal.id).where(Proposal.reference == mp_ref, Proposal.id != p.id)):
+            raise Conflict(f"{mp_ref} is already in use; give another mp_reference.")
+        extra["mp_reference"] = mp_ref
+        p.reference = mp_ref
+    elif step.name == "set_path":
+        route = data.route or (Route(p.route) if p.route else None)
+        new_state = rules.after_path(data.path, route)
+        p.path = data.path.value
+        if route and data.path != ProposalPath.FAST_TRACK:
+            p.route = route.value
+        extra.update(path=data.path.value, route=p.route)
+    elif step.name == "preliminary_assessment" and data.pa_status:
+        p.pa_status = data.pa_status
+        extra["pa_status"] = data.pa_status
+    elif step.name in ("open_refinement_consultation", "open_mr_consultation"):
+        p.consultation_round += 1
+    elif step.name == "open_change_board":
+        p.change_board_round += 1
+        extra["round"] = p.change_board_round
+    elif step.name == "close_change_board":
+        result = current_tally(ctx, p)
+        new_state = rules.after_change_board(ProposalPath(p.path or "path_3"), result.valid, result.outcome)
+        extra["tally"] = result.as_dict()
+        if result.valid:
+            p.change_board_determination = "Approved" if result.outcome == "approve" else "Rejected"
+            p.change_board_date = decided_on
+        else:
+            p.change_board_determination = None
+    elif step.name in ("authority_approve", "authority_reject", "authority_send_back"):
+        p.authority_determination = {"authority_approve": "Approved", "authority_reject": "Rejected",
+                                     "authority_send_back": "Sent back"}[step.name]
+        p.authority_date = decided_on
+    elif step.name == "target_release":
+        rel = find_release(s, data.release) if data.release else p.release
+        p.release_id = rel.id
+        p.release = rel
+        extra["release"] = rel.name
+    elif step.name == "implement":
+        if data.release:
+            rel = find_release(s, data.release)
+            p.release_id, p.release = rel.id, rel
+        p.implementation_date = data.decided_on or p.release.release_date
+        decided_on = p.implementation_date
+        extra["release"] = p.release.name
+
+    from_state = p.state
+    p.state = new_state.value
+    if p.release_id is not None:
+        p.release_status = rules.release_status(new_state)
+    p.latest_progress = _progress_text(step, p, data, decided_on)
+    _add_event(ctx, p, step.name, from_state, reason=data.reason, reference=data.reference,
+               decided_on=decided_on, data=extra or None)
+    s.flush()
+    record_change(ctx, f"proposal.{step.name}", "proposal", p.reference, before, snapshot(p, *AUDITED))
+    return p
+
+
+def _mp_reference_for(session: Session, p: Proposal) -> str:
+    if p.dp_reference and (m := re.fullmatch(r"DP(\d+)", p.dp_reference)):
+        candidate = f"MP{int(m.group(1)):03d}"
+        if session.scalar(select(Proposal.id).where(Proposal.reference == candidate)) is None:
+            return candidate
+    return f"MP{_next_number(session, 'MP'):03d}"
+
+
+def _progress_text(step: rules.Step, p: Proposal, data: StepCreate, on: date) -> str:
+    text = f"{on:%d %b %Y}: {step.label}"
+    if data.reason:
+        text += f". {data.reason}"
+    if data.reference:
+        text += f" ({data.reference})"
+    return text
+
+
+# ---------------------------------------------------------------- Change Board
+
+
+def voting_rules(ctx: Ctx) -> VotingRules:
+    return VotingRules.from_settings(ctx.settings)
+
+
+def current_tally(ctx: Ctx, p: Proposal) -> TallyResult:
+    votes = [v for v in p.votes if v.round == p.change_board_round]
+    ballots = [Ballot(party=str(v.organisation_id), category=v.category, vote=v.vote) for v in votes]
+    return tally(ballots, voting_rules(ctx))
+
+
+def cast_vote(ctx: Ctx, reference: str, data: VoteCreate) -> ChangeBoardVote:
+    """One vote per Party per Change Board round (SECMP0041, seed 004); a second vote is refused (409)."""
+    s = ctx.session
+    p = get_proposal(s, reference)
+    if p.state != ProposalState.CHANGE_BOARD:
+        raise _refuse(p, "cast_vote", ctx)
+    if data.party:
+        org = find_organisation(s, data.party)
+        own = ctx.actor.organisation_id == org.id
+        if not own and not ctx.actor.has_role(rules.CA):
+            raise Forbidden("You may vote only for your own Party; the Code Administrator may record others' votes.")
+    else:
+        if ctx.actor.organisation_id is None:
+            raise Invalid("Say which Party is voting.", detail=[{"field": "party", "message": "required"}])
+        org = s.get(Organisation, ctx.actor.organisation_id)
+    if not ctx.actor.has_role(rules.PARTY, rules.CA):
+        raise Forbidden("Only a SEC Party user (or the Code Administrator on a Party's behalf) may vote.")
+    if org.kind != OrganisationKind.SEC_PARTY or not org.party_category:
+        raise Invalid(f"{org.name} is not a voting SEC Party.", detail=[{"field": "party", "message": "not a Party"}])
+    category = PARTY_TO_VOTING_CATEGORY[org.party_category]
+    if category.value not in voting_rules(ctx).categories:
+        raise Invalid(f"{org.name}'s category {category.label} does not vote under the configured rules.")
+    existing = s.scalar(
+        select(ChangeBoardVote).where(
+            ChangeBoardVote.proposal_id == p.id,
+            ChangeBoardVote.round == p.change_board_round,
+            ChangeBoardVote.organisation_id == org.id,
+        )
+    )
+    if existing is not None:
+        raise Conflict(
+            f"{org.name} has already voted ({existing.vote}) on {p.reference}; one vote per Party.",
+            detail={"party": org.name, "vote": existing.vote},
+        )
+    vote = ChangeBoardVote(
+        proposal_id=p.id, round=p.change_board_round, organisation_id=org.id, category=category.value,
+        vote=data.vote.value, cast_by_id=ctx.actor.person_id, at=ctx.clock.now(), comment=data.comment,
+    )
+    p.votes.append(vote)
+    s.flush()
+    record_change(ctx, "proposal.vote", "proposal", p.reference, None,
+                  {"party": org.name, "category": category.value, "vote": data.vote.value,
+                   "round": p.change_board_round})
+    return vote
+
+
+# ---------------------------------------------------------------- consultations and documents
+
+
+def record_response(ctx: Ctx, reference: str, data: ResponseCreate) -> ConsultationResponse:
+    s = ctx.session
+    p = get_proposal(s, reference)
+    consultation = {
+        ProposalState.REFINEMENT_CONSULTATION: Consultation.REFINEMENT,
+        ProposalState.MR_CONSULTATION: Consultation.MODIFICATION_REPORT,
+    }.get(ProposalState(p.state))
+    if consultation is None:
+        raise _refuse(p, "consultation_response", ctx)
+    if data.party:
+        org = find_organisation(s, data.party)
+        if org.id != ctx.actor.organisation_id and not ctx.actor.has_role(rules.CA):
+            raise Forbidden("You may respond only for your own organisation.")
+    elif ctx.actor.organisation_id is None:
+        raise Invalid("Say which Party is responding.", detail=[{"field": "party", "message": "required"}])
+    else:
+        org = s.get(Organisation, ctx.actor.organisation_id)
+    dup = s.scalar(
+        select(ConsultationResponse.id).where(
+            ConsultationResponse.proposal_id == p.id,
+            ConsultationResponse.consultation == consultation.value,
+            ConsultationResponse.round == p.consultation_round,
+            ConsultationResponse.organisation_id == org.id,
+        )
+    )
+    if dup:
+        raise Conflict(f"{org.name} has already responded to this {consultation.label}.")
+    resp = ConsultationResponse(
+        proposal_id=p.id, consultation=consultation.value, round=p.consultation_round, organisation_id=org.id,
+        respondent_id=ctx.actor.person_id, supports=data.supports, comments=data.comments, at=ctx.clock.now(),
+    )
+    p.responses.append(resp)
+    s.flush()
+    record_change(ctx, "proposal.response", "proposal", p.reference, None,
+                  {"party": org.name, "consultation": consultation.value, "supports": data.supports})
+    return resp
+
+
+def add_document(ctx: Ctx, reference: str, data: DocumentCreate) -> ProposalDocument:
+    if not ctx.actor.has_role(rules.CA, rules.DCC, rules.PANEL):
+        raise Forbidden("Only the Code Administrator, the Panel or the DCC may add documents to a proposal.")
+    p = get_proposal(ctx.session, reference)
+    doc = ProposalDocument(kind=data.kind, title=data.title, body=data.body, added_by_id=ctx.actor.person_id,
+                           added_at=ctx.clock.now())
+    p.documents.append(doc)
+    ctx.session.flush()
+    record_change(ctx, "proposal.document", "proposal", p.reference, None, {"kind": data.kind, "title": data.title})
+    return doc
+
+
+def implement_due(ctx: Ctx) -> list[Proposal]:
+    """Mark approved modifications Implemented once their release date has come (the release job)."""
+    s = ctx.session
+    today = ctx.clock.today()
+    due = s.scalars(
+        select(Proposal).join(Release).where(Proposal.state == ProposalState.APPROVED, Release.release_date <= today)
+    ).all()
+    done = []
+    for p in due:
+        done.append(take_step(ctx, p.reference, StepCreate(step="implement", reason=f"Released in {p.release.name}.",
+                                                           decided_on=p.release.release_date)))
+    return done
+
+
+# ---------------------------------------------------------------- listing
+
+
+@dataclass
+class ProposalFilters:
+    q: str | None = None
+    stage: str | None = None  # "draft" / "modification" / "closed" or a ProposalState value
+    path: str | None = None
+    release: str | None = None
+    proposer: str | None = None
+
+
+STAGE_GROUPS = {
+    "draft": [s.value for s in ProposalState if s.is_draft],
+    "open": [s.value for s in ProposalState if not s.is_closed],
+    "modification": [s.value for s in ProposalState if not s.is_draft and not s.is_closed],
+    "closed": [s.value for s in ProposalState if s.is_closed],
+}
+
+
+def _filtered(f: ProposalFilters):  # noqa: ANN202
+    stmt = select(Proposal).options(selectinload(Proposal.release))
+    if f.q:
+        like = f"%{f.q.strip().lower()}%"
+        stmt = stmt.where(or_(func.lower(Proposal.title).like(like), func.lower(Proposal.reference).like(like),
+                              func.lower(Proposal.dp_reference).like(like), func.lower(Proposal.summary).like(like)))
+    if f.stage:
+        if f.stage in STAGE_GROUPS:
+            stmt = stmt.where(Proposal.state.in_(STAGE_GROUPS[f.stage]))
+        else:
+            try:
+                stmt = stmt.where(Proposal.state == ProposalState(f.stage).value)
+            except ValueError as exc:
+                allowed = ", ".join([*STAGE_GROUPS, *(s.value for s in ProposalState)])
+                raise Invalid(f"Unknown stage {f.stage!r}.", detail=[{"field": "stage", "message": allowed}]) from exc
+    if f.path:
+        if f.path == "none":
+            stmt = stmt.where(Proposal.path.is_(None))
+        else:
+            try:
+                stmt = stmt.where(Proposal.path == ProposalPath(f.path).value)
+            except ValueError as exc:
+                raise Invalid(f"Unknown path {f.path!r}.", detail=[{"field": "path", "message": ", ".join(
+                    p.value for p in ProposalPath)}]) from exc
+    if f.release:
+        stmt = stmt.join(Release, Proposal.release_id == Release.id).where(
+            func.lower(Release.name) == f.release.strip().lower())
+    if f.proposer:
+        stmt = stmt.where(func.lower(Proposal.proposer_name).like(f"%{f.proposer.strip().lower()}%"))
+    return stmt
+
+
+def list_proposals(session: Session, f: ProposalFilters, cursor: str | None = None, limit: int = 50) -> Page[Proposal]:
+    """Proposals in reference order, paged by key."""
+    limit = max(1, min(limit, 500))
+    stmt = _filtered(f)
+    after = decode_cursor(cursor)
+    if after:
+        stmt = stmt.where(Proposal.reference > str(after[0]))
+    rows = session.scalars(stmt.order_by(Proposal.reference).limit(limit + 1)).all()
+    next_cursor = encode_cursor([rows[limit - 1].reference]) if len(rows) > limit else None
+    return Page(items=list(rows[:limit]), next_cursor=next_cursor)
+
+
+def count_by_state(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Proposal.state, func.count()).group_by(Proposal.state)).all()
+    return {state: n for state, n in rows}
+
+
+def dashboard(ctx: Ctx) -> dict:
+    counts = count_by_state(ctx.session)
+    recent = ctx.session.scalars(select(ProposalEvent).order_by(ProposalEvent.at.desc(), ProposalEvent.id.desc())
+                                 .limit(10).options(selectinload(ProposalEvent.proposal))).all()
+    states = [(ProposalState(s), counts.get(s.value, 0)) for s in ProposalState]
+    return {"states": states, "total": sum(counts.values()), "recent": recent, "State": ProposalState}

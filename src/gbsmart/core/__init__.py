@@ -1,0 +1,1 @@
+"""Domain-free kit: database, clock, errors, audit, security, pagination."""

@@ -1,0 +1,47 @@
+"""Who is acting, on which session, at what time: what every service call receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from gbsmart.config import Settings
+from gbsmart.core.clock import Clock
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person (or system job) on whose authority a change is made."""
+
+    person_id: int | None
+    username: str
+    name: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+    organisation_id: int | None = None
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @classmethod
+    def system(cls, name: str = "gbsmart") -> Actor:
+        return cls(person_id=None, username=name, name=name, roles=frozenset({"system"}))
+
+    @classmethod
+    def of(cls, person) -> Actor:  # noqa: ANN001 - a models.Person
+        return cls(
+            person_id=person.id,
+            username=person.username,
+            name=person.full_name,
+            roles=frozenset(person.roles),
+            organisation_id=person.organisation_id,
+        )
+
+
+@dataclass
+class Ctx:
+    session: Session
+    actor: Actor
+    clock: Clock
+    settings: Settings
+    request_id: str | None = None

@@ -1,0 +1,1 @@
+"""The demo dataset: Parties, people, proposals, decisions and releases from the four seed papers."""

@@ -1,0 +1,34 @@
+"""All SQLAlchemy tables, one module per aggregate; importing this package registers every table."""
+
+from gbsmart.core.db import Base
+from gbsmart.models.audit import ChangeRecord
+from gbsmart.models.change import (
+    ChangeBoardVote,
+    ConsultationResponse,
+    Proposal,
+    ProposalDocument,
+    ProposalEvent,
+    ProposalImpact,
+    ProposalInterest,
+    Release,
+)
+from gbsmart.models.parties import ApiToken, DccUser, DccUserRole, Organisation, Person, PersonRole
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "ChangeBoardVote",
+    "ChangeRecord",
+    "ConsultationResponse",
+    "DccUser",
+    "DccUserRole",
+    "Organisation",
+    "Person",
+    "PersonRole",
+    "Proposal",
+    "ProposalDocument",
+    "ProposalEvent",
+    "ProposalImpact",
+    "ProposalInterest",
+    "Release",
+]

@@ -1,0 +1,76 @@
+"""API shapes for Parties and people."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from gbsmart.models.parties import OrganisationKind, PartyCategory, Role, UserRole
+
+EUI64 = re.compile(r"^[0-9A-F]{2}(-[0-9A-F]{2}){7}$")
+
+
+def normalise_eui64(value: str) -> str:
+    """'90b3d51f30010000' or '90-B3-D5-1F-30-01-00-00' -> '90-B3-D5-1F-30-01-00-00'."""
+    raw = re.sub(r"[^0-9A-Fa-f]", "", value)
+    if len(raw) != 16:
+        raise ValueError("an EUI-64 has 16 hex digits, e.g. 90-B3-D5-1F-30-01-00-00")
+    return "-".join(raw[i : i + 2] for i in range(0, 16, 2)).upper()
+
+
+class DccUserRead(BaseModel):
+    eui64: str
+    roles: list[str]
+
+
+class OrganisationRead(BaseModel):
+    id: int
+    name: str
+    short_name: str | None
+    kind: str
+    kind_label: str
+    party_category: str | None
+    party_category_label: str | None
+    dcc_users: list[DccUserRead]
+    source: str | None
+
+
+class OrganisationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=2, max_length=200)
+    short_name: str | None = Field(default=None, max_length=50)
+    kind: OrganisationKind = OrganisationKind.SEC_PARTY
+    party_category: PartyCategory | None = None
+
+
+class DccUserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    eui64: str
+    roles: list[UserRole] = Field(min_length=1)
+
+    @field_validator("eui64")
+    @classmethod
+    def _eui64(cls, v: str) -> str:
+        return normalise_eui64(v)
+
+
+class PersonCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    username: str = Field(min_length=2, max_length=80, pattern=r"^[a-z0-9_.-]+$")
+    full_name: str = Field(min_length=2, max_length=200)
+    email: str | None = Field(default=None, max_length=200)
+    organisation: str | None = None
+    roles: list[Role] = Field(default_factory=lambda: [Role.PARTY_USER])
+    password: str | None = Field(default=None, min_length=10, max_length=200)
+
+
+class PersonRead(BaseModel):
+    id: int
+    username: str
+    full_name: str
+    organisation: str | None
+    roles: list[str]

@@ -1,0 +1,84 @@
+"""Request dependencies: the database session, the acting person, and the service context."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gbsmart.core.context import Actor, Ctx
+from gbsmart.core.errors import Forbidden, Unauthorised
+from gbsmart.core.security import same, token_digest
+from gbsmart.models.parties import ApiToken, Person
+from gbsmart.web.csrf import SAFE_METHODS
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request owns the transaction: commit on success, roll back on any error."""
+    session = request.app.state.sessionmaker()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _person_from_bearer(request: Request, session: Session) -> Person | None:
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("bearer "):
+        return None
+    token = header[7:].strip()
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
+    now = request.app.state.clock.now()
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        raise Unauthorised(
+            "The bearer token is unknown, revoked or expired. Create a new one with `gbsmart token USERNAME`."
+        )
+    return row.person
+
+
+def _person_from_session(request: Request, session: Session) -> Person | None:
+    person_id = request.session.get("person_id") if "session" in request.scope else None
+    if person_id is None:
+        return None
+    return session.get(Person, person_id)
+
+
+def current_person(request: Request, session: Session = Depends(get_session)) -> Person:
+    person = _person_from_bearer(request, session)
+    if person is None:
+        person = _person_from_session(request, session)
+        unsafe_api = request.url.path.startswith("/api/") and request.method not in SAFE_METHODS
+        # a browser session may change things through the API only with its CSRF token in a header
+        if person is not None and unsafe_api and not same(request.session.get("csrf"), request.headers.get("x-csrf-token")):
+            raise Forbidden("Send the X-CSRF-Token header with cookie-authenticated API calls.")
+    if person is None:
+        raise Unauthorised("Sign in first: send 'Authorization: Bearer <token>' (see `gbsmart token USERNAME`).")
+    if not person.is_active:
+        raise Forbidden("This account is disabled; ask the Code Administrator to re-enable it.")
+    return person
+
+
+def optional_person(request: Request, session: Session = Depends(get_session)) -> Person | None:
+    try:
+        return _person_from_bearer(request, session) or _person_from_session(request, session)
+    except Unauthorised:
+        return None
+
+
+def get_ctx(
+    request: Request, session: Session = Depends(get_session), person: Person = Depends(current_person)
+) -> Ctx:
+    request.state.person = person
+    return Ctx(
+        session=session,
+        actor=Actor.of(person),
+        clock=request.app.state.clock,
+        settings=request.app.state.settings,
+        request_id=getattr(request.state, "request_id", None),
+    )

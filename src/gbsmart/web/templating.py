@@ -1,0 +1,47 @@
+"""Jinja2 set-up and a ``render`` helper that gives every page the signed-in person and a CSRF token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+
+from gbsmart.core.security import new_csrf_token
+
+TEMPLATE_DIRS = [Path(__file__).parent / "templates"]
+
+
+def make_templates() -> Jinja2Templates:
+    dirs = list(TEMPLATE_DIRS)
+    # each domain keeps its page templates beside its pages.py
+    root = Path(__file__).parent.parent
+    dirs += sorted(p for p in root.glob("*/templates") if p.parent.name != "web")
+    templates = Jinja2Templates(directory=[str(d) for d in dirs])
+    templates.env.globals["csrf_token"] = csrf_token
+    templates.env.filters["d"] = _fmt_date
+    templates.env.filters["dt"] = _fmt_datetime
+    return templates
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = new_csrf_token()
+        request.session["csrf"] = token
+    return token
+
+
+def _fmt_date(value: Any) -> str:
+    return value.strftime("%d %b %Y") if value else ""
+
+
+def _fmt_datetime(value: Any) -> str:
+    return value.strftime("%d %b %Y %H:%M UTC") if value else ""
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200):  # noqa: ANN201
+    ctx = {"person": getattr(request.state, "person", None)}
+    ctx.update(context or {})
+    return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status_code)
