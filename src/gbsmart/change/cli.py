@@ -135,3 +135,18 @@ def implement_due(acting_as: str = AS) -> None:
     with friendly_errors(), cli_ctx(acting_as) as ctx:
         done = service.implement_due(ctx)
         console.print(f"[green]✓[/] implemented {len(done)}: " + ", ".join(p.reference for p in done))
+
+
+@app.command()
+def process() -> None:
+    """Print the modification process: every step, from which states, to which, and who may take it."""
+    from gbsmart.change import rules
+
+    t = Table(title="SEC Section D as gbsmart runs it")
+    for col in ("step", "from", "to", "who", "needs"):
+        t.add_column(col, overflow="fold")
+    for s in rules.PROCESS:
+        to = s.to_state.label if s.to_state else ("depends on the outcome" if s.branch else "(stays)")
+        t.add_row(s.name, ", ".join(x.label for x in s.from_states), to, rules.describe_actors(s),
+                  ", ".join(s.requires))
+    console.print(t)
