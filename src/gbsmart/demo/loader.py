@@ -32,7 +32,7 @@ DEMO_USERS = [
     },
     {"username": "panel", "name": "Pat Panel (demo Panel member)", "org": "SEC Panel", "roles": ["panel_member"]},
     {"username": "csc", "name": "Chris Committee (demo CSC member)", "org": "SECAS", "roles": ["committee_member"]},
-    {"username": "dcc", "name": "Dana DCC (demo DCC user)", "org": "DCC", "roles": ["dcc"]},
+    {"username": "dcc", "name": "Dana DCC (demo DCC user)", "org": "Smart DCC", "roles": ["dcc"]},
     {"username": "authority", "name": "Alex Authority (demo)", "org": "Ofgem", "roles": ["authority"]},
     {"username": "large", "name": "Lee Large (demo)", "category": "large_supplier", "roles": ["party_user"]},
     {"username": "small", "name": "Sasha Small (demo)", "category": "small_supplier", "roles": ["party_user"]},
@@ -175,10 +175,11 @@ def _load_users(ctx: Ctx, data: dict, report: LoadReport) -> None:
     for u in DEMO_USERS:
         if "org" in u:
             org = _org(s, u["org"])
-        else:
-            org = s.scalar(
+        else:  # a named Party of that category first; the papers' own names before fictional demo ones
+            candidates = s.scalars(
                 select(Organisation).where(Organisation.party_category == u["category"]).order_by(Organisation.name)
-            )
+            ).all()
+            org = sorted(candidates, key=lambda o: (o.name.startswith("Demo "), o.name))[0] if candidates else None
         person = s.scalar(select(Person).where(Person.username == u["username"]))
         if person is None:
             s.add(
