@@ -97,6 +97,10 @@ def load_demo(ctx: Ctx, data: dict[str, Any] | None = None, progress: bool = Fal
             fn(ctx, data, report)
             s.flush()
             bar.advance(task)
+    from gbsmart.committees.demo import load_committees_demo  # imports LoadReport from here
+
+    load_committees_demo(ctx, report)
+    s.flush()
     added = {k: v[0] for k, v in report.counts.items() if v[0]}
     if added:
         record_change(ctx, "demo.load", "dataset", "seed_data.json", None, added)

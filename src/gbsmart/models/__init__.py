@@ -12,9 +12,31 @@ from gbsmart.models.change import (
     ProposalInterest,
     Release,
 )
+from gbsmart.models.committees import (
+    Action,
+    ActionUpdate,
+    AgendaItem,
+    Committee,
+    CommitteeMember,
+    Decision,
+    Meeting,
+    MeetingApology,
+    MeetingAttendee,
+    agenda_item_proposals,
+)
 from gbsmart.models.parties import ApiToken, DccUser, DccUserRole, Organisation, Person, PersonRole
 
 __all__ = [
+    "Action",
+    "ActionUpdate",
+    "AgendaItem",
+    "Committee",
+    "CommitteeMember",
+    "Decision",
+    "Meeting",
+    "MeetingApology",
+    "MeetingAttendee",
+    "agenda_item_proposals",
     "ApiToken",
     "Base",
     "ChangeBoardVote",

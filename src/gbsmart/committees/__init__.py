@@ -1,0 +1,1 @@
+"""Committees: the Panel and its sub-committees, meetings, minutes, decisions and actions (DOMAIN.md section 3)."""

@@ -1,0 +1,48 @@
+"""`gbsmart committees ...`: list, minutes, actions (--overdue) and action-update against a real database."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from gbsmart.committees.cli import app
+from gbsmart.config import get_settings
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(tmp_path, db_url, monkeypatch, demo):
+    """The CLI pointed at the test database, which holds the demo (committed by the ``demo`` fixture)."""
+    monkeypatch.setenv("GBSMART_DATABASE_URL", db_url)
+    monkeypatch.setenv("GBSMART_DATA_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def run(*args: str):  # noqa: ANN201
+    return runner.invoke(app, list(args), catch_exceptions=False, terminal_width=200)
+
+
+def test_list_minutes_actions_and_an_update(cli_env):
+    r = run("list")
+    assert r.exit_code == 0 and "CSC" in r.output and "David Kemp" in r.output and "SMKI PMA" in r.output
+    r = run("minutes", "csc", "11_2801")
+    assert r.exit_code == 0, r.output
+    for line in ("SEC Change Sub-Committee Meeting 11_2801", "Louise Evans (Meeting Secretary)", "ACTION CSC 10/01",
+                 "The CSC AGREED this Draft Proposal is ready to be converted", "Next Meeting: 25 February 2020."):
+        assert line in r.output, line
+    r = run("actions", "--committee", "CSC")
+    assert r.exit_code == 0 and "CSC 11/02" in r.output
+    r = run("actions", "--overdue")
+    assert r.exit_code == 0 and "0 overdue actions" in r.output
+    r = run("action-update", "CSC 11/01", "--text", "The DCC sent the list.", "--status", "closed",
+            "--meeting", "12_2502", "--as", "paul.saker")
+    assert r.exit_code == 1 and "403" in r.output
+    r = run("action-update", "CSC-11-01", "--text", "The DCC sent the list.", "--status", "closed",
+            "--meeting", "12_2502", "--as", "louise.evans")
+    assert r.exit_code == 0 and "status Closed" in r.output
+    r = run("actions", "--status", "closed")
+    assert "CSC 11/01" in r.output and "CSC 11/02" not in r.output
+    assert run("minutes", "CSC", "99_0101").exit_code == 1
