@@ -29,6 +29,7 @@ def _api_router() -> APIRouter:
     from gbsmart.change.api import router as change_router
     from gbsmart.change.register_api import router as register_router
     from gbsmart.committees.api import router as committees_router
+    from gbsmart.papers.api import router as papers_router
     from gbsmart.parties.api import router as parties_router
 
     api = APIRouter(prefix="/api/v1")
@@ -36,6 +37,7 @@ def _api_router() -> APIRouter:
     api.include_router(change_router)
     api.include_router(register_router)
     api.include_router(committees_router)
+    api.include_router(papers_router)
     return api
 
 
@@ -43,10 +45,11 @@ def _page_routers() -> list[APIRouter]:
     from gbsmart.change.pages import router as change_pages
     from gbsmart.change.register_pages import router as register_pages
     from gbsmart.committees.pages import router as committees_pages
+    from gbsmart.papers.pages import router as papers_pages
     from gbsmart.parties.pages import router as parties_pages
     from gbsmart.web.pages import router as web_pages
 
-    return [web_pages, parties_pages, change_pages, register_pages, committees_pages]
+    return [web_pages, parties_pages, change_pages, register_pages, committees_pages, papers_pages]
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None, engine: Engine | None = None) -> FastAPI:

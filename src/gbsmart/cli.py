@@ -102,11 +102,13 @@ def token(
 def _mount_domains() -> None:
     from gbsmart.change.cli import app as change_app
     from gbsmart.committees.cli import app as committees_app
+    from gbsmart.papers.cli import app as papers_app
     from gbsmart.parties.cli import app as parties_app
 
     app.add_typer(parties_app, name="parties")
     app.add_typer(change_app, name="change")
     app.add_typer(committees_app, name="committees")
+    app.add_typer(papers_app, name="papers")
 
 
 _mount_domains()

@@ -21,17 +21,54 @@ class Settings(BaseSettings):
         default=None, description="Signs portal sessions and CSRF tokens; generated into data_dir if unset."
     )
     session_max_age_seconds: int = 8 * 3600
+    chromium_path: str = Field(default="/usr/bin/chromium", description="Headless Chromium that prints paper PDFs.")
     token_ttl_days: int = 90
     # Change Board voting, SECMP0041 (seed 004). [configurable] in DOMAIN.md section 2.
     change_board_categories: list[str] = ["large_supplier", "small_supplier", "networks", "other"]
     change_board_tie_has_view: bool = False
     change_board_count_abstentions: bool = False
     change_board_min_agreeing_categories: int = 3
+    # Signed CPL extracts (docs/decisions/0006-signed-cpl-extracts.md). Paths default under pki_dir.
+    pki_dir: Path | None = Field(default=None, description="Keys and certificates; default data_dir/pki.")
+    cpl_trust_anchor: Path | None = Field(
+        default=None, description="PEM root certificate(s) a CPL extract must chain to; default pki_dir/root-ca.pem."
+    )
+    cpl_signing_key: Path | None = Field(
+        default=None, description="SECAS's private key for signing CPL extracts; default pki_dir/secas-cpl-signer.key."
+    )
+    cpl_signing_key_password: SecretStr | None = None
+    cpl_signing_certificate: Path | None = Field(
+        default=None,
+        description="Signer's certificate, then its issuing CA's; default pki_dir/secas-cpl-signer-chain.pem.",
+    )
+    cpl_signer_names: list[str] = Field(
+        default=["SECAS (on behalf of the SEC Panel)"],
+        description="Certificate common names allowed to sign CPL extracts (SECAS on behalf of the Panel, seed 004).",
+    )
+    cpl_extract_allow_gaps: bool = Field(
+        default=False, description="Apply an extract whose sequence skips numbers (default: refuse, out of order)."
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'gbsmart.db').as_posix()}"
+
+    def resolved_pki_dir(self) -> Path:
+        return self.pki_dir if self.pki_dir is not None else self.data_dir / "pki"
+
+    def resolved_cpl_trust_anchor(self) -> Path:
+        return self.cpl_trust_anchor or self.resolved_pki_dir() / "root-ca.pem"
+
+    def resolved_cpl_signing_key(self) -> Path:
+        return self.cpl_signing_key or self.resolved_pki_dir() / "secas-cpl-signer.key"
+
+    def resolved_cpl_signing_certificate(self) -> Path:
+        return self.cpl_signing_certificate or self.resolved_pki_dir() / "secas-cpl-signer-chain.pem"
+
+    def resolved_extracts_dir(self) -> Path:
+        """Where issued CPL extract files are written."""
+        return self.data_dir / "extracts"
 
     def resolved_secret_key(self) -> str:
         """The configured secret, or one generated once and kept in data_dir (never in the repository)."""

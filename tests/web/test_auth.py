@@ -29,7 +29,7 @@ def test_passwords_are_argon2_hashed():
 
 def test_pages_redirect_to_sign_in(client):
     r = client.get("/proposals", follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"].startswith("/login?next=/proposals")
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=%2Fproposals"
 
 
 def test_sign_in_and_out(client, world):

@@ -45,8 +45,10 @@ def proposals(request: Request, ctx: Ctx = Depends(get_ctx), q: str | None = Non
                                 proposer=proposer or None)
     page = service.list_proposals(ctx.session, f, cursor, 50)
     context = {"page": page, "f": f, "State": ProposalState, "Path": ProposalPath, **_filter_options(ctx)}
-    template = "proposals_rows.html" if request.headers.get("hx-request") else "proposals.html"
-    return render(request, template, context)
+    fragment = request.headers.get("hx-request") and not request.headers.get("hx-history-restore-request")
+    response = render(request, "proposals_rows.html" if fragment else "proposals.html", context)
+    response.headers["Vary"] = "HX-Request"
+    return response
 
 
 @router.get("/proposals/new")

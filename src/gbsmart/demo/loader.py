@@ -101,6 +101,12 @@ def load_demo(ctx: Ctx, data: dict[str, Any] | None = None, progress: bool = Fal
 
     load_committees_demo(ctx, report)
     s.flush()
+    from gbsmart.papers.demo import load_papers_demo
+
+    for what, (a, k) in load_papers_demo(ctx).items():
+        prev = report.counts.get(what, (0, 0))
+        report.counts[what] = (prev[0] + a, prev[1] + k)
+    s.flush()
     added = {k: v[0] for k, v in report.counts.items() if v[0]}
     if added:
         record_change(ctx, "demo.load", "dataset", "seed_data.json", None, added)

@@ -24,9 +24,15 @@ from gbsmart.models.committees import (
     MeetingAttendee,
     agenda_item_proposals,
 )
+from gbsmart.models.papers import Paper, PaperAppendix, PaperReclassification, PaperRecipient, RedAccessRecord
 from gbsmart.models.parties import ApiToken, DccUser, DccUserRole, Organisation, Person, PersonRole
 
 __all__ = [
+    "Paper",
+    "PaperAppendix",
+    "PaperRecipient",
+    "PaperReclassification",
+    "RedAccessRecord",
     "Action",
     "ActionUpdate",
     "AgendaItem",

@@ -49,7 +49,7 @@ def _person_from_session(request: Request, session: Session) -> Person | None:
     return session.get(Person, person_id)
 
 
-def current_person(request: Request, session: Session = Depends(get_session)) -> Person:
+def current_person(request: Request, session: Session = Depends(get_session, scope="function")) -> Person:
     person = _person_from_bearer(request, session)
     if person is None:
         person = _person_from_session(request, session)
@@ -64,7 +64,7 @@ def current_person(request: Request, session: Session = Depends(get_session)) ->
     return person
 
 
-def optional_person(request: Request, session: Session = Depends(get_session)) -> Person | None:
+def optional_person(request: Request, session: Session = Depends(get_session, scope="function")) -> Person | None:
     try:
         return _person_from_bearer(request, session) or _person_from_session(request, session)
     except Unauthorised:
@@ -72,7 +72,7 @@ def optional_person(request: Request, session: Session = Depends(get_session)) -
 
 
 def get_ctx(
-    request: Request, session: Session = Depends(get_session), person: Person = Depends(current_person)
+    request: Request, session: Session = Depends(get_session, scope="function"), person: Person = Depends(current_person)
 ) -> Ctx:
     request.state.person = person
     return Ctx(

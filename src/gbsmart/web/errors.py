@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -43,7 +44,8 @@ def install_error_handlers(app: FastAPI) -> None:
             headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorised) else None
             return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
         if isinstance(exc, Unauthorised):
-            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
         return _page(request, exc.status, exc.message, exc.detail)
 
     @app.exception_handler(RequestValidationError)

@@ -38,7 +38,7 @@ def login(
     username: str = Form(""),
     password: str = Form(""),
     next: str = Form("/"),  # noqa: A002
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ):  # noqa: ANN201
     person = session.scalar(select(Person).where(Person.username == username.strip()))
     if person is None or not person.is_active or not verify_password(person.password_hash, password):

@@ -1,0 +1,124 @@
+"""`gbsmart papers ...`: list, show, re-classify, print to PDF and draft sub-committee reports, as a named person.
+
+Every command acts as ``--as USER`` and sees exactly what that person sees in the portal: invisible
+material does not exist (the command says "No paper ..."), and reading RED material is audited.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.table import Table
+
+from gbsmart.core.cli_support import cli_ctx, console, friendly_errors
+from gbsmart.papers import render, reports, service
+from gbsmart.papers.enums import AccessChannel, Classification, PaperAction, PaperStatus
+from gbsmart.papers.schemas import ReclassifyRequest, ReportRequest
+from gbsmart.papers.service import PaperFilters
+
+app = typer.Typer(help="Papers under the Panel Information Policy.", no_args_is_help=True)
+AS = typer.Option(..., "--as", help="The username acting (see `gbsmart parties people`).")
+STYLE = {"red": "bold white on red", "amber": "bold black on dark_orange", "green": "bold white on green",
+         "white": "bold black on white"}
+
+
+def _tlp(value: str) -> str:
+    c = Classification(value)
+    return f"[{STYLE[c.value]}] {c.label} [/]"
+
+
+@app.command("list")
+def list_cmd(
+    acting_as: str = AS,
+    q: str = typer.Option(None, "--search", "-q", help="Words to find."),
+    classification: str = typer.Option(None, help="white, green, amber or red"),
+    committee: str = typer.Option(None, help='Committee code, e.g. "SSC"'),
+) -> None:
+    """The papers USER may see."""
+    with friendly_errors(), cli_ctx(acting_as) as ctx:
+        views = service.list_papers(ctx, PaperFilters(q=q, classification=classification, committee=committee),
+                                    AccessChannel.CLI)
+        t = Table(title=f"{len(views)} papers visible to {acting_as}")
+        for col in ("reference", "title", "classification", "action", "date", "committee", "status", "appendices"):
+            t.add_column(col, overflow="fold")
+        for v in views:
+            p = v.paper
+            t.add_row(p.reference, p.title, _tlp(p.classification), PaperAction(p.action).label,
+                      f"{p.paper_date:%d %b %Y}", p.committee_code or "", PaperStatus(p.status).label,
+                      " ".join(f"{a.letter} {_tlp(v.effective(a).value)}" for a in v.appendices))
+        console.print(t)
+
+
+@app.command()
+def show(reference: str, acting_as: str = AS) -> None:
+    """A paper with the appendices USER may see, and its re-classification history."""
+    with friendly_errors(), cli_ctx(acting_as) as ctx:
+        v = service.get_view(ctx, reference, AccessChannel.CLI)
+        p = v.paper
+        console.print(Panel(
+            f"{_tlp(p.classification)}  [bold]{p.title}[/]\n{PaperAction(p.action).label} · {p.author_name}"
+            f"{', ' + p.author_organisation if p.author_organisation else ''} · {p.paper_date:%d %B %Y} · "
+            f"{PaperStatus(p.status).label}", title=p.reference))
+        console.print(Markdown(p.body))
+        for a in v.appendices:
+            console.print(Panel(Markdown(a.body), title=f"Appendix {a.letter}: {a.title}",
+                                subtitle=Classification(v.effective(a)).label))
+        if v.history:
+            t = Table(title="Re-classification history")
+            for col in ("when", "by", "what", "from", "to", "reason"):
+                t.add_column(col, overflow="fold")
+            for r in v.history:
+                t.add_row(f"{r.at:%d %b %Y %H:%M}", r.actor_name, f"Appendix {r.appendix_letter}" if r.appendix_letter
+                          else "Paper", _tlp(r.from_classification), _tlp(r.to_classification), r.reason)
+            console.print(t)
+
+
+@app.command()
+def reclassify(
+    reference: str,
+    to: str = typer.Option(..., "--to", help="white, green, amber or red"),
+    reason: str = typer.Option("", help="Why (required when lowering)."),
+    appendix: str = typer.Option(None, help="Re-classify this appendix instead of the paper."),
+    acting_as: str = AS,
+) -> None:
+    """Re-classify a paper or one of its appendices (author or Code Administrator)."""
+    with friendly_errors(), cli_ctx(acting_as) as ctx:
+        r = service.reclassify(ctx, reference, ReclassifyRequest(classification=to.lower(), reason=reason,
+                                                                 appendix=appendix))
+        what = f"{reference} Appendix {r.appendix_letter}" if r.appendix_letter else reference
+        console.print(f"[green]✓[/] {what}: {_tlp(r.from_classification)} → {_tlp(r.to_classification)}")
+
+
+@app.command("draft-report")
+def draft_report(
+    period_from: datetime = typer.Option(..., "--from", formats=["%Y-%m-%d"], help="First day of the period."),
+    period_to: datetime = typer.Option(..., "--to", formats=["%Y-%m-%d"], help="Last day of the period."),
+    reference: str = typer.Option(None, help="Paper reference (default SECP_SCR_<end date>)."),
+    acting_as: str = AS,
+) -> None:
+    """Draft a SEC Panel Sub-Committee Report for the period (Code Administrator)."""
+    with friendly_errors(), cli_ctx(acting_as) as ctx:
+        paper = reports.draft_report(ctx, ReportRequest(period_start=period_from.date(), period_end=period_to.date(),
+                                                        reference=reference))
+        console.print(f"[green]✓[/] drafted [bold]{paper.reference}[/] '{paper.title}' "
+                      f"({_tlp(paper.classification)}, draft): edit it in the portal, then issue it.")
+
+
+@app.command()
+def pdf(
+    reference: str,
+    out: Path = typer.Option(None, "--out", "-o", help="Where to write the PDF (default REFERENCE.pdf)."),
+    acting_as: str = AS,
+) -> None:
+    """Print a paper, as USER may see it, to PDF (headless Chromium)."""
+    with friendly_errors(), cli_ctx(acting_as) as ctx:
+        v = service.get_view(ctx, reference, AccessChannel.PDF)
+        html = render.print_html(v, printed_for=ctx.actor.name, printed_at=ctx.clock.now())
+        data = render.html_to_pdf(html, render.chromium_path(ctx.settings))
+        target = out or Path(f"{v.paper.reference}.pdf")
+        target.write_bytes(data)
+        console.print(f"[green]✓[/] {target} ({len(data):,} bytes, marked {v.marking.label})")

@@ -1,0 +1,250 @@
+"""Portal pages of papers: the list with search, classification filter and counts; a paper with its coloured
+classification banners and re-classification history; new/edit forms; re-classify, recipients, appendices, issue;
+the print view; drafting a sub-committee report. Material a person may not see is a 404 here too.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+
+from gbsmart.core.context import Ctx
+from gbsmart.core.errors import AppError
+from gbsmart.papers import render, reports, service
+from gbsmart.papers.enums import AccessChannel, Classification, PaperAction, PaperStatus
+from gbsmart.papers.schemas import (
+    AppendixCreate,
+    PaperCreate,
+    PaperUpdate,
+    RecipientsUpdate,
+    ReclassifyRequest,
+    ReportRequest,
+)
+from gbsmart.papers.service import PaperFilters
+from gbsmart.web.csrf import csrf_protect
+from gbsmart.web.deps import get_ctx
+from gbsmart.web.templating import render as render_page
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
+
+ENUMS = {"Classification": Classification, "PaperAction": PaperAction, "PaperStatus": PaperStatus,
+         "md": render.markdown_html}
+
+
+def _errors(exc: ValidationError) -> dict[str, str]:
+    return {".".join(str(x) for x in e["loc"]) or "form": e["msg"].removeprefix("Value error, ") for e in exc.errors()}
+
+
+def _app_errors(exc: AppError, default_field: str = "form") -> dict[str, str]:
+    if isinstance(exc.detail, list) and exc.detail and isinstance(exc.detail[0], dict) and "field" in exc.detail[0]:
+        return {str(d["field"]): exc.message for d in exc.detail}
+    return {default_field: exc.message}
+
+
+def _form_value(form: dict, name: str) -> str | None:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+# ------------------------------------------------------------------------------------------------ list
+
+
+@router.get("/papers")
+def papers(request: Request, ctx: Ctx = Depends(get_ctx), q: str | None = None, classification: str | None = None,
+           committee: str | None = None, status: str | None = None):  # noqa: ANN201
+    f = PaperFilters(q=q or None, classification=classification or None, committee=committee or None,
+                     status=status or None)
+    views = service.list_papers(ctx, f, AccessChannel.PAGE)
+    counts = service.count_papers(ctx, PaperFilters(q=f.q, committee=f.committee, status=f.status))
+    return render_page(request, "papers_list.html", {"views": views, "f": f, "counts": counts, **ENUMS,
+                                                     "may_create": ctx.actor.has_role("code_administrator")})
+
+
+# ------------------------------------------------------------------------------------------ new / edit
+
+
+def _blank_form(ctx: Ctx) -> dict:
+    return {"classification": Classification.GREEN.value, "action": PaperAction.FOR_INFORMATION.value,
+            "paper_date": ctx.clock.today().isoformat()}
+
+
+@router.get("/papers/new")
+def new_form(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+    return render_page(request, "paper_form.html", {"form": _blank_form(ctx), "errors": {}, "editing": None, **ENUMS})
+
+
+@router.post("/papers/new")
+async def create(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+    form = dict(await request.form())
+    try:
+        data = PaperCreate(
+            reference=form.get("reference", ""), title=form.get("title", ""), purpose=form.get("purpose", ""),
+            action=form.get("action") or PaperAction.FOR_INFORMATION, author=_form_value(form, "author"),
+            author_organisation=_form_value(form, "author_organisation"),
+            paper_date=_form_value(form, "paper_date"), committee_code=_form_value(form, "committee_code"),
+            body=form.get("body", ""), classification=form.get("classification") or Classification.GREEN,
+            recipients=[r for r in (form.get("recipients") or "").replace(",", " ").split() if r],
+        )
+        paper = service.create_paper(ctx, data)
+    except ValidationError as exc:
+        return render_page(request, "paper_form.html", {"form": form, "errors": _errors(exc), "editing": None,
+                                                        **ENUMS}, status_code=422)
+    except AppError as exc:
+        ctx.session.rollback()
+        field = {409: "reference"}.get(exc.status, "form")
+        return render_page(request, "paper_form.html", {"form": form, "errors": _app_errors(exc, field),
+                                                        "editing": None, **ENUMS}, status_code=exc.status)
+    return RedirectResponse(f"/papers/{paper.reference}", status_code=303)
+
+
+@router.get("/papers/reports/new")
+def report_form(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+    today = ctx.clock.today()
+    start = date(today.year, today.month, 1)
+    return render_page(request, "papers_report_new.html", {
+        "form": {"period_start": start.isoformat(), "period_end": today.isoformat()}, "errors": {}})
+
+
+@router.post("/papers/reports/new")
+async def report_create(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+    form = dict(await request.form())
+    try:
+        req = ReportRequest(period_start=form.get("period_start") or None, period_end=form.get("period_end") or None,
+                            reference=_form_value(form, "reference"))
+        paper = reports.draft_report(ctx, req)
+    except ValidationError as exc:
+        return render_page(request, "papers_report_new.html", {"form": form, "errors": _errors(exc)},
+                           status_code=422)
+    except AppError as exc:
+        ctx.session.rollback()
+        return render_page(request, "papers_report_new.html", {"form": form, "errors": _app_errors(exc)},
+                           status_code=exc.status)
+    return RedirectResponse(f"/papers/{paper.reference}?done=drafted", status_code=303)
+
+
+@router.get("/papers/{reference}/edit")
+def edit_form(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+    view = service.get_view(ctx, reference, AccessChannel.PAGE)
+    p = view.paper
+    form = {k: getattr(p, k) for k in ("reference", "title", "purpose", "action", "author_organisation",
+                                       "committee_code", "body", "classification")}
+    form["paper_date"] = p.paper_date.isoformat()
+    return render_page(request, "paper_form.html", {"form": form, "errors": {}, "editing": p, **ENUMS})
+
+
+@router.post("/papers/{reference}/edit")
+async def edit(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+    form = dict(await request.form())
+    try:
+        data = PaperUpdate(title=form.get("title", ""), purpose=form.get("purpose", ""),
+                           action=form.get("action") or None, author_organisation=form.get("author_organisation", ""),
+                           paper_date=_form_value(form, "paper_date"),
+                           committee_code=_form_value(form, "committee_code"), body=form.get("body", ""))
+        paper = service.update_paper(ctx, reference, data)
+    except (ValidationError, AppError) as exc:
+        if isinstance(exc, AppError) and exc.status == 404:
+            raise
+        ctx.session.rollback()
+        view = service.get_view(ctx, reference, None)
+        errors = _errors(exc) if isinstance(exc, ValidationError) else _app_errors(exc)
+        return render_page(request, "paper_form.html", {"form": {**form, "reference": view.paper.reference},
+                                                        "errors": errors, "editing": view.paper, **ENUMS},
+                           status_code=422 if isinstance(exc, ValidationError) else exc.status)
+    return RedirectResponse(f"/papers/{paper.reference}?done=saved", status_code=303)
+
+
+# ---------------------------------------------------------------------------------------------- a paper
+
+
+def _detail(request: Request, ctx: Ctx, reference: str, errors: dict | None = None, form: dict | None = None,
+            status_code: int = 200, done: str | None = None):  # noqa: ANN202
+    view = service.get_view(ctx, reference, AccessChannel.PAGE)
+    response = render_page(request, "paper_detail.html", {"v": view, "p": view.paper, "errors": errors or {},
+                                                          "form": form or {}, "done": done, **ENUMS},
+                           status_code=status_code)
+    return _no_store_if_red(response, view.marking)
+
+
+def _no_store_if_red(response, level: Classification):  # noqa: ANN001, ANN202
+    """RED material is not kept in browser or proxy caches."""
+    if level == Classification.RED:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/papers/{reference}")
+def paper(request: Request, reference: str, ctx: Ctx = Depends(get_ctx), done: str | None = None):  # noqa: ANN201
+    return _detail(request, ctx, reference, done=done)
+
+
+@router.get("/papers/{reference}/print")
+def print_view(reference: str, ctx: Ctx = Depends(get_ctx)) -> HTMLResponse:
+    view = service.get_view(ctx, reference, AccessChannel.PAGE)
+    return HTMLResponse(render.print_html(view, printed_for=ctx.actor.name, printed_at=ctx.clock.now()),
+                        headers={"Cache-Control": "no-store"})
+
+
+@router.get("/papers/{reference}/appendices/{letter}")
+def appendix(request: Request, reference: str, letter: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+    view, found = service.get_appendix(ctx, reference, letter, AccessChannel.PAGE)
+    response = render_page(request, "paper_appendix.html", {"v": view, "p": view.paper, "a": found, **ENUMS})
+    return _no_store_if_red(response, view.effective(found))
+
+
+async def _change(request: Request, ctx: Ctx, reference: str, action, form_name: str,  # noqa: ANN001
+                  default_field: str):  # noqa: ANN202
+    """Run ``action(form)``; on a refusal show the paper again with the message beside the field of that form."""
+    form = dict(await request.form())
+    try:
+        done = action(form)
+    except (ValidationError, AppError) as exc:
+        if isinstance(exc, AppError) and exc.status == 404:
+            raise
+        ctx.session.rollback()
+        errors = _errors(exc) if isinstance(exc, ValidationError) else _app_errors(exc, default_field)
+        status = 422 if isinstance(exc, ValidationError) else exc.status
+        return _detail(request, ctx, reference, {f"{form_name}.{k}": v for k, v in errors.items()},
+                       {"name": form_name, **form}, status)
+    return RedirectResponse(f"/papers/{reference}?done={done}", status_code=303)
+
+
+@router.post("/papers/{reference}/reclassify")
+async def reclassify(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+    def act(form: dict) -> str:
+        service.reclassify(ctx, reference, ReclassifyRequest(
+            classification=form.get("classification", ""), reason=form.get("reason", ""),
+            appendix=_form_value(form, "appendix")))
+        return "reclassified"
+
+    return await _change(request, ctx, reference, act, "reclassify", "classification")
+
+
+@router.post("/papers/{reference}/recipients")
+async def recipients(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+    def act(form: dict) -> str:
+        add = [r for r in (form.get("add") or "").replace(",", " ").split() if r]
+        remove = [r for r in (form.get("remove") or "").replace(",", " ").split() if r]
+        service.update_recipients(ctx, reference, RecipientsUpdate(add=add, remove=remove))
+        return "recipients"
+
+    return await _change(request, ctx, reference, act, "recipients", "add")
+
+
+@router.post("/papers/{reference}/appendices")
+async def add_appendix(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+    def act(form: dict) -> str:
+        service.add_appendix(ctx, reference, AppendixCreate(
+            letter=_form_value(form, "letter"), title=form.get("title", ""), body=form.get("body", ""),
+            classification=form.get("appendix_classification", "")))
+        return "appendix"
+
+    return await _change(request, ctx, reference, act, "appendix", "title")
+
+
+@router.post("/papers/{reference}/issue")
+async def issue(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+    return await _change(request, ctx, reference, lambda form: (service.issue(ctx, reference), "issued")[1],
+                         "issue", "form")

@@ -1,0 +1,94 @@
+"""Rendering papers: safe Markdown to HTML, the print view, and PDFs printed by headless Chromium.
+
+Markdown goes through markdown-it-py in CommonMark mode with raw HTML off (so a paper cannot carry
+script or markup of its own), dangerous link schemes refused by markdown-it's link validation, and images
+off (a printed paper must not fetch anything, from the network or the file system).
+
+The print view puts the paper's marking - the strictest classification in what the reader is given - in a
+``position: fixed`` header and footer, which Chromium repeats on every printed page (it does not support
+``@page`` margin boxes). The PDF is printed from that HTML, written to a private temporary directory that
+is removed afterwards, by ``chromium --headless --print-to-pdf``.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from gbsmart.core.errors import AppError
+from gbsmart.papers.enums import Classification, PaperAction, PaperStatus
+
+if TYPE_CHECKING:
+    from gbsmart.config import Settings
+    from gbsmart.papers.service import PaperView
+
+log = logging.getLogger("gbsmart.papers")
+
+#: used until Settings has a ``chromium_path``
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-pdf-header-footer",
+]
+PDF_TIMEOUT_SECONDS = 90
+
+_md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
+    ["table", "strikethrough"]
+).disable("image")
+
+_env = Environment(
+    loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
+    autoescape=select_autoescape(["html"]),
+)
+
+
+def markdown_html(text: str | None) -> Markup:
+    """Markdown as safe HTML (no raw HTML, no images, no javascript: links)."""
+    return Markup(_md.render(text or ""))
+
+
+def print_html(view: PaperView, printed_for: str, printed_at: datetime) -> str:
+    """The self-contained print view of a paper as one reader may see it."""
+    return _env.get_template("paper_print.html").render(
+        v=view, p=view.paper, md=markdown_html, Classification=Classification, PaperAction=PaperAction,
+        PaperStatus=PaperStatus, printed_for=printed_for, printed_at=printed_at,
+    )
+
+
+def chromium_path(settings: Settings | None) -> str:
+    """The Chromium to print with: ``Settings.chromium_path`` once it exists, else /usr/bin/chromium."""
+    return getattr(settings, "chromium_path", None) or DEFAULT_CHROMIUM
+
+
+def html_to_pdf(html: str, chromium: str = DEFAULT_CHROMIUM, timeout: float = PDF_TIMEOUT_SECONDS) -> bytes:
+    """Print ``html`` to PDF with headless Chromium (a 503 when Chromium is missing or fails)."""
+    with tempfile.TemporaryDirectory(prefix="gbsmart-pdf-") as tmp:
+        src, out = Path(tmp) / "paper.html", Path(tmp) / "paper.pdf"
+        src.write_text(html, encoding="utf-8")
+        cmd = [chromium, *CHROMIUM_ARGS, f"--user-data-dir={Path(tmp) / 'profile'}", f"--print-to-pdf={out}",
+               src.as_uri()]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)  # noqa: S603
+        except FileNotFoundError as exc:
+            raise AppError(f"PDFs are not available here: no Chromium at {chromium}.", status=503) from exc
+        except subprocess.TimeoutExpired as exc:
+            raise AppError(f"Printing the PDF took longer than {timeout:.0f} s; try again.", status=503) from exc
+        if not out.exists() or out.stat().st_size == 0:
+            log.error("chromium failed (exit %s): %s", proc.returncode, proc.stderr.decode(errors="replace")[-2000:])
+            raise AppError("Chromium could not print this paper to PDF; the error is in the server log.", status=503)
+        return out.read_bytes()

@@ -1,0 +1,371 @@
+"""Drafting the "SEC Panel Sub-Committee Report" (seeds 000 and 003) from what the platform recorded in a period.
+
+For each committee with activity in the period the draft lists its decisions (from the committees domain's
+``decisions`` table when it exists, read defensively by reflection, and from ``proposal_events`` whose
+reference starts with the committee's code, e.g. "CSC 11_2801"), the status decisions among them, counts,
+and the Draft and Modification Proposals the committee asked to follow (``proposal_interests``). It ends,
+like the seeds, with "Recommendations: The Panel is requested to NOTE the content of this paper."
+
+The result is a draft GREEN paper authored by the caller (a Code Administrator), which SECAS then edits -
+the highlights are for people to write - and issues.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import Table, func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from gbsmart.change.enums import ProposalState
+from gbsmart.core.context import Ctx
+from gbsmart.models.change import Proposal, ProposalEvent, ProposalInterest
+from gbsmart.models.papers import Paper
+from gbsmart.papers import access, service
+from gbsmart.papers.enums import Classification, PaperAction
+from gbsmart.papers.rules import normalise_code
+from gbsmart.papers.schemas import PaperCreate, ReportRequest
+
+log = logging.getLogger("gbsmart.papers")
+
+REPORT_TITLE = "SEC Panel Sub-Committee Report"
+
+#: the committees of the seeds, in the order the seed reports use; the committees table adds to these
+KNOWN_COMMITTEES: dict[str, str] = {
+    "CSC": "Change Sub-Committee",
+    "CHANGE BOARD": "Change Board",
+    "OPSG": "Operations Group",
+    "SSC": "Security Sub-Committee",
+    "SMKI PMA": "SMKI Policy Management Authority",
+    "TABASC": "Technical Architecture and Business Architecture Sub-Committee",
+    "TAG": "Testing Advisory Group",
+    "TSIRS": "Technical Specification Issues Resolution Subgroup",
+}
+
+
+#: reported to, not reported on
+NOT_SUB_COMMITTEES = frozenset({"PANEL", "SEC PANEL"})
+
+
+@dataclass
+class DecisionLine:
+    on: date
+    meeting: str
+    text: str
+    proposal: str | None = None
+    title: str | None = None
+    from_state: str | None = None
+    to_state: str | None = None
+
+    @property
+    def is_status_decision(self) -> bool:
+        return bool(self.from_state and self.to_state and self.from_state != self.to_state)
+
+
+@dataclass
+class CommitteeActivity:
+    code: str
+    name: str
+    decisions: list[DecisionLine] = field(default_factory=list)
+    interests: list[tuple[Proposal, ProposalInterest]] = field(default_factory=list)
+    meetings: int | None = None
+
+    @property
+    def any(self) -> bool:
+        return bool(self.decisions or self.interests or self.meetings)
+
+
+# ------------------------------------------------------------------------------------------- gathering
+
+
+def committee_catalogue(session: Session) -> dict[str, str]:
+    """Committee code -> name: the seeds' committees plus any the committees domain holds (not the Panel)."""
+    names = dict(KNOWN_COMMITTEES)
+    tables = access.reflect(session, "committees")
+    if tables is not None and "code" in tables["committees"].c:
+        t = tables["committees"]
+        stmt = select(t.c["code"], _pick(t, "name", "code"))
+        if "kind" in t.c:
+            stmt = stmt.where(t.c["kind"] != "panel")
+        for code, name in session.execute(stmt).all():
+            if normalise_code(code) and normalise_code(code) not in NOT_SUB_COMMITTEES:
+                names.setdefault(normalise_code(code), name or code)
+    return names
+
+
+def committee_of(reference: str | None, codes: list[str]) -> str | None:
+    """The committee whose code starts a meeting reference ("CSC 11_2801" -> "CSC"), longest code first."""
+    ref = normalise_code(reference) or ""
+    for code in sorted(codes, key=len, reverse=True):
+        if ref == code or (ref.startswith(code) and not ref[len(code)].isalpha()):
+            return code
+    return None
+
+
+def _as_date(value: object) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def _pick(table: Table, *names: str):  # noqa: ANN202 - a Column or None
+    return next((table.c[n] for n in names if n in table.c), None)
+
+
+def _safely(session: Session, stmt) -> list:  # noqa: ANN001
+    """Run a query against another domain's tables inside a savepoint; a mismatch yields nothing."""
+    try:
+        with session.begin_nested():
+            return list(session.execute(stmt).all())
+    except SQLAlchemyError as exc:
+        log.warning("sub-committee report: skipped committees data (%s)", exc.__class__.__name__)
+        return []
+
+
+@dataclass
+class _Minuted:
+    """A decision minuted by the committees domain, with the proposal step it took (if any)."""
+
+    code: str
+    line: DecisionLine
+    proposal_id: int | None = None
+    proposal_event_id: int | None = None
+
+
+def _committee_decisions(session: Session, start: date, end: date) -> list[_Minuted]:
+    """Decisions minuted by the committees domain, if its tables exist and look as expected.
+
+    Reads ``decisions`` joined to ``meetings`` (through ``agenda_items`` when decisions hang off agenda
+    items, as in gbsmart.models.committees) and ``committees``; any other shape yields nothing.
+    """
+    tables = access.reflect(session, "decisions", "meetings", "committees")
+    if tables is None:
+        return []
+    dec, meet, com = tables["decisions"], tables["meetings"], tables["committees"]
+    text = _pick(dec, "text", "wording", "decision", "summary", "description", "body", "outcome")
+    meet_when = _pick(meet, "meeting_date", "held_on", "date", "starts_at", "start_at", "held_at")
+    meet_ref = _pick(meet, "reference", "number")
+    if text is None or meet_when is None or "committee_id" not in meet.c or "code" not in com.c:
+        return []
+    if "meeting_id" in dec.c:
+        joined = dec.join(meet, dec.c["meeting_id"] == meet.c["id"])
+    elif "agenda_item_id" in dec.c and (items := access.reflect(session, "agenda_items")) is not None:
+        item = items["agenda_items"]
+        if "meeting_id" not in item.c:
+            return []
+        joined = dec.join(item, dec.c["agenda_item_id"] == item.c["id"])
+        joined = joined.join(meet, item.c["meeting_id"] == meet.c["id"])
+    else:
+        return []
+    extra = [_pick(dec, "proposal_id"), _pick(dec, "proposal_event_id")]
+    cols = [text, com.c["code"], meet_when, meet_ref if meet_ref is not None else com.c["code"]]
+    cols += [c for c in extra if c is not None]
+    order = [c for c in (meet_when, _pick(dec, "position"), _pick(dec, "id")) if c is not None]
+    stmt = select(*cols).select_from(joined.join(com, meet.c["committee_id"] == com.c["id"])).order_by(*order)
+    out = []
+    for row in _safely(session, stmt):
+        wording, code, on, ref = row[:4]
+        ids = dict(zip([c.name for c in extra if c is not None], row[4:], strict=True))
+        day = _as_date(on)
+        if day is None or not (start <= day <= end) or not normalise_code(code):
+            continue
+        meeting = str(ref) if ref and str(ref).upper().startswith(str(code).upper()) else f"{code} {ref or ''}".strip()
+        line = DecisionLine(on=day, meeting=meeting, text=str(wording or "").strip())
+        out.append(_Minuted(normalise_code(code), line, ids.get("proposal_id"), ids.get("proposal_event_id")))
+    return out
+
+
+def _meeting_counts(session: Session, start: date, end: date) -> dict[str, int]:
+    tables = access.reflect(session, "meetings", "committees")
+    if tables is None:
+        return {}
+    meet, com = tables["meetings"], tables["committees"]
+    when = _pick(meet, "meeting_date", "held_on", "date", "starts_at", "start_at", "held_at")
+    if when is None or "committee_id" not in meet.c or "code" not in com.c:
+        return {}
+    counts: dict[str, int] = defaultdict(int)
+    stmt = select(com.c["code"], when).select_from(meet.join(com, meet.c["committee_id"] == com.c["id"]))
+    for code, on in _safely(session, stmt):
+        day = _as_date(on)
+        if day and start <= day <= end and normalise_code(code):
+            counts[normalise_code(code)] += 1
+    return dict(counts)
+
+
+def _first_paragraph(text: str) -> str:
+    return re.split(r"\n\s*\n", text.strip(), maxsplit=1)[0].strip() if text else ""
+
+
+def gather(session: Session, start: date, end: date) -> list[CommitteeActivity]:
+    """What each committee did between ``start`` and ``end`` (inclusive), committees with activity only."""
+    names = committee_catalogue(session)
+    codes = list(names)
+    acts = {code: CommitteeActivity(code=code, name=names[code]) for code in codes}
+    seen: set[tuple[str, date, str]] = set()
+
+    events = session.execute(
+        select(ProposalEvent, Proposal).join(Proposal, ProposalEvent.proposal_id == Proposal.id)
+        .where(ProposalEvent.decided_on >= start, ProposalEvent.decided_on <= end, ProposalEvent.reference.is_not(None))
+        .order_by(ProposalEvent.decided_on, Proposal.reference, ProposalEvent.seq)
+    ).all()
+    from_events: set[int] = set()
+    for ev, prop in events:
+        code = committee_of(ev.reference, codes)
+        if code is None:
+            continue
+        text = _first_paragraph(ev.reason) or ev.step.replace("_", " ").capitalize()
+        from_events.add(ev.id)
+        seen.add((code, ev.decided_on, text[:80].lower()))
+        acts[code].decisions.append(DecisionLine(
+            on=ev.decided_on, meeting=ev.reference or code, text=text, proposal=prop.reference, title=prop.title,
+            from_state=ev.from_state, to_state=ev.to_state))
+
+    # minuted decisions not already on a proposal's timeline (a step taken is reported once, from its event)
+    for m in _committee_decisions(session, start, end):
+        if m.proposal_event_id in from_events or (m.code, m.line.on, m.line.text[:80].lower()) in seen:
+            continue
+        prop = session.get(Proposal, m.proposal_id) if m.proposal_id else None
+        if prop is not None:
+            m.line.proposal, m.line.title = prop.reference, prop.title
+        acts.setdefault(m.code, CommitteeActivity(code=m.code, name=names.get(m.code, m.code))).decisions.append(
+            m.line)
+    for a in acts.values():
+        a.decisions.sort(key=lambda d: (d.on, d.meeting))
+
+    interests = session.execute(
+        select(ProposalInterest, Proposal).join(Proposal, ProposalInterest.proposal_id == Proposal.id)
+        .where(ProposalInterest.noted_on >= start, ProposalInterest.noted_on <= end)
+        .order_by(ProposalInterest.committee, Proposal.reference)
+    ).all()
+    for interest, prop in interests:
+        code = normalise_code(interest.committee) or "OTHER"
+        acts.setdefault(code, CommitteeActivity(code=code, name=names.get(code, interest.committee)))
+        acts[code].interests.append((prop, interest))
+
+    for code, n in _meeting_counts(session, start, end).items():
+        acts.setdefault(code, CommitteeActivity(code=code, name=names.get(code, code))).meetings = n
+
+    order = {code: i for i, code in enumerate(codes)}
+    chosen = (a for a in acts.values() if a.any and a.code not in NOT_SUB_COMMITTEES)
+    return sorted(chosen, key=lambda a: (order.get(a.code, len(order)), a.code))
+
+
+# ------------------------------------------------------------------------------------------- composing
+
+
+def _d(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _state(value: str | None) -> str:
+    try:
+        return ProposalState(value).label
+    except ValueError:
+        return (value or "").replace("_", " ")
+
+
+def _committee_section(n: int, a: CommitteeActivity) -> list[str]:
+    short = a.code if a.code != a.name.upper() else a.name
+    lines = [f"## {n}. {a.name} ({short})" if short != a.name else f"## {n}. {a.name}", ""]
+    sub = 0
+
+    def heading(text: str) -> None:
+        nonlocal sub
+        sub += 1
+        lines.extend([f"### {n}.{sub} {text}", ""])
+
+    heading(f"{short} Highlights")
+    lines.extend(["_SECAS to summarise the key issues discussed and the points for the Panel's attention._", ""])
+    if a.decisions:
+        heading("Decisions")
+        for d in a.decisions:
+            about = f"**{d.proposal}** ‘{d.title}’: " if d.proposal else ""
+            lines.append(f"- {_d(d.on)}, {d.meeting}: {about}{d.text}")
+        lines.append("")
+    status = [d for d in a.decisions if d.is_status_decision]
+    if status:
+        heading("Status Decisions")
+        for d in status:
+            lines.append(f"- **{d.proposal}** ‘{d.title}’: {_state(d.from_state)} → {_state(d.to_state)} "
+                         f"({d.meeting}, {_d(d.on)})")
+        lines.append("")
+    heading("Counts")
+    proposals = {d.proposal for d in a.decisions if d.proposal}
+    lines.extend(["| Measure | Number |", "|---|---:|"])
+    if a.meetings is not None:
+        lines.append(f"| Meetings held | {a.meetings} |")
+    lines.extend([
+        f"| Decisions recorded | {len(a.decisions)} |",
+        f"| Status decisions | {len(status)} |",
+        f"| Proposals decided on | {len(proposals)} |",
+        f"| Proposals of interest | {len({p.reference for p, _ in a.interests})} |",
+        "",
+    ])
+    if a.interests:
+        heading("New Draft Proposals and Modification Proposals")
+        named = []
+        for prop, _ in a.interests:
+            item = f"{prop.reference} ‘{prop.title}’"
+            if item not in named:
+                named.append(item)
+        lines.extend([f"The {short} requested further updates on the progression of {_and(named)}.", ""])
+    return lines
+
+
+def compose(activity: list[CommitteeActivity], start: date, end: date, author: str, on: date) -> str:
+    """The report body in Markdown."""
+    lines = [
+        "## 1. Purpose", "",
+        f"This paper provides the Panel with an update on recent activities from the Panel Sub-Committees between "
+        f"{_d(start)} and {_d(end)}. It highlights the key issues discussed and details specific points the "
+        "Sub-Committees would like to bring to the Panel’s attention. The Panel is requested to note the updates.",
+        "",
+    ]
+    n = 1
+    for a in activity:
+        n += 1
+        lines.extend(_committee_section(n, a))
+    if not activity:
+        lines.extend(["_No sub-committee decisions or proposals of interest were recorded on gbsmart in the "
+                      "period._", ""])
+    n += 1
+    lines.extend([f"## {n}. Recommendations", "", "The Panel is requested to NOTE the content of this paper.", "",
+                  author, "", "SECAS Team", "", _d(on), ""])
+    return "\n".join(lines)
+
+
+def _free_reference(session: Session, wanted: str) -> str:
+    ref, k = wanted, 1
+    while session.scalar(select(Paper.id).where(func.lower(Paper.reference) == ref.lower())) is not None:
+        k += 1
+        ref = f"{wanted}_{k}"
+    return ref
+
+
+def draft_report(ctx: Ctx, req: ReportRequest) -> Paper:
+    """A draft "SEC Panel Sub-Committee Report" for the period, authored by the caller (Code Administrator)."""
+    activity = gather(ctx.session, req.period_start, req.period_end)
+    reference = req.reference or _free_reference(ctx.session, f"SECP_SCR_{req.period_end:%Y_%m_%d}")
+    body = compose(activity, req.period_start, req.period_end, ctx.actor.name, ctx.clock.today())
+    purpose = ("This paper provides the Panel with an update on recent activities from the Panel Sub-Committees. "
+               "The Panel is requested to note the updates.")
+    return service.create_paper(ctx, PaperCreate(
+        reference=reference, title=REPORT_TITLE, purpose=purpose, action=PaperAction.FOR_INFORMATION, body=body,
+        classification=req.classification or Classification.GREEN, committee_code="PANEL",
+    ))
