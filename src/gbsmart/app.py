@@ -29,6 +29,9 @@ def _api_router() -> APIRouter:
     from gbsmart.change.api import router as change_router
     from gbsmart.change.register_api import router as register_router
     from gbsmart.committees.api import router as committees_router
+    from gbsmart.cpl.api import router as cpl_router
+    from gbsmart.cpl.extracts_api import router as extracts_router
+    from gbsmart.smi.api import router as smi_router
     from gbsmart.papers.api import router as papers_router
     from gbsmart.parties.api import router as parties_router
 
@@ -38,6 +41,9 @@ def _api_router() -> APIRouter:
     api.include_router(register_router)
     api.include_router(committees_router)
     api.include_router(papers_router)
+    api.include_router(extracts_router)
+    api.include_router(cpl_router)
+    api.include_router(smi_router)
     return api
 
 
@@ -45,11 +51,15 @@ def _page_routers() -> list[APIRouter]:
     from gbsmart.change.pages import router as change_pages
     from gbsmart.change.register_pages import router as register_pages
     from gbsmart.committees.pages import router as committees_pages
+    from gbsmart.cpl.extracts_pages import router as extracts_pages
+    from gbsmart.cpl.pages import router as cpl_pages
+    from gbsmart.smi.pages import router as smi_pages
     from gbsmart.papers.pages import router as papers_pages
     from gbsmart.parties.pages import router as parties_pages
     from gbsmart.web.pages import router as web_pages
 
-    return [web_pages, parties_pages, change_pages, register_pages, committees_pages, papers_pages]
+    return [web_pages, parties_pages, change_pages, register_pages, committees_pages, papers_pages,
+            extracts_pages, cpl_pages, smi_pages]
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None, engine: Engine | None = None) -> FastAPI:

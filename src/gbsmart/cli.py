@@ -102,6 +102,10 @@ def token(
 def _mount_domains() -> None:
     from gbsmart.change.cli import app as change_app
     from gbsmart.committees.cli import app as committees_app
+    from gbsmart.cpl.cli import app as cpl_app
+    from gbsmart.cpl.extract_cli import app as cpl_extract_app
+    from gbsmart.pki.cli import app as pki_app
+    from gbsmart.smi.cli import app as smi_app
     from gbsmart.papers.cli import app as papers_app
     from gbsmart.parties.cli import app as parties_app
 
@@ -109,6 +113,10 @@ def _mount_domains() -> None:
     app.add_typer(change_app, name="change")
     app.add_typer(committees_app, name="committees")
     app.add_typer(papers_app, name="papers")
+    app.add_typer(cpl_app, name="cpl")
+    app.add_typer(cpl_extract_app, name="cpl-extract")
+    app.add_typer(pki_app, name="pki")
+    app.add_typer(smi_app, name="smi")
 
 
 _mount_domains()

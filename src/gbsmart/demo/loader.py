@@ -81,7 +81,6 @@ def load_demo(ctx: Ctx, data: dict[str, Any] | None = None, progress: bool = Fal
     s = ctx.session
     steps = [
         ("organisations", _load_orgs),
-        ("DCC User IDs", _load_dcc_users),
         ("people", _load_people),
         ("demo sign-ins", _load_users),
         ("releases", _load_releases),
@@ -101,11 +100,16 @@ def load_demo(ctx: Ctx, data: dict[str, Any] | None = None, progress: bool = Fal
 
     load_committees_demo(ctx, report)
     s.flush()
+    from gbsmart.cpl.demo import load_cpl_demo
     from gbsmart.papers.demo import load_papers_demo
 
     for what, (a, k) in load_papers_demo(ctx).items():
         prev = report.counts.get(what, (0, 0))
         report.counts[what] = (prev[0] + a, prev[1] + k)
+    s.flush()
+    load_cpl_demo(ctx, report)
+    s.flush()
+    _load_dcc_users(ctx, data, report)  # last: every Party, including those the CPL demo adds, gets a User ID
     s.flush()
     added = {k: v[0] for k, v in report.counts.items() if v[0]}
     if added:

@@ -24,10 +24,14 @@ from gbsmart.models.committees import (
     MeetingAttendee,
     agenda_item_proposals,
 )
+from gbsmart.models import cpl as _cpl  # noqa: F401  (registers the cpl_* tables)
+from gbsmart.models import smi as _smi  # noqa: F401  (registers the smi_* tables)
+from gbsmart.models.extracts import CplExtract
 from gbsmart.models.papers import Paper, PaperAppendix, PaperReclassification, PaperRecipient, RedAccessRecord
 from gbsmart.models.parties import ApiToken, DccUser, DccUserRole, Organisation, Person, PersonRole
 
 __all__ = [
+    "CplExtract",
     "Paper",
     "PaperAppendix",
     "PaperRecipient",

@@ -1,0 +1,116 @@
+"""`gbsmart pki`: create the test PKI that signs CPL extracts, and show what is configured. Never prints a key."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import typer
+from cryptography import x509
+from rich.table import Table
+
+from gbsmart.config import get_settings
+from gbsmart.core import cli_support
+from gbsmart.core.cli_support import console, friendly_errors
+from gbsmart.core.errors import AppError
+from gbsmart.core.signing import (
+    TestPki,
+    common_name,
+    create_test_pki,
+    fingerprint,
+    load_certificates,
+    verify_chain,
+)
+
+app = typer.Typer(help="Keys and certificates: the test PKI whose SECAS certificate signs CPL extracts.",
+                  no_args_is_help=True)
+
+
+def _now():  # noqa: ANN202 - the CLI's injectable clock (tests move it)
+    return cli_support._clock.now()
+
+
+def _key_usage(cert: x509.Certificate) -> str:
+    try:
+        ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return "-"
+    names = {"digital_signature": "digitalSignature", "key_cert_sign": "keyCertSign", "crl_sign": "cRLSign",
+             "content_commitment": "nonRepudiation", "key_encipherment": "keyEncipherment"}
+    return ", ".join(label for attr, label in names.items() if getattr(ku, attr))
+
+
+def _certificate_table(title: str, files: list[Path]) -> Table:
+    now = _now()
+    table = Table(title=title)
+    for col in ("file", "subject (CN)", "issuer (CN)", "valid", "key usage", "SHA-256 fingerprint"):
+        table.add_column(col, overflow="fold")
+    for path in files:
+        if not path.exists():
+            table.add_row(str(path), "[dim]missing[/]", "", "", "", "")
+            continue
+        for cert in load_certificates(path):
+            issuer = cert.issuer.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+            current = cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
+            valid = (f"{cert.not_valid_before_utc:%Y-%m-%d} → {cert.not_valid_after_utc:%Y-%m-%d}"
+                     + ("" if current else " [red](not valid now)[/]"))
+            table.add_row(path.name, common_name(cert), str(issuer[0].value) if issuer else "", valid,
+                          _key_usage(cert), fingerprint(cert)[:23] + "…")
+    return table
+
+
+def _key_line(path: Path) -> str:
+    if not path.exists():
+        return f"{path}  [dim]missing[/]"
+    mode = stat.S_IMODE(path.stat().st_mode)
+    warn = "" if mode & 0o077 == 0 else "  [red]readable by others: chmod 600[/]"
+    return f"{path}  mode {mode:04o}{warn}"
+
+
+@app.command("init-test")
+def init_test(
+    directory: Path = typer.Option(None, "--dir", help="Where to write it (default: the configured pki_dir)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing PKI (its keys are lost)."),
+    signer_days: int = typer.Option(730, help="Days the SECAS signing certificate is valid."),
+) -> None:
+    """Create a test PKI: root CA, organisation CA and the SECAS (on behalf of the SEC Panel) signer."""
+    settings = get_settings()
+    target = directory or settings.resolved_pki_dir()
+    with friendly_errors():
+        pki = create_test_pki(target, now=_now(), force=force, signer_days=signer_days)
+    console.print(f"[green]✓[/] test PKI created in {pki.directory} (keys 0600, never printed)")
+    console.print(_certificate_table("Certificates", [pki.root_certificate, pki.organisation_ca_certificate,
+                                                       pki.signer_certificate]))
+    console.print(f"trust anchor (DCC):   {pki.root_certificate}")
+    console.print(f"signing key (SECAS):  {pki.signer_key}")
+    console.print(f"signing certificate:  {pki.signer_chain}")
+    if directory is not None and directory.resolve() != settings.resolved_pki_dir().resolve():
+        console.print(f"[yellow]note:[/] set GBSMART_PKI_DIR={directory} so that gbsmart uses this PKI")
+
+
+@app.command("show")
+def show(
+    directory: Path = typer.Option(None, "--dir", help="A PKI directory (default: the configured pki_dir)."),
+) -> None:
+    """Show the configured trust anchor, signing certificate and key (path and permissions only)."""
+    settings = get_settings()
+    pki = TestPki(directory or settings.resolved_pki_dir())
+    if directory is not None:
+        anchor, chain, key = pki.root_certificate, pki.signer_chain, pki.signer_key
+    else:
+        anchor = settings.resolved_cpl_trust_anchor()
+        chain = settings.resolved_cpl_signing_certificate()
+        key = settings.resolved_cpl_signing_key()
+    console.print(f"PKI directory: {pki.directory}")
+    with friendly_errors():
+        console.print(_certificate_table("Trust anchor and signing certificates", [anchor, chain]))
+    console.print(f"signing key: {_key_line(key)}")
+    if anchor.exists() and chain.exists():
+        try:
+            certs = load_certificates(chain)
+            path = verify_chain(certs[0], intermediates=certs[1:], anchors=load_certificates(anchor), at=_now())
+            console.print("[green]✓[/] the signing certificate chains to the trust anchor: "
+                          + " → ".join(common_name(c) for c in path))
+        except AppError as exc:
+            console.print(f"[red]✗[/] {exc.message}")
+            raise typer.Exit(1) from None

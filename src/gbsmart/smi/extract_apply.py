@@ -1,0 +1,114 @@
+"""Apply a signed CPL extract to the Smart Metering Inventory, as the DCC does on receipt (seed 004).
+
+"The DCC will validate these credentials upon receipt of the CPL"; "The DCC shall use and rely upon the CPL
+to update the SMI"; "The DCC are allowed up to 24 hours from receipt of the CPL". Verification comes first and
+touches nothing; then, in the caller's one transaction, the Device Models, the SMI Statuses and the record of
+the application are written together, so a refusal or a failure at any point leaves the SMI as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from gbsmart.core.audit import record_change
+from gbsmart.core.context import Ctx
+from gbsmart.core.errors import Forbidden
+from gbsmart.cpl.extracts import ExtractReplayed, VerifiedExtract, verify_extract
+from gbsmart.smi.service import (
+    apply_cpl_statuses,
+    last_applied_sequence,
+    record_extract_application,
+    upsert_device_models,
+)
+
+log = logging.getLogger("gbsmart.smi.extracts")
+
+APPLIER_ROLES = ("dcc", "code_administrator", "system")
+#: seed 004: "The DCC are allowed up to 24 hours from receipt of the CPL to make any modifications to the SMI"
+HOURS_ALLOWED = 24
+
+
+@dataclass
+class ApplyReport:
+    """What applying one extract verified and changed, with the seconds each phase took."""
+
+    sequence: int
+    sha256: str
+    signer: str
+    issued_at: str
+    entries: int
+    removals: list[dict[str, Any]]
+    models: dict[str, int]  # added, updated, withdrawn (smi.service.upsert_device_models)
+    suspended: int
+    restored: int
+    events: int
+    seconds: dict[str, float] = field(default_factory=dict)  # verify, models, statuses, record, total
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _warnings(verified: VerifiedExtract, now: datetime) -> list[str]:
+    out = []
+    for r in verified.removals_without_minute:
+        out.append(f"removal of {r.get('manufacturer')} {r.get('model')} (HW {r.get('hardware_version')}, FW "
+                   f"{r.get('firmware_version')}) cites no Panel minute: confirm it in the SEC Panel's minutes "
+                   "(seed 004)")
+    try:
+        issued = datetime.fromisoformat(verified.issued_at)
+    except ValueError:
+        return out
+    hours = (now - issued).total_seconds() / 3600
+    if hours > HOURS_ALLOWED:
+        out.append(f"applied {hours:.0f} hours after the extract was issued; the DCC has {HOURS_ALLOWED} hours "
+                   "(seed 004)")
+    return out
+
+
+def apply_extract(ctx: Ctx, source: bytes | str | Path) -> ApplyReport:
+    """Verify a signed CPL extract (decision 0006), then upsert its Device Models, apply the CPL rule to every
+    device and record the application, all in the caller's transaction. Raises before any write if refused."""
+    if not ctx.actor.has_role(*APPLIER_ROLES):
+        raise Forbidden("Only the DCC (or the Code Administrator) applies CPL extracts to the SMI.")
+    timings: dict[str, float] = {}
+    started = mark = time.perf_counter()
+
+    def lap(phase: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        timings[phase] = round(now - mark, 4)
+        mark = now
+
+    now = ctx.clock.now()
+    verified = verify_extract(source, settings=ctx.settings, at=now, last_applied=last_applied_sequence(ctx.session))
+    lap("verify")
+    models = upsert_device_models(ctx, verified.entries)
+    lap("models")
+    result = apply_cpl_statuses(ctx, extract_sequence=verified.sequence, reason=f"CPL extract {verified.sequence}")
+    lap("statuses")
+    try:
+        record_extract_application(ctx, verified.sequence, verified.sha256, result)
+    except IntegrityError:  # applied by someone else meanwhile
+        raise ExtractReplayed(f"replayed: extract {verified.sequence} was applied by someone else meanwhile",
+                              detail={"check": "sequence", "got": verified.sequence}) from None
+    lap("record")
+    timings["total"] = round(time.perf_counter() - started, 4)
+    report = ApplyReport(
+        sequence=verified.sequence, sha256=verified.sha256, signer=verified.signer, issued_at=verified.issued_at,
+        entries=len(verified.entries), removals=verified.removals, models=models, suspended=result.suspended,
+        restored=result.restored, events=result.events, seconds=timings, warnings=_warnings(verified, now))
+    record_change(ctx, "cpl_extract.apply", "cpl_extract", verified.sequence, None, {
+        "sha256": verified.sha256, "signer": verified.signer, "chain": verified.chain, "issued_at": verified.issued_at,
+        "entries": report.entries, "models": models, "suspended": result.suspended, "restored": result.restored,
+        "events": result.events, "removals": verified.removals, "warnings": report.warnings, "seconds": timings})
+    log.info("CPL extract %s applied: %s suspended, %s restored, %s events in %.3fs", verified.sequence,
+             result.suspended, result.restored, result.events, timings["total"])
+    return report

@@ -1,0 +1,223 @@
+"""Pure rules of the Smart Metering Inventory: codes, EUI-64 Device IDs and the SMI Status lifecycle.
+
+DOMAIN.md section 5: a Device whose Device Model is not (or no longer) Active on the CPL is Suspended,
+and returns to its previous status when its model is Active again or its firmware is upgraded to a
+listed version. No I/O here; the services and the set-based SQL use these codes and tables.
+"""
+
+from __future__ import annotations
+
+import re
+
+from gbsmart.core.enums import LabelledEnum
+
+# ---------------------------------------------------------------- EUI-64 Device IDs
+
+#: Device IDs are unsigned 64-bit; databases store signed 64-bit. We subtract 2**63, which keeps the
+#: order (00-00-...-00 is the smallest stored value, FF-FF-...-FF the largest), so keyset pages and
+#: the sorted look-up index follow Device ID order.
+EUI64_OFFSET = 1 << 63
+_EUI_RE = re.compile(r"^[0-9A-Fa-f]{2}([-: ]?[0-9A-Fa-f]{2}){7}$")
+
+
+def eui64_to_int(eui: str | int) -> int:
+    """The stored (signed) integer of an EUI-64 written as ``00-0D-6F-00-00-12-34-56`` (or 16 hex digits)."""
+    if isinstance(eui, int):
+        value = eui
+    else:
+        text = eui.strip()
+        if not _EUI_RE.match(text):
+            raise ValueError(f"{eui!r} is not an EUI-64: write 8 hex bytes, e.g. 00-0D-6F-00-00-12-34-56")
+        value = int(re.sub(r"[-: ]", "", text), 16)
+    if not 0 <= value < 1 << 64:
+        raise ValueError(f"{eui!r} is outside the 64-bit EUI range")
+    return value - EUI64_OFFSET
+
+
+def int_to_eui64(stored: int) -> str:
+    """The EUI-64 text (upper-case hex bytes joined by '-') of a stored Device ID."""
+    if not -EUI64_OFFSET <= stored < EUI64_OFFSET:
+        raise ValueError(f"{stored} is not a stored Device ID (signed 64-bit)")
+    raw = f"{stored + EUI64_OFFSET:016X}"
+    return "-".join(raw[i : i + 2] for i in range(0, 16, 2))
+
+
+# ---------------------------------------------------------------- enumerations and their codes
+
+
+class DeviceType(LabelledEnum):
+    ESME = "ESME"
+    GSME = "GSME"
+    GPF = "GPF"
+    CHF = "CHF"
+    HCALCS = "HCALCS"
+    PPMID = "PPMID"
+    IHD = "IHD"
+    CAD = "CAD"
+
+    __labels__ = {
+        "ESME": ("Electricity Smart Metering Equipment", "yellow"),
+        "GSME": ("Gas Smart Metering Equipment", "orange"),
+        "GPF": ("Gas Proxy Function", "orange"),
+        "CHF": ("Communications Hub Function", "purple"),
+        "HCALCS": ("HAN Connected Auxiliary Load Control Switch", "teal"),
+        "PPMID": ("Pre-Payment Meter Interface Device", "cyan"),
+        "IHD": ("In-Home Display", "blue"),
+        "CAD": ("Consumer Access Device", "grey"),
+    }
+
+
+class SmiStatus(LabelledEnum):
+    PENDING = "Pending"
+    WHITELISTED = "Whitelisted"
+    INSTALLED_NOT_COMMISSIONED = "InstalledNotCommissioned"
+    COMMISSIONED = "Commissioned"
+    DECOMMISSIONED = "Decommissioned"
+    WITHDRAWN = "Withdrawn"
+    SUSPENDED = "Suspended"
+    RECOVERY = "Recovery"
+    RECOVERED = "Recovered"
+
+    __labels__ = {
+        "Pending": ("Pending", "grey"),
+        "Whitelisted": ("Whitelisted", "cyan"),
+        "InstalledNotCommissioned": ("Installed, not commissioned", "blue"),
+        "Commissioned": ("Commissioned", "green"),
+        "Decommissioned": ("Decommissioned", "grey"),
+        "Withdrawn": ("Withdrawn", "grey"),
+        "Suspended": ("Suspended", "red"),
+        "Recovery": ("Recovery", "orange"),
+        "Recovered": ("Recovered", "teal"),
+    }
+
+
+class ModelStatus(LabelledEnum):
+    """DUIS statuses of a CPL entry (DOMAIN.md section 4)."""
+
+    ACTIVE = "Active"
+    CANCELLED = "Cancelled"
+    EXPIRED = "Expired"
+    WITHDRAWN = "Withdrawn"
+
+    __labels__ = {
+        "Active": ("Active", "green"),
+        "Cancelled": ("Cancelled", "red"),
+        "Expired": ("Expired", "orange"),
+        "Withdrawn": ("Withdrawn (removed from the CPL)", "grey"),
+    }
+
+
+class CspRegion(LabelledEnum):
+    NORTH = "North"
+    CENTRAL = "Central"
+    SOUTH = "South"
+
+
+class DeviceEvent(LabelledEnum):
+    DEVICE_SUSPENDED = "DeviceSuspended"
+    DEVICE_RESTORED = "DeviceRestored"
+
+    __labels__ = {"DeviceSuspended": ("DeviceSuspended", "red"), "DeviceRestored": ("DeviceRestored", "green")}
+
+
+def _codes(enum: type[LabelledEnum]) -> tuple[dict, dict]:
+    forward = {member: i for i, member in enumerate(enum, start=1)}
+    return forward, {i: member for member, i in forward.items()}
+
+
+#: Stored small-integer codes (1-based, in declaration order) and their inverses. Changing the order
+#: of an enumeration above changes the meaning of stored rows: append only.
+DEVICE_TYPE_CODE, DEVICE_TYPE_OF = _codes(DeviceType)
+STATUS_CODE, STATUS_OF = _codes(SmiStatus)
+REGION_CODE, REGION_OF = _codes(CspRegion)
+EVENT_CODE, EVENT_OF = _codes(DeviceEvent)
+MODEL_STATUS_CODE, MODEL_STATUS_OF = _codes(ModelStatus)
+
+SUSPENDED = STATUS_CODE[SmiStatus.SUSPENDED]
+assert SUSPENDED == 7  # models.smi.SUSPENDED_CODE, used in a partial index
+
+#: The CPL's Physical Device Type of each Device Type; IHD and CAD (Type 2) need not be on the CPL.
+PHYSICAL_TYPE_OF: dict[DeviceType, str | None] = {
+    DeviceType.ESME: "ESME",
+    DeviceType.GSME: "GSME",
+    DeviceType.GPF: "CH",
+    DeviceType.CHF: "CH",
+    DeviceType.HCALCS: "HCALCS",
+    DeviceType.PPMID: "PPMID",
+    DeviceType.IHD: None,
+    DeviceType.CAD: None,
+}
+
+
+def requires_cpl(device_type: DeviceType) -> bool:
+    """All Device Types but IHD and Type 2 (CAD) must be on the CPL to be used (DOMAIN.md section 4)."""
+    return PHYSICAL_TYPE_OF[device_type] is not None
+
+
+# ---------------------------------------------------------------- the SMI Status lifecycle
+
+S = SmiStatus
+
+#: Ordinary transitions (by service request or installation). Suspension and restoration are not
+#: here: only the CPL rule (``cpl_target``) suspends, and restoration returns to the remembered status.
+TRANSITIONS: dict[SmiStatus, frozenset[SmiStatus]] = {
+    S.PENDING: frozenset({S.WHITELISTED, S.WITHDRAWN}),
+    S.WHITELISTED: frozenset({S.INSTALLED_NOT_COMMISSIONED, S.DECOMMISSIONED, S.WITHDRAWN}),
+    S.INSTALLED_NOT_COMMISSIONED: frozenset({S.COMMISSIONED, S.DECOMMISSIONED, S.WITHDRAWN}),
+    S.COMMISSIONED: frozenset({S.DECOMMISSIONED, S.RECOVERY}),
+    S.RECOVERY: frozenset({S.RECOVERED, S.DECOMMISSIONED}),
+    S.RECOVERED: frozenset({S.COMMISSIONED, S.DECOMMISSIONED}),
+    S.DECOMMISSIONED: frozenset(),
+    S.WITHDRAWN: frozenset(),
+    S.SUSPENDED: frozenset(),
+}
+
+#: Statuses a device may be added to the inventory in.
+INITIAL_STATUSES = frozenset({S.PENDING, S.WHITELISTED, S.INSTALLED_NOT_COMMISSIONED, S.COMMISSIONED})
+
+#: Statuses the CPL rule suspends from: every live status (not the end states, not Suspended itself).
+SUSPENDABLE = frozenset(set(SmiStatus) - {S.DECOMMISSIONED, S.WITHDRAWN, S.SUSPENDED})
+SUSPENDABLE_CODES = tuple(sorted(STATUS_CODE[s] for s in SUSPENDABLE))
+
+
+class TransitionRefused(ValueError):
+    """A status change the lifecycle does not allow; the message says which are allowed."""
+
+
+def allowed_from(status: SmiStatus) -> list[SmiStatus]:
+    return sorted(TRANSITIONS[status], key=lambda s: STATUS_CODE[s])
+
+
+def check_transition(current: SmiStatus, target: SmiStatus) -> None:
+    """Refuse ``current`` -> ``target`` unless the lifecycle allows it, naming what is allowed."""
+    if target in TRANSITIONS[current]:
+        return
+    allowed = ", ".join(s.value for s in allowed_from(current)) or "none"
+    extra = " A Suspended device returns to its previous status only when its Device Model is Active on the CPL " \
+            "again or its firmware is updated to an Active version." if current is S.SUSPENDED else ""
+    raise TransitionRefused(
+        f"An SMI Status cannot change from {current.value} to {target.value}; allowed from {current.value}: "
+        f"{allowed}.{extra}"
+    )
+
+
+def cpl_target(status: SmiStatus, previous: SmiStatus | None, model_active: bool) -> SmiStatus:
+    """The status the CPL rule gives a device: Suspended if its model is not Active, else restored."""
+    if not model_active and status in SUSPENDABLE:
+        return S.SUSPENDED
+    if model_active and status is S.SUSPENDED:
+        return previous or S.PENDING
+    return status
+
+
+def commission_refusal(model_known: bool, model_status: str | None, device_type: DeviceType) -> str | None:
+    """Why commissioning is refused (model unknown or not Active on the DCC's view of the CPL), or None."""
+    if not requires_cpl(device_type):
+        return None
+    if not model_known:
+        return (f"device_model: a {device_type.value} may be commissioned only with a Device Model on the CPL; "
+                "this device's model is not in the SMI's copy of the CPL.")
+    if model_status != ModelStatus.ACTIVE:
+        return (f"device_model: a {device_type.value} may be commissioned only if its Device Model is Active on "
+                f"the CPL; it is {model_status}.")
+    return None

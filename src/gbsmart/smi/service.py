@@ -1,0 +1,509 @@
+"""Use cases of the Smart Metering Inventory. Takes a Ctx; never commits.
+
+The CPL side (``upsert_device_models``, ``apply_cpl_statuses``, ``record_extract_application``,
+``last_applied_sequence``) is what the signed-extract application (``smi.extract_apply``) calls; it is
+set-based SQL, sized for 54 million devices. The per-device use cases (add, commission, decommission,
+firmware, registration data) follow the lifecycle in ``smi.rules``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from datetime import date
+
+from sqlalchemy import Date, bindparam, func, select, text, update
+from sqlalchemy.orm import Session
+
+from gbsmart.core.audit import record_change
+from gbsmart.core.context import Ctx
+from gbsmart.core.db import UTCDateTime
+from gbsmart.core.errors import Invalid
+from gbsmart.core.pagination import Page, decode_cursor, encode_cursor
+from gbsmart.models.smi import (
+    SmiDevice,
+    SmiDeviceEvent,
+    SmiDeviceModel,
+    SmiExtractApplication,
+    SmiRegistration,
+    SmiStatusHistory,
+)
+from gbsmart.smi import rules
+from gbsmart.smi.errors import DeviceNotFound, DeviceRefused, StatusChangeRefused
+from gbsmart.smi.rules import (
+    DEVICE_TYPE_CODE,
+    DEVICE_TYPE_OF,
+    EVENT_CODE,
+    STATUS_CODE,
+    STATUS_OF,
+    SUSPENDABLE_CODES,
+    SUSPENDED,
+    DeviceEvent,
+    DeviceType,
+    ModelStatus,
+    SmiStatus,
+    eui64_to_int,
+    int_to_eui64,
+)
+from gbsmart.smi.schemas import DeviceCreate
+
+MODEL_FIELDS = ("manufacturer", "model", "hardware_version", "firmware_version", "physical_device_type", "status")
+MODEL_KEY = MODEL_FIELDS[:4]
+
+# ---------------------------------------------------------------- the CPL side (part B builds on these)
+
+
+def _validate_models(models: list[dict]) -> None:
+    problems = []
+    seen: set[tuple] = set()
+    statuses = {s.value for s in ModelStatus}
+    for i, m in enumerate(models):
+        for f in MODEL_FIELDS:
+            if not isinstance(m.get(f), str) or not m[f].strip():
+                problems.append({"field": f"models[{i}].{f}", "message": "required: a non-empty string"})
+        if isinstance(m.get("status"), str) and m["status"] not in statuses:
+            allowed = ", ".join(sorted(statuses))
+            problems.append({"field": f"models[{i}].status",
+                             "message": f"{m['status']!r} is not a CPL status; use one of {allowed}"})
+        key = tuple(m.get(f) for f in MODEL_KEY)
+        if key in seen:
+            problems.append({"field": f"models[{i}]", "message": "the same Device Model appears twice in the extract"})
+        seen.add(key)
+    if problems:
+        raise Invalid(f"The extract's Device Models are not valid ({len(problems)} problems).", detail=problems[:50])
+
+
+def upsert_device_models(ctx: Ctx, models: list[dict]) -> dict[str, int]:
+    """Insert or update smi_device_models from extract entries; returns {"added", "updated", "withdrawn"}.
+
+    Each entry: manufacturer, model, hardware_version, firmware_version, physical_device_type, status
+    (Active|Cancelled|Expired|Withdrawn). Models in the SMI but absent from the extract become Withdrawn
+    (removed from the CPL); they count in ``updated`` too, and ``withdrawn`` says how many of them.
+    """
+    _validate_models(models)
+    s, now = ctx.session, ctx.clock.now()
+    existing = {tuple(getattr(m, f) for f in MODEL_KEY): m for m in s.scalars(select(SmiDeviceModel))}
+    added = updated = withdrawn = 0
+    changes: list[dict] = []
+    listed: set[tuple] = set()
+    new_rows = []
+    for entry in models:
+        key = tuple(entry[f].strip() for f in MODEL_KEY)
+        listed.add(key)
+        row = existing.get(key)
+        if row is None:
+            new_rows.append({**dict(zip(MODEL_KEY, key, strict=True)), "physical_device_type":
+                             entry["physical_device_type"].strip(), "status": entry["status"], "updated_at": now})
+            added += 1
+            continue
+        if row.status != entry["status"] or row.physical_device_type != entry["physical_device_type"].strip():
+            changes.append({"model": "/".join(key), "from": row.status, "to": entry["status"]})
+            row.status, row.physical_device_type, row.updated_at = entry["status"], entry["physical_device_type"], now
+            updated += 1
+    for key, row in existing.items():
+        if key not in listed and row.status != ModelStatus.WITHDRAWN:
+            changes.append({"model": "/".join(key), "from": row.status, "to": ModelStatus.WITHDRAWN.value})
+            row.status, row.updated_at = ModelStatus.WITHDRAWN.value, now
+            updated += 1
+            withdrawn += 1
+    if new_rows:
+        s.execute(SmiDeviceModel.__table__.insert(), new_rows)
+    s.flush()
+    result = {"added": added, "updated": updated, "withdrawn": withdrawn}
+    record_change(ctx, "smi.device_models.upsert", "smi_device_models", "cpl-extract",
+                  after={**result, "changes": changes[:200]})
+    return result
+
+
+@dataclass
+class ApplyResult:
+    suspended: int
+    restored: int
+    events: int
+    seconds: float
+
+
+_TMP = "smi_apply_batch"
+
+
+def _exec(session: Session, sql: str, **params) -> int:  # noqa: ANN003
+    stmt = text(sql)
+    binds = [bindparam(k, type_=UTCDateTime()) if k == "at" else bindparam(k, type_=Date()) if k == "today"
+             else bindparam(k) for k in params if f":{k}" in sql]
+    return session.execute(stmt.bindparams(*binds), params).rowcount
+
+
+def _events_from_batch(session: Session, event: DeviceEvent, at, seq: int | None) -> int:  # noqa: ANN001
+    """One event per device in the batch for each User concerned: its MPxN's Supplier and Network Operator."""
+    sql = f"""
+        INSERT INTO smi_device_events (event, device_id, user_org_id, at, extract_sequence)
+        SELECT :ev, b.device_id,
+               CASE k.n WHEN 1 THEN r.supplier_org_id ELSE r.network_operator_org_id END, :at, :seq
+        FROM {_TMP} b
+        JOIN smi_registrations r ON r.mpxn = b.mpxn AND r.valid_to IS NULL
+        CROSS JOIN (SELECT 1 AS n UNION ALL SELECT 2 AS n) k
+        WHERE k.n = 1 OR r.network_operator_org_id <> r.supplier_org_id
+    """
+    return _exec(session, sql, ev=EVENT_CODE[event], at=at, seq=seq)
+
+
+def _history_from_batch(session: Session, at, reason: str) -> None:  # noqa: ANN001
+    _exec(session, f"""
+        INSERT INTO smi_status_history (device_id, from_status, to_status, at, reason)
+        SELECT b.device_id, b.from_status, b.to_status, :at, :reason FROM {_TMP} b
+    """, at=at, reason=reason[:300])
+
+
+def _in_batch(pg: bool) -> str:
+    """The devices of the batch table: a join on PostgreSQL (a plain IN may become a per-row subplan there),
+    a rowid IN-list on SQLite (one seek per batch row)."""
+    if pg:
+        return f"FROM {_TMP} b WHERE smi_devices.device_id = b.device_id"
+    return f"WHERE device_id IN (SELECT device_id FROM {_TMP})"
+
+
+def _sqlite_transaction(session: Session) -> None:
+    """Open the SQLite transaction now, so the DDL of the batch table is inside it, and give it a page cache
+    that fits the walk over 54 million rows (per connection, memory only as used)."""
+    raw = session.connection().connection.driver_connection
+    if raw.execute("PRAGMA cache_size").fetchone()[0] > -500_000:
+        raw.execute("PRAGMA cache_size=-1000000")
+    if not raw.in_transaction:
+        raw.execute("BEGIN")
+
+
+def apply_cpl_statuses(ctx: Ctx, *, extract_sequence: int, reason: str) -> ApplyResult:
+    """Apply the CPL rule to every device, set-based (DOMAIN.md section 5).
+
+    Every device in a live status whose model is not Active becomes Suspended (its previous status
+    remembered); every Suspended device whose model is Active again returns to its previous status; one
+    DeviceSuspended / DeviceRestored event per device for each User concerned (the registered Supplier
+    and the Network Operator of its MPxN). All in the caller's transaction: a failure rolls back all.
+    """
+    started = time.perf_counter()
+    s = ctx.session
+    at, today = ctx.clock.now(), ctx.clock.today()
+    pg = s.get_bind().dialect.name == "postgresql"
+    if pg:  # one writer at a time while the rule is applied: no device changes status under our feet
+        s.execute(text("LOCK TABLE smi_devices IN SHARE ROW EXCLUSIVE MODE"))
+    else:
+        _sqlite_transaction(s)
+    live = ", ".join(str(c) for c in SUSPENDABLE_CODES)
+    temp = "TEMPORARY TABLE" if pg else "TEMP TABLE"
+    restored = suspended = events = 0
+    for phase in ("restore", "suspend"):
+        if phase == "restore":
+            where = (f"device_model_id IN (SELECT id FROM smi_device_models WHERE status = 'Active') "
+                     f"AND smi_status = {SUSPENDED}")
+            to_status = "COALESCE(status_before_suspension, 1)"
+        else:
+            where = (f"device_model_id IN (SELECT id FROM smi_device_models WHERE status <> 'Active') "
+                     f"AND smi_status IN ({live})")
+            to_status = str(SUSPENDED)
+        s.execute(text(f"DROP TABLE IF EXISTS {_TMP}"))
+        s.execute(text(f"CREATE {temp} {_TMP} AS SELECT device_id, smi_status AS from_status, "
+                       f"{to_status} AS to_status, mpxn FROM smi_devices WHERE {where}"))
+        if pg:  # the planner must know the batch's size (no statistics on a new temporary table)
+            s.execute(text(f"ANALYZE {_TMP}"))
+        if phase == "restore":
+            _history_from_batch(s, at, f"{reason} (restored: Device Model Active on the CPL)")
+            events += _events_from_batch(s, DeviceEvent.DEVICE_RESTORED, at, extract_sequence)
+            restored = _exec(s, f"""
+                UPDATE smi_devices SET smi_status = COALESCE(status_before_suspension, 1),
+                       status_before_suspension = NULL, status_date = :today
+                {_in_batch(pg)} AND smi_status = {SUSPENDED}""", today=today)
+        else:
+            _history_from_batch(s, at, f"{reason} (suspended: Device Model not Active on the CPL)")
+            events += _events_from_batch(s, DeviceEvent.DEVICE_SUSPENDED, at, extract_sequence)
+            suspended = _exec(s, f"""
+                UPDATE smi_devices SET status_before_suspension = smi_status, smi_status = {SUSPENDED},
+                       status_date = :today
+                {_in_batch(pg)} AND smi_status IN ({live})""", today=today)
+    s.execute(text(f"DROP TABLE IF EXISTS {_TMP}"))
+    result = ApplyResult(suspended=suspended, restored=restored, events=events,
+                         seconds=round(time.perf_counter() - started, 3))
+    record_change(ctx, "smi.cpl_statuses.apply", "smi_devices", f"extract-{extract_sequence}",
+                  after={**asdict(result), "reason": reason})
+    return result
+
+
+def record_extract_application(ctx: Ctx, sequence: int, digest: str, result: ApplyResult) -> SmiExtractApplication:
+    """Record that the signed extract ``sequence`` (SHA-256 ``digest``) was applied, with what it changed."""
+    if ctx.session.scalar(select(SmiExtractApplication.id).where(SmiExtractApplication.sequence == sequence)):
+        raise StatusChangeRefused(f"CPL extract {sequence} has already been applied to the SMI.")
+    row = SmiExtractApplication(sequence=sequence, applied_at=ctx.clock.now(), sha256=digest,
+                                suspended=result.suspended, restored=result.restored, events=result.events,
+                                seconds=result.seconds)
+    ctx.session.add(row)
+    ctx.session.flush()
+    record_change(ctx, "smi.extract.applied", "smi_extract_applications", sequence,
+                  after={"sha256": digest, **asdict(result)})
+    return row
+
+
+def last_applied_sequence(session: Session) -> int | None:
+    """The highest CPL extract sequence applied to the SMI, or None."""
+    return session.scalar(select(func.max(SmiExtractApplication.sequence)))
+
+
+# ---------------------------------------------------------------- one device
+
+
+def parse_device_id(device_id: str | int) -> int:
+    try:
+        return eui64_to_int(device_id)
+    except ValueError as exc:
+        raise DeviceRefused(str(exc), detail=[{"field": "device_id", "message": str(exc)}]) from exc
+
+
+def get_device(session: Session, device_id: str | int) -> SmiDevice:
+    key = parse_device_id(device_id)
+    device = session.get(SmiDevice, key)
+    if device is None:
+        raise DeviceNotFound(f"No device {int_to_eui64(key)} in the Smart Metering Inventory.")
+    return device
+
+
+def find_model(session: Session, manufacturer: str, model: str, hardware_version: str,
+               firmware_version: str) -> SmiDeviceModel | None:
+    return session.scalar(select(SmiDeviceModel).where(
+        SmiDeviceModel.manufacturer == manufacturer, SmiDeviceModel.model == model,
+        SmiDeviceModel.hardware_version == hardware_version, SmiDeviceModel.firmware_version == firmware_version))
+
+
+def _history(ctx: Ctx, device: SmiDevice, from_code: int | None, reason: str) -> None:
+    ctx.session.add(SmiStatusHistory(device_id=device.device_id, from_status=from_code, to_status=device.smi_status,
+                                     at=ctx.clock.now(), reason=reason[:300]))
+
+
+def _device_events(ctx: Ctx, device: SmiDevice, event: DeviceEvent) -> int:
+    reg = current_registration(ctx.session, device.mpxn) if device.mpxn is not None else None
+    if reg is None:
+        return 0
+    for org in dict.fromkeys((reg.supplier_org_id, reg.network_operator_org_id)):
+        ctx.session.add(SmiDeviceEvent(event=EVENT_CODE[event], device_id=device.device_id, user_org_id=org,
+                                       at=ctx.clock.now(), extract_sequence=None))
+    return 2
+
+
+def _set_status(ctx: Ctx, device: SmiDevice, target: SmiStatus, reason: str) -> None:
+    before = device.smi_status
+    device.smi_status, device.status_date = STATUS_CODE[target], ctx.clock.today()
+    _history(ctx, device, before, reason)
+    record_change(ctx, "smi.device.status", "smi_device", int_to_eui64(device.device_id),
+                  before={"smi_status": STATUS_OF[before].value}, after={"smi_status": target.value, "reason": reason})
+
+
+def _transition(ctx: Ctx, device: SmiDevice, target: SmiStatus, reason: str) -> SmiDevice:
+    try:
+        rules.check_transition(STATUS_OF[device.smi_status], target)
+    except rules.TransitionRefused as exc:
+        raise StatusChangeRefused(str(exc), detail={"allowed": [
+            s.value for s in rules.allowed_from(STATUS_OF[device.smi_status])]}) from exc
+    _set_status(ctx, device, target, reason)
+    ctx.session.flush()
+    return device
+
+
+def add_device(ctx: Ctx, data: DeviceCreate) -> SmiDevice:
+    """Add a device to the SMI: its Device Model must be on the SMI's copy of the CPL (but IHD and CAD)."""
+    s = ctx.session
+    key = parse_device_id(data.device_id)
+    if s.get(SmiDevice, key) is not None:
+        raise StatusChangeRefused(f"Device {int_to_eui64(key)} is already in the Smart Metering Inventory.")
+    if data.smi_status not in rules.INITIAL_STATUSES:
+        raise DeviceRefused(f"smi_status: a device is added as one of "
+                            f"{', '.join(sorted(x.value for x in rules.INITIAL_STATUSES))}.",
+                            detail=[{"field": "smi_status", "message": "not an initial SMI Status"}])
+    fields = (data.manufacturer, data.model, data.hardware_version, data.firmware_version)
+    model = find_model(s, *fields) if all(fields) else None
+    if model is None and rules.requires_cpl(data.device_type):
+        msg = (f"device_model: a {data.device_type.value} must have a Device Model on the CPL (manufacturer, model, "
+               "hardware_version, firmware_version); " + ("this one is not in the SMI's copy of the CPL."
+                                                          if all(fields) else "give all four fields."))
+        raise DeviceRefused(msg, detail=[{"field": "device_model", "message": msg}])
+    status = data.smi_status
+    if status is SmiStatus.COMMISSIONED and model is not None and model.status != ModelStatus.ACTIVE:
+        raise DeviceRefused(rules.commission_refusal(True, model.status, data.device_type) or "")
+    device = SmiDevice(
+        device_id=key, device_type=DEVICE_TYPE_CODE[data.device_type], device_model_id=model.id if model else None,
+        smi_status=STATUS_CODE[status], status_date=ctx.clock.today(),
+        mpxn=int(data.mpxn) if data.mpxn else None,
+        chf_device_id=eui64_to_int(data.chf_device_id) if data.chf_device_id else None,
+        associated_meter_id=eui64_to_int(data.associated_meter_id) if data.associated_meter_id else None,
+        csp_region=rules.REGION_CODE[data.csp_region])
+    s.add(device)
+    _history(ctx, device, None, "added to the SMI")
+    if model is not None and model.status != ModelStatus.ACTIVE and status in rules.SUSPENDABLE:
+        _suspend(ctx, device, f"Device Model {model.status} on the CPL")
+    record_change(ctx, "smi.device.add", "smi_device", int_to_eui64(key), after=data.model_dump(mode="json"))
+    s.flush()
+    return device
+
+
+def _suspend(ctx: Ctx, device: SmiDevice, reason: str) -> None:
+    device.status_before_suspension = device.smi_status
+    _set_status(ctx, device, SmiStatus.SUSPENDED, reason)
+    _device_events(ctx, device, DeviceEvent.DEVICE_SUSPENDED)
+
+
+def _restore(ctx: Ctx, device: SmiDevice, reason: str) -> None:
+    previous = STATUS_OF[device.status_before_suspension] if device.status_before_suspension else SmiStatus.PENDING
+    device.status_before_suspension = None
+    _set_status(ctx, device, previous, reason)
+    _device_events(ctx, device, DeviceEvent.DEVICE_RESTORED)
+
+
+def commission(ctx: Ctx, device_id: str | int, reason: str = "commissioned") -> SmiDevice:
+    """Commission a device: refused unless its Device Model is Active on the DCC's view of the CPL."""
+    device = get_device(ctx.session, device_id)
+    model = ctx.session.get(SmiDeviceModel, device.device_model_id) if device.device_model_id else None
+    refusal = rules.commission_refusal(model is not None, model.status if model else None,
+                                       DEVICE_TYPE_OF[device.device_type])
+    if refusal:
+        raise DeviceRefused(refusal, detail=[{"field": "device_model", "message": refusal}])
+    return _transition(ctx, device, SmiStatus.COMMISSIONED, reason or "commissioned")
+
+
+def decommission(ctx: Ctx, device_id: str | int, reason: str = "decommissioned") -> SmiDevice:
+    return _transition(ctx, get_device(ctx.session, device_id), SmiStatus.DECOMMISSIONED, reason or "decommissioned")
+
+
+def change_status(ctx: Ctx, device_id: str | int, target: SmiStatus, reason: str = "") -> SmiDevice:
+    """Any ordinary lifecycle step (whitelist, install, withdraw, recovery ...); commissioning has its own checks."""
+    if target is SmiStatus.COMMISSIONED:
+        return commission(ctx, device_id, reason)
+    return _transition(ctx, get_device(ctx.session, device_id), target, reason or target.value)
+
+
+def update_firmware(ctx: Ctx, device_id: str | int, firmware_version: str) -> SmiDevice:
+    """Move the device to the Device Model with the new firmware version; the CPL rule then applies to it."""
+    s = ctx.session
+    device = get_device(s, device_id)
+    status = STATUS_OF[device.smi_status]
+    if status in (SmiStatus.DECOMMISSIONED, SmiStatus.WITHDRAWN):
+        raise StatusChangeRefused(f"The firmware of a {status.value} device cannot be updated.")
+    old = s.get(SmiDeviceModel, device.device_model_id) if device.device_model_id else None
+    if old is None:
+        raise DeviceRefused("device_model: this device has no Device Model on the CPL, so no firmware to update.")
+    new = find_model(s, old.manufacturer, old.model, old.hardware_version, firmware_version.strip())
+    if new is None:
+        msg = (f"firmware_version: {old.manufacturer} {old.model} (hardware {old.hardware_version}) with firmware "
+               f"{firmware_version!r} is not on the SMI's copy of the CPL.")
+        raise DeviceRefused(msg, detail=[{"field": "firmware_version", "message": msg}])
+    device.device_model_id = new.id
+    _history(ctx, device, device.smi_status, f"firmware updated from {old.firmware_version} to {new.firmware_version}")
+    record_change(ctx, "smi.device.firmware", "smi_device", int_to_eui64(device.device_id),
+                  before={"firmware_version": old.firmware_version}, after={"firmware_version": new.firmware_version})
+    target = rules.cpl_target(status, STATUS_OF.get(device.status_before_suspension),
+                              new.status == ModelStatus.ACTIVE)
+    if target is SmiStatus.SUSPENDED and status is not SmiStatus.SUSPENDED:
+        _suspend(ctx, device, f"firmware {new.firmware_version} is {new.status} on the CPL")
+    elif status is SmiStatus.SUSPENDED and target is not SmiStatus.SUSPENDED:
+        _restore(ctx, device, f"firmware updated to {new.firmware_version}, Active on the CPL")
+    s.flush()
+    return device
+
+
+# ---------------------------------------------------------------- registration data
+
+
+def current_registration(session: Session, mpxn: int) -> SmiRegistration | None:
+    return session.scalar(select(SmiRegistration).where(SmiRegistration.mpxn == mpxn,
+                                                        SmiRegistration.valid_to.is_(None)))
+
+
+def set_registration(ctx: Ctx, *, mpxn: int, fuel: str, supplier_org_id: int, network_operator_org_id: int,
+                     valid_from: date, supplier_user_id: int | None = None,
+                     network_operator_user_id: int | None = None) -> SmiRegistration:
+    """Registration data: from ``valid_from`` this Supplier and Network Operator serve ``mpxn``."""
+    if fuel not in ("E", "G"):
+        raise Invalid("fuel: E (electricity, an MPAN) or G (gas, an MPRN).")
+    s = ctx.session
+    cur = current_registration(s, mpxn)
+    if cur is not None:
+        if valid_from <= cur.valid_from:
+            raise Invalid(f"valid_from: must be after the current registration's start ({cur.valid_from}).")
+        s.execute(update(SmiRegistration).where(SmiRegistration.id == cur.id).values(valid_to=valid_from))
+    reg = SmiRegistration(mpxn=mpxn, fuel=fuel, supplier_org_id=supplier_org_id, supplier_user_id=supplier_user_id,
+                          network_operator_org_id=network_operator_org_id,
+                          network_operator_user_id=network_operator_user_id, valid_from=valid_from)
+    s.add(reg)
+    s.flush()
+    record_change(ctx, "smi.registration.set", "smi_registration", mpxn,
+                  before={"supplier_org_id": cur.supplier_org_id, "network_operator_org_id":
+                          cur.network_operator_org_id} if cur else None,
+                  after={"supplier_org_id": supplier_org_id, "network_operator_org_id": network_operator_org_id,
+                         "valid_from": valid_from})
+    return reg
+
+
+def device_types_needing_cpl() -> list[DeviceType]:
+    return [t for t in DeviceType if rules.requires_cpl(t)]
+
+
+# ---------------------------------------------------------------- reading
+
+
+@dataclass
+class DeviceFilters:
+    mpxn: int | None = None
+    status: SmiStatus | None = None
+    device_type: DeviceType | None = None
+
+
+def list_devices(session: Session, f: DeviceFilters, cursor: str | None, limit: int = 50) -> Page[SmiDevice]:
+    """Devices in Device ID order, keyset-paged (the cursor is the last Device ID seen)."""
+    q = select(SmiDevice).order_by(SmiDevice.device_id).limit(limit + 1)
+    if f.mpxn is not None:
+        q = q.where(SmiDevice.mpxn == f.mpxn)
+    if f.status is not None:
+        q = q.where(SmiDevice.smi_status == STATUS_CODE[f.status])
+    if f.device_type is not None:
+        q = q.where(SmiDevice.device_type == DEVICE_TYPE_CODE[f.device_type])
+    after = decode_cursor(cursor)
+    if after:
+        q = q.where(SmiDevice.device_id > parse_device_id(str(after[0])))
+    rows = list(session.scalars(q))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(items=rows, next_cursor=encode_cursor([int_to_eui64(rows[-1].device_id)]) if more else None)
+
+
+def counts(session: Session) -> list[tuple[SmiStatus, DeviceType, int]]:
+    """Devices by SMI Status and Device Type (a full scan: seconds at national scale)."""
+    rows = session.execute(select(SmiDevice.smi_status, SmiDevice.device_type, func.count())
+                           .group_by(SmiDevice.smi_status, SmiDevice.device_type))
+    return sorted(((STATUS_OF[s], DEVICE_TYPE_OF[t], n) for s, t, n in rows),
+                  key=lambda r: (STATUS_CODE[r[0]], DEVICE_TYPE_CODE[r[1]]))
+
+
+def history(session: Session, device_id: int) -> list[SmiStatusHistory]:
+    return list(session.scalars(select(SmiStatusHistory).where(SmiStatusHistory.device_id == device_id)
+                                .order_by(SmiStatusHistory.id)))
+
+
+def events(session: Session, device_id: str | None, cursor: str | None, limit: int = 100) -> Page[SmiDeviceEvent]:
+    """DeviceSuspended / DeviceRestored events, newest first, optionally for one device; keyset by id."""
+    q = select(SmiDeviceEvent).order_by(SmiDeviceEvent.id.desc()).limit(limit + 1)
+    if device_id:
+        q = q.where(SmiDeviceEvent.device_id == parse_device_id(device_id))
+    after = decode_cursor(cursor)
+    if after:
+        q = q.where(SmiDeviceEvent.id < int(after[0]))
+    rows = list(session.scalars(q))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(items=rows, next_cursor=encode_cursor([rows[-1].id]) if more else None)
+
+
+def model_of(session: Session, device: SmiDevice) -> SmiDeviceModel | None:
+    return session.get(SmiDeviceModel, device.device_model_id) if device.device_model_id else None
+
+
+def may_act_on(ctx: Ctx, device: SmiDevice) -> bool:
+    """The DCC and the Code Administrator may; a Party user only for a device at an MPxN its Party supplies."""
+    if ctx.actor.has_role("dcc", "code_administrator", "system"):
+        return True
+    reg = current_registration(ctx.session, device.mpxn) if device.mpxn is not None else None
+    return reg is not None and ctx.actor.organisation_id == reg.supplier_org_id

@@ -1,0 +1,103 @@
+"""The pure SMI rules: EUI-64 storage, codes and the SMI Status lifecycle."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gbsmart.smi import rules
+from gbsmart.smi.rules import (
+    STATUS_CODE,
+    STATUS_OF,
+    SUSPENDABLE,
+    DeviceType,
+    SmiStatus,
+    TransitionRefused,
+    check_transition,
+    cpl_target,
+    eui64_to_int,
+    int_to_eui64,
+)
+
+u64 = st.integers(min_value=0, max_value=2**64 - 1)
+
+
+@given(u64)
+def test_eui64_round_trip_and_signed_range(value):
+    text = f"{value:016X}"
+    eui = "-".join(text[i : i + 2] for i in range(0, 16, 2))
+    stored = eui64_to_int(eui)
+    assert -(2**63) <= stored < 2**63
+    assert int_to_eui64(stored) == eui
+    assert eui64_to_int(text.lower()) == stored == eui64_to_int(eui.replace("-", ":"))
+
+
+@given(u64, u64)
+def test_stored_order_is_device_id_order(a, b):
+    assert (a < b) == (eui64_to_int(a) < eui64_to_int(b))
+
+
+@given(st.integers(min_value=-(2**63), max_value=2**63 - 1))
+def test_every_signed_value_is_a_device_id(stored):
+    assert eui64_to_int(int_to_eui64(stored)) == stored
+
+
+@pytest.mark.parametrize("bad", ["", "00-0D-6F", "GG-00-00-00-00-00-00-00", "00-0D-6F-00-00-12-34-56-78"])
+def test_bad_eui64_names_the_format(bad):
+    with pytest.raises(ValueError, match="EUI-64"):
+        eui64_to_int(bad)
+
+
+def test_codes_are_stable():
+    assert [STATUS_CODE[s] for s in SmiStatus] == list(range(1, 10))
+    assert STATUS_CODE[SmiStatus.SUSPENDED] == 7 == rules.SUSPENDED
+    assert rules.DEVICE_TYPE_CODE[DeviceType.ESME] == 1 and rules.DEVICE_TYPE_CODE[DeviceType.CAD] == 8
+    assert all(STATUS_OF[STATUS_CODE[s]] is s for s in SmiStatus)
+
+
+def test_lifecycle_shape():
+    assert SmiStatus.SUSPENDED not in {t for targets in rules.TRANSITIONS.values() for t in targets}
+    assert not rules.TRANSITIONS[SmiStatus.DECOMMISSIONED] and not rules.TRANSITIONS[SmiStatus.WITHDRAWN]
+    path = [SmiStatus.PENDING, SmiStatus.WHITELISTED, SmiStatus.INSTALLED_NOT_COMMISSIONED, SmiStatus.COMMISSIONED,
+            SmiStatus.DECOMMISSIONED]
+    for a, b in zip(path, path[1:], strict=False):
+        check_transition(a, b)
+    check_transition(SmiStatus.COMMISSIONED, SmiStatus.RECOVERY)
+    check_transition(SmiStatus.RECOVERY, SmiStatus.RECOVERED)
+
+
+def test_refusal_names_the_allowed_transitions():
+    with pytest.raises(TransitionRefused, match="allowed from Pending: Whitelisted, Withdrawn"):
+        check_transition(SmiStatus.PENDING, SmiStatus.COMMISSIONED)
+    with pytest.raises(TransitionRefused, match="Suspended device returns to its previous status"):
+        check_transition(SmiStatus.SUSPENDED, SmiStatus.COMMISSIONED)
+
+
+@given(st.sampled_from(list(SmiStatus)), st.sampled_from(list(SmiStatus)))
+def test_check_transition_agrees_with_the_table(a, b):
+    try:
+        check_transition(a, b)
+        allowed = True
+    except TransitionRefused:
+        allowed = False
+    assert allowed == (b in rules.TRANSITIONS[a])
+
+
+@given(st.sampled_from(list(SmiStatus)))
+def test_suspend_then_restore_returns_to_the_previous_status(status):
+    suspended = cpl_target(status, None, model_active=False)
+    if status in SUSPENDABLE:
+        assert suspended is SmiStatus.SUSPENDED
+        assert cpl_target(suspended, status, model_active=True) is status
+    else:
+        assert suspended is status  # end states and Suspended itself stay as they are
+    assert cpl_target(status, None, model_active=True) is (SmiStatus.PENDING if status is SmiStatus.SUSPENDED
+                                                           else status)
+
+
+def test_commission_refusals_name_the_field_and_the_rule():
+    assert "device_model" in rules.commission_refusal(False, None, DeviceType.ESME)
+    assert "is Expired" in rules.commission_refusal(True, "Expired", DeviceType.GSME)
+    assert rules.commission_refusal(True, "Active", DeviceType.ESME) is None
+    assert rules.commission_refusal(False, None, DeviceType.IHD) is None  # IHDs need not be on the CPL
