@@ -133,8 +133,10 @@ def test_decisions_and_meetings_of_the_committees_domain_are_included(session, c
                                   .where(ProposalEvent.step == "ready_to_convert")).first()
 
     def minute(committee: int, number: int, reference: str, on: date, *decided: dict) -> None:
-        meeting = _insert(session, meetings, {"committee_id": committee, "number": number, "reference": reference,
-                                              "meeting_date": on})
+        row = {"committee_id": committee, "number": number, "reference": reference, "meeting_date": on}
+        if "status" in meetings.c:  # only meetings held count
+            row["status"] = "held"
+        meeting = _insert(session, meetings, row)
         item = _insert(session, items, {"meeting_id": meeting, "number": 1, "title": "Item"})
         for n, d in enumerate(decided, start=1):
             _insert(session, decisions, {"agenda_item_id": item, "position": n, **d})

@@ -71,7 +71,7 @@ def minutes(committee: str, reference: str) -> None:
         for item in m.agenda_items:
             head = f"{item.number}. {item.title}" if item.sub == 0 else item.title
             console.print(f"\n[bold]{escape(head)}[/]" if item.sub == 0 else f"\n  [bold underline]{escape(head)}[/]")
-            for para in (p for p in item.discussion.split("\n\n") if p.strip()):
+            for para in (p for p in item.discussion.replace("\r\n", "\n").split("\n\n") if p.strip()):
                 console.print(("  " if item.sub else "") + escape(para.strip()))
             for a in item.actions:
                 console.print(f"  [bold]{escape(a.reference)}[/]: {escape(a.text)}")

@@ -61,7 +61,9 @@ def hhmm(t: time | None) -> str:
 
 
 def paragraphs(text: str) -> list[str]:
-    return [p.strip() for p in (text or "").split("\n\n") if p.strip()]
+    """Paragraphs of minuted text; browsers send a textarea's line breaks as CRLF."""
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
+    return [p.strip() for p in text.split("\n\n") if p.strip()]
 
 
 def full_stop(text: str) -> str:
@@ -89,8 +91,8 @@ def _failure(exc: Exception) -> tuple[str, int]:
     if isinstance(exc, ValidationError):
         return _errors(exc), 422
     if isinstance(exc, AppError):
-        if isinstance(exc, NotFound):
-            raise exc
+        if isinstance(exc, NotFound):  # the meeting itself was found before the form: this is a bad reference in it
+            return exc.message, 422
         fields = exc.detail if isinstance(exc.detail, list) else []
         extra = "; ".join(f"{d['field']}: {d['message']}" for d in fields if isinstance(d, dict) and "field" in d
                           and d.get("message") != exc.message)

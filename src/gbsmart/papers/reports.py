@@ -169,7 +169,7 @@ def _committee_decisions(session: Session, start: date, end: date) -> list[_Minu
         joined = joined.join(meet, item.c["meeting_id"] == meet.c["id"])
     else:
         return []
-    extra = [_pick(dec, "proposal_id"), _pick(dec, "proposal_event_id")]
+    extra = [_pick(dec, "proposal_id"), _pick(dec, "proposal_event_id"), _pick(dec, "word")]
     cols = [text, com.c["code"], meet_when, meet_ref if meet_ref is not None else com.c["code"]]
     cols += [c for c in extra if c is not None]
     order = [c for c in (meet_when, _pick(dec, "position"), _pick(dec, "id")) if c is not None]
@@ -182,7 +182,10 @@ def _committee_decisions(session: Session, start: date, end: date) -> list[_Minu
         if day is None or not (start <= day <= end) or not normalise_code(code):
             continue
         meeting = str(ref) if ref and str(ref).upper().startswith(str(code).upper()) else f"{code} {ref or ''}".strip()
-        line = DecisionLine(on=day, meeting=meeting, text=str(wording or "").strip())
+        wording = str(wording or "").strip()
+        if ids.get("word") and str(ids["word"]).upper() not in wording.upper() and not wording.startswith("The "):
+            wording = f"The {normalise_code(code)} {str(ids['word']).upper()} {wording}"
+        line = DecisionLine(on=day, meeting=meeting, text=wording)
         out.append(_Minuted(normalise_code(code), line, ids.get("proposal_id"), ids.get("proposal_event_id")))
     return out
 
@@ -197,6 +200,8 @@ def _meeting_counts(session: Session, start: date, end: date) -> dict[str, int]:
         return {}
     counts: dict[str, int] = defaultdict(int)
     stmt = select(com.c["code"], when).select_from(meet.join(com, meet.c["committee_id"] == com.c["id"]))
+    if "status" in meet.c:  # a meeting only scheduled has not been held
+        stmt = stmt.where(meet.c["status"] == "held")
     for code, on in _safely(session, stmt):
         day = _as_date(on)
         if day and start <= day <= end and normalise_code(code):
