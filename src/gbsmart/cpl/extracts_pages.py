@@ -1,14 +1,21 @@
-"""Portal page of signed CPL extracts: what SECAS issued and what the DCC applied to the SMI (seed 004)."""
+"""Portal page of signed CPL extracts: what SECAS issued and what the DCC applied to the SMI (seed 004).
+
+SECAS issues the next extract with one button; the DCC (or the Code Administrator) uploads a signed extract file
+and it is verified and applied to the SMI in the request's one transaction, as ``gbsmart smi apply-extract`` and
+``POST /api/v1/smi/extracts`` do. A refused file changes nothing and the page says which check failed.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
 from gbsmart.core.context import Ctx
-from gbsmart.core.errors import AppError
+from gbsmart.core.errors import AppError, Forbidden
 from gbsmart.cpl import extracts
-from gbsmart.cpl.extracts_api import download_url
+from gbsmart.cpl.extracts_api import _uploaded_bytes, download_url
+from gbsmart.smi.extract_apply import APPLIER_ROLES, ApplyReport, apply_extract
 from gbsmart.web.csrf import csrf_protect
 from gbsmart.web.deps import get_ctx
 from gbsmart.web.templating import render
@@ -16,9 +23,12 @@ from gbsmart.web.templating import render
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
 
 
-def _context(ctx: Ctx, error: str | None = None) -> dict:
+def _context(ctx: Ctx, error: str | None = None, *, apply_error: str | None = None, apply_check: str | None = None,
+             report: ApplyReport | None = None, filename: str | None = None) -> dict:
     return {"rows": extracts.extract_history(ctx.session), "download_url": download_url, "error": error,
-            "can_issue": ctx.actor.has_role("code_administrator")}
+            "can_issue": ctx.actor.has_role("code_administrator"), "can_apply": ctx.actor.has_role("dcc",
+                                                                                                  "code_administrator"),
+            "apply_error": apply_error, "apply_check": apply_check, "report": report, "filename": filename}
 
 
 @router.get("/cpl/extracts")
@@ -34,3 +44,22 @@ def issue_next(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
         ctx.session.rollback()
         return render(request, "extracts.html", _context(ctx, exc.message), status_code=exc.status)
     return RedirectResponse(f"/cpl/extracts?issued={row.sequence}", status_code=303)
+
+
+@router.post("/cpl/extracts/apply")
+async def apply_upload(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+    """The DCC uploads a signed extract: verified, then applied to the SMI; the report or the refusal is shown."""
+    form = await request.form()
+    upload = form.get("file")
+    filename = getattr(upload, "filename", None) or None
+    try:
+        if not ctx.actor.has_role(*APPLIER_ROLES):
+            raise Forbidden("Only the DCC (or the Code Administrator) applies CPL extracts to the SMI.")
+        data = await _uploaded_bytes(request)
+        report = await run_in_threadpool(apply_extract, ctx, data)
+    except AppError as exc:
+        ctx.session.rollback()
+        check = exc.detail.get("check") if isinstance(exc.detail, dict) else None
+        return render(request, "extracts.html", _context(ctx, apply_error=exc.message, apply_check=check,
+                                                         filename=filename), status_code=exc.status)
+    return render(request, "extracts.html", _context(ctx, report=report, filename=filename))

@@ -1,4 +1,5 @@
-"""Portal pages of the Smart Metering Inventory: search by Device ID or MPxN, a device with its history, counts."""
+"""Portal pages of the Smart Metering Inventory: search by Device ID or MPxN, a device with its history, counts;
+the DCC adds a device (its Device Model from the SMI's copy of the CPL), commissions it, records firmware updates."""
 
 from __future__ import annotations
 
@@ -6,12 +7,26 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+from sqlalchemy import select
 
 from gbsmart.core.context import Ctx
-from gbsmart.core.errors import AppError
+from gbsmart.core.errors import AppError, Forbidden, Invalid
+from gbsmart.models.parties import Organisation
+from gbsmart.models.smi import SmiDeviceModel
 from gbsmart.smi import service
-from gbsmart.smi.api import read_of, summary_of
-from gbsmart.smi.rules import DeviceType, SmiStatus, eui64_to_int
+from gbsmart.smi.api import WRITERS, read_of, summary_of
+from gbsmart.smi.rules import (
+    INITIAL_STATUSES,
+    STATUS_CODE,
+    CspRegion,
+    DeviceType,
+    ModelStatus,
+    SmiStatus,
+    eui64_to_int,
+    int_to_eui64,
+)
+from gbsmart.smi.schemas import DeviceCreate
 from gbsmart.web.csrf import csrf_protect
 from gbsmart.web.deps import get_ctx
 from gbsmart.web.templating import render
@@ -35,8 +50,8 @@ def search(request: Request, ctx: Ctx = Depends(get_ctx), q: str | None = None, 
             mpxn = int(q)
         else:
             try:
-                eui64_to_int(q)
-                return RedirectResponse(f"/smi/devices/{q.upper()}", status_code=303)
+                canonical = int_to_eui64(eui64_to_int(q))  # 0d6f..., 00:0D:... -> 00-0D-6F-...
+                return RedirectResponse(f"/smi/devices/{canonical}", status_code=303)
             except ValueError as exc:
                 error = f"{exc}; or give an MPAN core (13 digits) or an MPRN."
     f = service.DeviceFilters(mpxn=mpxn, status=_enum(SmiStatus, status), device_type=_enum(DeviceType, type))
@@ -45,10 +60,76 @@ def search(request: Request, ctx: Ctx = Depends(get_ctx), q: str | None = None, 
         page = service.list_devices(ctx.session, f, cursor, 50)
     params = {k: v for k, v in {"q": q, "status": status, "type": type}.items() if v}
     return render(request, "smi_search.html", {
-        "q": q, "f": f, "error": error, "Status": SmiStatus, "Type": DeviceType,
+        **_add_context(ctx, {}, {}), "q": q, "f": f, "error": error,
         "rows": [summary_of(ctx.session, d) for d in page.items] if page else None,
         "next_url": f"/smi?{urlencode({**params, 'cursor': page.next_cursor})}" if page and page.next_cursor else None,
     })
+
+
+# ---------------------------------------------------------------- adding a device (the DCC)
+
+
+def _add_context(ctx: Ctx, form: dict, errors: dict, add_error: str | None = None) -> dict:
+    may_add = ctx.actor.has_role(*WRITERS)
+    models = list(ctx.session.scalars(
+        select(SmiDeviceModel).where(SmiDeviceModel.status == ModelStatus.ACTIVE.value)
+        .order_by(SmiDeviceModel.manufacturer, SmiDeviceModel.model, SmiDeviceModel.hardware_version,
+                  SmiDeviceModel.firmware_version))) if may_add else []
+    return {"may_add": may_add, "models": models, "form": form, "errors": errors, "add_error": add_error,
+            "initial_statuses": sorted(INITIAL_STATUSES, key=STATUS_CODE.__getitem__), "Regions": CspRegion,
+            "Status": SmiStatus, "Type": DeviceType, "q": "", "f": service.DeviceFilters(), "error": None,
+            "rows": None, "next_url": None}
+
+
+def _device_create(ctx: Ctx, form: dict) -> DeviceCreate:
+    """The form as the API's DeviceCreate: the Device Model chosen from the SMI's copy of the CPL by its id."""
+    fields = {"device_id": form.get("device_id", ""), "device_type": form.get("device_type", ""),
+              "smi_status": form.get("smi_status") or SmiStatus.PENDING.value,
+              "mpxn": form.get("mpxn") or None, "chf_device_id": form.get("chf_device_id") or None,
+              "associated_meter_id": form.get("associated_meter_id") or None,
+              "csp_region": form.get("csp_region") or CspRegion.CENTRAL.value}
+    model_id = (form.get("device_model_id") or "").strip()
+    if model_id:
+        model = ctx.session.get(SmiDeviceModel, int(model_id)) if model_id.isdigit() else None
+        if model is None:
+            raise Invalid("device_model: choose a Device Model from the list.",
+                          detail=[{"field": "device_model", "message": "not a Device Model in the SMI"}])
+        fields.update(manufacturer=model.manufacturer, model=model.model, hardware_version=model.hardware_version,
+                      firmware_version=model.firmware_version)
+    return DeviceCreate.model_validate(fields)
+
+
+def _field_errors(exc: Exception) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if isinstance(exc, ValidationError):
+        for e in exc.errors():
+            key = str(e["loc"][0]) if e["loc"] else "form"
+            message = e["msg"].removeprefix("Value error, ")
+            if key == "mpxn" and e["type"] == "string_pattern_mismatch":
+                message = "give an MPAN core (13 digits) or an MPRN (6 to 10 digits), digits only"
+            errors.setdefault(key, f"{key}: {message}")
+    elif isinstance(exc, AppError) and isinstance(exc.detail, list):
+        for d in exc.detail:
+            if isinstance(d, dict) and d.get("field"):
+                errors.setdefault(str(d["field"]), str(d.get("message", "")))
+    return errors
+
+
+@router.post("/smi/devices")
+async def add(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+    """Add a device to the SMI (the DCC or the Code Administrator), then show it."""
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
+    try:
+        if not ctx.actor.has_role(*WRITERS):
+            raise Forbidden("Only the DCC or the Code Administrator may add devices to the Smart Metering Inventory.")
+        d = service.add_device(ctx, _device_create(ctx, form))
+    except (ValidationError, AppError) as exc:
+        ctx.session.rollback()
+        message = (f"Nothing was added: {exc.message}" if isinstance(exc, AppError)
+                   else "Nothing was added: please correct the fields marked below.")
+        return render(request, "smi_search.html", _add_context(ctx, form, _field_errors(exc), message),
+                      status_code=getattr(exc, "status", 422))
+    return RedirectResponse(f"/smi/devices/{read_of(ctx.session, d).device_id}?done=added", status_code=303)
 
 
 @router.get("/smi/counts")
@@ -65,9 +146,12 @@ def counts(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
 def _device_page(request: Request, ctx: Ctx, device_id: str, *, error: str | None = None, status_code: int = 200):
     device = service.get_device(ctx.session, device_id)
     page = service.events(ctx.session, device_id, None, 50)
+    orgs = dict(ctx.session.execute(select(Organisation.id, Organisation.name).where(
+        Organisation.id.in_({e.user_org_id for e in page.items}))).all()) if page.items else {}
     return render(request, "smi_device.html", {
-        "d": read_of(ctx.session, device), "events": page.items, "may_act": service.may_act_on(ctx, device),
-        "error": error, "Status": SmiStatus, "Type": DeviceType}, status_code=status_code)
+        "d": read_of(ctx.session, device), "events": page.items, "orgs": orgs,
+        "may_act": service.may_act_on(ctx, device), "error": error, "Status": SmiStatus, "Type": DeviceType},
+        status_code=status_code)
 
 
 @router.get("/smi/devices/{device_id}")
