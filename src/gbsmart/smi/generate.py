@@ -107,7 +107,8 @@ def _models(ctx: Ctx) -> dict[str, np.ndarray]:
     out: dict[str, list[int]] = {}
     for mid, ptype in s.execute(select(SmiDeviceModel.id, SmiDeviceModel.physical_device_type)
                                 .where(SmiDeviceModel.status == ModelStatus.ACTIVE).order_by(SmiDeviceModel.id)):
-        out.setdefault(ptype, []).append(mid)
+        # the CPL lists ESME_SINGLE / ESME_TWIN / ESME_POLYPHASE; the inventory's slot is any ESME
+        out.setdefault("ESME" if ptype.startswith("ESME") else ptype, []).append(mid)
     missing = [p for p in CATALOGUE if p not in out]
     if missing:
         raise Conflict(f"No Active Device Model for {', '.join(missing)} in the SMI's copy of the CPL.")
