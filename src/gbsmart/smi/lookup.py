@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import time
 
 import numpy as np
 from sqlalchemy import text
@@ -173,7 +172,11 @@ class StatusIndex:
         if len(self.ids) == 0:
             z = np.zeros(len(device_ids), dtype=np.uint8)
             return z.astype(bool), z, z, z, np.full(len(device_ids), -1, dtype=np.int64)
-        pos = np.minimum(np.searchsorted(self.ids, device_ids), len(self.ids) - 1)
+        # sorted needles let searchsorted start each search where the last one ended: far fewer cache misses
+        order = np.argsort(device_ids, kind="stable")
+        pos = np.empty(len(device_ids), dtype=np.intp)
+        pos[order] = np.searchsorted(self.ids, device_ids[order])
+        pos = np.minimum(pos, len(self.ids) - 1)
         found = self.ids[pos] == device_ids
         packed = np.where(found, self.packed[pos], 0)
         model = np.minimum(packed & 0xFFFFF, len(self.model_status) - 1)
@@ -220,8 +223,3 @@ class PreparedLookup:
             return None
         return STATUS_OF[row[0]], DEVICE_TYPE_OF[row[1]], ModelStatus(row[2]) if row[2] else None, row[3]
 
-
-def timed_load(session: Session) -> tuple[StatusIndex, float]:
-    started = time.perf_counter()
-    index = StatusIndex.load(session)
-    return index, time.perf_counter() - started
