@@ -1,6 +1,8 @@
 """All SQLAlchemy tables, one module per aggregate; importing this package registers every table."""
 
 from gbsmart.core.db import Base
+from gbsmart.models import cpl as _cpl  # noqa: F401  (registers the cpl_* tables)
+from gbsmart.models import smi as _smi  # noqa: F401  (registers the smi_* tables)
 from gbsmart.models.audit import ChangeRecord
 from gbsmart.models.change import (
     ChangeBoardVote,
@@ -24,10 +26,8 @@ from gbsmart.models.committees import (
     MeetingAttendee,
     agenda_item_proposals,
 )
-from gbsmart.models import cpl as _cpl  # noqa: F401  (registers the cpl_* tables)
-from gbsmart.models import smi as _smi  # noqa: F401  (registers the smi_* tables)
 from gbsmart.models.extracts import CplExtract
-from gbsmart.models.papers import Paper, PaperAppendix, PaperReclassification, PaperRecipient, RedAccessRecord
+from gbsmart.models.papers import Paper, PaperAppendix, PaperRecipient, PaperReclassification, RedAccessRecord
 from gbsmart.models.parties import ApiToken, DccUser, DccUserRole, Organisation, Person, PersonRole
 
 __all__ = [

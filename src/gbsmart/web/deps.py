@@ -55,7 +55,8 @@ def current_person(request: Request, session: Session = Depends(get_session, sco
         person = _person_from_session(request, session)
         unsafe_api = request.url.path.startswith("/api/") and request.method not in SAFE_METHODS
         # a browser session may change things through the API only with its CSRF token in a header
-        if person is not None and unsafe_api and not same(request.session.get("csrf"), request.headers.get("x-csrf-token")):
+        token_ok = same(request.session.get("csrf"), request.headers.get("x-csrf-token"))
+        if person is not None and unsafe_api and not token_ok:
             raise Forbidden("Send the X-CSRF-Token header with cookie-authenticated API calls.")
     if person is None:
         raise Unauthorised("Sign in first: send 'Authorization: Bearer <token>' (see `gbsmart token USERNAME`).")
@@ -72,7 +73,9 @@ def optional_person(request: Request, session: Session = Depends(get_session, sc
 
 
 def get_ctx(
-    request: Request, session: Session = Depends(get_session, scope="function"), person: Person = Depends(current_person)
+    request: Request,
+    session: Session = Depends(get_session, scope="function"),
+    person: Person = Depends(current_person),
 ) -> Ctx:
     request.state.person = person
     return Ctx(
