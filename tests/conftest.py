@@ -110,3 +110,22 @@ def app(settings, clock, engine):
 def client(app):
     with TestClient(app) as c:
         yield c
+
+
+# ---------------------------------------------------------------- CLI harness
+
+
+@pytest.fixture
+def cli_env(tmp_path, db_url, monkeypatch):
+    """The `gbsmart` command pointed at the test's database and a data directory in tmp_path, with Rich
+    consoles wide enough that tables do not fold cells. Yields the directory."""
+    from gbsmart.config import get_settings
+    from gbsmart.core.cli_support import console, err_console
+
+    monkeypatch.setenv("GBSMART_DATABASE_URL", db_url)
+    monkeypatch.setenv("GBSMART_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setattr(console, "_width", 220)
+    monkeypatch.setattr(err_console, "_width", 220)
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
 from typer.testing import CliRunner
 
 from gbsmart.cli import app
-from gbsmart.config import get_settings
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_env(tmp_path, db_url, monkeypatch):
-    monkeypatch.setenv("GBSMART_DATABASE_URL", db_url)
-    monkeypatch.setenv("GBSMART_DATA_DIR", str(tmp_path / "var"))
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def run(*args: str):  # noqa: ANN201
     return runner.invoke(app, list(args), catch_exceptions=False)
 
 
-def test_upgrade_demo_token_and_a_proposal_journey(cli_env, client_factory=None):
+def test_upgrade_demo_token_and_a_proposal_journey(cli_env):
     assert run("db", "upgrade").exit_code == 0
     r = run("demo")
     assert r.exit_code == 0, r.output

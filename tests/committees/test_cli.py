@@ -6,20 +6,14 @@ import pytest
 from typer.testing import CliRunner
 
 from gbsmart.committees.cli import app
-from gbsmart.config import get_settings
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def cli_env(tmp_path, db_url, monkeypatch, demo):
-    """The CLI pointed at the test database, which holds the demo (committed by the ``demo`` fixture)."""
-    monkeypatch.setenv("GBSMART_DATABASE_URL", db_url)
-    monkeypatch.setenv("GBSMART_DATA_DIR", str(tmp_path / "var"))
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
+def cli_env(cli_env, demo):
+    """The shared CLI environment, on a database holding the demo (committed by the ``demo`` fixture)."""
+    return cli_env
 
 def run(*args: str):  # noqa: ANN201
     return runner.invoke(app, list(args), catch_exceptions=False, terminal_width=200)

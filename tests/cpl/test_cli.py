@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from gbsmart.config import get_settings
-from gbsmart.core.cli_support import console, set_clock
+from gbsmart.core.cli_support import set_clock
 from gbsmart.core.clock import SystemClock
 from gbsmart.cpl.cli import app
 from gbsmart.models.cpl import CplEntry, Submission
@@ -21,17 +20,11 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def cli_env(tmp_path, db_url, monkeypatch, cast, clock):
-    """The CLI pointed at the test database (the cast committed there), on the test's clock."""
-    monkeypatch.setenv("GBSMART_DATABASE_URL", db_url)
-    monkeypatch.setenv("GBSMART_DATA_DIR", str(tmp_path / "var"))
-    get_settings.cache_clear()
+def cli_env(cli_env, cast, clock):
+    """The shared CLI environment (the cast committed to its database), on the test's clock."""
     set_clock(clock)
-    monkeypatch.setattr(console, "_width", 200)  # Rich tables wide enough to read whole cells
-    yield tmp_path
+    yield cli_env
     set_clock(SystemClock())
-    get_settings.cache_clear()
-
 
 def run(*args: str):  # noqa: ANN201
     """Run a command; ``.text`` is its output with Rich's line wrapping undone."""

@@ -22,8 +22,6 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from gbsmart.cli import app
-from gbsmart.config import get_settings
-from gbsmart.core.cli_support import console, err_console
 from gbsmart.core.db import make_engine, make_sessionmaker
 from gbsmart.cpl.extracts import canonical_json
 from gbsmart.models.audit import ChangeRecord
@@ -33,18 +31,6 @@ from gbsmart.smi.rules import DEVICE_TYPE_CODE, STATUS_CODE, DeviceType, SmiStat
 runner = CliRunner()
 MINUTE = "SECP_80_2405_20 item 4"
 NEW_FIRMWARE = "9.9"
-
-
-@pytest.fixture
-def cli_env(tmp_path, db_url, monkeypatch):
-    """The `gbsmart` command pointed at an empty database and data directory (the system clock)."""
-    monkeypatch.setenv("GBSMART_DATABASE_URL", db_url)
-    monkeypatch.setenv("GBSMART_DATA_DIR", str(tmp_path / "var"))
-    get_settings.cache_clear()
-    monkeypatch.setattr(console, "_width", 200)  # Rich tables wide enough to read whole cells
-    monkeypatch.setattr(err_console, "_width", 200)
-    yield tmp_path
-    get_settings.cache_clear()
 
 
 @pytest.fixture

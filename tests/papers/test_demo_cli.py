@@ -6,8 +6,6 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from gbsmart.config import get_settings
-from gbsmart.core.cli_support import console
 from gbsmart.core.context import Actor, Ctx
 from gbsmart.demo.loader import load_demo
 from gbsmart.models.papers import Paper, RedAccessRecord
@@ -68,14 +66,8 @@ def test_a_rerun_names_the_ssc_members_once_the_committees_domain_has_them(ctx, 
 
 
 @pytest.fixture
-def cli_env(db_url, tmp_path, monkeypatch, demo):
-    monkeypatch.setenv("GBSMART_DATABASE_URL", db_url)
-    monkeypatch.setenv("GBSMART_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setattr(console, "width", 220)  # tables wide enough not to fold references
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
+def cli_env(cli_env, demo):
+    return cli_env
 
 def run(*args: str):  # noqa: ANN201
     return runner.invoke(papers_cli, list(args), catch_exceptions=False, terminal_width=200)

@@ -6,7 +6,6 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from gbsmart.config import get_settings
 from gbsmart.models.smi import SmiDevice
 from gbsmart.smi.cli import app
 from gbsmart.smi.rules import DEVICE_TYPE_CODE, STATUS_CODE, DeviceType, SmiStatus, int_to_eui64
@@ -15,13 +14,8 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def cli_env(tmp_path, db_url, monkeypatch, engine):
-    monkeypatch.setenv("GBSMART_DATABASE_URL", db_url)
-    monkeypatch.setenv("GBSMART_DATA_DIR", str(tmp_path / "var"))
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
+def cli_env(cli_env, engine):
+    return cli_env
 
 def run(*args: str):  # noqa: ANN201
     return runner.invoke(app, list(args), catch_exceptions=False, terminal_width=200)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 
@@ -102,4 +101,3 @@ def test_disabled_account_is_refused(client, world, session):
     carol.is_active = False
     session.commit()
     assert client.get("/api/v1/people/me", headers=headers).status_code == 403
-    _ = timedelta
