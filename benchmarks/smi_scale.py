@@ -96,7 +96,7 @@ def pick_removed(session, target: int) -> tuple[list[int], int]:  # noqa: ANN001
     """Models whose live devices add up to about ``target`` (greedy, largest first)."""
     live = ", ".join(str(c) for c in SUSPENDABLE_CODES)
     rows = session.execute(text(f"SELECT device_model_id, COUNT(*) FROM smi_devices WHERE device_model_id IS NOT NULL "
-                                f"AND smi_status IN ({live}) GROUP BY device_model_id ORDER BY 2 DESC")).all()
+                                f"AND lifecycle_status IN ({live}) GROUP BY device_model_id ORDER BY 2 DESC")).all()
     chosen, total = [], 0
     for mid, count in rows:
         if total + count <= target * 1.03:
@@ -207,6 +207,7 @@ def measure(url: str, factory, args: argparse.Namespace, figures: dict) -> None:
         session.commit()
         figures["apply_commit_seconds"] = round(time.perf_counter() - committing, 1)
     figures.update(apply_suspended=applied.suspended, apply_events=applied.events, upsert=upsert,
+                   apply_steps=applied.steps,
                    apply_inside_seconds=applied.seconds, rss_after_apply_mb=round(rss_mb()))
     console.print(f"extract applied: {applied} in {figures['apply_seconds']} s")
 
@@ -224,7 +225,7 @@ def measure(url: str, factory, args: argparse.Namespace, figures: dict) -> None:
         service.upsert_device_models(ctx, catalogue_entries())
         restored = service.apply_cpl_statuses(ctx, extract_sequence=seq + 1, reason="CPL extract (benchmark)")
         session.commit()
-    figures.update(restore_restored=restored.restored, restore_events=restored.events)
+    figures.update(restore_restored=restored.restored, restore_events=restored.events, restore_steps=restored.steps)
     figures["rss_peak_mb"] = round(rss_mb())
     session.close()
 

@@ -12,8 +12,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, Index, Integer, SmallInteger, String, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+    case,
+    exists,
+    select,
+    text,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from gbsmart.core.db import Base, UTCDateTime
 
@@ -21,8 +34,26 @@ from gbsmart.core.db import Base, UTCDateTime
 #: (no second B-tree for 54 million keys).
 RowId = BigInteger().with_variant(Integer(), "sqlite")
 
-#: smi_status code of Suspended (see gbsmart.smi.rules.STATUS_CODE); used in the partial index below.
+#: smi_status code of Suspended (see gbsmart.smi.rules.STATUS_CODE).
 SUSPENDED_CODE = 7
+
+
+class SmiSuspension(Base):
+    """A device suspended by the CPL rule: its Device Model is not Active on the CPL (DOMAIN.md section 5).
+
+    Kept beside ``smi_devices`` rather than in it, so that suspending millions of devices writes a narrow
+    row per device (about 20 bytes) instead of rewriting nearly every page of the 54-million-row table
+    (docs/decisions/0009-suspension-side-table.md). ``until`` is set when the device is restored; a row
+    with ``until IS NULL`` means Suspended now. While suspended, the device's ``lifecycle_status`` is the
+    status it had before suspension, and it returns to it when restored.
+    """
+
+    __tablename__ = "smi_suspensions"
+
+    device_id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=False)
+    since: Mapped[date] = mapped_column(Date, nullable=False)
+    until: Mapped[date | None] = mapped_column(Date, nullable=True)  # NULL: suspended now
+    extract_sequence: Mapped[int | None] = mapped_column(Integer, nullable=True)  # NULL: a single device's change
 
 
 class SmiDeviceModel(Base):
@@ -46,33 +77,72 @@ class SmiDeviceModel(Base):
 
 
 class SmiDevice(Base):
-    """One Device in the inventory: 54 million of these, so every column is a small integer or a date."""
+    """One Device in the inventory: 54 million of these, so every column is a small integer or a date.
+
+    ``lifecycle_status`` / ``lifecycle_date`` are the SMI Status set by the device's own lifecycle; the CPL
+    rule's suspension lives in ``smi_suspensions``. ``smi_status``, ``status_date`` and
+    ``status_before_suspension`` combine the two (in Python and in SQL), and are what everyone reads.
+    """
 
     __tablename__ = "smi_devices"
 
     device_id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=False)
     device_type: Mapped[int] = mapped_column(SmallInteger, nullable=False)
     device_model_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    smi_status: Mapped[int] = mapped_column(SmallInteger, nullable=False)
-    status_date: Mapped[date] = mapped_column(Date, nullable=False)
-    status_before_suspension: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
+    lifecycle_status: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    lifecycle_date: Mapped[date] = mapped_column(Date, nullable=False)
     mpxn: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     chf_device_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     associated_meter_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     csp_region: Mapped[int] = mapped_column(SmallInteger, nullable=False)
 
+    suspension: Mapped[SmiSuspension | None] = relationship(
+        primaryjoin=lambda: SmiDevice.device_id == foreign(SmiSuspension.device_id), uselist=False, lazy="joined",
+        viewonly=True)
+
     __table_args__ = (
-        # the CPL rule: every device of a model (suspend) ...
+        # the CPL rule: every device of a model
         Index("ix_smi_devices_model", "device_model_id"),
-        # ... and the Suspended devices of a model (restore); small except just after a removal
-        Index(
-            "ix_smi_devices_suspended_model",
-            "device_model_id",
-            sqlite_where=text(f"smi_status = {SUSPENDED_CODE}"),
-            postgresql_where=text(f"smi_status = {SUSPENDED_CODE}"),
-        ),
         Index("ix_smi_devices_mpxn", "mpxn"),
     )
+
+    @property
+    def suspended(self) -> bool:
+        return self.suspension is not None and self.suspension.until is None
+
+    @hybrid_property
+    def smi_status(self) -> int:
+        """The SMI Status code: Suspended while a suspension is open, else the lifecycle status."""
+        return SUSPENDED_CODE if self.suspended else self.lifecycle_status
+
+    @smi_status.inplace.expression
+    @classmethod
+    def _smi_status_expression(cls):  # noqa: ANN206
+        return case((suspended_now(cls), SUSPENDED_CODE), else_=cls.lifecycle_status)
+
+    @hybrid_property
+    def status_before_suspension(self) -> int | None:
+        return self.lifecycle_status if self.suspended else None
+
+    @status_before_suspension.inplace.expression
+    @classmethod
+    def _status_before_suspension_expression(cls):  # noqa: ANN206
+        return case((suspended_now(cls), cls.lifecycle_status), else_=None)
+
+    @property
+    def status_date(self) -> date:
+        """When the current SMI Status applied: the suspension's start, its end if later, else the lifecycle's."""
+        sus = self.suspension
+        if sus is None:
+            return self.lifecycle_date
+        if sus.until is None:
+            return sus.since
+        return max(sus.until, self.lifecycle_date)
+
+
+def suspended_now(device: type[SmiDevice]):  # noqa: ANN202
+    return exists(select(SmiSuspension.device_id).where(SmiSuspension.device_id == device.device_id,
+                                                        SmiSuspension.until.is_(None)))
 
 
 class SmiStatusHistory(Base):
@@ -149,6 +219,6 @@ class SmiExtractApplication(Base):
 
 #: Secondary indexes a bulk load drops first and creates again afterwards (table -> index names).
 BULK_INDEXES: dict[str, tuple[str, ...]] = {
-    "smi_devices": ("ix_smi_devices_model", "ix_smi_devices_suspended_model", "ix_smi_devices_mpxn"),
+    "smi_devices": ("ix_smi_devices_model", "ix_smi_devices_mpxn"),
     "smi_registrations": ("ix_smi_registrations_mpxn", "ix_smi_registrations_current"),
 }

@@ -214,12 +214,12 @@ class _SqliteWriter:
 
     def devices(self, c: dict) -> None:
         rows = zip(c["device_id"].tolist(), c["device_type"].tolist(), _nullable(c["device_model_id"], c["has_model"]),
-                   c["smi_status"].tolist(), self._iso(c["status_day"]), [None] * len(c["device_id"]),
+                   c["smi_status"].tolist(), self._iso(c["status_day"]),
                    c["mpxn"].tolist(), _nullable(c["chf_device_id"], c["has_chf"]),
                    _nullable(c["associated_meter_id"], c["has_assoc"]), c["csp_region"].tolist(), strict=True)
-        self.raw.executemany("INSERT INTO smi_devices (device_id, device_type, device_model_id, smi_status, "
-                             "status_date, status_before_suspension, mpxn, chf_device_id, associated_meter_id, "
-                             "csp_region) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+        self.raw.executemany("INSERT INTO smi_devices (device_id, device_type, device_model_id, lifecycle_status, "
+                             "lifecycle_date, mpxn, chf_device_id, associated_meter_id, "
+                             "csp_region) VALUES (?,?,?,?,?,?,?,?,?)", rows)
 
     def registrations(self, r: dict) -> None:
         rows = zip(r["mpxn"].tolist(), np.where(r["fuel_gas"], "G", "E").tolist(), r["supplier"].tolist(),
@@ -265,13 +265,12 @@ class _PgWriter:
             cp.write(PG_HEADER + payload + PG_TRAILER)
 
     def devices(self, c: dict) -> None:
-        none = np.zeros(len(c["device_id"]), dtype=bool)
-        self._copy("COPY smi_devices (device_id, device_type, device_model_id, smi_status, status_date, "
-                   "status_before_suspension, mpxn, chf_device_id, associated_meter_id, csp_region) "
+        self._copy("COPY smi_devices (device_id, device_type, device_model_id, lifecycle_status, lifecycle_date, "
+                   "mpxn, chf_device_id, associated_meter_id, csp_region) "
                    "FROM STDIN (FORMAT BINARY)", pg_binary([
                        (c["device_id"], ">i8", None), (c["device_type"], ">i2", None),
                        (c["device_model_id"], ">i4", c["has_model"]), (c["smi_status"], ">i2", None),
-                       (c["status_day"] - _PG_EPOCH, ">i4", None), (none.astype(np.int16), ">i2", none),
+                       (c["status_day"] - _PG_EPOCH, ">i4", None),
                        (c["mpxn"], ">i8", None), (c["chf_device_id"], ">i8", c["has_chf"]),
                        (c["associated_meter_id"], ">i8", c["has_assoc"]), (c["csp_region"], ">i2", None)]))
 

@@ -19,22 +19,33 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gbsmart.smi.rules import DEVICE_TYPE_OF, MODEL_STATUS_CODE, MODEL_STATUS_OF, STATUS_OF, ModelStatus
+from gbsmart.smi.rules import DEVICE_TYPE_OF, MODEL_STATUS_CODE, MODEL_STATUS_OF, STATUS_OF, SUSPENDED, ModelStatus
 
-_COLUMNS = "device_id, smi_status, device_type, COALESCE(device_model_id, 0), COALESCE(mpxn, -1)"
+_COLUMNS = "device_id, lifecycle_status, device_type, COALESCE(device_model_id, 0), COALESCE(mpxn, -1)"
+#: The same columns with the SMI Status as it is (Suspended while a suspension is open), for a few devices.
+_STATUS = f"CASE WHEN x.device_id IS NULL THEN d.lifecycle_status ELSE CAST({SUSPENDED} AS SMALLINT) END"
+_EFFECTIVE = f"d.device_id, {_STATUS}, d.device_type, COALESCE(d.device_model_id, 0), COALESCE(d.mpxn, -1)"
+_EFFECTIVE_FROM = "smi_devices d LEFT JOIN smi_suspensions x ON x.device_id = d.device_id AND x.until IS NULL"
 _BUCKET_BITS = 20
+
+
+def _query_parts(effective: bool) -> tuple[str, str, str]:
+    if effective:
+        return _EFFECTIVE, _EFFECTIVE_FROM, "d.device_id"
+    return _COLUMNS, "smi_devices", "device_id"
 
 
 def _raw(session: Session):  # noqa: ANN202
     return session.connection().connection.driver_connection
 
 
-def _pg_rows(session: Session, where: str = "", params: tuple = ()) -> np.ndarray:
+def _pg_rows(session: Session, where: str = "", params: tuple = (), effective: bool = False) -> np.ndarray:
     """All rows of the look-up columns, through binary COPY, as one structured array."""
     dtype = np.dtype([("n", ">i2"), ("l1", ">i4"), ("device_id", ">i8"), ("l2", ">i4"), ("smi_status", ">i2"),
                       ("l3", ">i4"), ("device_type", ">i2"), ("l4", ">i4"), ("model", ">i4"), ("l5", ">i4"),
                       ("mpxn", ">i8")])
-    sql = f"COPY (SELECT {_COLUMNS} FROM smi_devices {where} ORDER BY device_id) TO STDOUT (FORMAT BINARY)"
+    cols, source, key = _query_parts(effective)
+    sql = f"COPY (SELECT {cols} FROM {source} {where} ORDER BY {key}) TO STDOUT (FORMAT BINARY)"
     buf = bytearray()
     with _raw(session).cursor() as cur, cur.copy(sql, params or None) as cp:
         for block in cp:
@@ -43,18 +54,22 @@ def _pg_rows(session: Session, where: str = "", params: tuple = ()) -> np.ndarra
     return np.frombuffer(body, dtype=dtype)
 
 
-def _sqlite_rows(session: Session, where: str = "", params: tuple = ()) -> np.ndarray:
-    cur = _raw(session).execute(f"SELECT {_COLUMNS} FROM smi_devices {where} ORDER BY device_id", params)
+def _sqlite_rows(session: Session, where: str = "", params: tuple = (), effective: bool = False) -> np.ndarray:
+    cols, source, key = _query_parts(effective)
+    cur = _raw(session).execute(f"SELECT {cols} FROM {source} {where} ORDER BY {key}", params)
     flat = np.fromiter(itertools.chain.from_iterable(cur), dtype=np.int64)
     return flat.reshape(-1, 5)
 
 
-def _columns(session: Session, where: str = "", params: tuple = ()) -> tuple[np.ndarray, ...]:
+def _columns(session: Session, where: str = "", params: tuple = (),
+             effective: bool = False) -> tuple[np.ndarray, ...]:
+    """The look-up columns of all devices (lifecycle status: ``load`` overlays the suspensions), or of the
+    devices ``where`` selects with their SMI Status as it is (``effective``)."""
     if session.get_bind().dialect.name == "postgresql":
-        rows = _pg_rows(session, where, params)
+        rows = _pg_rows(session, where, params, effective)
         return (rows["device_id"].astype(np.int64), rows["smi_status"].astype(np.uint8),
                 rows["device_type"].astype(np.uint8), rows["model"].astype(np.int32), rows["mpxn"].astype(np.int64))
-    m = _sqlite_rows(session, where, params)
+    m = _sqlite_rows(session, where, params, effective)
     return (np.ascontiguousarray(m[:, 0]), m[:, 1].astype(np.uint8), m[:, 2].astype(np.uint8),
             m[:, 3].astype(np.int32), np.ascontiguousarray(m[:, 4]))
 
@@ -99,6 +114,14 @@ class StatusIndex:
         index = cls()
         index.history_mark = session.scalar(text("SELECT COALESCE(MAX(id), 0) FROM smi_status_history")) or 0
         cols = _columns(session)
+        suspended = np.fromiter(itertools.chain.from_iterable(session.execute(text(
+            "SELECT device_id FROM smi_suspensions WHERE until IS NULL ORDER BY device_id"))), dtype=np.int64)
+        status = cols[1]
+        if len(suspended):
+            pos = np.searchsorted(cols[0], suspended)
+            hit = pos < len(cols[0])
+            hit[hit] = cols[0][pos[hit]] == suspended[hit]
+            status[pos[hit]] = SUSPENDED
         index.ids, index.packed, index.mpxn = cols[0], cls._pack(cols), cols[4]
         index._load_models(session)
         index._build_search()
@@ -136,8 +159,8 @@ class StatusIndex:
             self._build_search()
             return 0
         p = "%s" if session.get_bind().dialect.name == "postgresql" else "?"
-        cols = _columns(session, f"WHERE device_id IN (SELECT device_id FROM smi_status_history WHERE id > {p} "
-                        f"AND id <= {p})", (self.history_mark, mark))
+        cols = _columns(session, f"WHERE d.device_id IN (SELECT device_id FROM smi_status_history WHERE id > {p} "
+                        f"AND id <= {p})", (self.history_mark, mark), effective=True)
         self.history_mark = mark
         ids, packed, mpxn = cols[0], self._pack(cols), cols[4]
         pos = np.searchsorted(self.ids, ids)
@@ -205,8 +228,9 @@ def _edges(lo: int, shift: int, ids: np.ndarray, bits: int) -> np.ndarray:
 class PreparedLookup:
     """The same answer from the database, one prepared statement per look-up (for comparison)."""
 
-    SQL = ("SELECT d.smi_status, d.device_type, m.status, d.mpxn FROM smi_devices d "
-           "LEFT JOIN smi_device_models m ON m.id = d.device_model_id WHERE d.device_id = {p}")
+    SQL = (f"SELECT {_STATUS}, d.device_type, m.status, d.mpxn FROM smi_devices d "
+           "LEFT JOIN smi_device_models m ON m.id = d.device_model_id "
+           "LEFT JOIN smi_suspensions x ON x.device_id = d.device_id AND x.until IS NULL WHERE d.device_id = {p}")
 
     def __init__(self, session: Session) -> None:
         self.raw = _raw(session)

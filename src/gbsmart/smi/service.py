@@ -9,7 +9,7 @@ firmware, registration data) follow the lifecycle in ``smi.rules``.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from sqlalchemy import Date, bindparam, func, select, text, update
@@ -27,6 +27,8 @@ from gbsmart.models.smi import (
     SmiExtractApplication,
     SmiRegistration,
     SmiStatusHistory,
+    SmiSuspension,
+    suspended_now,
 )
 from gbsmart.smi import rules
 from gbsmart.smi.errors import DeviceNotFound, DeviceRefused, StatusChangeRefused
@@ -121,6 +123,20 @@ class ApplyResult:
     restored: int
     events: int
     seconds: float
+    steps: dict[str, float] = field(default_factory=dict)  # seconds per step, for the benchmarks
+
+
+class _Steps:
+    """Wall seconds of each step of an application (what the benchmark reports)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def done(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + now - self._t, 3)
+        self._t = now
 
 
 _TMP = "smi_apply_batch"
@@ -154,24 +170,15 @@ def _history_from_batch(session: Session, at, reason: str) -> None:  # noqa: ANN
     """, at=at, reason=reason[:300])
 
 
-def _in_batch(pg: bool, where: str) -> str:
-    """The devices of the batch: on PostgreSQL a join with the batch table (a plain IN may become a per-row
-    subplan there); on SQLite the batch's own predicate again, walked through the model index in rowid order
-    (the same rows: the write transaction's snapshot has not moved since the batch was selected)."""
-    if pg:
-        return f"FROM {_TMP} b WHERE smi_devices.device_id = b.device_id"
-    return f"WHERE {where}"
-
-
-#: Page cache (KiB) for an extract application on SQLite. Suspending 5 million of 54 million devices dirties
-#: about 5 GB of pages; with less cache SQLite spills them to the WAL mid-statement (measured at 54M: the UPDATE
-#: takes 50 s with 1 GB, 12 s with 6 GB). Allocated only as pages are touched, so small inventories use little.
-SQLITE_APPLY_CACHE_KIB = 6_000_000
+#: Page cache (KiB) for an extract application on SQLite, so the pages it dirties (suspension rows, history,
+#: events and their indexes: about 1 GB when 5 million devices are suspended) stay in memory until the
+#: commit instead of spilling to the WAL mid-statement. Allocated only as pages are touched.
+SQLITE_APPLY_CACHE_KIB = 2_000_000
 
 
 def _sqlite_transaction(session: Session) -> None:
     """Open the SQLite transaction now, so the DDL of the batch table is inside it, and give it a page cache
-    that fits the walk over 54 million rows (per connection, memory only as used)."""
+    that fits the work (per connection, memory only as used)."""
     raw = session.connection().connection.driver_connection
     if raw.execute("PRAGMA cache_size").fetchone()[0] > -SQLITE_APPLY_CACHE_KIB:
         raw.execute(f"PRAGMA cache_size=-{SQLITE_APPLY_CACHE_KIB}")
@@ -179,13 +186,22 @@ def _sqlite_transaction(session: Session) -> None:
         raw.execute("BEGIN")
 
 
+def _batch(session: Session, pg: bool, select_sql: str) -> None:
+    temp = "TEMPORARY TABLE" if pg else "TEMP TABLE"
+    session.execute(text(f"DROP TABLE IF EXISTS {_TMP}"))
+    session.execute(text(f"CREATE {temp} {_TMP} AS {select_sql}"))
+    if pg:  # the planner must know the batch's size (no statistics on a new temporary table)
+        session.execute(text(f"ANALYZE {_TMP}"))
+
+
 def apply_cpl_statuses(ctx: Ctx, *, extract_sequence: int, reason: str) -> ApplyResult:
     """Apply the CPL rule to every device, set-based (DOMAIN.md section 5).
 
-    Every device in a live status whose model is not Active becomes Suspended (its previous status
-    remembered); every Suspended device whose model is Active again returns to its previous status; one
-    DeviceSuspended / DeviceRestored event per device for each User concerned (the registered Supplier
-    and the Network Operator of its MPxN). All in the caller's transaction: a failure rolls back all.
+    Every device in a live status whose model is not Active becomes Suspended (a row in smi_suspensions;
+    its lifecycle status is kept as the status before suspension); every Suspended device whose model is
+    Active again returns to that status; a status history row per device, and one DeviceSuspended /
+    DeviceRestored event per device for each User concerned (the registered Supplier and the Network
+    Operator of its MPxN). All in the caller's transaction: a failure rolls back all.
     """
     started = time.perf_counter()
     s = ctx.session
@@ -193,45 +209,58 @@ def apply_cpl_statuses(ctx: Ctx, *, extract_sequence: int, reason: str) -> Apply
     pg = s.get_bind().dialect.name == "postgresql"
     if pg:  # one writer at a time while the rule is applied: no device changes status under our feet
         s.execute(text("LOCK TABLE smi_devices IN SHARE ROW EXCLUSIVE MODE"))
+        s.execute(text("LOCK TABLE smi_suspensions IN SHARE ROW EXCLUSIVE MODE"))
     else:
         _sqlite_transaction(s)
     live = ", ".join(str(c) for c in SUSPENDABLE_CODES)
-    temp = "TEMPORARY TABLE" if pg else "TEMP TABLE"
-    restored = suspended = events = 0
-    for phase in ("restore", "suspend"):
-        if phase == "restore":
-            where = (f"device_model_id IN (SELECT id FROM smi_device_models WHERE status = 'Active') "
-                     f"AND smi_status = {SUSPENDED}")
-            to_status = "COALESCE(status_before_suspension, 1)"
-        else:
-            where = (f"device_model_id IN (SELECT id FROM smi_device_models WHERE status <> 'Active') "
-                     f"AND smi_status IN ({live})")
-            to_status = str(SUSPENDED)
-        s.execute(text(f"DROP TABLE IF EXISTS {_TMP}"))
-        s.execute(text(f"CREATE {temp} {_TMP} AS SELECT device_id, smi_status AS from_status, "
-                       f"{to_status} AS to_status, mpxn FROM smi_devices WHERE {where}"))
-        if pg:  # the planner must know the batch's size (no statistics on a new temporary table)
-            s.execute(text(f"ANALYZE {_TMP}"))
-        if phase == "restore":
-            _history_from_batch(s, at, f"{reason} (restored: Device Model Active on the CPL)")
-            events += _events_from_batch(s, DeviceEvent.DEVICE_RESTORED, at, extract_sequence)
-            restored = _exec(s, f"""
-                UPDATE smi_devices SET smi_status = COALESCE(status_before_suspension, 1),
-                       status_before_suspension = NULL, status_date = :today
-                {_in_batch(pg, where)} AND smi_status = {SUSPENDED}""", today=today)
-        else:
-            _history_from_batch(s, at, f"{reason} (suspended: Device Model not Active on the CPL)")
-            events += _events_from_batch(s, DeviceEvent.DEVICE_SUSPENDED, at, extract_sequence)
-            suspended = _exec(s, f"""
-                UPDATE smi_devices SET status_before_suspension = smi_status, smi_status = {SUSPENDED},
-                       status_date = :today
-                {_in_batch(pg, where)} AND smi_status IN ({live})""", today=today)
+    steps = _Steps()
+
+    # restore: open suspensions whose device's model is Active again
+    _batch(s, pg, f"""
+        SELECT x.device_id, {SUSPENDED} AS from_status, d.lifecycle_status AS to_status, d.mpxn
+        FROM smi_suspensions x JOIN smi_devices d ON d.device_id = x.device_id
+        WHERE x.until IS NULL
+          AND d.device_model_id IN (SELECT id FROM smi_device_models WHERE status = 'Active')""")
+    steps.done("restore: batch")
+    _history_from_batch(s, at, f"{reason} (restored: Device Model Active on the CPL)")
+    steps.done("restore: history")
+    events = _events_from_batch(s, DeviceEvent.DEVICE_RESTORED, at, extract_sequence)
+    steps.done("restore: events")
+    if pg:
+        sql = (f"UPDATE smi_suspensions SET until = :today FROM {_TMP} b "
+               "WHERE smi_suspensions.device_id = b.device_id AND smi_suspensions.until IS NULL")
+    else:
+        sql = (f"UPDATE smi_suspensions SET until = :today "
+               f"WHERE until IS NULL AND device_id IN (SELECT device_id FROM {_TMP})")
+    restored = _exec(s, sql, today=today)
+    steps.done("restore: suspensions closed")
+
+    # suspend: live devices of models not Active, not suspended already
+    _batch(s, pg, f"""
+        SELECT d.device_id, d.lifecycle_status AS from_status, {SUSPENDED} AS to_status, d.mpxn
+        FROM smi_devices d
+        WHERE d.device_model_id IN (SELECT id FROM smi_device_models WHERE status <> 'Active')
+          AND d.lifecycle_status IN ({live})
+          AND NOT EXISTS (SELECT 1 FROM smi_suspensions x WHERE x.device_id = d.device_id AND x.until IS NULL)
+        ORDER BY d.device_id""")
+    steps.done("suspend: batch")
+    _history_from_batch(s, at, f"{reason} (suspended: Device Model not Active on the CPL)")
+    steps.done("suspend: history")
+    events += _events_from_batch(s, DeviceEvent.DEVICE_SUSPENDED, at, extract_sequence)
+    steps.done("suspend: events")
+    suspended = _exec(s, f"""
+        INSERT INTO smi_suspensions (device_id, since, until, extract_sequence)
+        SELECT device_id, :today, NULL, :seq FROM {_TMP} WHERE true
+        ON CONFLICT (device_id) DO UPDATE SET since = excluded.since, until = NULL,
+                                             extract_sequence = excluded.extract_sequence""",
+                      today=today, seq=extract_sequence)
+    steps.done("suspend: suspensions opened")
     s.execute(text(f"DROP TABLE IF EXISTS {_TMP}"))
-    s.expire_all()  # devices loaded into this session before the set-based UPDATEs are stale now
+    s.expire_all()  # devices loaded into this session before the set-based statements are stale now
     result = ApplyResult(suspended=suspended, restored=restored, events=events,
-                         seconds=round(time.perf_counter() - started, 3))
+                         seconds=round(time.perf_counter() - started, 3), steps=steps.seconds)
     record_change(ctx, "smi.cpl_statuses.apply", "smi_devices", f"extract-{extract_sequence}",
-                  after={**asdict(result), "reason": reason})
+                  after={"suspended": suspended, "restored": restored, "events": events, "reason": reason})
     return result
 
 
@@ -245,7 +274,7 @@ def record_extract_application(ctx: Ctx, sequence: int, digest: str, result: App
     ctx.session.add(row)
     ctx.session.flush()
     record_change(ctx, "smi.extract.applied", "smi_extract_applications", sequence,
-                  after={"sha256": digest, **asdict(result)})
+                  after={"sha256": digest, **{k: v for k, v in asdict(result).items() if k != "steps"}})
     return row
 
 
@@ -296,8 +325,9 @@ def _device_events(ctx: Ctx, device: SmiDevice, event: DeviceEvent) -> int:
 
 
 def _set_status(ctx: Ctx, device: SmiDevice, target: SmiStatus, reason: str) -> None:
+    """An ordinary lifecycle step (never to or from Suspended: those are _suspend and _restore)."""
     before = device.smi_status
-    device.smi_status, device.status_date = STATUS_CODE[target], ctx.clock.today()
+    device.lifecycle_status, device.lifecycle_date = STATUS_CODE[target], ctx.clock.today()
     _history(ctx, device, before, reason)
     record_change(ctx, "smi.device.status", "smi_device", int_to_eui64(device.device_id),
                   before={"smi_status": STATUS_OF[before].value}, after={"smi_status": target.value, "reason": reason})
@@ -336,12 +366,13 @@ def add_device(ctx: Ctx, data: DeviceCreate) -> SmiDevice:
         raise DeviceRefused(rules.commission_refusal(True, model.status, data.device_type) or "")
     device = SmiDevice(
         device_id=key, device_type=DEVICE_TYPE_CODE[data.device_type], device_model_id=model.id if model else None,
-        smi_status=STATUS_CODE[status], status_date=ctx.clock.today(),
+        lifecycle_status=STATUS_CODE[status], lifecycle_date=ctx.clock.today(),
         mpxn=int(data.mpxn) if data.mpxn else None,
         chf_device_id=eui64_to_int(data.chf_device_id) if data.chf_device_id else None,
         associated_meter_id=eui64_to_int(data.associated_meter_id) if data.associated_meter_id else None,
         csp_region=rules.REGION_CODE[data.csp_region])
     s.add(device)
+    s.flush()
     _history(ctx, device, None, "added to the SMI")
     if model is not None and model.status != ModelStatus.ACTIVE and status in rules.SUSPENDABLE:
         _suspend(ctx, device, f"Device Model {model.status} on the CPL")
@@ -351,15 +382,35 @@ def add_device(ctx: Ctx, data: DeviceCreate) -> SmiDevice:
 
 
 def _suspend(ctx: Ctx, device: SmiDevice, reason: str) -> None:
-    device.status_before_suspension = device.smi_status
-    _set_status(ctx, device, SmiStatus.SUSPENDED, reason)
+    """Suspend one device (its lifecycle status is kept, to return to); the same row the CPL rule writes."""
+    s, today, before = ctx.session, ctx.clock.today(), device.smi_status
+    row = s.get(SmiSuspension, device.device_id)
+    if row is None:
+        s.add(SmiSuspension(device_id=device.device_id, since=today, until=None, extract_sequence=None))
+    else:
+        row.since, row.until, row.extract_sequence = today, None, None
+    s.flush()
+    s.expire(device, ["suspension"])
+    _history(ctx, device, before, reason)
+    record_change(ctx, "smi.device.status", "smi_device", int_to_eui64(device.device_id),
+                  before={"smi_status": STATUS_OF[before].value},
+                  after={"smi_status": SmiStatus.SUSPENDED.value, "reason": reason})
     _device_events(ctx, device, DeviceEvent.DEVICE_SUSPENDED)
 
 
 def _restore(ctx: Ctx, device: SmiDevice, reason: str) -> None:
-    previous = STATUS_OF[device.status_before_suspension] if device.status_before_suspension else SmiStatus.PENDING
-    device.status_before_suspension = None
-    _set_status(ctx, device, previous, reason)
+    """Close the device's suspension: it is back in its lifecycle status."""
+    s = ctx.session
+    row = s.get(SmiSuspension, device.device_id)
+    if row is None or row.until is not None:
+        return
+    row.until = ctx.clock.today()
+    s.flush()
+    s.expire(device, ["suspension"])
+    _history(ctx, device, STATUS_CODE[SmiStatus.SUSPENDED], reason)
+    record_change(ctx, "smi.device.status", "smi_device", int_to_eui64(device.device_id),
+                  before={"smi_status": SmiStatus.SUSPENDED.value},
+                  after={"smi_status": STATUS_OF[device.lifecycle_status].value, "reason": reason})
     _device_events(ctx, device, DeviceEvent.DEVICE_RESTORED)
 
 
@@ -462,8 +513,10 @@ def list_devices(session: Session, f: DeviceFilters, cursor: str | None, limit: 
     q = select(SmiDevice).order_by(SmiDevice.device_id).limit(limit + 1)
     if f.mpxn is not None:
         q = q.where(SmiDevice.mpxn == f.mpxn)
-    if f.status is not None:
-        q = q.where(SmiDevice.smi_status == STATUS_CODE[f.status])
+    if f.status is SmiStatus.SUSPENDED:
+        q = q.join(SmiSuspension, SmiSuspension.device_id == SmiDevice.device_id).where(SmiSuspension.until.is_(None))
+    elif f.status is not None:
+        q = q.where(SmiDevice.lifecycle_status == STATUS_CODE[f.status], ~suspended_now(SmiDevice))
     if f.device_type is not None:
         q = q.where(SmiDevice.device_type == DEVICE_TYPE_CODE[f.device_type])
     after = decode_cursor(cursor)
@@ -477,8 +530,15 @@ def list_devices(session: Session, f: DeviceFilters, cursor: str | None, limit: 
 
 def counts(session: Session) -> list[tuple[SmiStatus, DeviceType, int]]:
     """Devices by SMI Status and Device Type (a full scan: seconds at national scale)."""
-    rows = session.execute(select(SmiDevice.smi_status, SmiDevice.device_type, func.count())
-                           .group_by(SmiDevice.smi_status, SmiDevice.device_type))
+    by = (SmiDevice.lifecycle_status, SmiDevice.device_type)
+    tally = {(st, t): n for st, t, n in session.execute(select(*by, func.count()).group_by(*by))}
+    # the suspended ones (usually few) move from their lifecycle status to Suspended
+    for st, t, n in session.execute(select(*by, func.count()).join(
+            SmiSuspension, SmiSuspension.device_id == SmiDevice.device_id)
+            .where(SmiSuspension.until.is_(None)).group_by(*by)):
+        tally[(st, t)] -= n
+        tally[(SUSPENDED, t)] = tally.get((SUSPENDED, t), 0) + n
+    rows = [(st, t, n) for (st, t), n in tally.items() if n]
     return sorted(((STATUS_OF[s], DEVICE_TYPE_OF[t], n) for s, t, n in rows),
                   key=lambda r: (STATUS_CODE[r[0]], DEVICE_TYPE_CODE[r[1]]))
 
