@@ -101,3 +101,24 @@ def test_commission_refusals_name_the_field_and_the_rule():
     assert "is Expired" in rules.commission_refusal(True, "Expired", DeviceType.GSME)
     assert rules.commission_refusal(True, "Active", DeviceType.ESME) is None
     assert rules.commission_refusal(False, None, DeviceType.IHD) is None  # IHDs need not be on the CPL
+
+
+E, G = rules.Fuel.ELECTRICITY, rules.Fuel.GAS
+
+
+@pytest.mark.parametrize(("mpxn", "fuel"), [("1200000123456", E), (2300000000001, E), ("123456", G),
+                                            ("1000000034", G), (" 7418529 ", G)])
+def test_an_mpxn_s_form_gives_its_fuel(mpxn, fuel):
+    assert rules.mpxn_fuel(mpxn) is fuel
+
+
+@pytest.mark.parametrize(("bad", "says"), [("12345", "has 5 digits"), ("12345678901", "has 11 digits"),
+                                           ("123456789012", "has 12 digits"), ("12000001234567", "has 14 digits"),
+                                           ("0123456", "starts with 0"), ("12-345678", "is not an MPxN"),
+                                           ("", "is not an MPxN"), ("١٢٣٤٥٦٧", "is not an MPxN")])
+def test_a_malformed_mpxn_names_the_forms(bad, says):
+    with pytest.raises(ValueError, match=says):
+        rules.mpxn_fuel(bad)
+    if says != "starts with 0":
+        with pytest.raises(ValueError, match=r"an MPAN core \(13 digits, electricity\) or an MPRN \(6 to 10 digits"):
+            rules.mpxn_fuel(bad)

@@ -1,4 +1,4 @@
-"""JSON API of the Smart Metering Inventory: /api/v1/smi/devices, /smi/counts, /smi/events."""
+"""JSON API of the Smart Metering Inventory: /api/v1/smi/devices, /smi/registrations, /smi/counts, /smi/events."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from gbsmart.core.context import Ctx
 from gbsmart.core.errors import Forbidden, Invalid
 from gbsmart.models.parties import Organisation
 from gbsmart.models.smi import SmiDevice
-from gbsmart.smi import service
+from gbsmart.smi import registration, service
 from gbsmart.smi.rules import (
     DEVICE_TYPE_OF,
     EVENT_OF,
@@ -32,7 +32,10 @@ from gbsmart.smi.schemas import (
     FirmwareUpdate,
     HistoryRead,
     ModelRead,
+    RegistrationCreate,
+    RegistrationHistory,
     StatusChange,
+    StatusTransition,
 )
 from gbsmart.web.deps import get_ctx
 
@@ -62,12 +65,14 @@ def read_of(session: Session, d: SmiDevice) -> DeviceRead:
     )
 
 
-def _require_writer(ctx: Ctx) -> None:
-    if not ctx.actor.has_role(*WRITERS):
+def require_writer(ctx: Ctx) -> None:
+    """Adding devices: the DCC or the Code Administrator (or a system job)."""
+    if not ctx.actor.has_role(*WRITERS, "system"):
         raise Forbidden("Only the DCC or the Code Administrator may add devices to the Smart Metering Inventory.")
 
 
-def _device_for_change(ctx: Ctx, device_id: str) -> SmiDevice:
+def device_for_change(ctx: Ctx, device_id: str) -> SmiDevice:
+    """The device, if the actor may change it (``service.may_act_on``); 403 (DUIS response E4) otherwise."""
     device = service.get_device(ctx.session, device_id)
     if not service.may_act_on(ctx, device):
         raise Forbidden("Only the DCC, the Code Administrator or the registered Supplier of the device's MPxN may "
@@ -91,7 +96,7 @@ def list_devices(
 
 @router.post("/smi/devices", response_model=DeviceRead, status_code=201, summary="Add a device to the SMI")
 def add_device(data: DeviceCreate, response: Response, ctx: Ctx = Depends(get_ctx)) -> DeviceRead:
-    _require_writer(ctx)
+    require_writer(ctx)
     d = service.add_device(ctx, data)
     response.headers["Location"] = f"/api/v1/smi/devices/{int_to_eui64(d.device_id)}"
     return read_of(ctx.session, d)
@@ -105,22 +110,44 @@ def get_device(device_id: str, ctx: Ctx = Depends(get_ctx)) -> DeviceRead:
 @router.post("/smi/devices/{device_id}/commission", response_model=DeviceRead,
              summary="Commission (refused unless the Device Model is Active on the CPL)")
 def commission(device_id: str, data: StatusChange | None = None, ctx: Ctx = Depends(get_ctx)) -> DeviceRead:
-    _device_for_change(ctx, device_id)
+    device_for_change(ctx, device_id)
     d = service.commission(ctx, device_id, (data.reason if data else "") or "commissioned")
     return read_of(ctx.session, d)
 
 
 @router.post("/smi/devices/{device_id}/decommission", response_model=DeviceRead, summary="Decommission")
 def decommission(device_id: str, data: StatusChange | None = None, ctx: Ctx = Depends(get_ctx)) -> DeviceRead:
-    _device_for_change(ctx, device_id)
+    device_for_change(ctx, device_id)
     return read_of(ctx.session, service.decommission(ctx, device_id, (data.reason if data else "") or ""))
+
+
+@router.post("/smi/devices/{device_id}/status", response_model=DeviceRead,
+             summary="Change the SMI Status as the lifecycle allows (409 names the allowed changes)")
+def change_status(device_id: str, data: StatusTransition, ctx: Ctx = Depends(get_ctx)) -> DeviceRead:
+    device_for_change(ctx, device_id)
+    return read_of(ctx.session, service.change_status(ctx, device_id, data.smi_status, data.reason))
 
 
 @router.post("/smi/devices/{device_id}/firmware", response_model=DeviceRead,
              summary="Record a firmware update (moves the device to that Device Model; may restore it)")
 def firmware(device_id: str, data: FirmwareUpdate, ctx: Ctx = Depends(get_ctx)) -> DeviceRead:
-    _device_for_change(ctx, device_id)
+    device_for_change(ctx, device_id)
     return read_of(ctx.session, service.update_firmware(ctx, device_id, data.firmware_version))
+
+
+@router.get("/smi/registrations/{mpxn}", response_model=RegistrationHistory,
+            summary="An MPxN's registration data: its current Supplier and Network Operator, and the history")
+def get_registrations(mpxn: str, ctx: Ctx = Depends(get_ctx)) -> RegistrationHistory:
+    return registration.read_registrations(ctx, mpxn)
+
+
+@router.post("/smi/registrations", response_model=RegistrationHistory, status_code=201,
+             summary="Record registration data: from a date, this Supplier and Network Operator serve the MPxN")
+def record_registration(data: RegistrationCreate, response: Response, ctx: Ctx = Depends(get_ctx)) \
+        -> RegistrationHistory:
+    row = registration.record_registration(ctx, data)
+    response.headers["Location"] = f"/api/v1/smi/registrations/{row.mpxn}"
+    return registration.history_read(ctx.session, row.mpxn, registration.registration_history(ctx.session, row.mpxn))
 
 
 @router.get("/smi/counts", response_model=CountsRead, summary="Devices by SMI Status and Device Type")

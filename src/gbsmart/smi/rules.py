@@ -134,7 +134,7 @@ EVENT_CODE, EVENT_OF = _codes(DeviceEvent)
 MODEL_STATUS_CODE, MODEL_STATUS_OF = _codes(ModelStatus)
 
 SUSPENDED = STATUS_CODE[SmiStatus.SUSPENDED]
-assert SUSPENDED == 7  # models.smi.SUSPENDED_CODE, used in a partial index
+assert SUSPENDED == 7  # models.smi.SUSPENDED_CODE
 
 #: The CPL's Physical Device Type of each Device Type; IHD and CAD (Type 2) need not be on the CPL.
 PHYSICAL_TYPE_OF: dict[DeviceType, str | None] = {
@@ -221,3 +221,45 @@ def commission_refusal(model_known: bool, model_status: str | None, device_type:
         return (f"device_model: a {device_type.value} may be commissioned only if its Device Model is Active on "
                 f"the CPL; it is {model_status}.")
     return None
+
+
+# ---------------------------------------------------------------- registration data
+
+
+class Fuel(LabelledEnum):
+    """The fuel of an MPxN: an MPAN core is electricity, an MPRN gas."""
+
+    ELECTRICITY = "E"
+    GAS = "G"
+
+    __labels__ = {"E": ("Electricity (MPAN)", "yellow"), "G": ("Gas (MPRN)", "orange")}
+
+
+#: Party Categories (``models.parties.PartyCategory`` values) a registered Supplier may have ...
+SUPPLIER_CATEGORIES = ("large_supplier", "small_supplier")
+#: ... and the one the Network Operator of each fuel must have.
+NETWORK_CATEGORY = {Fuel.ELECTRICITY: "electricity_network", Fuel.GAS: "gas_network"}
+#: DCC User Roles (``models.parties.UserRole`` values) the DCC User ID of each registered User must hold.
+SUPPLIER_USER_ROLES = {Fuel.ELECTRICITY: ("IS", "ES"), Fuel.GAS: ("GS",)}
+NETWORK_USER_ROLES = {Fuel.ELECTRICITY: ("ED",), Fuel.GAS: ("GT",)}
+
+MPAN_CORE_DIGITS = 13
+MPRN_DIGITS = (6, 10)
+_MPXN_FORMS = "an MPAN core (13 digits, electricity) or an MPRN (6 to 10 digits, gas), digits only"
+
+
+def mpxn_fuel(mpxn: str | int) -> Fuel:
+    """The fuel of an MPxN by its form: an MPAN core has 13 digits, an MPRN 6 to 10 (DUIS: at most 10).
+
+    Both are stored as numbers, so neither may start with 0 (the leading zero would be lost).
+    """
+    text = str(mpxn).strip()
+    if not text.isdigit() or not text.isascii():
+        raise ValueError(f"{text!r} is not an MPxN: give {_MPXN_FORMS}")
+    if text[0] == "0":
+        raise ValueError(f"{text!r} starts with 0: an MPAN core or MPRN starts with a non-zero digit")
+    if len(text) == MPAN_CORE_DIGITS:
+        return Fuel.ELECTRICITY
+    if MPRN_DIGITS[0] <= len(text) <= MPRN_DIGITS[1]:
+        return Fuel.GAS
+    raise ValueError(f"{text!r} has {len(text)} digits: give {_MPXN_FORMS}")

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gbsmart.smi.rules import CspRegion, DeviceType, SmiStatus, eui64_to_int
+from gbsmart.smi.rules import CspRegion, DeviceType, Fuel, SmiStatus, eui64_to_int
 
 EUI_EXAMPLE = "00-0D-6F-00-00-12-34-56"
 
@@ -30,7 +30,8 @@ class DeviceCreate(BaseModel):
     hardware_version: str | None = Field(default=None, max_length=50)
     firmware_version: str | None = Field(default=None, max_length=50)
     smi_status: SmiStatus = SmiStatus.PENDING
-    mpxn: str | None = Field(default=None, pattern=r"^\d{6,13}$", description="MPAN core (13 digits) or MPRN")
+    mpxn: str | None = Field(default=None, pattern=r"^[1-9](?:\d{5,9}|\d{12})$",
+                             description="MPAN core (13 digits) or MPRN (6 to 10 digits), as in rules.mpxn_fuel")
     chf_device_id: str | None = Field(default=None, description="The Communications Hub Function (meters)")
     associated_meter_id: str | None = Field(default=None, description="The associated meter (other devices)")
     csp_region: CspRegion = CspRegion.CENTRAL
@@ -47,6 +48,15 @@ class FirmwareUpdate(BaseModel):
 class StatusChange(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    reason: str = Field(default="", max_length=300)
+
+
+class StatusTransition(BaseModel):
+    """An ordinary SMI Status change (whitelist, install, withdraw, recovery ...), as the lifecycle allows."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    smi_status: SmiStatus = Field(description="The status to move to")
     reason: str = Field(default="", max_length=300)
 
 
@@ -115,3 +125,50 @@ class EventRead(BaseModel):
 class EventPage(BaseModel):
     items: list[EventRead]
     next_cursor: str | None
+
+
+# ---------------------------------------------------------------- registration data
+
+
+class RegistrationCreate(BaseModel):
+    """From ``valid_from`` this Supplier and this Network Operator serve the MPxN (the DCC or the Code Administrator).
+
+    The service checks the MPxN's form, the Parties' categories and the dates, and names the field of each problem.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    mpxn: str | int = Field(description="MPAN core (13 digits) or MPRN (6 to 10 digits)", examples=["1200000123456"])
+    fuel: Fuel | None = Field(default=None, description="E (MPAN) or G (MPRN); from the MPxN's form if omitted")
+    supplier: str | int = Field(description="The Supplier Party: organisation name, short name or id",
+                                examples=["British Gas"])
+    network_operator: str | int = Field(description="The Electricity (MPAN) or Gas (MPRN) Network Party: name, "
+                                        "short name or id", examples=["Northern Powergrid"])
+    valid_from: date = Field(description="The day this registration starts (not in the future)")
+    supplier_user_id: str | None = Field(default=None, description="The Supplier's DCC User ID (EUI-64), optional")
+    network_operator_user_id: str | None = Field(default=None,
+                                                 description="The Network Operator's DCC User ID (EUI-64), optional")
+
+
+class OrganisationRef(BaseModel):
+    id: int
+    name: str | None
+
+
+class RegistrationRead(BaseModel):
+    mpxn: str
+    fuel: Fuel
+    supplier: OrganisationRef
+    network_operator: OrganisationRef
+    supplier_user_id: str | None
+    network_operator_user_id: str | None
+    valid_from: date
+    valid_to: date | None = Field(description="The day the next registration started; null: current")
+    current: bool
+
+
+class RegistrationHistory(BaseModel):
+    mpxn: str
+    fuel: Fuel
+    current: RegistrationRead | None
+    history: list[RegistrationRead] = Field(description="Every registration of the MPxN, oldest first")
