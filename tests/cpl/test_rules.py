@@ -206,6 +206,61 @@ def test_a_manufacturer_image_needs_a_signed_submission():
                                                      ("image_hash", "manufacturer-image")}
 
 
+SIGNED_BY_MAKER = rules.SignatureFacts(signature=True, certificates=True, signer="Demo Meters Ltd",
+                                       signer_organisations=("Demo Meters Ltd",),
+                                       submitter_organisations=("Demo Meters Ltd", "DML"))
+
+
+def signed(**kw) -> SubmissionFacts:
+    return esme(image_creator="x", image_hash="ab" * 32, signed=True, signature_check=replace(SIGNED_BY_MAKER, **kw))
+
+
+def test_a_verified_signature_by_the_submitting_organisation_passes():
+    assert rules.validate_submission(signed(), ON) == []
+    assert rules.validate_submission(signed(signer_organisations=("  demo meters  LTD",)), ON) == []
+    assert rules.validate_submission(signed(signer_organisations=("DML",)), ON) == []  # its short name
+    unsigned = esme(signature_check=rules.SignatureFacts(submitter_organisations=("Demo Meters Ltd",)))
+    assert rules.validate_submission(unsigned, ON) == []  # no image, no signature: nothing to check
+
+
+def test_each_signature_problem_names_its_field_and_rule():
+    cases = [
+        (dict(chain_problem="certificate 'X' expired on 2019-12-31"), "signer_certificates", "signer-trusted",
+         "the signer's certificate is not trusted: certificate 'X' expired on 2019-12-31"),
+        (dict(signature_problem="the signature does not verify"), "signature", "signature-valid",
+         "the signature does not verify"),
+        (dict(signer_organisations=("Big Energy plc",)), "signer_certificates", "signer-organisation",
+         "signed by 'Big Energy plc' but submitted by 'Demo Meters Ltd'"),
+        (dict(signer_organisations=()), "signer_certificates", "signer-organisation",
+         "a certificate naming no organisation (O=)"),
+        (dict(submitter_organisations=()), "signer_certificates", "signer-organisation", "belongs to no organisation"),
+        (dict(certificates_problem="signer_certificates holds no readable PEM certificate"), "signer_certificates",
+         "signer-certificates", "holds no readable PEM certificate"),
+        (dict(certificates=False), "signer_certificates", "signature-complete", "carries the signer's certificate"),
+    ]
+    for kw, field_name, rule, words in cases:
+        f = only(rules.validate_submission(signed(**kw), ON))
+        assert (f.field, f.rule) == (field_name, rule), kw
+        assert words in f.message and rules.CITES[rule] in f.message
+
+
+def test_certificates_without_a_signature():
+    no_signature = replace(SIGNED_BY_MAKER, signature=False)
+    f = only(rules.validate_submission(esme(signature_check=no_signature), ON))  # no image
+    assert (f.field, f.rule) == ("signature", "signature-complete")
+    f = only(rules.validate_submission(esme(image_creator="x", image_hash="ab" * 32, signature_check=no_signature),
+                                       ON))
+    assert (f.field, f.rule) == ("signature", "manufacturer-image-signed")  # said once, by the image rule
+
+
+def test_every_problem_at_once_is_listed():
+    failures = rules.validate_submission(signed(chain_problem="untrusted", signature_problem="changed",
+                                                signer_organisations=("Other",)), ON)
+    assert [(f.field, f.rule) for f in failures] == [("signer_certificates", "signer-trusted"),
+                                                     ("signer_certificates", "signer-organisation"),
+                                                     ("signature", "signature-valid")]
+
+
 def test_versions_must_be_known_current_and_match_the_type():
     f = only(rules.validate_submission(esme(gbcs_version="1.0", gbcs_end_date=date(2019, 1, 31)), ON))
     assert (f.field, f.rule) == ("gbcs_version", "version-current")

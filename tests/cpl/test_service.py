@@ -13,7 +13,7 @@ from gbsmart.cpl.schemas import SubmissionCreate
 from gbsmart.models.audit import ChangeRecord
 from gbsmart.models.cpl import ExpiryNotice
 
-from .conftest import HASH, certs, submission
+from .conftest import certs, submission
 
 
 def at(clock, y: int, m: int, d: int) -> None:
@@ -95,17 +95,6 @@ def test_known_certificates_stand_in_for_the_submitted_details(cast, session, cl
         "certificates: CPA certificate CPA-GSME-1.0.0 was revoked on 2020-01-20 (SEC F2; CPL Requirements, "
         "removal on revocation or CPA expiry)"]
     assert entry.events[-1].action == "certificate_revoked"
-
-
-def test_signed_manufacturer_image(cast, session):
-    data = submission("PPMID", image_creator="Demo build service", image_hash=HASH)
-    assert service.submit(cast.ctx("maker"), SubmissionCreate.model_validate(data)).failures[0].field == "signature"
-    signed = service.submit(cast.ctx("maker"), SubmissionCreate.model_validate({**data, "signature": "c2lnbmVk"}))
-    assert signed.status == "validated" and signed.signature == b"signed"
-    entry = service.get_entry(session, service.approve(cast.ctx("secas"), signed.id).entry_id)
-    assert entry.signed and entry.image_hash == HASH and entry.signature == b"signed"
-    with pytest.raises(Invalid, match="base64"):
-        service.submit(cast.ctx("maker"), SubmissionCreate.model_validate({**data, "signature": "!!"}))
 
 
 def test_only_the_code_administrator_submits_on_behalf(cast):

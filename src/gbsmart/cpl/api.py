@@ -7,7 +7,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
 from gbsmart.core.context import Ctx
-from gbsmart.cpl import service, workbook
+from gbsmart.cpl import service, signatures, workbook
 from gbsmart.cpl.schemas import (
     CertificateRead,
     EntryPage,
@@ -63,7 +63,8 @@ def read_of(ctx: Ctx, e: CplEntry) -> EntryRead:
             valid_today=problem is None, problem=problem))
     return EntryRead(
         **summary_of(e).model_dump(), release_notes=e.release_notes, image_creator=e.image_creator,
-        image_hash=e.image_hash, signed=e.signed, mapping_evidence=e.mapping_evidence, certificates=certs,
+        image_hash=e.image_hash, signed=e.signed, signer=signatures.signer_of(e.signer_certificates),
+        mapping_evidence=e.mapping_evidence, certificates=certs,
         notices=[NoticeRead.model_validate(n) for n in e.notices],
         removals=[RemovalRead.model_validate(r) for r in e.removals], flags=service.entry_flags(e, today),
         timeline=[EventRead.model_validate(ev) for ev in e.events])
@@ -74,6 +75,7 @@ def submission_of(s: Submission) -> SubmissionRead:
         id=s.id, kind=s.kind, status=s.status, status_label=SubmissionStatus(s.status).label, device_model=s.label,
         physical_device_type=s.physical_device_type, submitter=s.submitter_name, submitted_at=s.submitted_at,
         validated_at=s.validated_at, decided_at=s.decided_at, decided_by=s.decided_by, entry_id=s.entry_id,
+        signed=s.signed, signer=signatures.signer_of(s.signer_certificates),
         failures=[{"field": f.field, "rule": f.rule, "message": f.message} for f in s.failures])
 
 
@@ -116,7 +118,10 @@ def get_submission(submission_id: int, ctx: Ctx = Depends(get_ctx)) -> Submissio
 
 
 @router.post("/cpl/submissions", response_model=SubmissionRead, status_code=201,
-             summary="Submit a new entry or a firmware update (validated at once; 422 with each failure)")
+             summary="Submit a new entry or a firmware update (validated at once; 422 with each failure)",
+             description="A signed submission carries `signature` (base64 DER ECDSA P-256/SHA-256) and "
+                         "`signer_certificates` (PEM); the signature is checked against the CPL trust anchor and "
+                         "the submitting organisation (docs/cpl-extracts.md, 'Signed submissions').")
 def submit(data: SubmissionCreate, response: Response, ctx: Ctx = Depends(get_ctx)) -> SubmissionRead:
     sub = service.submit(ctx, data)
     _keep_refusal(ctx, sub)

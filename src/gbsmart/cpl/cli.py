@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import typer
+from pydantic import SecretStr
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from gbsmart.core.cli_support import cli_ctx, console, err_console, friendly_errors
 from gbsmart.core.context import Ctx
-from gbsmart.cpl import rules, service, workbook
+from gbsmart.core.errors import Invalid
+from gbsmart.cpl import rules, service, signatures, workbook
 from gbsmart.cpl.errors import SubmissionRefused, WorkbookInvalid
 from gbsmart.cpl.schemas import SubmissionCreate
 from gbsmart.models.cpl import CertificateKind, EntryStatus, PhysicalDeviceType, SubmissionStatus
@@ -81,7 +84,9 @@ def show(entry_id: int) -> None:
             f"{PhysicalDeviceType(dm.physical_device_type).label} · {e.technical_specification.label}"
             + (f" · {e.gbcs_version.label}" if e.gbcs_version else "") + (" · SMETS1" if e.smets1 else "")
             + f"\n{e.status} since {e.status_since:%d %b %Y} · submitted by {e.submitter_name}"
-            + (f"\nManufacturer Image: {e.image_creator} {e.image_hash} (signed)" if e.image_hash else ""),
+            + (f"\nManufacturer Image: {e.image_creator} {e.image_hash}" if e.image_hash else "")
+            + (f"\nSigned by {signatures.signer_of(e.signer_certificates)}" if e.signer_certificates
+               else "\nSigned (as recorded; no signature held)" if e.signed else ""),
             title=f"CPL entry {e.id}"))
         t = Table(title="Assurance Certificates")
         for col in ("kind", "number", "issued", "firmware", "expiry", "conditional", "today"):
@@ -136,7 +141,45 @@ def submit(
                 ids.append(sub.id)
         for i in ids:
             sub = service.get_submission(ctx.session, i)
-            console.print(f"[green]✓[/] submission [bold]{sub.id}[/] {sub.label}: {SubmissionStatus(sub.status).label}")
+            signer = signatures.signer_of(sub.signer_certificates)
+            console.print(f"[green]✓[/] submission [bold]{sub.id}[/] {sub.label}: {SubmissionStatus(sub.status).label}"
+                          + (f" (signed by {signer})" if signer else ""))
+
+
+@app.command("sign-submission")
+def sign_submission(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="A JSON submission (or a list of them)."),
+    key: Path = typer.Option(..., "--key", help="The signing organisation's ECDSA P-256 private key (PEM)."),
+    cert: Path = typer.Option(..., "--cert", help="Its certificate (PEM), optionally followed by intermediates."),
+    out: Path = typer.Option(None, "-o", "--out", help="Where to write the signed JSON (default FILE.signed.json; "
+                                                       "'-' for standard output)."),
+    key_password_file: Path = typer.Option(None, exists=True, dir_okay=False,
+                                           help="A file holding the key's password, if it is encrypted."),
+) -> None:
+    """Sign submissions on the submitter's side: writes them with `signature` and `signer_certificates` added.
+
+    The signature covers the submission's canonical content (docs/cpl-extracts.md, "Signed submissions"); submit
+    the signed file with `gbsmart cpl submit`, or send it as the body of POST /api/v1/cpl/submissions."""
+    with friendly_errors():
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise Invalid(f"{path} is not JSON ({exc})") from None
+        items = raw if isinstance(raw, list) else [raw]
+        if not items or not all(isinstance(i, dict) for i in items):
+            raise Invalid(f"{path} holds neither a submission (a JSON object) nor a list of them")
+        password = SecretStr(key_password_file.read_text().rstrip("\n")) if key_password_file else None
+        private_key, chain = signatures.load_signing_credentials(key, cert, password)
+        signed = [signatures.sign_submission(item, private_key, chain) for item in items]
+    text = json.dumps(signed if isinstance(raw, list) else signed[0], indent=2, ensure_ascii=False) + "\n"
+    if str(out) == "-":
+        sys.stdout.write(text)
+        return
+    target = out or path.with_name(f"{path.stem}.signed.json")
+    target.write_text(text, encoding="utf-8")
+    signer = signatures.describe_signer(chain[0])
+    err_console.print(f"[green]✓[/] signed {len(signed)} submission{'s' if len(signed) != 1 else ''} as "
+                      f"[bold]{signer}[/] → {target}")
 
 
 @app.command()

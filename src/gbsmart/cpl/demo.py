@@ -6,6 +6,12 @@ two submissions for the approvals queue.
 Manufacturers are those the seeds name (L+G, WNC, Aclara, Itron, Honeywell Elster) plus the fictional "Demo Meters
 Ltd". Model names and certificate numbers are invented for the demo and are not real products or certificates.
 Run it after the main demo (``gbsmart.demo.loader.load_demo``); a second run adds nothing.
+
+The one entry naming a Manufacturer Image (Demo Meters Ltd DM-P1) is signed for real when a test PKI exists
+(``gbsmart pki init-test`` before ``gbsmart demo``): its manufacturer gets an organisation certificate and signs the
+entry's submission content as ``gbsmart cpl sign-submission`` would. Without a PKI the entry is listed with
+``signed`` true and no signature: "signed, as recorded", as for an entry already on the list SECAS loads from its
+workbook. gbsmart never stores a signature that would not verify.
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ from sqlalchemy import select
 import gbsmart.models.cpl  # noqa: F401  (registers the tables until models/__init__ imports them)
 from gbsmart.core.audit import record_change
 from gbsmart.core.context import Actor, Ctx
-from gbsmart.cpl import service
+from gbsmart.core.signing import SigningError, TestPki, certificate_pem, load_certificate, sign
+from gbsmart.cpl import rules, service, signatures
 from gbsmart.cpl.schemas import SubmissionCreate
 from gbsmart.demo.loader import LoadReport
 from gbsmart.models.cpl import EntryStatus, GbcsVersion, Submission, TechnicalSpecification
@@ -140,11 +147,12 @@ class _Loader:
             self.smets1(data)
             return
         org = self.org(row["m"], category=ORGS.get(row["m"]))
+        signature, signer_certificates = self.signed_by(org, data) if "image" in row else (None, None)
         entry = service.add_entry(self.system, service.NewEntry(
             data=data, spec=service.find_spec(self.s, data.technical_specification),
             gbcs=service.find_gbcs(self.s, data.gbcs_version), status=EntryStatus.ACTIVE,
             status_since=self.ctx.clock.today(), submitter_org=org, submitter_name=org.name,
-            signature=b"demo-signature" if "image" in row else None, signed="image" in row),
+            signature=signature, signer_certificates=signer_certificates, signed="image" in row),
             "approve", f"Listed Active by SECAS on behalf of the Panel (demo data). {NOTES}")
         if row.get("withdrawn"):
             service.revoke_certificate(self.system, "cpa", "CPA-DEMO-2103", "CPA Certificate withdrawn in 2019; "
@@ -153,6 +161,25 @@ class _Loader:
             service.remove_entry(self.system, entry, "SECP_77_1402_19 section 3.5 (SSC: CPA remediation)",
                                  "CPA Certificate withdrawn in 2019; Suppliers to upgrade or replace the Devices",
                                  effective_on=date(2020, 4, 8), grace_until=date(2020, 7, 8))
+
+    def signed_by(self, org: Organisation, data: SubmissionCreate) -> tuple[bytes | None, str | None]:
+        """(signature, signer PEM) made with a fresh organisation certificate for ``org`` from the test PKI, checked
+        as a submission's would be; (None, None) when there is no PKI: the entry is then "signed, as recorded"."""
+        pki = TestPki(self.ctx.settings.resolved_pki_dir())
+        if not (pki.organisation_ca_key.exists() and pki.organisation_ca_certificate.exists()):
+            return None, None
+        now = self.ctx.clock.now()
+        try:
+            key, cert = pki.issue_organisation_certificate(org.name, now=now, organisation=org.name)
+            pem = certificate_pem(cert, load_certificate(pki.organisation_ca_certificate))
+        except SigningError:  # an unreadable PKI: the demo does without
+            return None, None
+        signature = sign(key, signatures.signed_bytes(data))
+        check = signatures.check_signature(data, signature, pem, settings=self.ctx.settings, at=now,
+                                           submitter_names=(org.name,))
+        if rules.signature_failures(check):  # e.g. GBSMART_CPL_TRUST_ANCHOR names another PKI's root
+            return None, None
+        return signature, pem
 
     def smets1(self, data: SubmissionCreate) -> None:
         """SMETS1 entries come only from the DCC (seed 004): submitted as the DCC, approved by SECAS."""

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from gbsmart.core.context import Ctx
 from gbsmart.core.errors import AppError
-from gbsmart.cpl import rules, service, workbook
+from gbsmart.cpl import rules, service, signatures, workbook
 from gbsmart.cpl.api import XLSX
 from gbsmart.cpl.errors import WorkbookInvalid
 from gbsmart.cpl.schemas import RemovalCreate, SubmissionCreate
@@ -118,7 +118,8 @@ def _entry_context(ctx: Ctx, entry_id: int) -> dict:
     today = ctx.clock.today()
     certs = [(c, rules.certificate_problem(service.certificate_facts(c), today)) for c in entry.ordered_certificates]
     return {"e": entry, "dm": entry.device_model, "certs": certs, "flags": service.entry_flags(entry, today),
-            "timeline": expiry_timeline(entry, today), "is_admin": _is_admin(ctx), "today": today, "error": None,
+            "timeline": expiry_timeline(entry, today), "signer": signatures.signer_of(entry.signer_certificates),
+            "is_admin": _is_admin(ctx), "today": today, "error": None,
             "errors": {}, **ENUMS}
 
 
@@ -178,7 +179,7 @@ def _form_to_submission(form: dict) -> SubmissionCreate:
                     "reference": form.get("confirmation_reference", "")} if form.get("supplier", "").strip() else None
     fields = ("manufacturer", "model", "hardware_version", "firmware_version", "physical_device_type",
               "release_notes", "technical_specification")
-    optional = ("gbcs_version", "image_creator", "image_hash", "signature", "mapping_evidence",
+    optional = ("gbcs_version", "image_creator", "image_hash", "signature", "signer_certificates", "mapping_evidence",
                 "submitter_organisation")
     return SubmissionCreate.model_validate({
         "kind": form.get("kind") or "new_entry", **{f: form.get(f, "") for f in fields},

@@ -51,6 +51,12 @@ CITES = {
     "manufacturer-image-signed": "CPL Requirements section 2 (h): a submission with a Manufacturer Image hash "
                                  "must be digitally signed",
     "manufacturer-image": "CPL Requirements section 2 (h)(i) and (h)(ii)",
+    "signature-complete": "CPL Requirements section 2 (h): a signature comes with the certificate that checks it",
+    "signer-certificates": "CPL Requirements section 2 (h): the signer's certificate, in PEM, with an ECDSA P-256 "
+                           "key",
+    "signer-trusted": "CPL Requirements section 2 (h): the signer's certificate chains to the trust anchor",
+    "signer-organisation": "CPL Requirements section 2 (h): the submitting organisation signs its own submission",
+    "signature-valid": "CPL Requirements section 2 (h): the signature covers the submission's content",
     "device-model-unique": "SEC A1 'Device Model': one entry per Manufacturer, model, hardware and firmware",
     "removal-minute": "CPL Requirements: the Panel discusses a removal first and the DCC relies on its minute",
     "removal-dates": "CPL Requirements: a removal may be scheduled with a grace period (seed 000)",
@@ -169,6 +175,61 @@ def certificate_failures(device_type: PhysicalDeviceType, smets1: bool, certs: l
 
 
 @dataclass(frozen=True)
+class SignatureFacts:
+    """What the service found when it checked a submission's signature; these rules do no cryptography.
+
+    The service (``cpl/signatures.py``) reads the certificates, verifies the chain and the signature and records
+    each problem in words; the rules decide which field and which rule each problem is refused under.
+    """
+
+    signature: bool = False  # a signature was sent
+    certificates: bool = False  # signer certificates were sent
+    certificates_problem: str | None = None  # why they cannot be used at all (not PEM, not an ECDSA P-256 key)
+    chain_problem: str | None = None  # why the signer's certificate does not chain to the trust anchor at the time
+    signature_problem: str | None = None  # why the signature does not verify over the signed content
+    signer: str | None = None  # the signer's certificate, in words: "CN (O)"
+    signer_organisations: tuple[str, ...] = ()  # the O= of the signer's certificate
+    submitter_organisations: tuple[str, ...] = ()  # the submitting organisation's name and short name
+
+
+def _name_key(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def signature_failures(sig: SignatureFacts) -> list[Failure]:
+    """A signature needs its certificate; the certificate must be usable, trusted and the submitting
+    organisation's; the signature must verify over the submission's content (CPL Requirements 2(h))."""
+    out: list[Failure] = []
+    if not sig.signature and not sig.certificates:
+        return out
+    if not sig.certificates:
+        return [fail("signer_certificates", "signature-complete", "a signed submission carries the signer's "
+                                                                  "certificate (PEM), then any intermediate CA "
+                                                                  "certificates")]
+    if not sig.signature:
+        out.append(fail("signature", "signature-complete", "signer certificates were given without a signature: "
+                                                           "sign the submission, or leave both out"))
+    if sig.certificates_problem:
+        return out + [fail("signer_certificates", "signer-certificates", sig.certificates_problem)]
+    if sig.chain_problem:
+        out.append(fail("signer_certificates", "signer-trusted", f"the signer's certificate is not trusted: "
+                                                                 f"{sig.chain_problem}"))
+    wanted = {_name_key(n) for n in sig.submitter_organisations if n and n.strip()}
+    found = [o for o in sig.signer_organisations if o.strip()]
+    if not wanted:
+        out.append(fail("signer_certificates", "signer-organisation", "the submitter belongs to no organisation, so "
+                                                                      "no organisation certificate can sign for it"))
+    elif not any(_name_key(o) in wanted for o in found):
+        signer_org = f"'{found[0]}'" if found else "a certificate naming no organisation (O=)"
+        out.append(fail("signer_certificates", "signer-organisation",
+                        f"the submission is signed by {signer_org} but submitted by "
+                        f"'{sig.submitter_organisations[0]}': sign it with that organisation's certificate"))
+    if sig.signature and sig.signature_problem:
+        out.append(fail("signature", "signature-valid", sig.signature_problem))
+    return out
+
+
+@dataclass(frozen=True)
 class SubmissionFacts:
     """Everything the rules need to judge a submission; the service looks up what the database knows."""
 
@@ -190,7 +251,8 @@ class SubmissionFacts:
     cpa_expiry: date | None = None
     image_creator: str | None = None
     image_hash: str | None = None
-    signed: bool = False
+    signed: bool = False  # it carries a signature (or, for an entry already listed, is recorded as signed)
+    signature_check: SignatureFacts | None = None  # None: not checked here (an entry already listed)
     mapping_evidence: str | None = None
     submitter_is_dcc: bool = False
     submitter_is_supplier: bool = False
@@ -324,6 +386,10 @@ def validate_submission(s: SubmissionFacts, on: date) -> list[Failure]:
     out += _submitter(s)
     out += _mapping(s)
     out += _image(s)
+    if s.signature_check is not None:
+        unsigned_image = any(f.rule == "manufacturer-image-signed" for f in out)
+        out += [f for f in signature_failures(s.signature_check)
+                if not (unsigned_image and (f.field, f.rule) == ("signature", "signature-complete"))]
     return out
 
 

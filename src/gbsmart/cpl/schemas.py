@@ -55,7 +55,12 @@ class SubmissionCreate(BaseModel):
     image_creator: str | None = Field(default=None, max_length=200, description="(h)(i)")
     image_hash: str | None = Field(default=None, max_length=128, description="(h)(ii) SHA-256, hex")
     signature: str | None = Field(default=None, max_length=100000,
-                                  description="Base64 digital signature; required with a Manufacturer Image.")
+                                  description="Base64 DER ECDSA P-256/SHA-256 signature over the submission's "
+                                              "canonical content (docs/cpl-extracts.md, 'Signed submissions'); "
+                                              "required with a Manufacturer Image.")
+    signer_certificates: str | None = Field(default=None, max_length=50000,
+                                            description="PEM: the signing organisation's certificate, then any "
+                                                        "intermediate CA certificates; required with a signature.")
     mapping_evidence: str | None = Field(default=None, max_length=20000)
     supplier_confirmation: SupplierConfirmation | None = None
     submitter_organisation: str | None = Field(default=None, description="Code Administrator only: submit on "
@@ -81,6 +86,8 @@ class SubmissionRead(BaseModel):
     decided_at: datetime | None
     decided_by: str | None
     entry_id: int | None
+    signed: bool
+    signer: str | None = Field(description="The signer's certificate (common name and organisation), if signed.")
     failures: list[FailureRead]
 
 
@@ -158,6 +165,8 @@ class EntryRead(EntrySummary):
     image_creator: str | None
     image_hash: str | None
     signed: bool
+    signer: str | None = Field(description="The signer's certificate; none for an entry recorded as signed before "
+                                           "gbsmart checked signatures.")
     mapping_evidence: str | None
     certificates: list[CertificateRead]
     notices: list[NoticeRead]

@@ -6,8 +6,6 @@ Sources: SEC F2 and the CPL Requirements as summarised in seed 004; seed 000 sec
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -19,7 +17,7 @@ from gbsmart.core.audit import record_change, snapshot
 from gbsmart.core.context import Ctx
 from gbsmart.core.errors import Conflict, Forbidden, Invalid, NotFound
 from gbsmart.core.pagination import Page, decode_cursor, encode_cursor
-from gbsmart.cpl import rules
+from gbsmart.cpl import rules, signatures
 from gbsmart.cpl.errors import EntryNotActive, SubmissionRefused
 from gbsmart.cpl.schemas import CertificateIn, RemovalCreate, SubmissionCreate
 from gbsmart.models.cpl import (
@@ -47,7 +45,7 @@ SUPPLIERS = ("large_supplier", "small_supplier")
 ENTRY_AUDITED = ("status", "status_since", "cpa_expiry", "release_notes", "image_creator", "image_hash", "signed",
                  "mapping_evidence", "smets1", "submitter_name")
 SUBMISSION_AUDITED = ("kind", "status", "manufacturer", "model", "hardware_version", "firmware_version",
-                      "physical_device_type", "submitter_name", "entry_id")
+                      "physical_device_type", "submitter_name", "entry_id", "signed")
 SPEC = re.compile(r"^\s*(SMETS1|SMETS2|CHTS)\s*v?\s*([0-9][\w.\-]*)\s*$", re.IGNORECASE)
 
 
@@ -186,26 +184,21 @@ def _submitter_org(ctx: Ctx, data: SubmissionCreate) -> Organisation | None:
     return ctx.session.get(Organisation, ctx.actor.organisation_id) if ctx.actor.organisation_id else None
 
 
-def _signature(data: SubmissionCreate) -> bytes | None:
-    if not data.signature:
-        return None
-    try:
-        return base64.b64decode(data.signature, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise Invalid("The signature is not base64.", detail=[{"field": "signature", "message": "not base64"}]) from exc
-
-
 def submit(ctx: Ctx, data: SubmissionCreate) -> Submission:
-    """Anyone signed in may submit (seed 004); the submission is validated at once: validated or refused."""
+    """Anyone signed in may submit (seed 004); the submission is validated at once: validated or refused.
+
+    A signature and the signer's certificates are kept beside the submission's content (``data``), which is what
+    they cover (``cpl/signatures.py``)."""
     org = _submitter_org(ctx, data)
-    signature = _signature(data)
+    signature = signatures.decode_signature(data.signature)
     sub = Submission(
         kind=data.kind.value, status=SubmissionStatus.SUBMITTED.value, manufacturer=data.manufacturer,
         model=data.model, hardware_version=data.hardware_version, firmware_version=data.firmware_version,
         physical_device_type=data.physical_device_type.upper(), signed=signature is not None, signature=signature,
-        data=data.model_dump(mode="json", exclude={"signature"}), submitter_org_id=org.id if org else None,
-        submitter_name=org.name if org else ctx.actor.name, submitted_by_id=ctx.actor.person_id,
-        submitted_at=ctx.clock.now())
+        signer_certificates=data.signer_certificates or None,
+        data=data.model_dump(mode="json", exclude={"signature", "signer_certificates"}),
+        submitter_org_id=org.id if org else None, submitter_name=org.name if org else ctx.actor.name,
+        submitted_by_id=ctx.actor.person_id, submitted_at=ctx.clock.now())
     ctx.session.add(sub)
     ctx.session.flush()
     record_change(ctx, "cpl.submission.submit", "cpl_submission", sub.id, None, snapshot(sub, *SUBMISSION_AUDITED))
@@ -214,7 +207,8 @@ def submit(ctx: Ctx, data: SubmissionCreate) -> Submission:
 
 
 def submission_facts(session: Session, data: SubmissionCreate, org: Organisation | None, signed: bool,
-                     person_roles: frozenset[str] = frozenset()) -> rules.SubmissionFacts:
+                     person_roles: frozenset[str] = frozenset(),
+                     signature_check: rules.SignatureFacts | None = None) -> rules.SubmissionFacts:
     """What the rules need, with certificates SECAS already holds standing in for the submitted details."""
     spec, gbcs = find_spec(session, data.technical_specification), find_gbcs(session, data.gbcs_version)
     certs = []
@@ -238,7 +232,7 @@ def submission_facts(session: Session, data: SubmissionCreate, org: Organisation
         gbcs_version=gbcs_key(data.gbcs_version) or None, gbcs_known=gbcs is not None,
         gbcs_end_date=gbcs.end_date if gbcs else None, smets1=data.smets1, certificates=tuple(certs),
         cpa_expiry=data.cpa_expiry, image_creator=data.image_creator, image_hash=data.image_hash, signed=signed,
-        mapping_evidence=data.mapping_evidence,
+        signature_check=signature_check, mapping_evidence=data.mapping_evidence,
         submitter_is_dcc="dcc" in person_roles or bool(org and org.kind == OrganisationKind.DCC),
         submitter_is_supplier=bool(org and org.party_category in SUPPLIERS),
         supplier_confirmation=data.supplier_confirmation.supplier if data.supplier_confirmation else None,
@@ -255,7 +249,11 @@ def validate(ctx: Ctx, sub: Submission) -> list[rules.Failure]:
     org = ctx.session.get(Organisation, sub.submitter_org_id) if sub.submitter_org_id else None
     person = ctx.session.get(Person, sub.submitted_by_id) if sub.submitted_by_id else None
     roles = frozenset(person.roles) if person else frozenset()
-    failures = rules.validate_submission(submission_facts(ctx.session, data, org, sub.signed, roles),
+    # the signature is judged as of the submission's receipt, on approval too (cpl/signatures.py)
+    check = signatures.check_signature(data, sub.signature, sub.signer_certificates, settings=ctx.settings,
+                                       at=sub.submitted_at,
+                                       submitter_names=(org.name, org.short_name or "") if org else ())
+    failures = rules.validate_submission(submission_facts(ctx.session, data, org, sub.signed, roles, check),
                                          ctx.clock.today())
     sub.failures.clear()
     sub.failures.extend(ValidationFailure(field=f.field, rule=f.rule, message=str(f)) for f in failures)
@@ -301,6 +299,7 @@ class NewEntry:
     submitter_org: Organisation | None
     submitter_name: str
     signature: bytes | None = None
+    signer_certificates: str | None = None
     signed: bool = False
     certificates: list[Certificate] = field(default_factory=list)
 
@@ -316,7 +315,8 @@ def add_entry(ctx: Ctx, new: NewEntry, action: str, text: str) -> CplEntry:
     entry = CplEntry(device_model=dm, release_notes=d.release_notes, technical_specification=new.spec,
                      gbcs_version=new.gbcs, cpa_expiry=d.cpa_expiry or (cpa.expiry_date if cpa else None),
                      image_creator=d.image_creator or None, image_hash=d.image_hash or None, signed=new.signed,
-                     signature=new.signature, mapping_evidence=d.mapping_evidence or None, smets1=d.smets1,
+                     signature=new.signature, signer_certificates=new.signer_certificates,
+                     mapping_evidence=d.mapping_evidence or None, smets1=d.smets1,
                      status=new.status.value, status_since=new.status_since,
                      submitter_org_id=new.submitter_org.id if new.submitter_org else None,
                      submitter_name=new.submitter_name, created_at=now, updated_at=now, certificates=certs)
@@ -348,7 +348,8 @@ def approve(ctx: Ctx, submission_id: int) -> Submission:
     entry = add_entry(ctx, NewEntry(
         data=data, spec=find_spec(ctx.session, data.technical_specification),
         gbcs=find_gbcs(ctx.session, data.gbcs_version), status=EntryStatus.ACTIVE, status_since=ctx.clock.today(),
-        submitter_org=org, submitter_name=sub.submitter_name, signature=sub.signature, signed=sub.signed),
+        submitter_org=org, submitter_name=sub.submitter_name, signature=sub.signature,
+        signer_certificates=sub.signer_certificates, signed=sub.signed),
         "approve", f"{kind.label} submitted by {sub.submitter_name} (submission {sub.id}) approved by SECAS on "
                    "behalf of the Panel; listed Active.")
     before = snapshot(sub, *SUBMISSION_AUDITED)

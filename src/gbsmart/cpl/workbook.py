@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from gbsmart.core.audit import record_change
 from gbsmart.core.context import Ctx
-from gbsmart.cpl import rules, service
+from gbsmart.core.errors import Invalid
+from gbsmart.cpl import rules, service, signatures
 from gbsmart.cpl.errors import WorkbookInvalid
 from gbsmart.cpl.schemas import CertificateIn, SubmissionCreate
 from gbsmart.models.cpl import (
@@ -71,11 +72,13 @@ _FIELDS = [("Manufacturer Release Notes", "release_notes", str),
            ("Technical Specification", "technical_specification", str), ("GBCS Version", "gbcs_version", str),
            ("SMETS1", "smets1", bool)]
 _IMAGE = [("Manufacturer Image Creator", "image_creator", str), ("Manufacturer Image Hash", "image_hash", str),
-          ("Signature (base64)", "signature", str), ("Mapping Evidence", "mapping_evidence", str)]
+          ("Signature (base64)", "signature", str), ("Signer Certificates (PEM)", "signer_certificates", str),
+          ("Mapping Evidence", "mapping_evidence", str)]
 _REMOVAL = [("Removal Panel Minute", "removal_minute", str), ("Removal Reason", "removal_reason", str),
             ("Removal Date", "removal_date", date), ("Removal Grace Until", "removal_grace_until", date)]
 CPL_COLUMNS = [*_DEVICE, ("Status", "status", str), ("Status Date", "status_since", date), *_FIELDS,
-               *_cert_columns(True), *_IMAGE, ("Submitted By", "submitter", str), *_REMOVAL]
+               *_cert_columns(True), *_IMAGE, ("Signed", "signed", bool), ("Submitted By", "submitter", str),
+               *_REMOVAL]
 NEW_COLUMNS = [("Submission Type", "kind", str), *_DEVICE, *_FIELDS, *_cert_columns(False), *_IMAGE,
                ("Supplier Confirmation (Supplier)", "supplier", str), ("Supplier Confirmed By", "confirmed_by", str),
                ("Supplier Confirmation Reference", "confirmation_reference", str)]
@@ -237,8 +240,8 @@ def _submission(v: dict[str, Any], kind: SubmissionKind = SubmissionKind.NEW_ENT
         release_notes=v.get("release_notes") or "", technical_specification=v.get("technical_specification") or "",
         gbcs_version=v.get("gbcs_version") or None, smets1=bool(v.get("smets1")), certificates=_certificates(v),
         image_creator=v.get("image_creator") or None, image_hash=v.get("image_hash") or None,
-        signature=v.get("signature") or None, mapping_evidence=v.get("mapping_evidence") or None,
-        supplier_confirmation=confirmation)
+        signature=v.get("signature") or None, signer_certificates=v.get("signer_certificates") or None,
+        mapping_evidence=v.get("mapping_evidence") or None, supplier_confirmation=confirmation)
 
 
 def _key(v: dict[str, Any]) -> tuple[str, ...]:
@@ -309,13 +312,21 @@ def _cpl_row(ctx: Ctx, row: Row, report: Report, certs: dict[tuple[str, str], tu
         report.add(row, "status", "entry-status", f"status: {v.get('status')!r} is not Active, Cancelled, Expired "
                                                   "or Withdrawn")
         return
+    try:
+        signature = signatures.decode_signature(data.signature)
+    except Invalid as exc:
+        report.add(row, "signature", "cell-format", f"signature: {exc.detail[0]['message']}")
+        return
+    # An entry already listed: its signature was checked when it was submitted and is carried over, not checked
+    # again (its signed content is the original submission's); "Signed" = Yes with no signature is recorded as is.
+    signed = bool(v.get("signed")) or signature is not None
     facts = rules.SubmissionFacts(
         kind=SubmissionKind.NEW_ENTRY, manufacturer=data.manufacturer, model=data.model,
         hardware_version=data.hardware_version, firmware_version=data.firmware_version,
         physical_device_type=data.physical_device_type, release_notes=data.release_notes or "-",
         technical_specification=data.technical_specification or None,
         technical_specification_known=service.parse_spec(data.technical_specification) is not None,
-        gbcs_version=service.gbcs_key(data.gbcs_version) or None, smets1=data.smets1, signed=bool(data.signature),
+        gbcs_version=service.gbcs_key(data.gbcs_version) or None, smets1=data.smets1, signed=signed,
         certificates=tuple(rules.CertificateFacts(kind=c.kind, number=c.number, expiry_date=c.expiry_date,
                                                   conditional=c.conditional, conditional_date=c.conditional_date)
                            for c in data.certificates),
@@ -343,7 +354,7 @@ def _cpl_row(ctx: Ctx, row: Row, report: Report, certs: dict[tuple[str, str], tu
     entry = service.add_entry(ctx, service.NewEntry(
         data=data, spec=spec, gbcs=gbcs, status=status, status_since=v.get("status_since") or ctx.clock.today(),
         submitter_org=org, submitter_name=org.name if org else (v.get("submitter") or "unknown"),
-        signature=base64.b64decode(data.signature) if data.signature else None, signed=bool(data.signature),
+        signature=signature, signer_certificates=data.signer_certificates, signed=signed,
         certificates=certificates), "import", f"Imported from the CPL workbook ({row.sheet} sheet, row "
                                               f"{row.number}); listed {status.value}.")
     if v.get("removal_minute"):
@@ -385,6 +396,11 @@ def _new_row(ctx: Ctx, row: Row, report: Report, result: ImportResult) -> None:
     except ValidationError as exc:
         for e in exc.errors():
             report.add(row, ".".join(str(x) for x in e["loc"]), "cell-format", e["msg"])
+        return
+    try:
+        signatures.decode_signature(data.signature)
+    except Invalid as exc:
+        report.add(row, "signature", "cell-format", f"signature: {exc.detail[0]['message']}")
         return
     sub = service.submit(ctx, data)
     if sub.status == SubmissionStatus.REFUSED:
@@ -472,6 +488,7 @@ def entry_row(e: CplEntry) -> dict[str, Any]:
         "gbcs_version": e.gbcs_version.version if e.gbcs_version else None, "smets1": "Yes" if e.smets1 else "No",
         "image_creator": e.image_creator, "image_hash": e.image_hash,
         "signature": base64.b64encode(e.signature).decode() if e.signature else None,
+        "signer_certificates": e.signer_certificates, "signed": "Yes" if e.signed else "No",
         "mapping_evidence": e.mapping_evidence, "submitter": e.submitter_name, "cpa_expiry_date": e.cpa_expiry}
     if e.removals:
         r = e.removals[-1]

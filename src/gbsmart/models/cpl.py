@@ -234,8 +234,13 @@ class CplEntry(Base):
     cpa_expiry: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)
     image_creator: Mapped[str | None] = mapped_column(String(200), nullable=True)
     image_hash: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # signed: the submission was digitally signed (CPL Requirements 2(h)). An entry approved from a submission keeps
+    # its DER signature and the signer's PEM certificates, checked when submitted (cpl/signatures.py); an entry
+    # loaded as already listed (CPL sheet, demo without a PKI) may be signed=True with no signature: "signed, as
+    # recorded".
     signed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     signature: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    signer_certificates: Mapped[str | None] = mapped_column(Text, nullable=True)
     mapping_evidence: Mapped[str | None] = mapped_column(Text, nullable=True)
     smets1: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     status: Mapped[str] = mapped_column(String(12), nullable=False, index=True)
@@ -304,8 +309,9 @@ class Submission(Base):
     firmware_version: Mapped[str] = mapped_column(String(50), nullable=False)
     physical_device_type: Mapped[str] = mapped_column(String(20), nullable=False)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
-    signed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    signature: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    signed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)  # it carries a signature
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # DER ECDSA P-256/SHA-256
+    signer_certificates: Mapped[str | None] = mapped_column(Text, nullable=True)  # PEM: signer's, then intermediates
     submitter_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), nullable=True)
     submitter_name: Mapped[str] = mapped_column(String(200), nullable=False)
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), nullable=True)

@@ -1,7 +1,9 @@
-"""`gbsmart pki`: create the test PKI that signs CPL extracts, and show what is configured. Never prints a key."""
+"""`gbsmart pki`: create the test PKI that signs CPL extracts, issue test organisation certificates that sign CPL
+submissions, and show what is configured. Never prints a key."""
 
 from __future__ import annotations
 
+import re
 import stat
 from pathlib import Path
 
@@ -12,17 +14,21 @@ from rich.table import Table
 from gbsmart.config import get_settings
 from gbsmart.core import cli_support
 from gbsmart.core.cli_support import console, friendly_errors
-from gbsmart.core.errors import AppError
+from gbsmart.core.errors import AppError, Conflict, Invalid
 from gbsmart.core.signing import (
     TestPki,
     common_name,
     create_test_pki,
     fingerprint,
+    load_certificate,
     load_certificates,
     verify_chain,
+    write_certificates,
+    write_private_key,
 )
 
-app = typer.Typer(help="Keys and certificates: the test PKI whose SECAS certificate signs CPL extracts.",
+app = typer.Typer(help="Keys and certificates: the test PKI whose SECAS certificate signs CPL extracts and whose "
+                       "organisation certificates sign CPL submissions.",
                   no_args_is_help=True)
 
 
@@ -86,6 +92,46 @@ def init_test(
     console.print(f"signing certificate:  {pki.signer_chain}")
     if directory is not None and directory.resolve() != settings.resolved_pki_dir().resolve():
         console.print(f"[yellow]note:[/] set GBSMART_PKI_DIR={directory} so that gbsmart uses this PKI")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "organisation"
+
+
+@app.command("issue-organisation")
+def issue_organisation(
+    organisation: str = typer.Argument(..., help="The organisation, exactly as gbsmart knows it (its O= name)."),
+    directory: Path = typer.Option(None, "--dir", help="The test PKI (default: the configured pki_dir)."),
+    out: Path = typer.Option(None, "--out", help="Where to write the key and chain (default <pki>/organisations)."),
+    common_name_: str = typer.Option(None, "--common-name", help="The certificate's CN (default the organisation)."),
+    days: int = typer.Option(730, help="Days the certificate is valid."),
+    force: bool = typer.Option(False, "--force", help="Replace this organisation's existing key and certificate."),
+) -> None:
+    """Issue a test organisation certificate (digitalSignature, EKU documentSigning) from the test PKI's
+    organisation CA: what a manufacturer or Supplier signs CPL submissions with (`gbsmart cpl sign-submission`)."""
+    settings = get_settings()
+    pki = TestPki(directory or settings.resolved_pki_dir())
+    target = out or pki.directory / "organisations"
+    slug = _slug(organisation)
+    key_path, chain_path = target / f"{slug}.key", target / f"{slug}-chain.pem"
+    with friendly_errors():
+        if not organisation.strip():
+            raise Invalid("name the organisation the certificate is for")
+        if not pki.organisation_ca_key.exists():
+            raise Invalid(f"no test PKI in {pki.directory}: create it first with `gbsmart pki init-test`")
+        if (key_path.exists() or chain_path.exists()) and not force:
+            raise Conflict(f"{key_path.name} or {chain_path.name} already exists in {target}; use --force to replace "
+                           "them (the old key is lost)")
+        key, cert = pki.issue_organisation_certificate(common_name_ or organisation.strip(), now=_now(),
+                                                       organisation=organisation.strip(), days=days)
+        write_private_key(key_path, key)
+        write_certificates(chain_path, cert, load_certificate(pki.organisation_ca_certificate))
+    console.print(f"[green]✓[/] organisation certificate for [bold]{organisation.strip()}[/] issued by "
+                  f"{common_name(load_certificate(pki.organisation_ca_certificate))} (key 0600, never printed)")
+    console.print(_certificate_table("Organisation certificate", [chain_path]))
+    console.print(f"signing key:          {key_path}")
+    console.print(f"certificate chain:    {chain_path}")
+    console.print(f"sign a submission:    gbsmart cpl sign-submission FILE.json --key {key_path} --cert {chain_path}")
 
 
 @app.command("show")
