@@ -27,3 +27,35 @@ def test_upgrade_is_repeatable(tmp_path, db_url):
     migrate.upgrade(settings)
     migrate.upgrade(settings)
     migrate.check(settings)
+
+
+def test_suspended_devices_move_to_the_suspension_table_and_back(tmp_path, db_url):
+    """a7d3c1e9b2f4 keeps every Suspended device Suspended, with the status it had before, both ways."""
+    from alembic import command
+    from sqlalchemy import text
+
+    settings = Settings(data_dir=tmp_path, database_url=db_url)
+    migrate.upgrade(settings, "8c373928e578")
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as c:
+            c.execute(text("INSERT INTO smi_devices (device_id, device_type, device_model_id, smi_status, status_date, "
+                           "status_before_suspension, csp_region) VALUES "
+                           "(1, 1, 5, 7, '2026-01-02', 4, 1), (2, 1, 5, 4, '2025-03-04', NULL, 1), "
+                           "(3, 1, 5, 7, '2026-01-03', 3, 2)"))
+        migrate.upgrade(settings)
+        with engine.connect() as c:
+            devices = c.execute(text("SELECT device_id, lifecycle_status, lifecycle_date FROM smi_devices "
+                                     "ORDER BY device_id")).all()
+            suspensions = c.execute(text("SELECT device_id, since, until FROM smi_suspensions "
+                                         "ORDER BY device_id")).all()
+        assert [(d, s) for d, s, _ in devices] == [(1, 4), (2, 4), (3, 3)]
+        assert [(d, str(since), until) for d, since, until in suspensions] == [
+            (1, "2026-01-02", None), (3, "2026-01-03", None)]
+        command.downgrade(migrate.alembic_config(db_url), "8c373928e578")
+        with engine.connect() as c:
+            back = c.execute(text("SELECT device_id, smi_status, status_before_suspension FROM smi_devices "
+                                  "ORDER BY device_id")).all()
+        assert [tuple(r) for r in back] == [(1, 7, 4), (2, 4, None), (3, 7, 3)]
+    finally:
+        engine.dispose()

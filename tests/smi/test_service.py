@@ -257,3 +257,32 @@ def test_the_lookup_index_agrees_with_the_database_and_refreshes(ctx, session, i
         assert index.status(i) == prepared.status(i), int_to_eui64(i)
     assert index.status(suspended[0])[2] is ModelStatus.WITHDRAWN
     assert index.refresh(session) == 0
+
+
+def test_counts_filters_and_dates_see_suspensions_and_restorations(ctx, session, inventory, clock):
+    """The SMI Status is the lifecycle status unless a suspension is open: counts, filters and dates agree."""
+    model = _busiest_model(session)
+    live = {d for d, (s, _) in _statuses(session, model.id).items() if s in SUSPENDABLE_CODES}
+    before = {(st, t): n for st, t, n in service.counts(session)}
+    service.upsert_device_models(ctx, _extract(without={_key(model)}))
+    service.apply_cpl_statuses(ctx, extract_sequence=5, reason="CPL extract 5")
+    session.commit()
+    after = {(st, t): n for st, t, n in service.counts(session)}
+    assert sum(n for (st, _), n in after.items() if st is SmiStatus.SUSPENDED) == len(live)
+    assert sum(after.values()) == sum(before.values())
+    page = service.list_devices(session, service.DeviceFilters(status=SmiStatus.SUSPENDED), None, limit=5000)
+    assert {d.device_id for d in page.items} == live
+    commissioned = service.list_devices(session, service.DeviceFilters(status=SmiStatus.COMMISSIONED), None, 5000)
+    assert not live & {d.device_id for d in commissioned.items}
+    one = session.get(SmiDevice, next(iter(live)))
+    assert one.status_date == clock.today() and one.suspended
+
+    clock.advance(days=3)
+    service.upsert_device_models(ctx, catalogue_entries())
+    result = service.apply_cpl_statuses(ctx, extract_sequence=6, reason="CPL extract 6")
+    session.commit()
+    assert result.restored == len(live) and result.suspended == 0
+    assert {(st, t): n for st, t, n in service.counts(session)} == before
+    one = session.get(SmiDevice, one.device_id)
+    assert not one.suspended and one.smi_status == one.lifecycle_status
+    assert one.status_date == clock.today()  # the day it was restored

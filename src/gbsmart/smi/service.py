@@ -215,10 +215,11 @@ def apply_cpl_statuses(ctx: Ctx, *, extract_sequence: int, reason: str) -> Apply
     live = ", ".join(str(c) for c in SUSPENDABLE_CODES)
     steps = _Steps()
 
-    # restore: open suspensions whose device's model is Active again
+    # restore: open suspensions whose device's model is Active again (on SQLite, CROSS JOIN keeps the
+    # suspensions as the outer loop: the planner has no statistics for them and would walk the devices)
     _batch(s, pg, f"""
         SELECT x.device_id, {SUSPENDED} AS from_status, d.lifecycle_status AS to_status, d.mpxn
-        FROM smi_suspensions x JOIN smi_devices d ON d.device_id = x.device_id
+        FROM smi_suspensions x {"JOIN" if pg else "CROSS JOIN"} smi_devices d ON d.device_id = x.device_id
         WHERE x.until IS NULL
           AND d.device_model_id IN (SELECT id FROM smi_device_models WHERE status = 'Active')""")
     steps.done("restore: batch")
@@ -235,26 +236,28 @@ def apply_cpl_statuses(ctx: Ctx, *, extract_sequence: int, reason: str) -> Apply
     restored = _exec(s, sql, today=today)
     steps.done("restore: suspensions closed")
 
-    # suspend: live devices of models not Active, not suspended already
-    _batch(s, pg, f"""
-        SELECT d.device_id, d.lifecycle_status AS from_status, {SUSPENDED} AS to_status, d.mpxn
-        FROM smi_devices d
-        WHERE d.device_model_id IN (SELECT id FROM smi_device_models WHERE status <> 'Active')
-          AND d.lifecycle_status IN ({live})
-          AND NOT EXISTS (SELECT 1 FROM smi_suspensions x WHERE x.device_id = d.device_id AND x.until IS NULL)
-        ORDER BY d.device_id""")
-    steps.done("suspend: batch")
-    _history_from_batch(s, at, f"{reason} (suspended: Device Model not Active on the CPL)")
-    steps.done("suspend: history")
-    events += _events_from_batch(s, DeviceEvent.DEVICE_SUSPENDED, at, extract_sequence)
-    steps.done("suspend: events")
-    suspended = _exec(s, f"""
-        INSERT INTO smi_suspensions (device_id, since, until, extract_sequence)
-        SELECT device_id, :today, NULL, :seq FROM {_TMP} WHERE true
-        ON CONFLICT (device_id) DO UPDATE SET since = excluded.since, until = NULL,
-                                             extract_sequence = excluded.extract_sequence""",
-                      today=today, seq=extract_sequence)
-    steps.done("suspend: suspensions opened")
+    # suspend: live devices of models not Active, not suspended already (none to look for if every model is Active)
+    suspended = 0
+    if s.scalar(text("SELECT 1 FROM smi_device_models WHERE status <> 'Active' LIMIT 1")) is not None:
+        _batch(s, pg, f"""
+            SELECT d.device_id, d.lifecycle_status AS from_status, {SUSPENDED} AS to_status, d.mpxn
+            FROM smi_devices d
+            WHERE d.device_model_id IN (SELECT id FROM smi_device_models WHERE status <> 'Active')
+              AND d.lifecycle_status IN ({live})
+              AND NOT EXISTS (SELECT 1 FROM smi_suspensions x WHERE x.device_id = d.device_id AND x.until IS NULL)
+            ORDER BY d.device_id""")
+        steps.done("suspend: batch")
+        _history_from_batch(s, at, f"{reason} (suspended: Device Model not Active on the CPL)")
+        steps.done("suspend: history")
+        events += _events_from_batch(s, DeviceEvent.DEVICE_SUSPENDED, at, extract_sequence)
+        steps.done("suspend: events")
+        suspended = _exec(s, f"""
+            INSERT INTO smi_suspensions (device_id, since, until, extract_sequence)
+            SELECT device_id, :today, NULL, :seq FROM {_TMP} WHERE true
+            ON CONFLICT (device_id) DO UPDATE SET since = excluded.since, until = NULL,
+                                                 extract_sequence = excluded.extract_sequence""",
+                          today=today, seq=extract_sequence)
+        steps.done("suspend: suspensions opened")
     s.execute(text(f"DROP TABLE IF EXISTS {_TMP}"))
     s.expire_all()  # devices loaded into this session before the set-based statements are stale now
     result = ApplyResult(suspended=suspended, restored=restored, events=events,
