@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from gbsmart.models.change import ProposalEvent
-from gbsmart.models.committees import Decision
+from gbsmart.models.committees import AgendaItem, Decision
+from gbsmart.models.papers import Paper
 from gbsmart.models.parties import Person
 
 MINUTES = "/api/v1/meetings/CSC/11_2801"
@@ -85,6 +86,7 @@ def test_field_level_422s(client, tokens):
 
 def test_a_meeting_minuted_through_the_api(client, tokens, session):
     h = tokens["secretary"]
+    paper_id = session.scalar(select(Paper.id).where(Paper.reference == "DP104_PS"))  # a demo paper of the CSC
     m = ok(client.post("/api/v1/committees/CSC/meetings", headers=h, json={
         "meeting_date": "2020-03-24", "start_time": "10:00", "end_time": "11:30", "venue": "Teleconference"}), 201)
     assert m["reference"] == "13_2403" and m["quorate"] is False
@@ -97,11 +99,11 @@ def test_a_meeting_minuted_through_the_api(client, tokens, session):
     ok(client.post(f"{url}/apologies", headers=h, json={"person": "Ed Rees", "representing": "Consumers"}), 201)
     item = ok(client.post(f"{url}/agenda-items", headers=h, json={
         "number": 3, "title": "DP095 'Alignment of Credit Cover'", "discussion": "SECAS reported progress.",
-        "proposals": ["DP095"], "paper_id": 42, "decisions": [{"word": "AGREED", "proposal": "DP095",
+        "proposals": ["DP095"], "paper_id": paper_id, "decisions": [{"word": "AGREED", "proposal": "DP095",
                                                                "text": "this Draft Proposal is ready to be converted "
                                                                        "to a Modification Proposal",
                                                                "route": "refinement"}]}), 201)
-    assert item["decisions"][0]["step"] == "ready_to_convert" and item["paper_id"] == 42
+    assert item["decisions"][0]["step"] == "ready_to_convert" and item["paper_id"] == paper_id
     p = ok(client.get("/api/v1/proposals/DP095", headers=h))
     assert p["state"] == "ready_to_convert" and p["timeline"][-1]["reference"] == "CSC 13_2403"
     assert p["timeline"][-1]["decided_on"] == "2020-03-24"
@@ -125,6 +127,28 @@ def test_a_meeting_minuted_through_the_api(client, tokens, session):
     ok(client.post(f"{url}/approve", headers=h))
     r = client.post(f"{url}/attendees", headers=h, json={"name": "Late Arrival"})
     assert r.status_code == 409 and "read-only" in r.json()["error"]
+
+
+def test_an_agenda_item_cites_a_paper_by_foreign_key(client, tokens, session):
+    paper = session.scalar(select(Paper).where(Paper.reference == "DP104_PS"))
+    item = ok(client.post("/api/v1/meetings/CSC/12_2502/agenda-items", headers=tokens["secretary"], json={
+        "number": 9, "title": "DP104 'Security Improvements'", "paper_id": paper.id}), 201)
+    assert item["paper_id"] == paper.id
+    session.delete(paper)  # a paper withdrawn from the record: the minute stays, no longer citing it
+    session.commit()
+    assert session.scalar(select(AgendaItem.paper_id).where(AgendaItem.title == "DP104 'Security Improvements'")) \
+        is None
+
+
+def test_an_agenda_item_citing_no_such_paper_is_refused_naming_the_field(client, tokens, session):
+    missing = (session.scalar(select(func.max(Paper.id))) or 0) + 1000
+    before = session.scalar(select(func.count()).select_from(AgendaItem))
+    r = client.post("/api/v1/meetings/CSC/12_2502/agenda-items", headers=tokens["secretary"], json={
+        "number": 9, "title": "A paper that is not there", "paper_id": missing})
+    assert r.status_code == 422, r.text
+    assert "paper_id" in r.text and f"no paper {missing}" in r.text
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(AgendaItem)) == before
 
 
 def test_action_updates_by_encoded_or_dashed_reference(client, tokens, clock):

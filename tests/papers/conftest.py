@@ -1,10 +1,4 @@
-"""Papers test kit: the papers tables registered, the routers mounted, a cast of people, committee membership.
-
-``gbsmart.models.papers`` (and ``gbsmart.models.committees`` when present) are imported here so that
-``Base.metadata.create_all`` creates their tables before ``gbsmart.models`` imports them itself.
-``mount_papers`` adds the papers routers to an app that does not have them yet, so these tests run before
-and after the lead wires them into ``create_app``.
-"""
+"""Papers test kit: a cast of people and committee membership (the app is the root conftest's ``create_app``)."""
 
 from __future__ import annotations
 
@@ -14,7 +8,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import MetaData, Table, inspect, select, text
 from sqlalchemy.orm import Session
 
@@ -25,27 +18,8 @@ with contextlib.suppress(ImportError):  # the committees domain, when in the tre
 from gbsmart.core.context import Actor, Ctx
 from gbsmart.models.papers import Paper
 from gbsmart.models.parties import Person
-from gbsmart.papers import api as papers_api
-from gbsmart.papers import pages as papers_pages
 from gbsmart.papers import service
 from gbsmart.papers.schemas import AppendixCreate, PaperCreate
-
-
-def mount_papers(app: FastAPI) -> FastAPI:
-    paths = {getattr(r, "path", None) for r in app.routes}
-    if "/api/v1/papers" not in paths:
-        app.include_router(papers_api.router, prefix="/api/v1")
-    if "/papers" not in paths:
-        app.include_router(papers_pages.router)
-    return app
-
-
-@pytest.fixture
-def app(settings, clock, engine):
-    from gbsmart.app import create_app
-
-    return mount_papers(create_app(settings=settings, clock=clock, engine=engine))
-
 
 # ------------------------------------------------------------------------ committees (the committees domain)
 

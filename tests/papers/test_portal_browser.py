@@ -16,7 +16,7 @@ from gbsmart.app import create_app
 from gbsmart.config import Settings
 from gbsmart.core.db import Base, make_engine, make_sessionmaker
 from tests.conftest import TEST_PASSWORD, World
-from tests.papers.conftest import Cast, add_committee_member, mount_papers
+from tests.papers.conftest import Cast, add_committee_member
 
 pytest_plugins = ["tests.plugins.browser"]
 
@@ -69,7 +69,7 @@ def site(tmp_path, clock, live_server, new_page) -> Iterator[Site]:
                                  ("wendy", ("party_user",), wires), ("guest", (), None)):
         cast.people[username] = world.person(username, *roles, org=org)
     add_committee_member(session, "SSC", cast.people["cara"])
-    url = live_server(app=mount_papers(create_app(settings=settings, clock=clock, engine=engine)))
+    url = live_server(app=create_app(settings=settings, clock=clock, engine=engine))
     try:
         yield Site(url=url, cast=cast, new_page=new_page)
     finally:
@@ -162,3 +162,35 @@ def test_white_is_for_everyone_signed_in(site: Site) -> None:
     page = site.new_page()  # signed out: sent to sign in, not shown the paper
     page.goto(site.url + "/papers/SECP_83_1408_20")
     expect(page.get_by_role("heading", name="Sign in to gbsmart")).to_be_visible()
+
+
+def test_secas_reads_the_red_access_log_a_recipient_cannot(site: Site) -> None:
+    site.cast.paper("SECP_77_1402_19", "green", author="rebecca", recipients=["rita"],
+                    title="SEC Panel Sub-Committee Report", body="Details can be found in confidential Appendix A.",
+                    appendices=[{"title": "User Security Assessments – Identified Non-Compliances",
+                                 "classification": "red", "body": f"Fictional: the {SECRET} store."}])
+    rita = site.sign_in("rita", "/papers/SECP_77_1402_19/appendices/A")  # RED material given: logged
+    expect_banner(rita, "Appendix A", "red")
+    rita.goto(site.url + "/papers/SECP_77_1402_19")  # the paper with its RED appendix: logged again
+    expect(rita.get_by_text(f"Fictional: the {SECRET} store.")).to_be_visible()
+    expect(rita.get_by_role("link", name="RED access log")).to_have_count(0)  # a recipient, not the author
+    response = rita.goto(site.url + "/papers/SECP_77_1402_19/access-log")
+    assert response is not None and response.status == 403
+    expect(rita.get_by_text("may read the RED access log of SECP_77_1402_19")).to_be_visible()
+
+    secas = site.sign_in("secas", "/papers/SECP_77_1402_19")
+    expect(secas.get_by_text(SECRET)).to_have_count(0)  # SECAS is not cleared for the appendix itself ...
+    secas.get_by_role("link", name="RED access log").click()  # ... but reviews who was given it
+    expect(secas.get_by_role("heading", level=1)).to_have_text("RED access log")
+    rows = secas.get_by_role("table", name="RED access log").locator("tbody tr")
+    expect(rows).to_have_count(2)
+    for i in range(2):
+        expect(rows.nth(i)).to_contain_text("Rita (rita)")
+        expect(rows.nth(i)).to_contain_text("Big Energy plc")
+        expect(rows.nth(i)).to_contain_text("Appendix A")
+        expect(rows.nth(i)).to_contain_text("Portal page")
+    expect(secas.get_by_text(SECRET)).to_have_count(0)
+    expect(secas.get_by_text("Identified Non-Compliances")).to_have_count(0)
+
+    guest = site.sign_in("guest")
+    expect_not_found(site, guest, "/papers/SECP_77_1402_19/access-log")

@@ -365,6 +365,18 @@ def _link_proposal(item: AgendaItem, proposal: Proposal) -> None:
         item.proposals.append(proposal)
 
 
+def _check_paper(ctx: Ctx, paper_id: int) -> None:
+    """The paper an agenda item cites must exist for the person minuting (Panel Information Policy: one they
+    may not see is answered exactly as one that does not exist)."""
+    from gbsmart.models.papers import Paper
+    from gbsmart.papers import access as paper_access
+
+    viewer = paper_access.viewer_of(ctx)
+    if ctx.session.scalar(select(Paper.id).where(Paper.id == paper_id, paper_access.visible_papers(viewer))) is None:
+        raise invalid(f"paper_id: there is no paper {paper_id}; give the id of a paper on the Papers page.",
+                      "paper_id")
+
+
 def add_agenda_item(ctx: Ctx, meeting: Meeting, data: AgendaItemCreate) -> AgendaItem:
     """An agenda item (or a heading within one) with its discussion, linked proposals and decisions.
 
@@ -384,6 +396,8 @@ def add_agenda_item(ctx: Ctx, meeting: Meeting, data: AgendaItemCreate) -> Agend
         key = f"{number}.{data.sub}" if data.sub else str(number)
         raise Conflict(f"{minute_reference(meeting)} already has agenda item {key}.")
     proposals = [change_service.get_proposal(s, ref) for ref in data.proposals]
+    if data.paper_id is not None:
+        _check_paper(ctx, data.paper_id)
     item = AgendaItem(number=number, sub=data.sub, title=data.title, discussion=data.discussion,
                       paper_id=data.paper_id)
     for p in proposals:

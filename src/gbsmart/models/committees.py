@@ -1,7 +1,8 @@
 """The Panel and its sub-committees: members, meetings, attendance, agenda, decisions (minutes) and actions.
 
 Sources: DOMAIN.md section 3; seed 001 (draft minutes of CSC meeting 11_2801, 28 January 2020). An agenda
-item may cite a paper by ``paper_id`` (no foreign key yet: papers are another aggregate, linked later).
+item may cite a paper by ``paper_id``, a foreign key to ``papers.id`` named by table (not by importing
+``gbsmart.models.papers``), so the two aggregates' modules do not import each other.
 """
 
 from __future__ import annotations
@@ -175,7 +176,8 @@ class AgendaItem(Base):
     sub: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     title: Mapped[str] = mapped_column(String(300), nullable=False)
     discussion: Mapped[str] = mapped_column(Text, nullable=False, default="")
-    paper_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # papers.id, linked by the lead later
+    # the paper the item discusses; the minute outlives a withdrawn paper, so deleting the paper only unlinks it
+    paper_id: Mapped[int | None] = mapped_column(ForeignKey("papers.id", ondelete="SET NULL"), nullable=True)
 
     meeting: Mapped[Meeting] = relationship(back_populates="agenda_items")
     proposals: Mapped[list[Proposal]] = relationship(secondary=agenda_item_proposals, order_by="Proposal.id")

@@ -1,4 +1,5 @@
-"""JSON API of papers (mounted under /api/v1): list, count, search, export, read, PDF, create, change, report.
+"""JSON API of papers (mounted under /api/v1): list, count, search, export, read, PDF, create, change, report,
+and the RED access log.
 
 Material the caller may not see does not exist for them: it is absent from lists, counts, search and the
 export, and its URLs answer 404 (never 403).
@@ -10,10 +11,12 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from gbsmart.core.context import Ctx
 from gbsmart.models.papers import PaperAppendix, PaperReclassification
-from gbsmart.papers import access, render, reports, service
+from gbsmart.papers import access, access_log, render, reports, service
 from gbsmart.papers.enums import AccessChannel, Classification
 from gbsmart.papers.rules import effective
 from gbsmart.papers.schemas import (
+    AccessLogPage,
+    AccessRecordRead,
     AppendixCreate,
     AppendixRead,
     AppendixSummary,
@@ -152,6 +155,25 @@ def paper_pdf(reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{view.paper.reference}.pdf"',
                              "Cache-Control": NO_STORE})
+
+
+@router.get("/papers/{reference}/access-log", response_model=AccessLogPage,
+            summary="Who was given the paper's RED material, newest first (author or SECAS)")
+def get_access_log(
+    reference: str,
+    response: Response,
+    ctx: Ctx = Depends(get_ctx),
+    cursor: str | None = Query(None, description="next_cursor of the previous page"),
+    limit: int = Query(50, ge=1, le=access_log.MAX_LIMIT),
+) -> AccessLogPage:
+    log = access_log.read_access_log(ctx, reference, cursor, limit)
+    response.headers["Cache-Control"] = NO_STORE
+    return AccessLogPage(
+        reference=log.paper.reference, next_cursor=log.next_cursor,
+        items=[AccessRecordRead(at=e.record.at, username=e.record.username, name=e.name, organisation=e.organisation,
+                                what=e.record.what, appendix=e.record.appendix_letter, channel=e.channel,
+                                request_id=e.record.request_id) for e in log.entries],
+    )
 
 
 @router.post("/papers/{reference}/reclassify", response_model=ReclassificationRead, status_code=201,

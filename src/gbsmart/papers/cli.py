@@ -1,4 +1,5 @@
-"""`gbsmart papers ...`: list, show, re-classify, print to PDF and draft sub-committee reports, as a named person.
+"""`gbsmart papers ...`: list, show, re-classify, print to PDF, read the RED access log and draft sub-committee
+reports, as a named person.
 
 Every command acts as ``--as USER`` and sees exactly what that person sees in the portal: invisible
 material does not exist (the command says "No paper ..."), and reading RED material is audited.
@@ -11,11 +12,12 @@ from pathlib import Path
 
 import typer
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
 from gbsmart.core.cli_support import cli_ctx, console, friendly_errors
-from gbsmart.papers import render, reports, service
+from gbsmart.papers import access_log, render, reports, service
 from gbsmart.papers.enums import AccessChannel, Classification, PaperAction, PaperStatus
 from gbsmart.papers.schemas import ReclassifyRequest, ReportRequest
 from gbsmart.papers.service import PaperFilters
@@ -91,6 +93,31 @@ def reclassify(
                                                                  appendix=appendix))
         what = f"{reference} Appendix {r.appendix_letter}" if r.appendix_letter else reference
         console.print(f"[green]✓[/] {what}: {_tlp(r.from_classification)} → {_tlp(r.to_classification)}")
+
+
+@app.command("access-log")
+def access_log_cmd(
+    reference: str,
+    acting_as: str = AS,
+    limit: int = typer.Option(50, "--limit", min=1, max=access_log.MAX_LIMIT, help="Accesses per page."),
+    cursor: str = typer.Option(None, "--cursor", help="Continue from a page's next cursor."),
+) -> None:
+    """Who was given the paper's RED material, newest first (its author or a Code Administrator)."""
+    with friendly_errors(), cli_ctx(acting_as) as ctx:
+        log = access_log.read_access_log(ctx, reference, cursor, limit)
+        t = Table(title=f"RED access log of {log.paper.reference}: {len(log.entries)} on this page, newest first")
+        for col in ("when", "who", "organisation", "what", "how", "request"):
+            t.add_column(col, overflow="fold")
+        for e in log.entries:
+            t.add_row(f"{e.record.at:%d %b %Y %H:%M:%S}", escape(f"{e.name} ({e.record.username})"),
+                      escape(e.organisation or ""), e.part, e.channel.label, escape(e.record.request_id or ""))
+        console.print(t)
+        if log.next_cursor:
+            console.print(f"next page: [bold]--cursor {log.next_cursor}[/]", soft_wrap=True)
+        elif not log.entries and cursor is None:
+            console.print("No one has been given RED material of this paper.")
+        else:
+            console.print("[dim](last page)[/]")
 
 
 @app.command("draft-report")

@@ -1,11 +1,13 @@
 """Portal pages of papers: the list with search, classification filter and counts; a paper with its coloured
 classification banners and re-classification history; new/edit forms; re-classify, recipients, appendices, issue;
-the print view; drafting a sub-committee report. Material a person may not see is a 404 here too.
+the print view; the RED access log (author and SECAS); drafting a sub-committee report. Material a person may not
+see is a 404 here too.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -13,7 +15,7 @@ from pydantic import ValidationError
 
 from gbsmart.core.context import Ctx
 from gbsmart.core.errors import AppError
-from gbsmart.papers import render, reports, service
+from gbsmart.papers import access_log, render, reports, service
 from gbsmart.papers.enums import AccessChannel, Classification, PaperAction, PaperStatus
 from gbsmart.papers.schemas import (
     AppendixCreate,
@@ -192,6 +194,18 @@ def appendix(request: Request, reference: str, letter: str, ctx: Ctx = Depends(g
     view, found = service.get_appendix(ctx, reference, letter, AccessChannel.PAGE)
     response = render_page(request, "paper_appendix.html", {"v": view, "p": view.paper, "a": found, **ENUMS})
     return _no_store_if_red(response, view.effective(found))
+
+
+@router.get("/papers/{reference}/access-log")
+def red_access_log(request: Request, reference: str, ctx: Ctx = Depends(get_ctx),
+                   cursor: str | None = None):  # noqa: ANN201
+    log = access_log.read_access_log(ctx, reference, cursor, 50)
+    next_url = (f"/papers/{log.paper.reference}/access-log?{urlencode({'cursor': log.next_cursor})}"
+                if log.next_cursor else None)
+    response = render_page(request, "paper_access_log.html", {"log": log, "p": log.paper, "next_url": next_url,
+                                                              "first_page": cursor is None, **ENUMS})
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 async def _change(request: Request, ctx: Ctx, reference: str, action, form_name: str,  # noqa: ANN001

@@ -134,6 +134,11 @@ def may_manage(viewer: Viewer, paper: PaperContext) -> bool:
     return is_author(viewer, paper) or viewer.is_code_administrator
 
 
+def may_read_access_log(viewer: Viewer, paper: PaperContext) -> bool:
+    """Read the paper's RED access log: its author, or a Code Administrator (who reviews RED access)."""
+    return is_author(viewer, paper) or viewer.is_code_administrator
+
+
 def reclassification_problem(old: Classification | str, new: Classification | str, reason: str | None) -> (
     str | None
 ):

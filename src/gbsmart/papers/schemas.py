@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from gbsmart.papers.enums import Classification, PaperAction, PaperStatus
+from gbsmart.papers.enums import AccessChannel, Classification, PaperAction, PaperStatus
 
 #: words the paper URLs use for themselves, so no paper may take them as its reference
 RESERVED_REFERENCES = frozenset({"NEW", "COUNT", "EXPORT", "EXPORT.CSV", "REPORTS"})
@@ -157,3 +157,22 @@ class PaperCounts(BaseModel):
     papers: dict[str, int]
     appendices: dict[str, int]
     total: int
+
+
+class AccessRecordRead(BaseModel):
+    """One access to RED material of a paper: who, when, what and how."""
+
+    at: datetime
+    username: str
+    name: str = Field(..., description="The person's full name")
+    organisation: str | None = Field(None, description="The person's organisation (as it is now)")
+    what: str = Field(..., description='e.g. "SECP_77_1402_19 Appendix A"')
+    appendix: str | None = Field(None, description="The appendix letter; null for the paper itself")
+    channel: AccessChannel = Field(..., description="page, api, pdf, search, export or cli")
+    request_id: str | None = None
+
+
+class AccessLogPage(BaseModel):
+    reference: str
+    items: list[AccessRecordRead] = Field(..., description="Newest first")
+    next_cursor: str | None = Field(None, description="Pass as ?cursor= for the next (older) page")

@@ -64,6 +64,10 @@ class PaperView:
         return rules.may_manage(self.viewer, self.context)
 
     @property
+    def can_read_access_log(self) -> bool:
+        return rules.may_read_access_log(self.viewer, self.context)
+
+    @property
     def marking(self) -> Classification:
         """The strictest classification in what this viewer is given (the print header uses it)."""
         return rules.stricter(self.paper.classification, *(a.classification for a in self.appendices))
