@@ -23,7 +23,7 @@ from gbsmart.cpl.extracts import canonical_json
 from gbsmart.models.audit import ChangeRecord
 from gbsmart.models.parties import Person, PersonRole
 from gbsmart.models.smi import SmiDevice, SmiDeviceEvent, SmiDeviceModel, SmiExtractApplication, SmiStatusHistory
-from gbsmart.smi import service as smi_service
+from gbsmart.smi.registration import write_registration
 
 from .conftest import certs, submission
 
@@ -51,7 +51,7 @@ def people(world, session, clock, settings, versions) -> dict[str, dict[str, str
         headers[username] = world.token(person)
     create_test_pki(settings.resolved_pki_dir(), now=clock.now())  # `gbsmart pki init-test`
     system = Ctx(session=session, actor=Actor.system("set-up"), clock=clock, settings=settings)
-    smi_service.set_registration(system, mpxn=int(MPAN), fuel="E", supplier_org_id=orgs["supplier"].id,
+    write_registration(system, mpxn=int(MPAN), fuel="E", supplier_org_id=orgs["supplier"].id,
                                  network_operator_org_id=network.id, valid_from=date(2019, 1, 1))
     session.commit()
     return headers

@@ -42,6 +42,7 @@ from gbsmart.models.cpl import GbcsVersion, TechnicalSpecification
 from gbsmart.models.parties import Organisation, Person, PersonRole
 from gbsmart.models.smi import SmiDevice, SmiDeviceEvent, SmiDeviceModel, SmiExtractApplication, SmiStatusHistory
 from gbsmart.smi import service as smi_service
+from gbsmart.smi.registration import write_registration
 from gbsmart.smi.schemas import DeviceCreate
 from tests.conftest import TEST_PASSWORD, World
 
@@ -144,7 +145,7 @@ def site(tmp_path, clock, live_server, new_page) -> Iterator[Site]:
     system = Ctx(session=session, actor=Actor.system("set-up"), clock=clock, settings=settings)
     _bulk_cpl(system)
     _ihds(system)
-    smi_service.set_registration(system, mpxn=int(MPAN), fuel="E", supplier_org_id=orgs["supplier"].id,
+    write_registration(system, mpxn=int(MPAN), fuel="E", supplier_org_id=orgs["supplier"].id,
                                  network_operator_org_id=orgs["network"].id, valid_from=date(2019, 1, 1))
     session.commit()
     url = live_server(settings, clock=clock)

@@ -31,6 +31,7 @@ from gbsmart.pki.cli import app as pki_app
 from gbsmart.smi import service as smi_service
 from gbsmart.smi.extract_apply import apply_extract
 from gbsmart.smi.extract_cli import app as smi_extract_app
+from gbsmart.smi.registration import write_registration
 from gbsmart.smi.rules import STATUS_OF
 from gbsmart.smi.schemas import DeviceCreate
 from tests.cpl.conftest import versions  # noqa: F401 - fixture: technical specification and GBCS versions
@@ -79,7 +80,7 @@ def listed(crew, pki, session):  # noqa: ANN201
             model=model[1], hardware_version=model[2], firmware_version=model[3], smi_status="Commissioned",
             mpxn=mpxn))
         if device_type == "GSME":
-            smi_service.set_registration(dcc, mpxn=int(mpxn), fuel="G", supplier_org_id=supplier,
+            write_registration(dcc, mpxn=int(mpxn), fuel="G", supplier_org_id=supplier,
                                          network_operator_org_id=network, valid_from=date(2019, 1, 1))
     session.commit()
     return gsme, esme

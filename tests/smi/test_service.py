@@ -14,6 +14,7 @@ from gbsmart.smi import service
 from gbsmart.smi.errors import DeviceNotFound, DeviceRefused, StatusChangeRefused
 from gbsmart.smi.generate import catalogue_entries, generate_inventory
 from gbsmart.smi.lookup import PreparedLookup, StatusIndex
+from gbsmart.smi.registration import write_registration
 from gbsmart.smi.rules import (
     DEVICE_TYPE_CODE,
     STATUS_CODE,
@@ -203,7 +204,7 @@ def test_firmware_update_restores_a_suspended_device(ctx, session, inventory):
     old = session.scalar(select(SmiDeviceModel).where(SmiDeviceModel.model == "V1-SP",
                                                       SmiDeviceModel.firmware_version == "1.2"))
     reg_org = session.scalar(select(SmiRegistration.supplier_org_id).limit(1))
-    service.set_registration(ctx, mpxn=1400000000001, fuel="E", supplier_org_id=reg_org,
+    write_registration(ctx, mpxn=1400000000001, fuel="E", supplier_org_id=reg_org,
                              network_operator_org_id=reg_org, valid_from=date(2020, 1, 1))
     d = service.add_device(ctx, _new("00-0D-6F-00-00-00-01-00", smi_status="Commissioned"))
     service.upsert_device_models(ctx, _extract(without={_key(old)}))
@@ -225,12 +226,12 @@ def test_firmware_update_restores_a_suspended_device(ctx, session, inventory):
 def test_registration_changes_close_the_previous_period(ctx, session, inventory):
     reg = session.scalars(select(SmiRegistration).limit(1)).one()
     other = reg.supplier_org_id + 1
-    new = service.set_registration(ctx, mpxn=reg.mpxn, fuel=reg.fuel, supplier_org_id=other,
+    new = write_registration(ctx, mpxn=reg.mpxn, fuel=reg.fuel, supplier_org_id=other,
                                    network_operator_org_id=reg.network_operator_org_id, valid_from=date(2022, 8, 1))
     session.refresh(reg)
     assert reg.valid_to == date(2022, 8, 1) and service.current_registration(session, reg.mpxn).id == new.id
     with pytest.raises(Invalid, match="valid_from"):
-        service.set_registration(ctx, mpxn=reg.mpxn, fuel=reg.fuel, supplier_org_id=other,
+        write_registration(ctx, mpxn=reg.mpxn, fuel=reg.fuel, supplier_org_id=other,
                                  network_operator_org_id=1, valid_from=date(2022, 7, 1))
 
 

@@ -10,6 +10,8 @@ the Code Administrator and a Party that is or was the MPxN's Supplier or Network
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -176,11 +178,31 @@ def record_registration(ctx: Ctx, data: RegistrationCreate) -> SmiRegistration:
                       detail=problems)
 
     assert mpxn is not None and fuel is not None and supplier is not None and network is not None
+    return write_registration(ctx, mpxn=mpxn, fuel=fuel, supplier_org_id=supplier.id,
+                              network_operator_org_id=network.id, valid_from=data.valid_from,
+                              supplier_user_id=supplier_user, network_operator_user_id=network_user, current=current)
+
+
+def write_registration(ctx: Ctx, *, mpxn: int, fuel: Fuel | str, supplier_org_id: int, network_operator_org_id: int,
+                       valid_from: date, supplier_user_id: int | None = None,
+                       network_operator_user_id: int | None = None,
+                       current: SmiRegistration | None = None) -> SmiRegistration:
+    """Write one registration period, closing the current one on ``valid_from``: no Party checks.
+
+    ``record_registration`` calls it once its checks pass; test set-ups and loaders of trusted data call it directly.
+    Only the order of periods is still enforced, since the history must never overlap.
+    """
+    s = ctx.session
+    if current is None:
+        current = _current_for_update(s, mpxn)
     if current is not None:
-        s.execute(update(SmiRegistration).where(SmiRegistration.id == current.id).values(valid_to=data.valid_from))
-    row = SmiRegistration(mpxn=mpxn, fuel=fuel.value, supplier_org_id=supplier.id, supplier_user_id=supplier_user,
-                          network_operator_org_id=network.id, network_operator_user_id=network_user,
-                          valid_from=data.valid_from)
+        if valid_from <= current.valid_from:
+            raise Invalid(f"valid_from: must be after {current.valid_from:%d %b %Y}, when the current registration "
+                          "began.", detail=[{"field": "valid_from", "message": "not after the current period's start"}])
+        s.execute(update(SmiRegistration).where(SmiRegistration.id == current.id).values(valid_to=valid_from))
+    row = SmiRegistration(mpxn=mpxn, fuel=Fuel(fuel).value, supplier_org_id=supplier_org_id,
+                          supplier_user_id=supplier_user_id, network_operator_org_id=network_operator_org_id,
+                          network_operator_user_id=network_operator_user_id, valid_from=valid_from)
     s.add(row)
     try:
         s.flush()

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import date
 
-from sqlalchemy import Date, bindparam, func, select, text, update
+from sqlalchemy import Date, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from gbsmart.core.audit import record_change
@@ -474,31 +473,6 @@ def update_firmware(ctx: Ctx, device_id: str | int, firmware_version: str) -> Sm
 def current_registration(session: Session, mpxn: int) -> SmiRegistration | None:
     return session.scalar(select(SmiRegistration).where(SmiRegistration.mpxn == mpxn,
                                                         SmiRegistration.valid_to.is_(None)))
-
-
-def set_registration(ctx: Ctx, *, mpxn: int, fuel: str, supplier_org_id: int, network_operator_org_id: int,
-                     valid_from: date, supplier_user_id: int | None = None,
-                     network_operator_user_id: int | None = None) -> SmiRegistration:
-    """Registration data: from ``valid_from`` this Supplier and Network Operator serve ``mpxn``."""
-    if fuel not in ("E", "G"):
-        raise Invalid("fuel: E (electricity, an MPAN) or G (gas, an MPRN).")
-    s = ctx.session
-    cur = current_registration(s, mpxn)
-    if cur is not None:
-        if valid_from <= cur.valid_from:
-            raise Invalid(f"valid_from: must be after the current registration's start ({cur.valid_from}).")
-        s.execute(update(SmiRegistration).where(SmiRegistration.id == cur.id).values(valid_to=valid_from))
-    reg = SmiRegistration(mpxn=mpxn, fuel=fuel, supplier_org_id=supplier_org_id, supplier_user_id=supplier_user_id,
-                          network_operator_org_id=network_operator_org_id,
-                          network_operator_user_id=network_operator_user_id, valid_from=valid_from)
-    s.add(reg)
-    s.flush()
-    record_change(ctx, "smi.registration.set", "smi_registration", mpxn,
-                  before={"supplier_org_id": cur.supplier_org_id, "network_operator_org_id":
-                          cur.network_operator_org_id} if cur else None,
-                  after={"supplier_org_id": supplier_org_id, "network_operator_org_id": network_operator_org_id,
-                         "valid_from": valid_from})
-    return reg
 
 
 # ---------------------------------------------------------------- reading
