@@ -209,6 +209,10 @@ def apply_cpl_statuses(ctx: Ctx, *, extract_sequence: int, reason: str) -> Apply
     if pg:  # one writer at a time while the rule is applied: no device changes status under our feet
         s.execute(text("LOCK TABLE smi_devices IN SHARE ROW EXCLUSIVE MODE"))
         s.execute(text("LOCK TABLE smi_suspensions IN SHARE ROW EXCLUSIVE MODE"))
+        # fresh statistics (the extract has just changed the models' statuses): with them the planner walks the
+        # model index for the few models not Active instead of every device (measured at 10M devices: 0.6 s, not 2.8 s)
+        s.execute(text("ANALYZE smi_device_models"))
+        s.execute(text("ANALYZE smi_suspensions"))
     else:
         _sqlite_transaction(s)
     live = ", ".join(str(c) for c in SUSPENDABLE_CODES)
