@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,7 @@ from gbsmart.core.errors import Conflict, Forbidden, Invalid, NotFound
 from gbsmart.models.parties import DccUser, Organisation, OrganisationKind, PartyCategory
 from gbsmart.models.smi import SmiRegistration
 from gbsmart.parties.schemas import normalise_eui64
+from gbsmart.parties.service import organisation_by_name
 from gbsmart.smi import rules
 from gbsmart.smi.rules import Fuel
 from gbsmart.smi.schemas import OrganisationRef, RegistrationCreate, RegistrationHistory, RegistrationRead
@@ -56,9 +57,10 @@ def resolve_organisation(session: Session, ref: str | int | None) -> Organisatio
     if isinstance(ref, int) or ref.strip().isdigit():
         key = int(ref)
         return session.get(Organisation, key) if 0 < key < 2**31 else None  # ids are 32-bit
-    name = ref.strip().lower()
-    return (session.scalar(select(Organisation).where(func.lower(Organisation.name) == name))
-            or session.scalar(select(Organisation).where(func.lower(Organisation.short_name) == name)))
+    try:
+        return organisation_by_name(session, ref)  # by name, then short name, any case
+    except NotFound:
+        return None
 
 
 def _a(label: str) -> str:
