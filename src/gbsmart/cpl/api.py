@@ -164,7 +164,8 @@ router.add_api_route(
     description="The multipart field `file` holds the workbook. Over the size limit: 413; over the row or "
                 "unpacked-size limits: 422. A 422 lists the first errors and counts them all in `errors_total` "
                 "(docs/cpl-and-smi.md, 'Import limits').",
-    responses={413: {"description": "The workbook is over GBSMART_CPL_IMPORT_MAX_BYTES; nothing was imported"}},
+    responses={413: {"description": "The workbook is over GBSMART_CPL_IMPORT_MAX_BYTES; nothing was imported"},
+               422: {"description": "Bad rows, too many rows or parts that unpack too far; nothing was imported"}},
     openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
         "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}}}}})
 
