@@ -48,6 +48,16 @@ class Settings(BaseSettings):
     cpl_extract_allow_gaps: bool = Field(
         default=False, description="Apply an extract whose sequence skips numbers (default: refuse, out of order)."
     )
+    # CPL workbook import limits (issue 8 item 2; docs/cpl-and-smi.md "Import limits"): every door, one check.
+    cpl_import_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1, description="Largest workbook file (413).")
+    cpl_import_max_uncompressed_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1, description="Most the workbook's parts may unpack to, as the zip declares."
+    )
+    cpl_import_max_compression_ratio: int = Field(
+        default=100, ge=1, description="Most the parts may unpack to, as a multiple of the file's size."
+    )
+    cpl_import_max_rows: int = Field(default=50_000, ge=1, description="Most rows, all sheets together.")
+    cpl_import_max_errors: int = Field(default=100, ge=1, description="Bad-row errors listed (the total is given).")
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
 from gbsmart.core.context import Ctx
-from gbsmart.cpl import service, signatures, workbook
+from gbsmart.cpl import service, signatures, upload, workbook
 from gbsmart.cpl.schemas import (
     CertificateRead,
     EntryPage,
@@ -151,13 +151,23 @@ def revoke(kind: str, number: str, data: RevocationCreate, ctx: Ctx = Depends(ge
     return [summary_of(e) for e in cert.entries]
 
 
-@router.post("/cpl/import", response_model=ImportRead,
-             summary="Import a CPL workbook (XLSX): any bad row imports nothing (422 lists sheet, row, field, rule)")
-async def import_xlsx(file: UploadFile = File(...), ctx: Ctx = Depends(get_ctx)) -> ImportRead:
-    content = await file.read()
-    result = workbook.import_workbook(ctx, content)
+async def import_xlsx(request: Request, ctx: Ctx = Depends(get_ctx)) -> ImportRead:
+    result = await upload.import_upload(request, ctx)
     return ImportRead(entries=result.entries, submissions=result.submissions, versions=result.versions,
                       submission_ids=result.submission_ids)
+
+
+router.add_api_route(
+    "/cpl/import", import_xlsx, methods=["POST"], response_model=ImportRead,
+    route_class_override=upload.WorkbookUploadRoute,
+    summary="Import a CPL workbook (XLSX): any bad row imports nothing (422 lists sheet, row, field, rule)",
+    description="The multipart field `file` holds the workbook. Over the size limit: 413; over the row or "
+                "unpacked-size limits: 422. A 422 lists the first errors and counts them all in `errors_total` "
+                "(docs/cpl-and-smi.md, 'Import limits').",
+    responses={413: {"description": "The workbook is over GBSMART_CPL_IMPORT_MAX_BYTES; nothing was imported"},
+               422: {"description": "Bad rows, too many rows or parts that unpack too far; nothing was imported"}},
+    openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}}}}})
 
 
 @router.get("/cpl/export.xlsx", summary="The CPL as the SEC's workbook (CPL, New Entry and Versions sheets)",

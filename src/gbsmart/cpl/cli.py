@@ -19,7 +19,7 @@ from gbsmart.core.cli_support import cli_ctx, console, err_console, friendly_err
 from gbsmart.core.context import Ctx
 from gbsmart.core.errors import Invalid
 from gbsmart.cpl import rules, service, signatures, workbook
-from gbsmart.cpl.errors import SubmissionRefused, WorkbookInvalid
+from gbsmart.cpl.errors import SubmissionRefused, WorkbookInvalid, WorkbookTooLarge
 from gbsmart.cpl.schemas import SubmissionCreate
 from gbsmart.models.cpl import CertificateKind, EntryStatus, PhysicalDeviceType, SubmissionStatus
 
@@ -39,11 +39,13 @@ def _session(username: str | None = None) -> Iterator[Ctx]:
         try:
             with cli_ctx(username) as ctx:
                 yield ctx
-        except (SubmissionRefused, WorkbookInvalid) as exc:
+        except (SubmissionRefused, WorkbookInvalid, WorkbookTooLarge) as exc:
             err_console.print(f"[bold red]error ({exc.status}):[/] {exc.message}")
             for d in exc.detail or []:
                 where = f"{d['sheet']} row {d['row']}: " if d.get("sheet") else ""
                 err_console.print(f"  • {where}[cyan]{d['message']}[/] [dim]({d['rule']})[/]")
+            if isinstance(exc, WorkbookInvalid) and exc.errors_total > len(exc.detail):
+                err_console.print(f"  … and {exc.errors_total - len(exc.detail)} more.")
             err_console.print("[dim]Nothing was saved.[/]")
             raise typer.Exit(1) from None
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from gbsmart.core.errors import Conflict, Invalid
+from typing import Any
+
+from gbsmart.core.errors import AppError, Conflict, Invalid
 
 
 class SubmissionRefused(Invalid):
@@ -14,7 +16,21 @@ class SubmissionRefused(Invalid):
 
 
 class WorkbookInvalid(Invalid):
-    """A workbook with at least one bad row: nothing was imported; ``detail`` lists sheet, row, field and rule."""
+    """A workbook with at least one bad row, or over a row or unpacked-size limit: nothing was imported. ``detail``
+    lists the first errors (sheet, row, field, rule); ``errors_total`` counts them all."""
+
+    def __init__(self, message: str, *, detail: list[dict], errors_total: int | None = None) -> None:
+        super().__init__(message, detail=detail)
+        self.errors_total = len(detail) if errors_total is None else errors_total
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "errors_total": self.errors_total}
+
+
+class WorkbookTooLarge(AppError):
+    """A workbook, or its upload, over the size limit (413): refused unread, nothing imported."""
+
+    status = 413
 
 
 class EntryNotActive(Conflict):

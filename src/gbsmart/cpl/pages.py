@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from gbsmart.core.context import Ctx
 from gbsmart.core.errors import AppError
-from gbsmart.cpl import rules, service, signatures, workbook
+from gbsmart.cpl import rules, service, signatures, upload, workbook
 from gbsmart.cpl.api import XLSX
-from gbsmart.cpl.errors import WorkbookInvalid
+from gbsmart.cpl.errors import WorkbookInvalid, WorkbookTooLarge
 from gbsmart.cpl.schemas import RemovalCreate, SubmissionCreate
 from gbsmart.models.cpl import (
     CertificateKind,
@@ -64,20 +64,20 @@ def export(ctx: Ctx = Depends(get_ctx)) -> StreamingResponse:
                              headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@router.post("/cpl/import")
 async def import_xlsx(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
-    form = await request.form()
-    upload = form.get("file")
-    content = await upload.read() if upload is not None and hasattr(upload, "read") else b""
     context = _list_context(ctx, service.EntryFilters(), None)
     try:
-        result = workbook.import_workbook(ctx, content)
-    except WorkbookInvalid as exc:
+        result = await upload.import_upload(request, ctx)
+    except (WorkbookInvalid, WorkbookTooLarge) as exc:
         ctx.session.rollback()
-        return render(request, "cpl_list.html", {**context, "bad_rows": exc.detail, "error": exc.message},
-                      status_code=422)
+        more = exc.errors_total - len(exc.detail) if isinstance(exc, WorkbookInvalid) else 0
+        return render(request, "cpl_list.html", {**context, "bad_rows": exc.detail, "error": exc.message,
+                                                 "more_errors": more}, status_code=exc.status)
     ctx.session.flush()
     return render(request, "cpl_list.html", {**_list_context(ctx, service.EntryFilters(), None), "imported": result})
+
+
+router.add_api_route("/cpl/import", import_xlsx, methods=["POST"], route_class_override=upload.WorkbookUploadRoute)
 
 
 # ---------------------------------------------------------------- an entry

@@ -6,6 +6,11 @@ Import validates every row first and imports nothing if any row is bad, reportin
 field, rule). CPL and Versions rows are SECAS's to load (Code Administrator); anyone may import New Entry rows,
 which become submissions. Export writes a write-only workbook row by row and streams it.
 
+Every door (API, page, CLI) imports through ``import_workbook``, which owns the limits (Settings ``cpl_import_*``):
+the file's size (413), then what its zip declares its parts unpack to, in bytes and as a multiple of the file's size,
+checked before openpyxl opens a part; rows are counted as they are read and reading stops past the row limit; only
+the first errors are kept, with the total (docs/cpl-and-smi.md, "Import limits").
+
 Sources: seed 004 ("Entry Submission Process", "What Information is Required").
 """
 
@@ -14,6 +19,7 @@ from __future__ import annotations
 import base64
 import io
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -26,11 +32,12 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from gbsmart.config import Settings
 from gbsmart.core.audit import record_change
 from gbsmart.core.context import Ctx
 from gbsmart.core.errors import Invalid
 from gbsmart.cpl import rules, service, signatures
-from gbsmart.cpl.errors import WorkbookInvalid
+from gbsmart.cpl.errors import WorkbookInvalid, WorkbookTooLarge
 from gbsmart.cpl.schemas import CertificateIn, SubmissionCreate
 from gbsmart.models.cpl import (
     Certificate,
@@ -171,25 +178,60 @@ class Row:
     values: dict[str, Any]
 
 
+def _report_order(item: dict[str, Any]) -> tuple[int, int]:
+    order = [VERSIONS, CPL, NEW]
+    return order.index(item["sheet"]) if item["sheet"] in order else -1, item["row"] or 0
+
+
 class Report:
-    def __init__(self) -> None:
+    """The errors found: every bad row is remembered and every error counted, but only the first ``limit`` errors
+    (in the order they are listed: sheet, then row) are kept, so a workbook of bad rows cannot fill the memory."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.total = limit, 0
         self.items: list[dict[str, Any]] = []
+        self.rows: set[tuple[str | None, int | None]] = set()
 
     def add(self, row: Row | None, field_name: str, rule: str, message: str, sheet: str | None = None) -> None:
-        self.items.append({"sheet": row.sheet if row else sheet, "row": row.number if row else None,
-                           "field": field_name, "rule": rule, "message": message})
+        item = {"sheet": row.sheet if row else sheet, "row": row.number if row else None, "field": field_name,
+                "rule": rule, "message": message}
+        self.total += 1
+        self.rows.add((item["sheet"], item["row"]))
+        self.items.append(item)
+        if len(self.items) >= 2 * self.limit:
+            self.first()
+
+    def first(self) -> list[dict[str, Any]]:
+        """The first ``limit`` errors, sorted (stable: errors of one row keep the order they were found in)."""
+        self.items.sort(key=_report_order)
+        del self.items[self.limit:]
+        return self.items
 
     def failures(self, row: Row, failures: list[rules.Failure]) -> None:
         for f in failures:
             self.add(row, f.field, f.rule, str(f))
 
 
-def _read_rows(wb: Any, sheet: str, report: Report) -> list[Row]:
+class RowCount:
+    """Rows read so far, all sheets together, blank rows included; past ``cpl_import_max_rows`` reading stops."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.limit, self.seen = settings.cpl_import_max_rows, 0
+
+    def add(self, sheet: str, number: int) -> None:
+        self.seen += 1
+        if self.seen > self.limit:
+            raise _refused("workbook-rows", f"The workbook has more than {self.limit:,} rows (the {sheet} sheet passes "
+                                            f"the limit at row {number}); the limit is {self.limit:,} rows (set "
+                                            "GBSMART_CPL_IMPORT_MAX_ROWS to change it). Nothing was imported.")
+
+
+def _read_rows(wb: Any, sheet: str, report: Report, count: RowCount) -> list[Row]:
     if sheet not in wb.sheetnames:
         return []
     columns = {label.lower(): (key, kind) for label, key, kind in SHEETS[sheet]}
-    rows = wb[sheet].iter_rows(values_only=True)
-    header = next(rows, None) or ()
+    ws = wb[sheet]
+    header = next(ws.iter_rows(max_row=1, values_only=True), ())
     keys = [columns.get(_str(h).lower()) for h in header]
     present = {k[0] for k in keys if k}
     missing = [label for label, key, _ in SHEETS[sheet] if key in REQUIRED[sheet] and key not in present]
@@ -197,8 +239,10 @@ def _read_rows(wb: Any, sheet: str, report: Report) -> list[Row]:
         report.add(None, ", ".join(missing), "workbook-columns", f"the {sheet} sheet has no column "
                                                                  f"{', '.join(missing)}", sheet=sheet)
         return []
+    width = max(i for i, k in enumerate(keys) if k) + 1  # cells right of the last known column are not read
     out = []
-    for number, cells in enumerate(rows, start=2):
+    for number, cells in enumerate(ws.iter_rows(min_row=2, max_col=width, values_only=True), start=2):
+        count.add(sheet, number)
         if not any(_str(c) for c in cells):
             continue
         row = Row(sheet, number, {})
@@ -410,22 +454,75 @@ def _new_row(ctx: Ctx, row: Row, report: Report, result: ImportResult) -> None:
     result.submission_ids.append(sub.id)
 
 
-def import_workbook(ctx: Ctx, content: bytes | BinaryIO, progress: Progress | None = None) -> ImportResult:
-    """Validate every row, then import; if any row is bad, raise WorkbookInvalid and (the boundary rolling back)
-    import nothing. CPL and Versions rows need the Code Administrator; New Entry rows become submissions."""
+def _file_error(rule: str, message: str) -> dict[str, Any]:
+    return {"sheet": None, "row": None, "field": "file", "rule": rule, "message": message}
+
+
+def _refused(rule: str, message: str) -> WorkbookInvalid:
+    return WorkbookInvalid(message, detail=[_file_error(rule, message)])
+
+
+def _not_xlsx(exc: Exception) -> WorkbookInvalid:
+    return WorkbookInvalid("The file is not an XLSX workbook; nothing was imported.",
+                           detail=[_file_error("xlsx", f"file: not an XLSX workbook ({type(exc).__name__})")])
+
+
+def too_large(found: str, settings: Settings) -> WorkbookTooLarge:
+    """The refusal of a workbook, or of its upload, over ``cpl_import_max_bytes``; ``found`` says how large it is."""
+    message = (f"The workbook is too large: {found}; the limit is {settings.cpl_import_max_bytes:,} bytes (set "
+               "GBSMART_CPL_IMPORT_MAX_BYTES to change it). Nothing was imported.")
+    return WorkbookTooLarge(message, detail=[_file_error("workbook-size", message)])
+
+
+def checked_file(content: bytes | BinaryIO, settings: Settings) -> BinaryIO:
+    """The workbook as a file, refused unless its size and what its zip declares its parts unpack to (in all, and
+    as a multiple of the file's size) are within the limits. Nothing is decompressed here, and openpyxl reads a
+    part through zipfile, which stops at the declared size, so these figures bound what the import unpacks."""
+    fh = io.BytesIO(content) if isinstance(content, bytes) else content
+    size = fh.seek(0, io.SEEK_END)
+    if size > settings.cpl_import_max_bytes:
+        raise too_large(f"{size:,} bytes", settings)
+    fh.seek(0)
     try:
-        wb = load_workbook(io.BytesIO(content) if isinstance(content, bytes) else content, read_only=True,
-                           data_only=True)
+        with zipfile.ZipFile(fh) as archive:
+            parts = archive.infolist()
+    except Exception as exc:  # noqa: BLE001 - zipfile raises several kinds for a file that is not a zip
+        raise _not_xlsx(exc) from exc
+    fh.seek(0)
+    unpacked = sum(p.file_size for p in parts)
+    if unpacked > settings.cpl_import_max_uncompressed_bytes:
+        largest = max(parts, key=lambda p: p.file_size)
+        raise _refused("workbook-unpacked-size", f"The workbook unpacks to {unpacked:,} bytes ({largest.filename} "
+                                                 f"alone is {largest.file_size:,}); the limit is "
+                                                 f"{settings.cpl_import_max_uncompressed_bytes:,} bytes (set "
+                                                 "GBSMART_CPL_IMPORT_MAX_UNCOMPRESSED_BYTES to change it). Nothing "
+                                                 "was imported.")
+    if unpacked > settings.cpl_import_max_compression_ratio * size:
+        raise _refused("workbook-compression", f"The workbook unpacks to {unpacked // size:,} times its size "
+                                               f"({unpacked:,} bytes from {size:,}); the limit is "
+                                               f"{settings.cpl_import_max_compression_ratio:,} times (set "
+                                               "GBSMART_CPL_IMPORT_MAX_COMPRESSION_RATIO to change it). Nothing "
+                                               "was imported.")
+    return fh
+
+
+def import_workbook(ctx: Ctx, content: bytes | BinaryIO, progress: Progress | None = None) -> ImportResult:
+    """Check the workbook against the limits, validate every row, then import; if any row is bad, raise
+    WorkbookInvalid and (the boundary rolling back) import nothing. CPL and Versions rows need the Code
+    Administrator; New Entry rows become submissions."""
+    fh = checked_file(content, ctx.settings)
+    try:
+        wb = load_workbook(fh, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a file that is not a workbook
-        raise WorkbookInvalid("The file is not an XLSX workbook; nothing was imported.",
-                              detail=[{"sheet": None, "row": None, "field": "file", "rule": "xlsx",
-                                       "message": f"file: not an XLSX workbook ({type(exc).__name__})"}]) from exc
-    report, result = Report(), ImportResult()
+        raise _not_xlsx(exc) from exc
+    report, result, count = Report(ctx.settings.cpl_import_max_errors), ImportResult(), RowCount(ctx.settings)
     if not set(wb.sheetnames) & set(SHEETS):
         report.add(None, "sheets", "workbook-columns", f"the workbook has none of the sheets {', '.join(SHEETS)}")
     admin = ctx.actor.has_role(*service.ADMIN_ROLES)
-    versions, cpl_rows, new_rows = (_read_rows(wb, s, report) for s in (VERSIONS, CPL, NEW))
-    wb.close()
+    try:
+        versions, cpl_rows, new_rows = (_read_rows(wb, s, report, count) for s in (VERSIONS, CPL, NEW))
+    finally:
+        wb.close()
     if (versions or cpl_rows) and not admin:
         versions, cpl_rows = [], []  # a manufacturer's copy of the published list: only its New Entry rows count
     seen: dict[tuple[str, ...], Row] = {}
@@ -437,7 +534,7 @@ def import_workbook(ctx: Ctx, content: bytes | BinaryIO, progress: Progress | No
     total, done = len(versions) + len(cpl_rows) + len(new_rows), len(versions)
     result.versions = _load_versions(ctx, versions, report) if versions else 0
     certs: dict[tuple[str, str], tuple[Row, CertificateIn]] = {}
-    bad_rows = {(i["sheet"], i["row"]) for i in report.items}
+    bad_rows = set(report.rows)
     for row in cpl_rows:
         if (row.sheet, row.number) not in bad_rows:
             _cpl_row(ctx, row, report, certs, result)
@@ -450,12 +547,12 @@ def import_workbook(ctx: Ctx, content: bytes | BinaryIO, progress: Progress | No
         done += 1
         if progress:
             progress(done, total)
-    if report.items:
-        order = [VERSIONS, CPL, NEW]
-        report.items.sort(key=lambda i: (order.index(i["sheet"]) if i["sheet"] in order else -1, i["row"] or 0))
-        rows = len({(i["sheet"], i["row"]) for i in report.items})
-        raise WorkbookInvalid(f"The workbook has {rows} bad row{'s' if rows != 1 else ''}; nothing was imported.",
-                              detail=report.items)
+    if report.total:
+        rows, listed = len(report.rows), report.first()
+        more = (f" The first {len(listed)} of {report.total} errors are listed (set GBSMART_CPL_IMPORT_MAX_ERRORS "
+                "to list more)." if report.total > len(listed) else "")
+        raise WorkbookInvalid(f"The workbook has {rows} bad row{'s' if rows != 1 else ''}; nothing was imported."
+                              + more, detail=listed, errors_total=report.total)
     record_change(ctx, "cpl.workbook.import", "cpl_workbook", ctx.clock.today().isoformat(), None,
                   {"entries": result.entries, "submissions": result.submissions, "versions": result.versions,
                    "unchanged": result.unchanged})
