@@ -106,10 +106,14 @@ def _mount_domains() -> None:
     from gbsmart.cpl.extract_cli import app as cpl_extract_app
     from gbsmart.papers.cli import app as papers_app
     from gbsmart.parties.cli import app as parties_app
+    from gbsmart.parties.sessions_cli import app as sessions_app
+    from gbsmart.parties.users_cli import app as users_app
     from gbsmart.pki.cli import app as pki_app
     from gbsmart.smi.cli import app as smi_app
 
     app.add_typer(parties_app, name="parties")
+    app.add_typer(users_app, name="users")
+    app.add_typer(sessions_app, name="sessions")
     app.add_typer(change_app, name="change")
     app.add_typer(committees_app, name="committees")
     app.add_typer(papers_app, name="papers")

@@ -52,13 +52,16 @@ class Settings(BaseSettings):
     # Portal sessions and sign-in throttling (issue 8; docs/decisions/0013-server-side-sessions.md). A session
     # also ends session_max_age_seconds after sign-in, however busy.
     session_cookie_secure: bool = Field(
-        default=True, description="Send the session cookie over https only; scripts/run turns it off for http://127.0.0.1."
+        default=True, description="Send the session cookie over https only (scripts/run: off, for http://127.0.0.1)."
     )
     session_idle_seconds: int = Field(default=3600, description="A portal session unused this long ends.")
-    signin_account_max_failures: int = Field(default=5, description="Failed sign-ins to one username that lock it...")
-    signin_account_window_seconds: int = Field(default=900, description="...within this many seconds (and for as long).")
-    signin_address_max_failures: int = Field(default=50, description="Failed sign-ins from one client address, any "
-                                             "usernames, that lock that address for the address window.")
+    signin_account_max_failures: int = Field(
+        default=5, description="Failed sign-ins to one username, within the account window, that lock it for a while."
+    )
+    signin_account_window_seconds: int = 900
+    signin_address_max_failures: int = Field(
+        default=50, description="Failed sign-ins from one address, any usernames, within its window, that lock it."
+    )
     signin_address_window_seconds: int = 900
 
     def resolved_database_url(self) -> str:
