@@ -32,6 +32,9 @@ def serve(
     settings = get_settings()
     console.print(f"gbsmart on [bold]http://{host}:{port}[/]  (API docs: http://{host}:{port}/api/v1/docs)")
     console.print(f"database: {settings.resolved_database_url()}")
+    if settings.session_cookie_secure:
+        console.print("[dim]portal cookies are Secure: sign in through https, or set "
+                      "GBSMART_SESSION_COOKIE_SECURE=false for plain http on this machine[/]")
     uvicorn.run("gbsmart.app:create_app", factory=True, host=host, port=port, reload=reload, log_level="info")
 
 
