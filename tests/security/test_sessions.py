@@ -74,6 +74,15 @@ def test_a_copied_cookie_is_dead_after_sign_out(client, world, session):
     assert_replay_refused(client, session, cookie, token)
 
 
+def test_signing_in_again_ends_the_previous_session(client, world, session):
+    world.person("secas", "code_administrator")
+    world.person("bob", "party_user")
+    cookie, token = signed_in(client, "secas")
+    assert login(client, "bob").status_code == 303  # the sign-in form, from a signed-in browser
+    assert client.get("/api/v1/people/me").json()["username"] == "bob"
+    assert_replay_refused(client, session, cookie, token)
+
+
 def test_a_password_change_ends_every_session_of_that_person(client, world, session, cli_env):
     world.person("secas", "code_administrator")
     first, first_token = signed_in(client, "secas")

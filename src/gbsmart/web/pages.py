@@ -28,8 +28,9 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-@router.get("/login")
-def login_form(request: Request, next: str | None = None, _web=Depends(current_web_session)):  # noqa: A002, ANN001, ANN201
+# a signed-in browser's form carries its own session's CSRF token, so signing in again works
+@router.get("/login", dependencies=[Depends(current_web_session)])
+def login_form(request: Request, next: str | None = None):  # noqa: A002, ANN201
     return render(request, "login.html", {"next": _safe_next(next), "error": None, "username": ""})
 
 
