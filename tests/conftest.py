@@ -20,6 +20,13 @@ def clock() -> FixedClock:
     return FixedClock(datetime(2020, 1, 28, 10, 0, tzinfo=UTC))
 
 
+@pytest.fixture(autouse=True)
+def _plain_http_session_cookie(monkeypatch) -> None:  # noqa: ANN001
+    """Tests talk plain http (TestClient's http://testserver, Chromium on http://127.0.0.1), as scripts/run does,
+    so the session cookie must not be Secure (docs/decisions/0013-server-side-sessions.md)."""
+    monkeypatch.setenv("GBSMART_SESSION_COOKIE_SECURE", "false")
+
+
 @pytest.fixture
 def settings(tmp_path, db_url) -> Settings:
     return Settings(data_dir=tmp_path / "var", database_url=db_url, secret_key="test-secret-key-not-for-production")

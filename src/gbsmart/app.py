@@ -18,6 +18,7 @@ from gbsmart import __version__
 from gbsmart.config import Settings, get_settings
 from gbsmart.core.clock import Clock, SystemClock
 from gbsmart.core.db import make_engine, make_sessionmaker
+from gbsmart.core.security import verify_password
 from gbsmart.web.deps import get_ctx
 from gbsmart.web.errors import install_error_handlers
 from gbsmart.web.templating import make_templates, render
@@ -33,10 +34,12 @@ def _api_router() -> APIRouter:
     from gbsmart.cpl.extracts_api import router as extracts_router
     from gbsmart.papers.api import router as papers_router
     from gbsmart.parties.api import router as parties_router
+    from gbsmart.parties.sessions_api import router as sessions_router
     from gbsmart.smi.api import router as smi_router
 
     api = APIRouter(prefix="/api/v1")
     api.include_router(parties_router)
+    api.include_router(sessions_router)
     api.include_router(change_router)
     api.include_router(register_router)
     api.include_router(committees_router)
@@ -71,6 +74,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, eng
         own_engine = engine is None
         app.state.engine = engine or make_engine(settings.resolved_database_url())
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
+        verify_password(None, "")  # make the dummy hash now, so the first unknown username is not the slow one
         yield
         if own_engine:
             app.state.engine.dispose()
@@ -99,13 +103,15 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, eng
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
+    # the cookie carries only the random id of a server-side session (web_sessions), or before sign-in the
+    # login form's CSRF token; Starlette signs it and always makes it HttpOnly
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.resolved_secret_key(),
         session_cookie="gbsmart_session",
         max_age=settings.session_max_age_seconds,
         same_site="lax",
-        https_only=False,
+        https_only=settings.session_cookie_secure,
     )
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "web" / "static")), name="static")

@@ -32,6 +32,9 @@ def serve(
     settings = get_settings()
     console.print(f"gbsmart on [bold]http://{host}:{port}[/]  (API docs: http://{host}:{port}/api/v1/docs)")
     console.print(f"database: {settings.resolved_database_url()}")
+    if settings.session_cookie_secure:
+        console.print("[dim]portal cookies are Secure: sign in through https, or set "
+                      "GBSMART_SESSION_COOKIE_SECURE=false for plain http on this machine[/]")
     uvicorn.run("gbsmart.app:create_app", factory=True, host=host, port=port, reload=reload, log_level="info")
 
 
@@ -106,10 +109,14 @@ def _mount_domains() -> None:
     from gbsmart.cpl.extract_cli import app as cpl_extract_app
     from gbsmart.papers.cli import app as papers_app
     from gbsmart.parties.cli import app as parties_app
+    from gbsmart.parties.sessions_cli import app as sessions_app
+    from gbsmart.parties.users_cli import app as users_app
     from gbsmart.pki.cli import app as pki_app
     from gbsmart.smi.cli import app as smi_app
 
     app.add_typer(parties_app, name="parties")
+    app.add_typer(users_app, name="users")
+    app.add_typer(sessions_app, name="sessions")
     app.add_typer(change_app, name="change")
     app.add_typer(committees_app, name="committees")
     app.add_typer(papers_app, name="papers")

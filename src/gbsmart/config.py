@@ -59,6 +59,21 @@ class Settings(BaseSettings):
     cpl_import_max_rows: int = Field(default=50_000, ge=1, description="Most rows, all sheets together.")
     cpl_import_max_errors: int = Field(default=100, ge=1, description="Bad-row errors listed (the total is given).")
 
+    # Portal sessions and sign-in throttling (issue 8; docs/decisions/0013-server-side-sessions.md). A session
+    # also ends session_max_age_seconds after sign-in, however busy.
+    session_cookie_secure: bool = Field(
+        default=True, description="Send the session cookie over https only (scripts/run: off, for http://127.0.0.1)."
+    )
+    session_idle_seconds: int = Field(default=3600, description="A portal session unused this long ends.")
+    signin_account_max_failures: int = Field(
+        default=5, description="Failed sign-ins to one username, within the account window, that lock it for a while."
+    )
+    signin_account_window_seconds: int = 900
+    signin_address_max_failures: int = Field(
+        default=50, description="Failed sign-ins from one address, any usernames, within its window, that lock it."
+    )
+    signin_address_window_seconds: int = 900
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

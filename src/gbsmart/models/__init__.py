@@ -29,6 +29,7 @@ from gbsmart.models.committees import (
 from gbsmart.models.extracts import CplExtract
 from gbsmart.models.papers import Paper, PaperAppendix, PaperRecipient, PaperReclassification, RedAccessRecord
 from gbsmart.models.parties import ApiToken, DccUser, DccUserRole, Organisation, Person, PersonRole
+from gbsmart.models.sessions import SignInFailure, WebSession
 
 __all__ = [
     "CplExtract",
@@ -63,4 +64,6 @@ __all__ = [
     "ProposalImpact",
     "ProposalInterest",
     "Release",
+    "SignInFailure",
+    "WebSession",
 ]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gbsmart.models.parties import OrganisationKind, PartyCategory, Role, UserRole
 
+PASSWORD_MIN, PASSWORD_MAX = 10, 200
 EUI64 = re.compile(r"^[0-9A-F]{2}(-[0-9A-F]{2}){7}$")
 
 
@@ -65,7 +67,7 @@ class PersonCreate(BaseModel):
     email: str | None = Field(default=None, max_length=200)
     organisation: str | None = None
     roles: list[Role] = Field(default_factory=lambda: [Role.PARTY_USER])
-    password: str | None = Field(default=None, min_length=10, max_length=200)
+    password: str | None = Field(default=None, min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
 
 
 class PersonRead(BaseModel):
@@ -74,3 +76,21 @@ class PersonRead(BaseModel):
     full_name: str
     organisation: str | None
     roles: list[str]
+
+
+class WebSessionRead(BaseModel):
+    """A live portal session, for the Code Administrator (the cookie's id is never shown: only its digest is kept)."""
+
+    id: int
+    username: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    user_agent: str | None
+    client_address: str | None
+
+
+class SessionsRevoked(BaseModel):
+    username: str
+    revoked: int

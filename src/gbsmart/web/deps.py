@@ -1,4 +1,4 @@
-"""Request dependencies: the database session, the acting person, and the service context."""
+"""Request dependencies: the database session, the portal session, the acting person, and the service context."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from gbsmart.core.context import Actor, Ctx
 from gbsmart.core.errors import Forbidden, Unauthorised
 from gbsmart.core.security import same, token_digest
 from gbsmart.models.parties import ApiToken, Person
-from gbsmart.web.csrf import SAFE_METHODS
+from gbsmart.models.sessions import WebSession
+from gbsmart.parties import sessions
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -42,21 +45,34 @@ def _person_from_bearer(request: Request, session: Session) -> Person | None:
     return row.person
 
 
-def _person_from_session(request: Request, session: Session) -> Person | None:
-    person_id = request.session.get("person_id") if "session" in request.scope else None
-    if person_id is None:
-        return None
-    return session.get(Person, person_id)
+def current_web_session(
+    request: Request, session: Session = Depends(get_session, scope="function")
+) -> WebSession | None:
+    """The live server-side session the cookie names (also kept on ``request.state`` for the page templates).
+
+    The cookie holds only the session's random id; a cookie naming an ended session is dropped.
+    """
+    sid = request.session.get("sid") if "session" in request.scope else None
+    row = None
+    if sid:
+        row = sessions.resolve(session, sid, request.app.state.clock.now(), request.app.state.settings)
+        if row is None:
+            request.session.clear()
+    request.state.web_session = row
+    return row
 
 
-def current_person(request: Request, session: Session = Depends(get_session, scope="function")) -> Person:
+def current_person(
+    request: Request,
+    session: Session = Depends(get_session, scope="function"),
+    web: WebSession | None = Depends(current_web_session),
+) -> Person:
     person = _person_from_bearer(request, session)
-    if person is None:
-        person = _person_from_session(request, session)
+    if person is None and web is not None:
+        person = web.person
         unsafe_api = request.url.path.startswith("/api/") and request.method not in SAFE_METHODS
         # a browser session may change things through the API only with its CSRF token in a header
-        token_ok = same(request.session.get("csrf"), request.headers.get("x-csrf-token"))
-        if person is not None and unsafe_api and not token_ok:
+        if unsafe_api and not same(web.csrf_token, request.headers.get("x-csrf-token")):
             raise Forbidden("Send the X-CSRF-Token header with cookie-authenticated API calls.")
     if person is None:
         raise Unauthorised("Sign in first: send 'Authorization: Bearer <token>' (see `gbsmart token USERNAME`).")
@@ -65,11 +81,26 @@ def current_person(request: Request, session: Session = Depends(get_session, sco
     return person
 
 
-def optional_person(request: Request, session: Session = Depends(get_session, scope="function")) -> Person | None:
+def optional_person(
+    request: Request,
+    session: Session = Depends(get_session, scope="function"),
+    web: WebSession | None = Depends(current_web_session),
+) -> Person | None:
     try:
-        return _person_from_bearer(request, session) or _person_from_session(request, session)
+        return _person_from_bearer(request, session) or (web.person if web is not None else None)
     except Unauthorised:
         return None
+
+
+def anonymous_ctx(request: Request, session: Session = Depends(get_session, scope="function")) -> Ctx:
+    """The service context of a request nobody is signed in to (the sign-in form)."""
+    return Ctx(
+        session=session,
+        actor=Actor(person_id=None, username="anonymous", name="not signed in"),
+        clock=request.app.state.clock,
+        settings=request.app.state.settings,
+        request_id=getattr(request.state, "request_id", None),
+    )
 
 
 def get_ctx(

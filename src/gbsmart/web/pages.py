@@ -6,13 +6,14 @@ from urllib.parse import urlparse
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from gbsmart.core.security import new_csrf_token, verify_password
-from gbsmart.models.parties import Person
+from gbsmart.core.context import Ctx
+from gbsmart.core.errors import Unauthorised
+from gbsmart.models.sessions import WebSession
+from gbsmart.parties import sessions, signin
+from gbsmart.parties.errors import TooManySignIns
 from gbsmart.web.csrf import csrf_protect
-from gbsmart.web.deps import get_session
+from gbsmart.web.deps import anonymous_ctx, current_web_session
 from gbsmart.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -27,7 +28,8 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-@router.get("/login")
+# a signed-in browser's form carries its own session's CSRF token, so signing in again works
+@router.get("/login", dependencies=[Depends(current_web_session)])
 def login_form(request: Request, next: str | None = None):  # noqa: A002, ANN201
     return render(request, "login.html", {"next": _safe_next(next), "error": None, "username": ""})
 
@@ -38,23 +40,28 @@ def login(
     username: str = Form(""),
     password: str = Form(""),
     next: str = Form("/"),  # noqa: A002
-    session: Session = Depends(get_session, scope="function"),
+    ctx: Ctx = Depends(anonymous_ctx),
+    web: WebSession | None = Depends(current_web_session),
 ):  # noqa: ANN201
-    person = session.scalar(select(Person).where(Person.username == username.strip()))
-    if person is None or not person.is_active or not verify_password(person.password_hash, password):
-        return render(
-            request,
-            "login.html",
-            {"next": _safe_next(next), "error": "Unknown username or wrong password.", "username": username},
-            status_code=401,
-        )
+    address = request.client.host if request.client else None
+    try:
+        person = signin.sign_in(ctx, username, password, address)
+    except (Unauthorised, TooManySignIns) as exc:
+        # returned, not raised: the failure, any lock and its audit are committed with the refusal
+        headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, TooManySignIns) else None
+        return render(request, "login.html", {"next": _safe_next(next), "error": exc.message, "username": username},
+                      status_code=exc.status, headers=headers)
+    if web is not None:
+        sessions.end(web, ctx.clock.now(), "signed in again")
+    sid = sessions.start(ctx, person, request.headers.get("user-agent"), address)
     request.session.clear()
-    request.session["person_id"] = person.id
-    request.session["csrf"] = new_csrf_token()
+    request.session["sid"] = sid  # the cookie holds the session's random id and nothing else
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout", dependencies=[Depends(csrf_protect)])
-def logout(request: Request):  # noqa: ANN201
+def logout(request: Request, ctx: Ctx = Depends(anonymous_ctx), web: WebSession | None = Depends(current_web_session)):  # noqa: ANN201
+    if web is not None:
+        sessions.end(web, ctx.clock.now(), "signed out")
     request.session.clear()
     return RedirectResponse("/login", status_code=303)

@@ -26,6 +26,10 @@ def make_templates() -> Jinja2Templates:
 
 
 def csrf_token(request: Request) -> str:
+    """The signed-in session's token, or (before sign-in) one kept in the cookie for the login form."""
+    web = getattr(request.state, "web_session", None)
+    if web is not None:
+        return web.csrf_token
     token = request.session.get("csrf")
     if not token:
         token = new_csrf_token()
@@ -41,7 +45,8 @@ def _fmt_datetime(value: Any) -> str:
     return value.strftime("%d %b %Y %H:%M UTC") if value else ""
 
 
-def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200):  # noqa: ANN201
+def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200,
+           headers: dict[str, str] | None = None):  # noqa: ANN201
     ctx = {"person": getattr(request.state, "person", None)}
     ctx.update(context or {})
-    return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status_code)
+    return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
