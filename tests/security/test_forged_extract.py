@@ -16,22 +16,26 @@ from sqlalchemy import func, select
 
 import gbsmart.models.extracts  # noqa: F401 - registers cpl_extracts
 import gbsmart.models.smi  # noqa: F401 - registers the SMI tables
+from gbsmart.core.cli_support import console
 from gbsmart.core.errors import Invalid
 from gbsmart.core.signing import (
     CPL_EXTRACT_SIGNING,
     CPL_SIGNER_NAME,
     DOCUMENT_SIGNING,
     TestPki,
+    fingerprint,
     issue_certificate,
     load_certificate,
     load_private_key,
     name,
     new_private_key,
     organisation_policy,
+    serial_number,
     write_certificates,
     write_private_key,
 )
 from gbsmart.cpl.extracts import issue_extract, payload_of
+from gbsmart.models.audit import ChangeRecord
 from gbsmart.models.extracts import CplExtract
 from gbsmart.smi import service as smi_service
 from gbsmart.smi.registration import write_registration
@@ -184,3 +188,31 @@ def test_secas_cannot_sign_with_a_certificate_that_only_calls_itself_secas(crew,
     assert "its organisation (O=) is 'Aclara', not 'SECAS'" in error and "does not carry the CPL extract" in error
     session.rollback()
     assert session.scalar(select(func.count()).select_from(CplExtract)) == 0
+
+
+def test_the_applied_extract_says_which_certificate_signed_it(crew, pki, smi_before_extract_1, client, session, cli,
+                                                             monkeypatch):
+    monkeypatch.setattr(console, "_width", 220)  # the listing's table unfolded
+    signer = load_certificate(pki.signer_certificate)
+    dcc = crew.headers["dcc"]
+
+    applied = client.post("/api/v1/smi/extracts", content=smi_before_extract_1.read_bytes(), headers=dcc).json()
+
+    assert (applied["signer_fingerprint"], applied["signer_serial"]) == (fingerprint(signer), serial_number(signer))
+    session.rollback()
+    audit = session.scalar(select(ChangeRecord).where(ChangeRecord.action == "cpl_extract.apply"))
+    assert audit.after["signer_fingerprint"] == fingerprint(signer)
+    assert audit.after["signer_serial"] == serial_number(signer)
+    assert audit.after["signer_subject"] == signer.subject.rfc4514_string()
+    assert "O=SECAS" in audit.after["signer_subject"]
+    (listed,) = client.get("/api/v1/cpl/extracts", headers=dcc).json()
+    assert listed["applied"]["signer_fingerprint"] == fingerprint(signer)
+    assert listed["applied"]["signer_serial"] == serial_number(signer)
+    assert f'title="{fingerprint(signer)}"' in client.get("/cpl/extracts", headers=dcc).text
+    assert fingerprint(signer)[:23] in cli("cpl-extract", "list").output
+
+    second = Path(issue_extract(crew.ctx("secas")).file_path)
+    session.commit()
+    r = cli("smi", "apply-extract", str(second), "--as", "dcc")
+    assert r.exit_code == 0, r.output
+    assert f"certificate serial {serial_number(signer)}, SHA-256 fingerprint {fingerprint(signer)}" in r.output
