@@ -42,10 +42,11 @@ def list_() -> None:
             table.add_column(col, justify="right" if col in ("seq", "entries", "removals") else "left")
         for h in rows:
             i, a = h.issued, h.applied
+            fp = h.applied_signer.get("signer_fingerprint")
             table.add_row(str(h.sequence), f"{i.issued_at:%Y-%m-%d %H:%M}" if i else "-", i.issued_by if i else "-",
                           str(i.entry_count) if i else "-", str(i.removal_count) if i else "-",
                           f"{a.applied_at:%Y-%m-%d %H:%M}" if a else "not yet",
-                          h.applied_signer.get("signer_fingerprint", "")[:23] + "…" if h.applied_signer else "",
+                          f"{fp[:23]}…" if fp else "",
                           str(a.suspended) if a else "",
                           str(a.restored) if a else "")
     console.print(table)

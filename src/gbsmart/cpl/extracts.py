@@ -296,7 +296,7 @@ def signer_refusals(cert: x509.Certificate, settings: Settings) -> list[str]:
     pinned = pinned_signers(settings)
     if not pinned:
         reasons.append("no CPL signer is pinned: set GBSMART_CPL_SIGNER_FINGERPRINTS to the SHA-256 fingerprint of "
-                       "SECAS's signing certificate (`gbsmart pki show` prints it)")
+                       "SECAS's signing certificate (SECAS's `gbsmart pki show` prints it)")
     elif fingerprint(cert) not in pinned:
         source = ("GBSMART_CPL_SIGNER_FINGERPRINTS" if settings.cpl_signer_fingerprints
                   else "GBSMART_CPL_SIGNER_FINGERPRINTS is unset, so only the configured signing certificate is")
