@@ -212,7 +212,7 @@ def test_only_a_pinned_certificate_signs_and_a_rotation_pins_both(vsettings, vpk
     renewed = secas_certificate(vpki)
     old_doc, new_doc = signed_file(payload(), *secas), signed_file(payload(), *renewed)
     _refused(new_doc, vsettings, "signer", r"fingerprint .* is not a pinned CPL signer "
-                                           r"\(GBSMART_CPL_SIGNER_FINGERPRINTS is unset, so only the configured")
+                                           r"\(GBSMART_CPL_SIGNER_FINGERPRINTS is unset, so the only one pinned is")
     old_fp, new_fp = fingerprint(secas[1][0]), fingerprint(renewed[1][0])
     both = Settings(data_dir=vsettings.data_dir, pki_dir=vpki.directory, cpl_signer_fingerprints=[old_fp, new_fp])
     assert _verify(old_doc, both).signer_fingerprint == old_fp

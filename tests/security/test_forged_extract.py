@@ -4,7 +4,8 @@ CA, with the common name "SECAS (on behalf of the SEC Panel)" in it, signed an e
 
 The attacker holds only a certificate the organisation CA issued to them; here it is crafted with the CA's key
 exactly as the old test PKI issued it. The forged extract goes through the public interfaces the DCC uses
-(POST /api/v1/smi/extracts and `gbsmart smi apply-extract`) and must change nothing."""
+(POST /api/v1/smi/extracts, the /cpl/extracts upload form and `gbsmart smi apply-extract`) and must change
+nothing."""
 
 from __future__ import annotations
 
@@ -120,6 +121,10 @@ def test_a_forged_extract_posted_as_the_dcc_is_refused_and_changes_nothing(crew,
     assert "may not sign CPL extracts" in body["error"] and "is not a pinned CPL signer" in body["error"]
     if attacker[0] == "Aclara":
         assert "its organisation (O=) is 'Aclara', not 'SECAS'" in body["error"]
+    page = client.post("/cpl/extracts/apply", files={"file": ("cpl-extract-1.json", forged.encode())},
+                       headers=crew.headers["dcc"])  # the portal's upload form, the same service
+    assert page.status_code == 422 and "(check: signer)" in page.text and "Nothing was changed." in page.text
+    assert "wrong signer: &#39;SECAS (on behalf of the SEC Panel)&#39; (serial " in page.text
     assert state(session) == before
     assert statuses(session) == ["Commissioned"] * 3
 

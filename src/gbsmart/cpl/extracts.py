@@ -299,7 +299,8 @@ def signer_refusals(cert: x509.Certificate, settings: Settings) -> list[str]:
                        "SECAS's signing certificate (SECAS's `gbsmart pki show` prints it)")
     elif fingerprint(cert) not in pinned:
         source = ("GBSMART_CPL_SIGNER_FINGERPRINTS" if settings.cpl_signer_fingerprints
-                  else "GBSMART_CPL_SIGNER_FINGERPRINTS is unset, so only the configured signing certificate is")
+                  else "GBSMART_CPL_SIGNER_FINGERPRINTS is unset, so the only one pinned is the configured signing "
+                  "certificate")
         reasons.append(f"its SHA-256 fingerprint {fingerprint(cert)} is not a pinned CPL signer ({source})")
     organisation = organisation_name(cert)
     if organisation != settings.cpl_signer_organisation:
