@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -73,6 +74,40 @@ class Settings(BaseSettings):
         default=50, description="Failed sign-ins from one address, any usernames, within its window, that lock it."
     )
     signin_address_window_seconds: int = 900
+
+    # CPL extract signer identity (issue 8, forged extracts; docs/decisions/0011-cpl-signer-identity.md).
+    cpl_signer_fingerprints: list[str] = Field(
+        default=[],
+        description="SHA-256 fingerprints of the DER certificates allowed to sign CPL extracts (JSON list; colons "
+                    "optional); empty: the configured signing certificate's own (cpl_signing_certificate).",
+    )
+    cpl_signer_organisation: str = Field(
+        default="SECAS", description="The organisation (O=) a CPL extract signer's certificate must name."
+    )
+    cpl_signer_oid: str = Field(
+        default="2.25.288523155029413292663537248687472042129",
+        description="An extended key usage or certificate policy OID the signer's certificate must carry; default "
+                    "gbsmart's test CPL extract signing EKU (core.signing.CPL_EXTRACT_SIGNING).",
+    )
+
+    @field_validator("cpl_signer_fingerprints")
+    @classmethod
+    def _sha256_fingerprints(cls, value: list[str]) -> list[str]:
+        """Each as ``fingerprint()`` writes it: upper-case hex pairs joined by colons."""
+        out = []
+        for given in value:
+            hexdigits = re.sub(r"[\s:]", "", given).upper()
+            if not re.fullmatch(r"[0-9A-F]{64}", hexdigits):
+                raise ValueError(f"{given!r} is not a SHA-256 fingerprint (64 hex digits, colons optional)")
+            out.append(":".join(hexdigits[i:i + 2] for i in range(0, 64, 2)))
+        return out
+
+    @field_validator("cpl_signer_oid")
+    @classmethod
+    def _dotted_oid(cls, value: str) -> str:
+        if not re.fullmatch(r"[0-2](\.(0|[1-9][0-9]*))+", value):
+            raise ValueError(f"{value!r} is not a dotted object identifier such as 1.3.6.1.5.5.7.3.36")
+        return value
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from gbsmart.core.errors import Conflict
 from gbsmart.core.signing import (
+    CPL_EXTRACT_SIGNING,
     CPL_SIGNER_NAME,
     DOCUMENT_SIGNING,
     ORGANISATION_CA_NAME,
@@ -60,7 +61,8 @@ def test_test_pki_has_root_issuing_ca_and_secas_signer_with_private_keys(pki):
     assert isinstance(signer.public_key(), ec.EllipticCurvePublicKey) and signer.public_key().curve.name == "secp256r1"
     ku = signer.extensions.get_extension_for_class(x509.KeyUsage).value
     assert ku.digital_signature and not ku.key_cert_sign
-    assert DOCUMENT_SIGNING in signer.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert {DOCUMENT_SIGNING, CPL_EXTRACT_SIGNING} <= set(signer.extensions.get_extension_for_class(
+        x509.ExtendedKeyUsage).value)
     assert signer.extensions.get_extension_for_class(x509.CertificatePolicies).value
     assert signer.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is False
     assert [common_name(c) for c in _chain(pki)] == [CPL_SIGNER_NAME, ORGANISATION_CA_NAME]

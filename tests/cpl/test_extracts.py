@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
 import gbsmart.models.extracts  # noqa: F401 - registers cpl_extracts
@@ -18,12 +20,20 @@ import gbsmart.models.smi  # noqa: F401 - registers the SMI tables (history join
 from gbsmart.config import Settings
 from gbsmart.core.errors import Forbidden, Invalid
 from gbsmart.core.signing import (
+    CPL_EXTRACT_SIGNING,
     CPL_SIGNER_NAME,
+    DOCUMENT_SIGNING,
+    TEST_ORGANISATION_POLICY,
     TestPki,
     create_test_pki,
+    fingerprint,
+    issue_certificate,
+    load_certificate,
     load_certificates,
     load_private_key,
+    name,
     new_private_key,
+    organisation_policy,
     sign,
 )
 from gbsmart.cpl import extracts
@@ -184,6 +194,65 @@ def test_a_wrong_signer_chained_to_the_anchor_is_refused(vsettings, vpki):
     key, cert = vpki.issue_organisation_certificate("Big Energy plc", now=NOW)
     chain = [cert, *load_certificates(vpki.organisation_ca_certificate)]
     _refused(signed_file(payload(), key, chain), vsettings, "signer", "wrong signer: 'Big Energy plc'")
+
+
+def secas_certificate(vpki: TestPki, extended_key_usage=(DOCUMENT_SIGNING, CPL_EXTRACT_SIGNING)):  # noqa: ANN001, ANN201
+    """Another certificate with the CPL signer's whole identity, from the same CA (a renewal, or a mis-issue)."""
+    ca_cert, ca_key = load_certificate(vpki.organisation_ca_certificate), load_private_key(vpki.organisation_ca_key)
+    key = new_private_key()
+    cert = issue_certificate(subject=name(CPL_SIGNER_NAME, "SECAS"), public_key=key.public_key(), issuer=ca_cert,
+                             issuer_key=ca_key, not_before=NOW - timedelta(hours=1), not_after=NOW + timedelta(days=30),
+                             ca=False, extended_key_usage=extended_key_usage,
+                             policies=[organisation_policy("gbsmart test CPL signer")])
+    return key, [cert, ca_cert]
+
+
+def test_only_a_pinned_certificate_signs_and_a_rotation_pins_both(vsettings, vpki, secas):
+    """Unset, the pin is the configured signing certificate's; set, it replaces that default (decision 0011)."""
+    renewed = secas_certificate(vpki)
+    old_doc, new_doc = signed_file(payload(), *secas), signed_file(payload(), *renewed)
+    _refused(new_doc, vsettings, "signer", r"fingerprint .* is not a pinned CPL signer "
+                                           r"\(GBSMART_CPL_SIGNER_FINGERPRINTS is unset, so the only one pinned is")
+    old_fp, new_fp = fingerprint(secas[1][0]), fingerprint(renewed[1][0])
+    both = Settings(data_dir=vsettings.data_dir, pki_dir=vpki.directory, cpl_signer_fingerprints=[old_fp, new_fp])
+    assert _verify(old_doc, both).signer_fingerprint == old_fp
+    assert _verify(new_doc, both).signer_fingerprint == new_fp
+    only_new = Settings(data_dir=vsettings.data_dir, pki_dir=vpki.directory,
+                        cpl_signer_fingerprints=[new_fp.replace(":", "").lower()])
+    assert only_new.cpl_signer_fingerprints == [new_fp]
+    _refused(old_doc, only_new, "signer", rf"{old_fp} is not a pinned CPL signer \(GBSMART_CPL_SIGNER_FINGERPRINTS\)")
+
+
+def test_no_pin_and_no_signing_certificate_refuses_everything(vpki, secas, tmp_path):
+    """A DCC with only the trust anchor must pin the signer: nothing verifies until it does."""
+    dcc_only = Settings(data_dir=tmp_path, cpl_trust_anchor=vpki.root_certificate)
+    _refused(signed_file(payload(), *secas), dcc_only, "signer", "no CPL signer is pinned: set "
+                                                                 "GBSMART_CPL_SIGNER_FINGERPRINTS")
+    pinned = dcc_only.model_copy(update={"cpl_signer_fingerprints": [fingerprint(secas[1][0])]})
+    assert _verify(signed_file(payload(), *secas), pinned).signer == CPL_SIGNER_NAME
+
+
+def test_any_extended_key_usage_is_not_the_cpl_signers_oid(vsettings, vpki):
+    key, chain = secas_certificate(vpki, extended_key_usage=(x509.ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE,))
+    pinned = vsettings.model_copy(update={"cpl_signer_fingerprints": [fingerprint(chain[0])]})
+    _refused(signed_file(payload(), key, chain), pinned, "signer",
+             f"does not carry the CPL extract signing OID {CPL_EXTRACT_SIGNING.dotted_string}")
+
+
+def test_the_cpl_signers_oid_may_be_a_certificate_policy(vsettings, vpki):
+    """A real IKI deployment names its own policy OID (GBSMART_CPL_SIGNER_OID) and pins the certificate."""
+    key, chain = secas_certificate(vpki, extended_key_usage=(DOCUMENT_SIGNING,))
+    by_policy = vsettings.model_copy(update={"cpl_signer_fingerprints": [fingerprint(chain[0])],
+                                             "cpl_signer_oid": TEST_ORGANISATION_POLICY.dotted_string})
+    assert _verify(signed_file(payload(), key, chain), by_policy).signer == CPL_SIGNER_NAME
+
+
+def test_the_signer_settings_are_checked_when_read():
+    with pytest.raises(ValidationError, match="is not a SHA-256 fingerprint"):
+        Settings(cpl_signer_fingerprints=["AB:CD"])
+    with pytest.raises(ValidationError, match="is not a dotted object identifier"):
+        Settings(cpl_signer_oid="cpl-signing")
+    assert Settings().cpl_signer_oid == CPL_EXTRACT_SIGNING.dotted_string
 
 
 def test_a_certificate_not_chained_to_the_anchor_is_refused(vsettings, tmp_path):

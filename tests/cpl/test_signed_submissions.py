@@ -285,6 +285,8 @@ def test_cli_issue_an_organisation_certificate_sign_then_submit(cli, session):
     key, chain = (cli / "var" / "pki" / "organisations" / f"demo-meters-ltd{s}" for s in (".key", "-chain.pem"))
     assert key.stat().st_mode & 0o077 == 0 and str(chain) in r.text and "PRIVATE KEY" not in r.output
     assert run("pki", "issue-organisation", "Demo Meters Ltd").exit_code == 1  # no overwrite without --force
+    r = run("pki", "issue-organisation", "secas-cpl-signer", "--out", cli / "var" / "pki", "--force")
+    assert r.exit_code == 1 and "is one of the test PKI's own files" in r.text
 
     path = cli / "dm-p1.json"
     path.write_text(json.dumps(submission("PPMID", **IMAGE)))

@@ -19,7 +19,7 @@ from gbsmart.config import get_settings
 from gbsmart.core import cli_support
 from gbsmart.core.clock import SystemClock
 from gbsmart.core.errors import Forbidden
-from gbsmart.core.signing import create_test_pki, load_certificates, load_private_key
+from gbsmart.core.signing import create_test_pki, fingerprint, load_certificates, load_private_key
 from gbsmart.cpl import service as cpl_service
 from gbsmart.cpl.extract_cli import app as cpl_extract_app
 from gbsmart.cpl.extracts import ExtractOutOfOrder, ExtractRefused, ExtractReplayed, issue_extract
@@ -238,10 +238,14 @@ def test_cli_init_issue_and_apply(cli, crew, session):
     r = cli("pki", "init-test")
     assert r.exit_code == 0, r.output
     assert "test PKI created" in r.output and "BEGIN" not in r.output
+    signer = load_certificates(crew.settings.resolved_pki_dir() / "secas-cpl-signer.pem")[0]
+    assert f"GBSMART_CPL_SIGNER_FINGERPRINTS='[\"{fingerprint(signer)}\"]'" in r.output  # to pin it on the DCC
     again = cli("pki", "init-test")
     assert again.exit_code == 1 and "--force" in again.output
     shown = cli("pki", "show")
     assert shown.exit_code == 0 and "chains to the trust anchor" in shown.output and "mode 0600" in shown.output
+    assert f"signing certificate SHA-256: {fingerprint(signer)}" in shown.output
+    assert "the signing certificate is the CPL signer" in " ".join(shown.output.split())
     assert "PRIVATE KEY" not in shown.output
 
     issued = cli("cpl-extract", "issue", "--as", "secas")

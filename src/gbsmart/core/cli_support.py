@@ -16,8 +16,9 @@ from gbsmart.core.context import Actor, Ctx
 from gbsmart.core.db import make_engine, make_sessionmaker, session_scope
 from gbsmart.core.errors import AppError
 
-console = Console()
-err_console = Console(stderr=True)
+# no :emoji: codes: a certificate fingerprint such as "…:52:CD:54…" would print a compact disc instead of ":CD:"
+console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
 
 _clock: Clock = SystemClock()
 

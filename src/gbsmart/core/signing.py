@@ -40,6 +40,9 @@ DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 #: gbsmart's *test* organisation certificate policy (a UUID-based OID under 2.25, ITU-T X.667). It is not an
 #: IKI or SMKI policy OID: a real deployment uses the IKI Organisation Certificate Policy of SEC Appendix.
 TEST_ORGANISATION_POLICY = ObjectIdentifier("2.25.257834910114506450140417223943275639966")
+#: gbsmart's *test* "CPL extract signing" extended key usage (UUID-based, 2.25): only the SECAS CPL signer's
+#: certificate carries it, and the test PKI refuses to issue it to anyone else (decision 0011).
+CPL_EXTRACT_SIGNING = ObjectIdentifier("2.25.288523155029413292663537248687472042129")
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
 PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
@@ -114,9 +117,20 @@ def common_name(cert: x509.Certificate) -> str:
     return str(cns[0].value) if cns else cert.subject.rfc4514_string()
 
 
+def organisation_name(cert: x509.Certificate) -> str | None:
+    """The subject's organisation (O=), or None when it has none."""
+    orgs = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+    return str(orgs[0].value) if orgs else None
+
+
+def serial_number(cert: x509.Certificate) -> str:
+    """The certificate's serial number as lowercase hex."""
+    return f"{cert.serial_number:x}"
+
+
 def describe(cert: x509.Certificate) -> str:
     """How error messages name a certificate: its common name and serial number."""
-    return f"'{common_name(cert)}' (serial {cert.serial_number:x})"
+    return f"'{common_name(cert)}' (serial {serial_number(cert)})"
 
 
 def fingerprint(cert: x509.Certificate) -> str:
@@ -258,6 +272,15 @@ def _extension(cert: x509.Certificate, ext_type: type) -> object | None:
         return cert.extensions.get_extension_for_class(ext_type).value
     except x509.ExtensionNotFound:
         return None
+
+
+def carries_oid(cert: x509.Certificate, oid: ObjectIdentifier) -> bool:
+    """Whether ``cert`` names ``oid`` itself among its extended key usages or certificate policies (the
+    anyExtendedKeyUsage and anyPolicy wildcards do not count)."""
+    eku = _extension(cert, x509.ExtendedKeyUsage)
+    policies = _extension(cert, x509.CertificatePolicies)
+    return (eku is not None and oid in set(eku)) or (
+        policies is not None and any(p.policy_identifier == oid for p in policies))
 
 
 def _find_issuer(cert: x509.Certificate, candidates: Iterable[x509.Certificate],
@@ -441,6 +464,7 @@ def organisation_policy(note: str) -> x509.PolicyInformation:
 ROOT_CA_NAME = "gbsmart Test Root CA"
 ORGANISATION_CA_NAME = "gbsmart Test Organisation CA"
 CPL_SIGNER_NAME = "SECAS (on behalf of the SEC Panel)"
+CPL_SIGNER_ORGANISATION = "SECAS"
 TEST_PKI_ORGANISATION = "gbsmart test PKI (not for production)"
 
 
@@ -498,7 +522,11 @@ class TestPki:
         key_usage: Iterable[str] = ("digital_signature",),
         extended_key_usage: Sequence[ObjectIdentifier] = (DOCUMENT_SIGNING,),
     ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-        """A new key and an organisation certificate for it, issued by this PKI's organisation CA (in memory)."""
+        """A new key and an organisation certificate for it, issued by this PKI's organisation CA (in memory).
+
+        Refuses (``Invalid``) the CPL signer's identity: its common name, O=SECAS or the CPL extract signing EKU.
+        """
+        reserved_for_the_signer(common_name, organisation or common_name, extended_key_usage)
         ca_cert = load_certificate(self.organisation_ca_certificate)
         ca_key = load_private_key(self.organisation_ca_key)
         key = new_private_key()
@@ -510,6 +538,23 @@ class TestPki:
             policies=[organisation_policy(f"gbsmart test organisation certificate for {common_name}; not a real IKI "
                                   "certificate")])
         return key, cert
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def reserved_for_the_signer(common_name: str, organisation: str,
+                            extended_key_usage: Sequence[ObjectIdentifier]) -> None:
+    """Raise ``Invalid`` when an organisation certificate would carry the SECAS CPL signer's identity."""
+    why = ", which only `gbsmart pki init-test` creates: an organisation certificate may not carry it"
+    if _folded(common_name) == _folded(CPL_SIGNER_NAME):
+        raise Invalid(f"the common name '{common_name}' is reserved for the SECAS CPL signer{why}")
+    if _folded(organisation) == _folded(CPL_SIGNER_ORGANISATION):
+        raise Invalid(f"O={CPL_SIGNER_ORGANISATION} is reserved for the SECAS CPL signer{why}")
+    if CPL_EXTRACT_SIGNING in extended_key_usage:
+        raise Invalid(f"the CPL extract signing extended key usage ({CPL_EXTRACT_SIGNING.dotted_string}) is reserved "
+                      f"for the SECAS CPL signer{why}")
 
 
 def create_test_pki(directory: Path, *, now: datetime, force: bool = False, signer_days: int = 730) -> TestPki:
@@ -537,10 +582,10 @@ def create_test_pki(directory: Path, *, now: datetime, force: bool = False, sign
         key_usage=("key_cert_sign", "crl_sign"), policies=[organisation_policy("gbsmart test organisation CA")])
     signer_key = new_private_key()
     signer = issue_certificate(
-        subject=name(CPL_SIGNER_NAME, "SECAS", "IKI Organisation Certificate (test)"),
+        subject=name(CPL_SIGNER_NAME, CPL_SIGNER_ORGANISATION, "IKI Organisation Certificate (test)"),
         public_key=signer_key.public_key(), issuer=ca, issuer_key=ca_key, not_before=start,
         not_after=now + timedelta(days=signer_days), ca=False, key_usage=("digital_signature",),
-        extended_key_usage=(DOCUMENT_SIGNING,),
+        extended_key_usage=(DOCUMENT_SIGNING, CPL_EXTRACT_SIGNING),
         policies=[organisation_policy("gbsmart test IKI organisation certificate: signs CPL extracts on behalf of the "
                               "SEC Panel; not a real IKI certificate")])
 

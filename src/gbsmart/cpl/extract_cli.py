@@ -37,13 +37,17 @@ def list_() -> None:
     with friendly_errors(), cli_ctx() as ctx:
         rows = extracts.extract_history(ctx.session)
         table = Table(title="CPL extracts")
-        for col in ("seq", "issued", "by", "entries", "removals", "applied", "suspended", "restored"):
+        for col in ("seq", "issued", "by", "entries", "removals", "applied", "signer (SHA-256)", "suspended",
+                    "restored"):
             table.add_column(col, justify="right" if col in ("seq", "entries", "removals") else "left")
         for h in rows:
             i, a = h.issued, h.applied
+            fp = h.applied_signer.get("signer_fingerprint")
             table.add_row(str(h.sequence), f"{i.issued_at:%Y-%m-%d %H:%M}" if i else "-", i.issued_by if i else "-",
                           str(i.entry_count) if i else "-", str(i.removal_count) if i else "-",
-                          f"{a.applied_at:%Y-%m-%d %H:%M}" if a else "not yet", str(a.suspended) if a else "",
+                          f"{a.applied_at:%Y-%m-%d %H:%M}" if a else "not yet",
+                          f"{fp[:23]}…" if fp else "",
+                          str(a.suspended) if a else "",
                           str(a.restored) if a else "")
     console.print(table)
 
@@ -56,7 +60,8 @@ def verify(file: Path = typer.Argument(..., help="A signed CPL extract file.")) 
     with friendly_errors(), cli_ctx() as ctx:
         last = last_applied_sequence(ctx.session)
         v = extracts.verify_extract(file, settings=ctx.settings, at=ctx.clock.now(), last_applied=last)
-    console.print(f"[green]✓[/] CPL extract {v.sequence} verifies: signed by {v.signer} at {v.issued_at}")
+    console.print(f"[green]✓[/] CPL extract {v.sequence} verifies: signed by {escape(v.signer)} at {v.issued_at}")
+    console.print(f"  signer:   serial {v.signer_serial}, SHA-256 {v.signer_fingerprint}", soft_wrap=True)
     console.print(f"  chain:    {' → '.join(v.chain)}")
     console.print(f"  entries:  {len(v.entries)}, removals: {len(v.removals)}")
     console.print(f"  sha256:   {v.sha256}")

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.x509.oid import ObjectIdentifier
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, undefer
@@ -38,17 +39,23 @@ from gbsmart.core.signing import (
     KeyFileError,
     SignatureInvalid,
     SigningError,
+    carries_oid,
     certificate_pem,
     certificates_from_pem,
     common_name,
+    describe,
     digest,
+    fingerprint,
     load_certificates,
     load_private_key,
+    organisation_name,
     same_public_key,
+    serial_number,
     sign,
     verify_chain,
     verify_signature,
 )
+from gbsmart.models.audit import ChangeRecord
 from gbsmart.models.cpl import CplEntry, CplEntryEvent, DeviceModel
 from gbsmart.models.extracts import CplExtract
 
@@ -182,7 +189,10 @@ class VerifiedExtract:
     sequence: int
     issued_at: str
     issuer: str
-    signer: str
+    signer: str  # the signing certificate's common name
+    signer_fingerprint: str  # its SHA-256 fingerprint: what identifies it (decision 0011)
+    signer_serial: str
+    signer_subject: str
     sha256: str
     entries: list[dict[str, Any]]
     removals: list[dict[str, Any]]
@@ -268,6 +278,43 @@ def trust_anchors(settings: Settings) -> list[x509.Certificate]:
                                              "or create the test PKI with `gbsmart pki init-test`") from None
 
 
+def pinned_signers(settings: Settings) -> set[str]:
+    """SHA-256 fingerprints of the certificates that may sign CPL extracts: GBSMART_CPL_SIGNER_FINGERPRINTS, or when
+    that is empty the configured signing certificate's own (one machine, as `gbsmart pki init-test` sets it up)."""
+    if settings.cpl_signer_fingerprints:
+        return set(settings.cpl_signer_fingerprints)
+    try:
+        return {fingerprint(load_certificates(settings.resolved_cpl_signing_certificate())[0])}
+    except KeyFileError:
+        return set()
+
+
+def signer_refusals(cert: x509.Certificate, settings: Settings) -> list[str]:
+    """Why ``cert`` may not sign CPL extracts, empty when it may (decision 0011): it is a pinned certificate, it
+    names the CPL signer's organisation, it carries the CPL signer's OID and its common name is an allowed one."""
+    reasons = []
+    pinned = pinned_signers(settings)
+    if not pinned:
+        reasons.append("no CPL signer is pinned: set GBSMART_CPL_SIGNER_FINGERPRINTS to the SHA-256 fingerprint of "
+                       "SECAS's signing certificate (SECAS's `gbsmart pki show` prints it)")
+    elif fingerprint(cert) not in pinned:
+        source = ("GBSMART_CPL_SIGNER_FINGERPRINTS" if settings.cpl_signer_fingerprints
+                  else "GBSMART_CPL_SIGNER_FINGERPRINTS is unset, so the only one pinned is the configured signing "
+                  "certificate")
+        reasons.append(f"its SHA-256 fingerprint {fingerprint(cert)} is not a pinned CPL signer ({source})")
+    organisation = organisation_name(cert)
+    if organisation != settings.cpl_signer_organisation:
+        named = f"is {organisation!r}" if organisation is not None else "is missing"
+        reasons.append(f"its organisation (O=) {named}, not {settings.cpl_signer_organisation!r}")
+    if not carries_oid(cert, ObjectIdentifier(settings.cpl_signer_oid)):
+        reasons.append(f"it does not carry the CPL extract signing OID {settings.cpl_signer_oid} as an extended key "
+                       "usage or certificate policy (GBSMART_CPL_SIGNER_OID)")
+    if common_name(cert) not in settings.cpl_signer_names:
+        reasons.append(f"its common name is not one of {', '.join(settings.cpl_signer_names)} "
+                       "(GBSMART_CPL_SIGNER_NAMES)")
+    return reasons
+
+
 def check_sequence(sequence: int, last_applied: int | None, *, allow_gaps: bool) -> None:
     """Refuse a replayed (already applied) or out-of-order (skipping) sequence number."""
     last = last_applied or 0
@@ -306,7 +353,8 @@ def verify_extract(source: bytes | str | Path, *, settings: Settings, at: dateti
     """Verify a signed extract, in this order, and only then read its entries (decision 0006):
 
     1. the file's structure; 2. the signer's certificate chain up to the configured trust anchor (not to
-    the certificates in the file), at time ``at``; 3. the signer is an authorised CPL signer; 4. the signature
+    the certificates in the file), at time ``at``; 3. the signer is the CPL signer (``signer_refusals``,
+    decision 0011: a pinned certificate, not merely a name); 4. the signature
     over the exact payload bytes; 5. format and version; 6. the sequence number against ``last_applied``;
     7. the entries. Touches no database.
     """
@@ -317,10 +365,10 @@ def verify_extract(source: bytes | str | Path, *, settings: Settings, at: dateti
         path = verify_chain(leaf, intermediates=signed.certificates[1:], anchors=anchors, at=at)
     except CertificateError as exc:
         raise ExtractRefused("chain", f"the signer's certificate is not trusted: {exc.message}") from None
-    signer = common_name(leaf)
-    if signer not in settings.cpl_signer_names:
-        raise ExtractRefused("signer", f"wrong signer: '{signer}' may not sign CPL extracts (allowed: "
-                                       f"{', '.join(settings.cpl_signer_names)})")
+    refusals = signer_refusals(leaf, settings)
+    if refusals:
+        raise ExtractRefused("signer", f"wrong signer: {describe(leaf)} may not sign CPL extracts: "
+                                       f"{'; '.join(refusals)}")
     payload_bytes = signed.payload.encode("utf-8")
     try:
         verify_signature(leaf, signed.signature, payload_bytes)
@@ -340,7 +388,8 @@ def verify_extract(source: bytes | str | Path, *, settings: Settings, at: dateti
     entries, removals = _entries(payload)
     return VerifiedExtract(
         sequence=sequence, issued_at=str(payload.get("issued_at", "")), issuer=str(payload.get("issuer", "")),
-        signer=signer, sha256=digest(payload_bytes), entries=entries, removals=removals,
+        signer=common_name(leaf), signer_fingerprint=fingerprint(leaf), signer_serial=serial_number(leaf),
+        signer_subject=leaf.subject.rfc4514_string(), sha256=digest(payload_bytes), entries=entries, removals=removals,
         chain=[common_name(c) for c in path])
 
 
@@ -358,7 +407,8 @@ class Signer:
 
 
 def load_signer(settings: Settings, at: datetime) -> Signer:
-    """SECAS's key and certificates, checked before use: the chain verifies and the key matches the certificate."""
+    """SECAS's key and certificates, checked before use: the key matches the certificate, the chain verifies and
+    the certificate is the CPL signer by the same rule the DCC applies (``signer_refusals``)."""
     try:
         key = load_private_key(settings.resolved_cpl_signing_key(), settings.cpl_signing_key_password)
         chain = load_certificates(settings.resolved_cpl_signing_certificate())
@@ -372,9 +422,9 @@ def load_signer(settings: Settings, at: datetime) -> Signer:
         verify_chain(chain[0], intermediates=chain[1:], anchors=trust_anchors(settings), at=at)
     except SigningError as exc:
         raise Invalid(f"cannot sign: {exc.message}") from None
-    if common_name(chain[0]) not in settings.cpl_signer_names:
-        raise Invalid(f"cannot sign: '{common_name(chain[0])}' is not an authorised CPL signer "
-                      "(GBSMART_CPL_SIGNER_NAMES)")
+    refusals = signer_refusals(chain[0], settings)
+    if refusals:
+        raise Invalid(f"cannot sign: {describe(chain[0])} is not an authorised CPL signer: {'; '.join(refusals)}")
     return Signer(key=key, chain=chain)
 
 
@@ -435,6 +485,7 @@ def issue_extract(ctx: Ctx, *, entries: list[dict[str, Any]] | None = None, writ
         _write_atomically(path, document)
     record_change(ctx, "cpl_extract.issue", "cpl_extract", sequence, None,
                   {"sha256": row.sha256, "entries": row.entry_count, "removals": removals, "signer": signer.name,
+                   "signer_fingerprint": fingerprint(signer.chain[0]), "signer_serial": serial_number(signer.chain[0]),
                    "file": row.file_path})
     log.info("CPL extract %s issued by %s: %s entries, %s removals", sequence, ctx.actor.username,
              row.entry_count, row.removal_count)
@@ -458,6 +509,9 @@ class HistoryRow:
     sequence: int
     issued: CplExtract | None
     applied: Any | None  # models.smi.SmiExtractApplication
+    #: the certificate that signed the applied extract (signer, signer_fingerprint, signer_serial), from the
+    #: cpl_extract.apply change record; empty for an application recorded before they were (issue 8)
+    applied_signer: dict[str, Any] = field(default_factory=dict)
 
     @property
     def digest_matches(self) -> bool | None:
@@ -475,4 +529,10 @@ def extract_history(session: Session, limit: int = 200) -> list[HistoryRow]:
     applied = {a.sequence: a for a in session.scalars(
         select(SmiExtractApplication).order_by(SmiExtractApplication.sequence.desc()).limit(limit))}
     sequences = sorted(issued.keys() | applied.keys(), reverse=True)[:limit]
-    return [HistoryRow(s, issued.get(s), applied.get(s)) for s in sequences]
+    signers = {int(r.object_id): r.after or {} for r in session.scalars(
+        select(ChangeRecord).where(ChangeRecord.object_type == "cpl_extract",
+                                   ChangeRecord.object_id.in_([str(s) for s in applied]),
+                                   ChangeRecord.action == "cpl_extract.apply"))}
+    return [HistoryRow(s, issued.get(s), applied.get(s), {k: v for k, v in signers.get(s, {}).items()
+                                                          if k in ("signer", "signer_fingerprint", "signer_serial")})
+            for s in sequences]

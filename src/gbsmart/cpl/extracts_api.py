@@ -29,6 +29,9 @@ MAX_EXTRACT_BYTES = 64 * 1024 * 1024
 class ApplicationRead(BaseModel):
     applied_at: datetime
     sha256: str
+    signer: str | None  # the certificate that signed what was applied (None: applied before it was recorded)
+    signer_fingerprint: str | None
+    signer_serial: str | None
     suspended: int
     restored: int
     events: int
@@ -57,8 +60,12 @@ def extract_read(row: extracts.HistoryRow) -> ExtractRead:
     i, a = row.issued, row.applied
     applied = None
     if a is not None:
-        applied = ApplicationRead(applied_at=a.applied_at, sha256=a.sha256, suspended=a.suspended, restored=a.restored,
-                                  events=a.events, seconds=a.seconds, same_digest_as_issued=row.digest_matches)
+        signed = row.applied_signer
+        applied = ApplicationRead(applied_at=a.applied_at, sha256=a.sha256, signer=signed.get("signer"),
+                                  signer_fingerprint=signed.get("signer_fingerprint"),
+                                  signer_serial=signed.get("signer_serial"), suspended=a.suspended,
+                                  restored=a.restored, events=a.events, seconds=a.seconds,
+                                  same_digest_as_issued=row.digest_matches)
     return ExtractRead(
         sequence=row.sequence, issued_at=i.issued_at if i else None, issued_by=i.issued_by if i else None,
         signer=i.signer if i else None, sha256=i.sha256 if i else None, entry_count=i.entry_count if i else None,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 from cryptography import x509
+from rich.markup import escape
 from rich.table import Table
 
 from gbsmart.config import get_settings
@@ -26,6 +27,7 @@ from gbsmart.core.signing import (
     write_certificates,
     write_private_key,
 )
+from gbsmart.cpl.extracts import signer_refusals
 
 app = typer.Typer(help="Keys and certificates: the test PKI whose SECAS certificate signs CPL extracts and whose "
                        "organisation certificates sign CPL submissions.",
@@ -90,6 +92,10 @@ def init_test(
     console.print(f"trust anchor (DCC):   {pki.root_certificate}")
     console.print(f"signing key (SECAS):  {pki.signer_key}")
     console.print(f"signing certificate:  {pki.signer_chain}")
+    pin = fingerprint(load_certificate(pki.signer_certificate))
+    console.print(escape(f"CPL signer pin (DCC): GBSMART_CPL_SIGNER_FINGERPRINTS='[\"{pin}\"]'"), soft_wrap=True)
+    console.print("  [dim]on this machine it is pinned already while GBSMART_CPL_SIGNER_FINGERPRINTS is unset; a DCC "
+                  "elsewhere sets it (docs/cpl-extracts.md)[/]", soft_wrap=True)
     if directory is not None and directory.resolve() != settings.resolved_pki_dir().resolve():
         console.print(f"[yellow]note:[/] set GBSMART_PKI_DIR={directory} so that gbsmart uses this PKI")
 
@@ -119,6 +125,9 @@ def issue_organisation(
             raise Invalid("name the organisation the certificate is for")
         if not pki.organisation_ca_key.exists():
             raise Invalid(f"no test PKI in {pki.directory}: create it first with `gbsmart pki init-test`")
+        if {p.resolve() for p in (key_path, chain_path)} & {p.resolve() for p in pki.files()}:
+            raise Invalid(f"{key_path.name} or {chain_path.name} is one of the test PKI's own files; choose another "
+                          "--out or organisation name")
         if (key_path.exists() or chain_path.exists()) and not force:
             raise Conflict(f"{key_path.name} or {chain_path.name} already exists in {target}; use --force to replace "
                            "them (the old key is lost)")
@@ -151,12 +160,23 @@ def show(
     with friendly_errors():
         console.print(_certificate_table("Trust anchor and signing certificates", [anchor, chain]))
     console.print(f"signing key: {_key_line(key)}")
+    if directory is None:
+        pinned = settings.cpl_signer_fingerprints
+        console.print("pinned CPL signers: " + (", ".join(pinned) if pinned else
+                      "GBSMART_CPL_SIGNER_FINGERPRINTS is unset, so the signing certificate's own"), soft_wrap=True)
     if anchor.exists() and chain.exists():
         try:
             certs = load_certificates(chain)
+            console.print(f"signing certificate SHA-256: {fingerprint(certs[0])}", soft_wrap=True)
             path = verify_chain(certs[0], intermediates=certs[1:], anchors=load_certificates(anchor), at=_now())
             console.print("[green]✓[/] the signing certificate chains to the trust anchor: "
                           + " → ".join(common_name(c) for c in path))
+            refusals = signer_refusals(certs[0], settings) if directory is None else []
+            if refusals:
+                raise Invalid(f"the signing certificate may not sign CPL extracts: {'; '.join(refusals)}")
+            if directory is None:
+                console.print(f"[green]✓[/] the signing certificate is the CPL signer (pinned, "
+                              f"O={escape(settings.cpl_signer_organisation)}, {settings.cpl_signer_oid})")
         except AppError as exc:
-            console.print(f"[red]✗[/] {exc.message}")
+            console.print(f"[red]✗[/] {escape(exc.message)}", soft_wrap=True)
             raise typer.Exit(1) from None

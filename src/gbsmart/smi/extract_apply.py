@@ -42,6 +42,8 @@ class ApplyReport:
     sequence: int
     sha256: str
     signer: str
+    signer_fingerprint: str  # SHA-256 of the signing certificate (decision 0011)
+    signer_serial: str
     issued_at: str
     entries: int
     removals: list[dict[str, Any]]
@@ -102,11 +104,15 @@ def apply_extract(ctx: Ctx, source: bytes | str | Path) -> ApplyReport:
     lap("record")
     timings["total"] = round(time.perf_counter() - started, 4)
     report = ApplyReport(
-        sequence=verified.sequence, sha256=verified.sha256, signer=verified.signer, issued_at=verified.issued_at,
+        sequence=verified.sequence, sha256=verified.sha256, signer=verified.signer,
+        signer_fingerprint=verified.signer_fingerprint, signer_serial=verified.signer_serial,
+        issued_at=verified.issued_at,
         entries=len(verified.entries), removals=verified.removals, models=models, suspended=result.suspended,
         restored=result.restored, events=result.events, seconds=timings, warnings=_warnings(verified, now))
     record_change(ctx, "cpl_extract.apply", "cpl_extract", verified.sequence, None, {
-        "sha256": verified.sha256, "signer": verified.signer, "chain": verified.chain, "issued_at": verified.issued_at,
+        "sha256": verified.sha256, "signer": verified.signer, "signer_fingerprint": verified.signer_fingerprint,
+        "signer_serial": verified.signer_serial, "signer_subject": verified.signer_subject, "chain": verified.chain,
+        "issued_at": verified.issued_at,
         "entries": report.entries, "models": models, "suspended": result.suspended, "restored": result.restored,
         "events": result.events, "removals": verified.removals, "warnings": report.warnings, "seconds": timings})
     log.info("CPL extract %s applied: %s suspended, %s restored, %s events in %.3fs", verified.sequence,

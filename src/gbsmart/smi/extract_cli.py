@@ -52,7 +52,8 @@ def apply_extract_command(
         message = escape(exc.message.rstrip("."))
         err_console.print(f"[bold red]error ({exc.status}):[/] {message}. Nothing was changed.", soft_wrap=True)
         raise typer.Exit(1) from None
-    console.print(f"[green]✓[/] signed by {report.signer}; sha256 {report.sha256}")
+    console.print(f"[green]✓[/] signed by {escape(report.signer)} (certificate serial {report.signer_serial}, SHA-256 "
+                  f"fingerprint {report.signer_fingerprint}); sha256 {report.sha256}", soft_wrap=True)
     console.print(report_table(report))
     for w in report.warnings:
         console.print(f"[yellow]warning:[/] {escape(w)}", soft_wrap=True)
