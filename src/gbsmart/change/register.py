@@ -28,6 +28,7 @@ from gbsmart.change import rules
 from gbsmart.change.enums import ProposalPath, ProposalState
 from gbsmart.change.service import ProposalFilters, _filtered
 from gbsmart.core.errors import NotFound
+from gbsmart.core.types import as_db_id
 from gbsmart.models.change import Proposal, ProposalImpact, Release
 
 YIELD_PER = 500
@@ -250,7 +251,8 @@ def release_entry(session: Session, name_or_id: str) -> tuple[Release, list[tupl
     """One release, by its id or its name (case-insensitive), with its modifications and statuses."""
     stmt = select(Release).options(selectinload(Release.proposals))
     key = name_or_id.strip()
-    found = session.scalar(stmt.where(Release.id == int(key))) if key.isdigit() else None
+    release_id = as_db_id(key)
+    found = session.scalar(stmt.where(Release.id == release_id)) if release_id is not None else None
     found = found or session.scalar(stmt.where(func.lower(Release.name) == key.lower()))
     if found is None:
         names = session.scalars(select(Release.name).order_by(Release.release_date).limit(12)).all()
