@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from gbsmart.core.audit import record_change, snapshot
 from gbsmart.core.context import Ctx
+from gbsmart.core.db import insert_or_conflict
 from gbsmart.core.errors import Conflict, Forbidden, Invalid, NotFound
 from gbsmart.models.papers import Paper, PaperAppendix, PaperRecipient, PaperReclassification, RedAccessRecord
 from gbsmart.models.parties import Organisation, Person
@@ -292,8 +293,9 @@ def create_paper(ctx: Ctx, data: PaperCreate) -> Paper:
     if not ctx.actor.has_role(rules.CODE_ADMINISTRATOR):
         raise Forbidden("Only a Code Administrator (SECAS) may create papers.")
     s = ctx.session
+    exists = Conflict(f"A paper {data.reference!r} already exists; choose another reference.")
     if s.scalar(select(Paper.id).where(func.lower(Paper.reference) == data.reference.lower())) is not None:
-        raise Conflict(f"A paper {data.reference!r} already exists; choose another reference.")
+        raise exists
     author = find_person(ctx, data.author, "author") if data.author else (
         s.get(Person, ctx.actor.person_id) if ctx.actor.person_id else None)
     org = s.get(Organisation, author.organisation_id) if author and author.organisation_id else None
@@ -306,8 +308,7 @@ def create_paper(ctx: Ctx, data: PaperCreate) -> Paper:
         meeting_id=data.meeting_id, body=data.body, status=PaperStatus.DRAFT.value,
         classification=data.classification.value, created_by_id=ctx.actor.person_id, created_at=now, updated_at=now,
     )
-    s.add(paper)
-    s.flush()
+    insert_or_conflict(s, paper, exists)
     for key in data.recipients:
         _add_recipient(ctx, paper, find_person(ctx, key, "recipients"))
     record_change(ctx, "paper.create", "paper", paper.reference, None,
@@ -351,13 +352,14 @@ def add_appendix(ctx: Ctx, reference: str, data: AppendixCreate) -> PaperAppendi
             f"An appendix cannot be less strict than its paper ({Classification(paper.classification).label}).",
             detail=[{"field": "classification", "message": "must be at least the paper's classification"}])
     letter = data.letter or _next_letter(paper)
+    taken = Conflict(f"{paper.reference} already has an Appendix {letter}; leave the letter out to take the next.")
     if any(a.letter == letter for a in paper.appendices):
-        raise Conflict(f"{paper.reference} already has an Appendix {letter}; leave the letter out to take the next.")
-    appendix = PaperAppendix(letter=letter, title=data.title.strip(), body=data.body,
+        raise taken
+    appendix = PaperAppendix(paper_id=paper.id, letter=letter, title=data.title.strip(), body=data.body,
                              classification=data.classification.value, created_at=ctx.clock.now())
-    paper.appendices.append(appendix)
     paper.updated_at = ctx.clock.now()
-    ctx.session.flush()
+    insert_or_conflict(ctx.session, appendix, taken)
+    ctx.session.expire(paper, ["appendices"])
     record_change(ctx, "paper.appendix.add", "paper", paper.reference, None,
                   {"appendix": letter, "title": appendix.title, "classification": appendix.classification})
     return appendix
