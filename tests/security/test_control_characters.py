@@ -10,9 +10,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import typing
+from urllib.parse import quote
 
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -22,6 +24,7 @@ from gbsmart.app import create_app
 from gbsmart.cli import app as cli_app
 from gbsmart.config import Settings
 from gbsmart.models.change import Proposal
+from tests.security.routes import fill_path, request_body, routes
 
 BAD_TITLE = "Meter\x00 reads\x1b[31m wrong"
 PROBLEM = "A problem statement long enough to be accepted by the schema."
@@ -137,3 +140,33 @@ def test_every_input_text_field_refuses_nul(model: type[BaseModel], field: str) 
         model.model_validate({field: [value] if _is_list(annotation) else value})
     errors = [e for e in refused.value.errors() if e["loc"] and e["loc"][0] == field]
     assert errors, f"{model.__name__}.{field} accepted a NUL"
+
+
+# ---------------------------------------------------------------- path, query and form parameters of every route
+
+
+@pytest.mark.parametrize("bad", ["\x00", "a\x1bb"])
+def test_no_route_answers_500_to_control_characters(app, world, bad) -> None:  # noqa: ANN001
+    """PostgreSQL refuses NUL in a query's parameters: every path parameter, text query parameter and page form
+    field gets one."""
+    admin = world.user("admin", "code_administrator")
+    failures = []
+    quoted = quote(bad)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for method, path, route in routes(app):
+            url = fill_path(path, quoted)
+            texts = [p.name for p in route.dependant.query_params if _has_str(p.field_info.annotation)]
+            url += "?" + "&".join(f"{name}={quoted}" for name in texts) if texts else ""
+            r = client.request(method, url, headers=admin, follow_redirects=False,
+                               **request_body(method, path, route, bad))
+            if r.status_code >= 500:
+                failures.append(f"{method} {url} -> {r.status_code}")
+    assert not failures, "\n".join(failures)
+
+
+def test_control_characters_in_a_path_or_query_name_the_parameter(client, party) -> None:  # noqa: ANN001
+    r = client.get("/api/v1/proposals/DP%00001", headers=party)
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "path.reference"
+    assert "must not contain control characters (found U+0000 at position 3)" in r.json()["error"]
+    r = client.get("/api/v1/proposals?q=meter%1B", headers=party)
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "query.q"

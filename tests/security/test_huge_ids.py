@@ -7,40 +7,19 @@ JSON body and every page form field gets the bad value.
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
-from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-import gbsmart
 from gbsmart.core.pagination import encode_cursor
 from gbsmart.models.audit import ChangeRecord
+from tests.security.routes import fill_path, request_body, routes
 
 HUGE = "99999999999999999999999"
 BAD_IDS = [HUGE, "-1", "0"]
-#: routes that take no id, so the bad value cannot reach them; anything else is called
-SKIP = {"/logout", "/login", "/healthz", "/favicon.ico", "/"}
-
-_TEMPLATES = Path(gbsmart.__file__).parent
-#: every form field name any page template uses, so a new form field is covered too
-FORM_FIELDS = sorted({m for t in _TEMPLATES.rglob("*.html") for m in re.findall(r'name="(\w+)"', t.read_text())})
-
-
-def _routes(app) -> list[tuple[str, str, APIRoute]]:  # noqa: ANN001
-    out = []
-    for rc in iter_route_contexts(app.routes):
-        route = rc.original_route
-        if not isinstance(route, APIRoute) or rc.path in SKIP:
-            continue
-        out.extend((method, rc.path, route) for method in sorted(rc.methods or ()) if method != "HEAD")
-    return out
-
-
 def _url(path: str, route: APIRoute, bad: str) -> str:
-    url = re.sub(r"\{(\w+)(:\w+)?\}", bad, path)
+    url = fill_path(path, bad)
     query = [p.name for p in route.dependant.query_params
              if p.name == "cursor" or p.field_info.annotation in (int, int | None)]
     return url + ("?" + "&".join(f"{name}={bad}" for name in query) if query else "")
@@ -53,19 +32,15 @@ def admin(world) -> dict[str, str]:  # noqa: ANN001
 
 @pytest.mark.parametrize("bad", BAD_IDS)
 def test_no_route_answers_500_to_an_out_of_range_id(app, admin, bad) -> None:  # noqa: ANN001
-    routes = _routes(app)
-    assert len(routes) > 100, "the route table walk found too few routes"
+    table = routes(app)
+    assert len(table) > 100, "the route table walk found too few routes"
     failures = []
     with TestClient(app, raise_server_exceptions=False) as client:
-        for method, path, route in routes:
-            url = _url(path, route, bad)
-            if path.startswith("/api/"):
-                body = {"json": {}} if route.dependant.body_params and method != "GET" else {}
-            else:
-                body = {"data": dict.fromkeys(FORM_FIELDS, bad)} if method == "POST" else {}
-            r = client.request(method, url, headers=admin, follow_redirects=False, **body)
+        for method, path, route in table:
+            r = client.request(method, _url(path, route, bad), headers=admin, follow_redirects=False,
+                               **request_body(method, path, route, bad))
             if r.status_code >= 500:
-                failures.append(f"{method} {url} -> {r.status_code}")
+                failures.append(f"{method} {r.url} -> {r.status_code}")
     assert not failures, "\n".join(failures)
 
 
@@ -75,12 +50,12 @@ FORGED_CURSORS = [encode_cursor(values) for n in (1, 2, 4) for values in ([int(H
 
 @pytest.mark.parametrize("cursor", FORGED_CURSORS)
 def test_no_list_answers_500_to_a_forged_cursor(app, admin, cursor) -> None:  # noqa: ANN001
-    cursor_routes = [(m, p) for m, p, r in _routes(app) if any(q.name == "cursor" for q in r.dependant.query_params)]
+    cursor_routes = [(m, p) for m, p, r in routes(app) if any(q.name == "cursor" for q in r.dependant.query_params)]
     assert len(cursor_routes) >= 5
     failures = []
     with TestClient(app, raise_server_exceptions=False) as client:
         for method, path in cursor_routes:
-            url = re.sub(r"\{(\w+)(:\w+)?\}", "x", path) + f"?cursor={cursor}"
+            url = fill_path(path, "x") + f"?cursor={cursor}"
             r = client.request(method, url, headers=admin)
             if r.status_code >= 500:
                 failures.append(f"{method} {url} -> {r.status_code}")
