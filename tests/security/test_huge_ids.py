@@ -11,7 +11,9 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from gbsmart.cli import app as cli_app
 from gbsmart.core.pagination import encode_cursor
 from gbsmart.models.audit import ChangeRecord
 from tests.security.routes import fill_path, request_body, routes
@@ -75,3 +77,13 @@ def test_an_out_of_range_id_names_the_field(client, admin, session) -> None:  # 
     r = client.get(f"/api/v1/releases/{HUGE}", headers=admin)
     assert r.status_code == 404 and "No SEC Release" in r.json()["error"]
     assert session.scalars(select(ChangeRecord.action)).all() == []
+
+
+@pytest.mark.parametrize("command", [["cpl", "show"], ["cpl", "approve", "--as", "admin"]])
+@pytest.mark.parametrize("bad", BAD_IDS)
+def test_cli_refuses_an_out_of_range_id(cli_env, world, command, bad) -> None:  # noqa: ANN001
+    """A usage error (exit 2) naming the argument, not a traceback."""
+    world.person("admin", "code_administrator")
+    r = CliRunner().invoke(cli_app, [*command, "--", bad])
+    assert r.exit_code == 2, (r.output, r.exception)
+    assert "Invalid value" in r.output and "_id" in r.output
