@@ -28,6 +28,7 @@ from gbsmart.change import rules
 from gbsmart.change.enums import ProposalPath, ProposalState
 from gbsmart.change.service import ProposalFilters, _filtered
 from gbsmart.core.errors import NotFound
+from gbsmart.core.exports import csv_cell, xlsx_cell
 from gbsmart.core.types import as_db_id
 from gbsmart.models.change import Proposal, ProposalImpact, Release
 
@@ -271,7 +272,6 @@ def _with_statuses(release: Release) -> tuple[Release, list[tuple[Proposal, str]
 # ---------------------------------------------------------------- CSV
 
 CSV_CHUNK_ROWS = 200
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def to_csv(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
@@ -284,16 +284,10 @@ def to_csv(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
     writer = csv.writer(buffer)
     writer.writerow(REGISTER_HEADINGS)
     for n, row in enumerate(rows, start=1):
-        writer.writerow([_csv_value(row.get(c.key)) for c in REGISTER_COLUMNS])
+        writer.writerow([csv_cell(row.get(c.key)) for c in REGISTER_COLUMNS])
         if n % CSV_CHUNK_ROWS == 0:
             yield _drain(buffer)
     yield _drain(buffer)
-
-
-def _csv_value(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def _drain(buffer: io.StringIO) -> str:
@@ -334,9 +328,7 @@ def _cell(
     number_format: str | None = None,
     fill: PatternFill | None = None,
 ) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"  # never a formula, whatever the text starts with
+    cell = xlsx_cell(ws, value)
     if isinstance(value, date):
         cell.number_format = number_format or DATE_FORMAT
     if font:

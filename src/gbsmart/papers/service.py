@@ -19,6 +19,7 @@ from gbsmart.core.audit import record_change, snapshot
 from gbsmart.core.context import Ctx
 from gbsmart.core.db import insert_or_conflict
 from gbsmart.core.errors import Conflict, Forbidden, Invalid, NotFound
+from gbsmart.core.exports import csv_cell
 from gbsmart.models.papers import Paper, PaperAppendix, PaperRecipient, PaperReclassification, RedAccessRecord
 from gbsmart.models.parties import Organisation, Person
 from gbsmart.papers import access, rules
@@ -239,11 +240,6 @@ def get_appendix(ctx: Ctx, reference: str, letter: str, channel: AccessChannel) 
     return view, found
 
 
-def _cell(value: str) -> str:
-    """A CSV cell a spreadsheet will not run as a formula (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 EXPORT_HEADINGS = ["reference", "title", "classification", "action", "status", "author", "author_organisation",
                    "paper_date", "committee", "appendices"]
 
@@ -255,7 +251,7 @@ def export_csv(ctx: Ctx, f: PaperFilters) -> str:
     w.writerow(EXPORT_HEADINGS)
     for v in list_papers(ctx, f, AccessChannel.EXPORT, limit=100_000):
         p = v.paper
-        w.writerow([_cell(x) for x in (
+        w.writerow([csv_cell(x) for x in (
             p.reference, p.title, Classification(p.classification).label, p.action, p.status, p.author_name,
             p.author_organisation, p.paper_date.isoformat(), p.committee_code or "",
             "; ".join(f"{a.letter} ({Classification(a.classification).label}) {a.title}" for a in v.appendices))])
