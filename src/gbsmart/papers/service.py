@@ -401,8 +401,11 @@ def _recipient_names(paper: Paper) -> list[str]:
 def _add_recipient(ctx: Ctx, paper: Paper, person: Person) -> None:
     if any(r.person_id == person.id for r in paper.recipients):
         return
-    paper.recipients.append(PaperRecipient(person_id=person.id, person=person, added_by_id=ctx.actor.person_id,
-                                           added_at=ctx.clock.now()))
+    recipient = PaperRecipient(paper_id=paper.id, person_id=person.id, person=person,
+                               added_by_id=ctx.actor.person_id, added_at=ctx.clock.now())
+    insert_or_conflict(ctx.session, recipient, Conflict(
+        f"{person.username} was named a recipient of {paper.reference} by someone else at the same time; reload it."))
+    ctx.session.expire(paper, ["recipients"])
 
 
 def update_recipients(ctx: Ctx, reference: str, data: RecipientsUpdate) -> list[Person]:
