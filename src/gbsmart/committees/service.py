@@ -266,11 +266,12 @@ def create_meeting(ctx: Ctx, code: str, data: MeetingCreate) -> Meeting:
     if clash is not None:
         raise Conflict(f"The {c.code} already has meeting {clash.reference} (number {clash.number}).")
     now = ctx.clock.now()
-    m = Meeting(committee=c, number=number, reference=reference, meeting_date=data.meeting_date,
+    m = Meeting(committee_id=c.id, number=number, reference=reference, meeting_date=data.meeting_date,
                 start_time=data.start_time, end_time=data.end_time, venue=data.venue, status=data.status.value,
                 minutes_status=MinutesStatus.DRAFT.value, source="gbsmart", created_at=now, updated_at=now)
     insert_or_conflict(s, m, Conflict(f"The {c.code} already has meeting {reference} or number {number}; "
                                       "another was arranged at the same time."))
+    s.expire(c, ["meetings"])
     record_change(ctx, "meeting.create", "meeting", minute_reference(m), None, meeting_snapshot(m))
     return m
 
