@@ -18,7 +18,7 @@ import uvicorn
 from sqlalchemy import func, select
 
 from gbsmart.app import create_app
-from gbsmart.models.change import ChangeBoardVote
+from gbsmart.models.change import ChangeBoardVote, Proposal
 
 VOTERS = 8
 
@@ -60,17 +60,22 @@ def change_board(client, world) -> tuple[str, dict[str, str]]:  # noqa: ANN001
     return ref, voter
 
 
-def test_simultaneous_duplicate_votes_are_one_201_and_seven_409(server_url, change_board, session) -> None:  # noqa: ANN001
-    ref, voter = change_board
+def _at_once(server_url: str, headers: dict[str, str], path: str, body: dict) -> list[httpx.Response]:
+    """VOTERS copies of one POST, released together by a barrier."""
     barrier = threading.Barrier(VOTERS)
 
-    def vote(_: int) -> httpx.Response:
-        with httpx.Client(base_url=server_url, headers=voter, timeout=60) as http:
+    def post(_: int) -> httpx.Response:
+        with httpx.Client(base_url=server_url, headers=headers, timeout=60) as http:
             barrier.wait()
-            return http.post(f"/api/v1/proposals/{ref}/votes", json={"vote": "approve"})
+            return http.post(path, json=body)
 
     with ThreadPoolExecutor(VOTERS) as pool:
-        responses = list(pool.map(vote, range(VOTERS)))
+        return list(pool.map(post, range(VOTERS)))
+
+
+def test_simultaneous_duplicate_votes_are_one_201_and_seven_409(server_url, change_board, session) -> None:  # noqa: ANN001
+    ref, voter = change_board
+    responses = _at_once(server_url, voter, f"/api/v1/proposals/{ref}/votes", {"vote": "approve"})
 
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201] + [409] * (VOTERS - 1), [(r.status_code, r.text[:200]) for r in responses]
@@ -81,3 +86,15 @@ def test_simultaneous_duplicate_votes_are_one_201_and_seven_409(server_url, chan
     assert again.status_code == 409 and again.json()["error"] == sequential
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(ChangeBoardVote)) == 1
+
+
+def test_simultaneous_draft_proposals_never_answer_500(server_url, change_board, session) -> None:  # noqa: ANN001
+    """Each new Draft Proposal takes the next DP number: two at once may want the same one; the loser is a 409."""
+    _, voter = change_board
+    responses = _at_once(server_url, voter, "/api/v1/proposals",
+                         {"title": "Meters read wrong", "problem_statement": "A problem statement long enough."})
+    assert {r.status_code for r in responses} <= {201, 409}, [(r.status_code, r.text[:200]) for r in responses]
+    assert all("raise it again" in r.json()["error"] for r in responses if r.status_code == 409)
+    session.expire_all()
+    created = sum(r.status_code == 201 for r in responses)
+    assert created >= 1 and session.scalar(select(func.count()).select_from(Proposal)) == created + 1

@@ -167,8 +167,8 @@ def raise_draft_proposal(ctx: Ctx, data: DraftProposalCreate) -> Proposal:
         updated_at=now,
         source="raised in gbsmart",
     )
-    s.add(p)
-    s.flush()
+    insert_or_conflict(s, p, Conflict(f"Another Draft Proposal took {ref} at the same time; nothing was saved, "
+                                      "raise it again."))
     _add_event(ctx, p, "raise_draft", None, reason="Draft Proposal raised.")
     record_change(ctx, "proposal.raise", "proposal", p.reference, None, snapshot(p, *AUDITED))
     return p
