@@ -19,7 +19,7 @@ from gbsmart.config import Settings, get_settings
 from gbsmart.core.clock import Clock, SystemClock
 from gbsmart.core.db import make_engine, make_sessionmaker
 from gbsmart.core.security import verify_password
-from gbsmart.web.deps import get_ctx
+from gbsmart.web.deps import get_ctx, refuse_control_characters
 from gbsmart.web.errors import install_error_handlers
 from gbsmart.web.templating import make_templates, render
 
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, eng
         docs_url="/api/v1/docs",
         redoc_url=None,
         lifespan=lifespan,
+        dependencies=[Depends(refuse_control_characters)],
     )
     app.state.settings = settings
     app.state.clock = clock

@@ -158,3 +158,11 @@ def test_import_and_export_through_the_api(client, cast, session):
     assert r.status_code == 200 and r.json()["entries"] == 1
     session.expire_all()
     assert count(session, CplEntry) == 2
+
+
+def test_export_writes_formula_like_text_as_text(client, cast):
+    """A model name such as '=1+1' is a text cell in the export, never a formula a spreadsheet would run."""
+    cast.listed("PPMID", model="=HYPERLINK(\"http://attacker.example\",\"DM\")")
+    r = client.get(f"{API}/export.xlsx", headers=cast.headers["guest"])
+    cell = load_workbook(io.BytesIO(r.content))["CPL"]["B2"]
+    assert cell.value == "=HYPERLINK(\"http://attacker.example\",\"DM\")" and cell.data_type == "s"

@@ -28,6 +28,8 @@ from gbsmart.change import rules
 from gbsmart.change.enums import ProposalPath, ProposalState
 from gbsmart.change.service import ProposalFilters, _filtered
 from gbsmart.core.errors import NotFound
+from gbsmart.core.exports import csv_cell, xlsx_cell
+from gbsmart.core.types import as_db_id
 from gbsmart.models.change import Proposal, ProposalImpact, Release
 
 YIELD_PER = 500
@@ -250,7 +252,8 @@ def release_entry(session: Session, name_or_id: str) -> tuple[Release, list[tupl
     """One release, by its id or its name (case-insensitive), with its modifications and statuses."""
     stmt = select(Release).options(selectinload(Release.proposals))
     key = name_or_id.strip()
-    found = session.scalar(stmt.where(Release.id == int(key))) if key.isdigit() else None
+    release_id = as_db_id(key)
+    found = session.scalar(stmt.where(Release.id == release_id)) if release_id is not None else None
     found = found or session.scalar(stmt.where(func.lower(Release.name) == key.lower()))
     if found is None:
         names = session.scalars(select(Release.name).order_by(Release.release_date).limit(12)).all()
@@ -269,7 +272,6 @@ def _with_statuses(release: Release) -> tuple[Release, list[tuple[Proposal, str]
 # ---------------------------------------------------------------- CSV
 
 CSV_CHUNK_ROWS = 200
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def to_csv(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
@@ -282,16 +284,10 @@ def to_csv(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
     writer = csv.writer(buffer)
     writer.writerow(REGISTER_HEADINGS)
     for n, row in enumerate(rows, start=1):
-        writer.writerow([_csv_value(row.get(c.key)) for c in REGISTER_COLUMNS])
+        writer.writerow([csv_cell(row.get(c.key)) for c in REGISTER_COLUMNS])
         if n % CSV_CHUNK_ROWS == 0:
             yield _drain(buffer)
     yield _drain(buffer)
-
-
-def _csv_value(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def _drain(buffer: io.StringIO) -> str:
@@ -332,9 +328,7 @@ def _cell(
     number_format: str | None = None,
     fill: PatternFill | None = None,
 ) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"  # never a formula, whatever the text starts with
+    cell = xlsx_cell(ws, value)
     if isinstance(value, date):
         cell.number_format = number_format or DATE_FORMAT
     if font:

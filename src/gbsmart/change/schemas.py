@@ -7,14 +7,15 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gbsmart.change.enums import Consultation, ProposalPath, Route, Vote, VotingCategory
+from gbsmart.core.types import Line, Text
 
 
 class DraftProposalCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    title: str = Field(min_length=5, max_length=300, description="A short, specific title.")
-    problem_statement: str = Field(min_length=20, max_length=20000, description="What is the problem?")
-    proposer_organisation: str | None = Field(
+    title: Line = Field(min_length=5, max_length=300, description="A short, specific title.")
+    problem_statement: Text = Field(min_length=20, max_length=20000, description="What is the problem?")
+    proposer_organisation: Line | None = Field(
         default=None, description="Raise on behalf of this organisation (Code Administrator only)."
     )
     date_raised: date | None = None
@@ -23,47 +24,47 @@ class DraftProposalCreate(BaseModel):
 class StepCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    step: str = Field(min_length=1, max_length=50, examples=["further_development"])
-    reason: str = Field(default="", max_length=10000, description="Why, in the decider's words.")
-    reference: str | None = Field(
+    step: Line = Field(min_length=1, max_length=50, examples=["further_development"])
+    reason: Text = Field(default="", max_length=10000, description="Why, in the decider's words.")
+    reference: Line | None = Field(
         default=None, max_length=300, description="The minute or document that decided it, e.g. 'CSC 11_2801'."
     )
     decided_on: date | None = Field(default=None, description="The date of the decision; default today.")
     path: ProposalPath | None = None
     route: Route | None = None
-    release: str | None = Field(default=None, description="A SEC Release name, for target_release.")
-    mp_reference: str | None = Field(default=None, pattern=r"^(MP\d{3,4}|SECMP\d{4})$")
-    pa_status: str | None = Field(default=None, max_length=50)
+    release: Line | None = Field(default=None, description="A SEC Release name, for target_release.")
+    mp_reference: Line | None = Field(default=None, pattern=r"^(MP\d{3,4}|SECMP\d{4})$")
+    pa_status: Line | None = Field(default=None, max_length=50)
 
 
 class VoteCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    party: str | None = Field(default=None, description="The Party voting; default the caller's own Party.")
+    party: Line | None = Field(default=None, description="The Party voting; default the caller's own Party.")
     vote: Vote
-    comment: str = Field(default="", max_length=5000)
+    comment: Text = Field(default="", max_length=5000)
 
 
 class ResponseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    party: str | None = None
+    party: Line | None = None
     supports: bool | None = None
-    comments: str = Field(min_length=1, max_length=20000)
+    comments: Text = Field(min_length=1, max_length=20000)
 
 
 class DocumentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    kind: str = Field(min_length=2, max_length=80, examples=["Draft Modification Report"])
-    title: str = Field(min_length=2, max_length=300)
-    body: str = Field(default="", max_length=200000)
+    kind: Line = Field(min_length=2, max_length=80, examples=["Draft Modification Report"])
+    title: Line = Field(min_length=2, max_length=300)
+    body: Text = Field(default="", max_length=200000)
 
 
 class TallyVote(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    party: str = Field(min_length=1, max_length=200)
+    party: Line = Field(min_length=1, max_length=200)
     category: VotingCategory
     vote: Vote
 

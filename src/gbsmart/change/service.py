@@ -22,6 +22,7 @@ from gbsmart.change.schemas import DocumentCreate, DraftProposalCreate, Response
 from gbsmart.change.voting import Ballot, TallyResult, VotingRules, tally
 from gbsmart.core.audit import record_change, snapshot
 from gbsmart.core.context import Ctx
+from gbsmart.core.db import insert_or_conflict
 from gbsmart.core.errors import Conflict, Forbidden, Invalid, NotFound
 from gbsmart.core.pagination import Page, decode_cursor, encode_cursor
 from gbsmart.models.change import (
@@ -166,8 +167,8 @@ def raise_draft_proposal(ctx: Ctx, data: DraftProposalCreate) -> Proposal:
         updated_at=now,
         source="raised in gbsmart",
     )
-    s.add(p)
-    s.flush()
+    insert_or_conflict(s, p, Conflict(f"Another Draft Proposal took {ref} at the same time; nothing was saved, "
+                                      "raise it again."))
     _add_event(ctx, p, "raise_draft", None, reason="Draft Proposal raised.")
     record_change(ctx, "proposal.raise", "proposal", p.reference, None, snapshot(p, *AUDITED))
     return p
@@ -308,6 +309,18 @@ def current_tally(ctx: Ctx, p: Proposal) -> TallyResult:
     return tally(ballots, voting_rules(ctx))
 
 
+def _vote_of(s: Session, p: Proposal, org: Organisation) -> ChangeBoardVote | None:
+    return s.scalar(select(ChangeBoardVote).where(ChangeBoardVote.proposal_id == p.id,
+                                                  ChangeBoardVote.round == p.change_board_round,
+                                                  ChangeBoardVote.organisation_id == org.id))
+
+
+def _already_voted(p: Proposal, org: Organisation, existing: ChangeBoardVote | None) -> Conflict:
+    cast = f" ({existing.vote})" if existing is not None else ""
+    return Conflict(f"{org.name} has already voted{cast} on {p.reference}; one vote per Party.",
+                    detail={"party": org.name, "vote": existing.vote if existing is not None else None})
+
+
 def cast_vote(ctx: Ctx, reference: str, data: VoteCreate) -> ChangeBoardVote:
     """One vote per Party per Change Board round (SECMP0041, seed 004); a second vote is refused (409)."""
     s = ctx.session
@@ -330,24 +343,15 @@ def cast_vote(ctx: Ctx, reference: str, data: VoteCreate) -> ChangeBoardVote:
     category = PARTY_TO_VOTING_CATEGORY[org.party_category]
     if category.value not in voting_rules(ctx).categories:
         raise Invalid(f"{org.name}'s category {category.label} does not vote under the configured rules.")
-    existing = s.scalar(
-        select(ChangeBoardVote).where(
-            ChangeBoardVote.proposal_id == p.id,
-            ChangeBoardVote.round == p.change_board_round,
-            ChangeBoardVote.organisation_id == org.id,
-        )
-    )
-    if existing is not None:
-        raise Conflict(
-            f"{org.name} has already voted ({existing.vote}) on {p.reference}; one vote per Party.",
-            detail={"party": org.name, "vote": existing.vote},
-        )
+    if (existing := _vote_of(s, p, org)) is not None:
+        raise _already_voted(p, org, existing)
     vote = ChangeBoardVote(
         proposal_id=p.id, round=p.change_board_round, organisation_id=org.id, category=category.value,
         vote=data.vote.value, cast_by_id=ctx.actor.person_id, at=ctx.clock.now(), comment=data.comment,
     )
-    p.votes.append(vote)
-    s.flush()
+    # a vote cast by another request meanwhile is refused by the unique constraint: the same 409
+    insert_or_conflict(s, vote, lambda: _already_voted(p, org, _vote_of(s, p, org)))
+    s.expire(p, ["votes"])
     record_change(ctx, "proposal.vote", "proposal", p.reference, None,
                   {"party": org.name, "category": category.value, "vote": data.vote.value,
                    "round": p.change_board_round})
@@ -382,14 +386,15 @@ def record_response(ctx: Ctx, reference: str, data: ResponseCreate) -> Consultat
             ConsultationResponse.organisation_id == org.id,
         )
     )
+    already = Conflict(f"{org.name} has already responded to this {consultation.label}.")
     if dup:
-        raise Conflict(f"{org.name} has already responded to this {consultation.label}.")
+        raise already
     resp = ConsultationResponse(
         proposal_id=p.id, consultation=consultation.value, round=p.consultation_round, organisation_id=org.id,
         respondent_id=ctx.actor.person_id, supports=data.supports, comments=data.comments, at=ctx.clock.now(),
     )
-    p.responses.append(resp)
-    s.flush()
+    insert_or_conflict(s, resp, already)
+    s.expire(p, ["responses"])
     record_change(ctx, "proposal.response", "proposal", p.reference, None,
                   {"party": org.name, "consultation": consultation.value, "supports": data.supports})
     return resp

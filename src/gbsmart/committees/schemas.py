@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from gbsmart.change.enums import Route
 from gbsmart.committees.enums import ActionStatus, AttendeeRole, CommitteeKind, DecisionWord, MeetingStatus
+from gbsmart.core.types import DbId, Line, Text
 from gbsmart.models.parties import PartyCategory
 
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -25,33 +26,33 @@ def _lower(value: Any) -> Any:
 class CommitteeCreate(BaseModel):
     model_config = _STRICT
 
-    code: str = Field(min_length=2, max_length=30, pattern=r"^[A-Za-z][A-Za-z0-9 ]*$", examples=["CSC"])
-    name: str = Field(min_length=3, max_length=200, examples=["Change Sub-Committee"])
+    code: Line = Field(min_length=2, max_length=30, pattern=r"^[A-Za-z][A-Za-z0-9 ]*$", examples=["CSC"])
+    name: Line = Field(min_length=3, max_length=200, examples=["Change Sub-Committee"])
     kind: CommitteeKind = CommitteeKind.SUB_COMMITTEE
     quorum: int = Field(default=3, ge=1, le=100, description="Members present for the meeting to be quorate.")
-    process_role: str | None = Field(default=None, max_length=30,
+    process_role: Line | None = Field(default=None, max_length=30,
                                      description="The role it holds in the change process, e.g. committee_member.")
-    organisation: str | None = Field(default=None, description="The organisation record of the committee, if any.")
-    description: str = Field(default="", max_length=5000)
+    organisation: Line | None = Field(default=None, description="The organisation record of the committee, if any.")
+    description: Text = Field(default="", max_length=5000)
 
 
 class CommitteeUpdate(BaseModel):
     model_config = _STRICT
 
-    name: str | None = Field(default=None, min_length=3, max_length=200)
+    name: Line | None = Field(default=None, min_length=3, max_length=200)
     quorum: int | None = Field(default=None, ge=1, le=100)
-    process_role: str | None = Field(default=None, max_length=30)
-    description: str | None = Field(default=None, max_length=5000)
+    process_role: Line | None = Field(default=None, max_length=30)
+    description: Text | None = Field(default=None, max_length=5000)
 
 
 class MemberCreate(BaseModel):
     model_config = _STRICT
 
-    person: str = Field(min_length=1, max_length=200, description="A username or full name.")
-    represents: str = Field(default="", max_length=200, examples=["Large Suppliers", "DCC"])
+    person: Line = Field(min_length=1, max_length=200, description="A username or full name.")
+    represents: Line = Field(default="", max_length=200, examples=["Large Suppliers", "DCC"])
     party_category: PartyCategory | None = None
-    organisation: str | None = Field(default=None, max_length=200)
-    alternate_for: str | None = Field(default=None, max_length=200,
+    organisation: Line | None = Field(default=None, max_length=200)
+    alternate_for: Line | None = Field(default=None, max_length=200,
                                       description="The member (username or full name) this person is alternate of.")
     is_chair: bool = False
     is_secretary: bool = False
@@ -72,7 +73,7 @@ class MeetingCreate(BaseModel):
     meeting_date: date
     start_time: time | None = None
     end_time: time | None = None
-    venue: str = Field(default="", max_length=300)
+    venue: Line = Field(default="", max_length=300)
     status: MeetingStatus = MeetingStatus.SCHEDULED
 
     @model_validator(mode="after")
@@ -87,16 +88,16 @@ class MeetingUpdate(BaseModel):
 
     start_time: time | None = None
     end_time: time | None = None
-    venue: str | None = Field(default=None, max_length=300)
+    venue: Line | None = Field(default=None, max_length=300)
     status: MeetingStatus | None = None
 
 
 class AttendeeCreate(BaseModel):
     model_config = _STRICT
 
-    person: str | None = Field(default=None, max_length=200, description="A username or full name, if known.")
-    name: str | None = Field(default=None, max_length=200, description="The name as minuted (default the person's).")
-    representing: str = Field(default="", max_length=200, examples=["Large Suppliers", "SECAS"])
+    person: Line | None = Field(default=None, max_length=200, description="A username or full name, if known.")
+    name: Line | None = Field(default=None, max_length=200, description="The name as minuted (default the person's).")
+    representing: Line = Field(default="", max_length=200, examples=["Large Suppliers", "SECAS"])
     party_category: PartyCategory | None = None
     role: AttendeeRole = AttendeeRole.MEMBER
     teleconference: bool = False
@@ -116,9 +117,9 @@ class AttendeeCreate(BaseModel):
 class ApologyCreate(BaseModel):
     model_config = _STRICT
 
-    person: str | None = Field(default=None, max_length=200)
-    name: str | None = Field(default=None, max_length=200)
-    representing: str = Field(default="", max_length=200)
+    person: Line | None = Field(default=None, max_length=200)
+    name: Line | None = Field(default=None, max_length=200)
+    representing: Line = Field(default="", max_length=200)
 
     @model_validator(mode="after")
     def _someone(self) -> ApologyCreate:
@@ -133,10 +134,10 @@ class DecisionCreate(BaseModel):
     model_config = _STRICT
 
     word: DecisionWord = Field(description="agreed, recommended, noted or approved")
-    text: str = Field(min_length=3, max_length=5000, examples=["further development is required to define and "
+    text: Text = Field(min_length=3, max_length=5000, examples=["further development is required to define and "
                                                                 "understand the issue"])
-    proposal: str | None = Field(default=None, max_length=20, description="DP094, MP102 ...")
-    step: str | None = Field(default=None, max_length=50,
+    proposal: Line | None = Field(default=None, max_length=20, description="DP094, MP102 ...")
+    step: Line | None = Field(default=None, max_length=50,
                              description="The change-process step it takes; default inferred from the wording.")
     route: Route | None = Field(default=None, description="For ready_to_convert: refinement or report_phase.")
     take_step: bool = Field(default=True, description="False: minute the decision without taking any step.")
@@ -148,7 +149,7 @@ class DecisionCreate(BaseModel):
 
 
 class MinuteDecisionCreate(DecisionCreate):
-    agenda_item: str = Field(min_length=1, max_length=10, description="The item number, e.g. 3 or 3.5.")
+    agenda_item: Line = Field(min_length=1, max_length=10, description="The item number, e.g. 3 or 3.5.")
 
 
 class AgendaItemCreate(BaseModel):
@@ -156,32 +157,32 @@ class AgendaItemCreate(BaseModel):
 
     number: int | None = Field(default=None, ge=1, le=999, description="Default: the next item number.")
     sub: int = Field(default=0, ge=0, le=999, description="0 for the item; 1, 2 ... for headings within it.")
-    title: str = Field(min_length=2, max_length=300)
-    discussion: str = Field(default="", max_length=50000)
-    proposals: list[str] = Field(default_factory=list, max_length=50)
-    paper_id: int | None = Field(default=None, ge=1)
+    title: Line = Field(min_length=2, max_length=300)
+    discussion: Text = Field(default="", max_length=50000)
+    proposals: list[Line] = Field(default_factory=list, max_length=50)
+    paper_id: DbId | None = Field(default=None, ge=1)
     decisions: list[DecisionCreate] = Field(default_factory=list, max_length=20)
 
 
 class ActionCreate(BaseModel):
     model_config = _STRICT
 
-    committee: str = Field(min_length=2, max_length=30)
-    meeting: str = Field(min_length=1, max_length=20, description="The meeting raising it: 11_2801 or its number.")
-    agenda_item: str | None = Field(default=None, max_length=10)
-    owner: str = Field(min_length=2, max_length=200, examples=["DCC", "SECAS"])
-    owner_organisation: str | None = Field(default=None, max_length=200)
-    owner_person: str | None = Field(default=None, max_length=200)
-    text: str = Field(min_length=5, max_length=5000)
+    committee: Line = Field(min_length=2, max_length=30)
+    meeting: Line = Field(min_length=1, max_length=20, description="The meeting raising it: 11_2801 or its number.")
+    agenda_item: Line | None = Field(default=None, max_length=10)
+    owner: Line = Field(min_length=2, max_length=200, examples=["DCC", "SECAS"])
+    owner_organisation: Line | None = Field(default=None, max_length=200)
+    owner_person: Line | None = Field(default=None, max_length=200)
+    text: Text = Field(min_length=5, max_length=5000)
     due_date: date | None = None
 
 
 class ActionUpdateCreate(BaseModel):
     model_config = _STRICT
 
-    text: str = Field(min_length=3, max_length=5000)
+    text: Text = Field(min_length=3, max_length=5000)
     status: ActionStatus = ActionStatus.OPEN
-    meeting: str | None = Field(default=None, max_length=20, description="The meeting it was given at, e.g. 12_2502.")
+    meeting: Line | None = Field(default=None, max_length=20, description="The meeting it was given at, e.g. 12_2502.")
     recorded_on: date | None = Field(default=None, description="Default: the meeting's date, else today.")
 
     @field_validator("status", mode="before")

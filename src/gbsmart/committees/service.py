@@ -33,6 +33,7 @@ from gbsmart.committees.schemas import (
 )
 from gbsmart.core.audit import record_change, snapshot
 from gbsmart.core.context import Ctx
+from gbsmart.core.db import insert_or_conflict
 from gbsmart.core.errors import Conflict, Forbidden, Invalid, NotFound
 from gbsmart.models.change import Proposal
 from gbsmart.models.committees import (
@@ -191,14 +192,14 @@ def create_committee(ctx: Ctx, data: CommitteeCreate) -> Committee:
     code = " ".join(data.code.split())
     clash = s.scalar(select(Committee.id).where(or_(func.upper(Committee.code) == rules.normalise_code(code),
                                                      func.lower(Committee.name) == data.name.lower())))
+    exists = Conflict(f"A committee with code {code!r} or name {data.name!r} already exists.")
     if clash:
-        raise Conflict(f"A committee with code {code!r} or name {data.name!r} already exists.")
+        raise exists
     org = find_organisation(s, data.organisation) if data.organisation else None
     c = Committee(code=code, name=data.name, kind=data.kind.value, quorum=data.quorum, process_role=data.process_role,
                   organisation_id=org.id if org else None, description=data.description, source="gbsmart",
                   created_at=ctx.clock.now())
-    s.add(c)
-    s.flush()
+    insert_or_conflict(s, c, exists)
     record_change(ctx, "committee.create", "committee", c.code, None,
                   snapshot(c, "code", "name", "kind", "quorum", "process_role"))
     return c
@@ -265,11 +266,12 @@ def create_meeting(ctx: Ctx, code: str, data: MeetingCreate) -> Meeting:
     if clash is not None:
         raise Conflict(f"The {c.code} already has meeting {clash.reference} (number {clash.number}).")
     now = ctx.clock.now()
-    m = Meeting(committee=c, number=number, reference=reference, meeting_date=data.meeting_date,
+    m = Meeting(committee_id=c.id, number=number, reference=reference, meeting_date=data.meeting_date,
                 start_time=data.start_time, end_time=data.end_time, venue=data.venue, status=data.status.value,
                 minutes_status=MinutesStatus.DRAFT.value, source="gbsmart", created_at=now, updated_at=now)
-    s.add(m)
-    s.flush()
+    insert_or_conflict(s, m, Conflict(f"The {c.code} already has meeting {reference} or number {number}; "
+                                      "another was arranged at the same time."))
+    s.expire(c, ["meetings"])
     record_change(ctx, "meeting.create", "meeting", minute_reference(m), None, meeting_snapshot(m))
     return m
 
@@ -392,19 +394,20 @@ def add_agenda_item(ctx: Ctx, meeting: Meeting, data: AgendaItemCreate) -> Agend
             raise invalid("Give the item number this heading sits within.", "number")
     else:
         number = data.number
+    key = f"{number}.{data.sub}" if data.sub else str(number)
+    already = Conflict(f"{minute_reference(meeting)} already has agenda item {key}.")
     if any(i.number == number and i.sub == data.sub for i in meeting.agenda_items):
-        key = f"{number}.{data.sub}" if data.sub else str(number)
-        raise Conflict(f"{minute_reference(meeting)} already has agenda item {key}.")
+        raise already
     proposals = [change_service.get_proposal(s, ref) for ref in data.proposals]
     if data.paper_id is not None:
         _check_paper(ctx, data.paper_id)
-    item = AgendaItem(number=number, sub=data.sub, title=data.title, discussion=data.discussion,
-                      paper_id=data.paper_id)
+    item = AgendaItem(meeting_id=meeting.id, number=number, sub=data.sub, title=data.title,
+                      discussion=data.discussion, paper_id=data.paper_id)
     for p in proposals:
         _link_proposal(item, p)
-    meeting.agenda_items.append(item)
     meeting.updated_at = ctx.clock.now()
-    s.flush()
+    insert_or_conflict(s, item, already)
+    s.expire(meeting, ["agenda_items"])
     record_change(ctx, "meeting.agenda_item_add", "meeting", minute_reference(meeting), None,
                   {"item": item.key, "title": item.title, "proposals": [p.reference for p in proposals],
                    "paper_id": item.paper_id})

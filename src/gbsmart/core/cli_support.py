@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
@@ -15,6 +16,10 @@ from gbsmart.core.clock import Clock, SystemClock
 from gbsmart.core.context import Actor, Ctx
 from gbsmart.core.db import make_engine, make_sessionmaker, session_scope
 from gbsmart.core.errors import AppError
+from gbsmart.core.types import MAX_DB_ID
+
+#: a database id as a command argument: out of range is a usage error (exit 2), never a traceback
+DbIdArgument = Annotated[int, typer.Argument(min=1, max=MAX_DB_ID)]
 
 # no :emoji: codes: a certificate fingerprint such as "…:52:CD:54…" would print a compact disc instead of ":CD:"
 console = Console(emoji=False)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from gbsmart.core.errors import AppError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -44,7 +47,10 @@ class UTCDateTime(TypeDecorator):
 
 
 def make_engine(url: str, **kwargs) -> Engine:
-    """An engine for ``url``; SQLite gets WAL mode, foreign keys and a busy timeout."""
+    """An engine for ``url``; SQLite gets WAL mode, foreign keys, a busy timeout and savepoints inside transactions.
+
+    The busy timeout (30 s) makes a writer wait for another's commit instead of failing with "database is locked".
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -61,11 +67,43 @@ def make_engine(url: str, **kwargs) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
+        @event.listens_for(engine, "savepoint")
+        def _begin_before_savepoint(conn: Connection, _name: str) -> None:
+            # pysqlite opens a transaction only before INSERT/UPDATE/DELETE; a SAVEPOINT outside one would start
+            # the transaction itself and its RELEASE would commit everything so far, so begin one first
+            dbapi_conn = conn.connection.dbapi_connection
+            if not dbapi_conn.in_transaction:
+                dbapi_conn.execute("BEGIN")
+
     return engine
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+def is_unique_violation(exc: IntegrityError) -> bool:
+    """Whether the database refused a row because a unique constraint already holds its key (both databases)."""
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) == "23505":  # PostgreSQL unique_violation
+        return True
+    return getattr(orig, "sqlite_errorname", "") in ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY")
+
+
+def insert_or_conflict(session: Session, obj: object, conflict: AppError | Callable[[], AppError]) -> None:
+    """Insert ``obj`` in a savepoint; if a unique constraint refuses it, raise ``conflict`` (or ``conflict()``).
+
+    A "one per X" rule checks first, then inserts; two requests at once both pass the check and the database's
+    unique constraint refuses the second. This turns that refusal into the same error the check gives (a 409),
+    and leaves the session usable so ``conflict`` may read the row that won.
+    """
+    try:
+        with session.begin_nested():
+            session.add(obj)
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        raise (conflict if isinstance(conflict, AppError) else conflict()) from None
 
 
 @contextmanager

@@ -7,6 +7,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
 from gbsmart.core.context import Ctx
+from gbsmart.core.types import DbId
 from gbsmart.cpl import service, signatures, upload, workbook
 from gbsmart.cpl.schemas import (
     CertificateRead,
@@ -103,7 +104,7 @@ def list_entries(
 
 
 @router.get("/cpl/entries/{entry_id}", response_model=EntryRead, summary="A CPL entry with certificates and timeline")
-def get_entry(entry_id: int, ctx: Ctx = Depends(get_ctx)) -> EntryRead:
+def get_entry(entry_id: DbId, ctx: Ctx = Depends(get_ctx)) -> EntryRead:
     return read_of(ctx, service.get_entry(ctx.session, entry_id))
 
 
@@ -113,7 +114,7 @@ def list_submissions(ctx: Ctx = Depends(get_ctx), status: SubmissionStatus | Non
 
 
 @router.get("/cpl/submissions/{submission_id}", response_model=SubmissionRead, summary="A CPL submission")
-def get_submission(submission_id: int, ctx: Ctx = Depends(get_ctx)) -> SubmissionRead:
+def get_submission(submission_id: DbId, ctx: Ctx = Depends(get_ctx)) -> SubmissionRead:
     return submission_of(service.get_submission(ctx.session, submission_id))
 
 
@@ -131,7 +132,7 @@ def submit(data: SubmissionCreate, response: Response, ctx: Ctx = Depends(get_ct
 
 @router.post("/cpl/submissions/{submission_id}/approve", response_model=EntryRead,
              summary="SECAS approves a validated submission: the entry is listed Active (Code Administrator)")
-def approve(submission_id: int, ctx: Ctx = Depends(get_ctx)) -> EntryRead:
+def approve(submission_id: DbId, ctx: Ctx = Depends(get_ctx)) -> EntryRead:
     sub = service.approve(ctx, submission_id)
     _keep_refusal(ctx, sub)
     return read_of(ctx, service.get_entry(ctx.session, sub.entry_id))
@@ -139,7 +140,7 @@ def approve(submission_id: int, ctx: Ctx = Depends(get_ctx)) -> EntryRead:
 
 @router.post("/cpl/entries/{entry_id}/remove", response_model=EntryRead,
              summary="Remove an entry as the Panel decided, citing its minute (Code Administrator)")
-def remove(entry_id: int, data: RemovalCreate, ctx: Ctx = Depends(get_ctx)) -> EntryRead:
+def remove(entry_id: DbId, data: RemovalCreate, ctx: Ctx = Depends(get_ctx)) -> EntryRead:
     removal = service.remove(ctx, entry_id, data)
     return read_of(ctx, removal.entry)
 

@@ -15,7 +15,7 @@ from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from gbsmart.core.cli_support import cli_ctx, console, err_console, friendly_errors
+from gbsmart.core.cli_support import DbIdArgument, cli_ctx, console, err_console, friendly_errors
 from gbsmart.core.context import Ctx
 from gbsmart.core.errors import Invalid
 from gbsmart.cpl import rules, service, signatures, workbook
@@ -76,7 +76,7 @@ def list_cmd(
 
 
 @app.command()
-def show(entry_id: int) -> None:
+def show(entry_id: DbIdArgument) -> None:
     """An entry: fields (a)-(h), certificates, notices, removals, flags and timeline."""
     with _session() as ctx:
         e = service.get_entry(ctx.session, entry_id)
@@ -198,7 +198,7 @@ def submissions(status: SubmissionStatus = typer.Option(None)) -> None:
 
 
 @app.command()
-def approve(submission_id: int, acting_as: str = AS) -> None:
+def approve(submission_id: DbIdArgument, acting_as: str = AS) -> None:
     """Approve a validated submission on the Panel's behalf (Code Administrator): the entry is listed Active."""
     with _session(acting_as) as ctx:
         sub = service.approve(ctx, submission_id)

@@ -27,12 +27,12 @@ from typing import Any
 from cryptography import x509
 from cryptography.x509.oid import ObjectIdentifier
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, undefer
 
 from gbsmart.config import Settings
 from gbsmart.core.audit import record_change
 from gbsmart.core.context import Ctx
+from gbsmart.core.db import insert_or_conflict
 from gbsmart.core.errors import Conflict, Forbidden, Invalid, NotFound
 from gbsmart.core.signing import (
     CertificateError,
@@ -476,11 +476,8 @@ def issue_extract(ctx: Ctx, *, entries: list[dict[str, Any]] | None = None, writ
     row = CplExtract(sequence=sequence, issued_at=now, issued_by=ctx.actor.username, signer=signer.name,
                      sha256=digest(payload_bytes), entry_count=len(current), removal_count=len(removals),
                      removals=removals, file_path=str(path) if path else None, document=document)
-    ctx.session.add(row)
-    try:
-        ctx.session.flush()
-    except IntegrityError:
-        raise Conflict(f"CPL extract {sequence} was issued by someone else at the same time; issue again") from None
+    insert_or_conflict(ctx.session, row,
+                       Conflict(f"CPL extract {sequence} was issued by someone else at the same time; issue again"))
     if path is not None:
         _write_atomically(path, document)
     record_change(ctx, "cpl_extract.issue", "cpl_extract", sequence, None,

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from gbsmart.core.context import Ctx
 from gbsmart.core.errors import Forbidden, Invalid
+from gbsmart.core.types import DbId
 from gbsmart.cpl import extracts
 from gbsmart.models.extracts import CplExtract
 from gbsmart.smi.extract_apply import APPLIER_ROLES, ApplyReport, apply_extract
@@ -87,7 +88,7 @@ def history(ctx: Ctx = Depends(get_ctx)) -> list[ExtractRead]:
 
 
 @router.get("/cpl/extracts/{sequence}/download")
-def download(sequence: int, ctx: Ctx = Depends(get_ctx)) -> Response:
+def download(sequence: DbId, ctx: Ctx = Depends(get_ctx)) -> Response:
     """The signed extract file exactly as issued."""
     row = extracts.get_extract(ctx.session, sequence, with_document=True)
     return Response(row.document, media_type="application/json",
@@ -105,6 +106,8 @@ async def _uploaded_bytes(request: Request) -> bytes:
         if upload is None or isinstance(upload, str):
             raise Invalid("send the signed extract as the multipart field 'file'", detail={"check": "file"})
         data = await upload.read(MAX_EXTRACT_BYTES + 1)
+    elif request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        raise Invalid("send the signed extract as the multipart field 'file'", detail={"check": "file"})
     else:
         data = await request.body()
     if len(data) > MAX_EXTRACT_BYTES:

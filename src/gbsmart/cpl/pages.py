@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from gbsmart.core.context import Ctx
 from gbsmart.core.errors import AppError
+from gbsmart.core.types import DbId
 from gbsmart.cpl import rules, service, signatures, upload, workbook
 from gbsmart.cpl.api import XLSX
 from gbsmart.cpl.errors import WorkbookInvalid, WorkbookTooLarge
@@ -124,12 +125,12 @@ def _entry_context(ctx: Ctx, entry_id: int) -> dict:
 
 
 @router.get("/cpl/entries/{entry_id}")
-def entry_page(request: Request, entry_id: int, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+def entry_page(request: Request, entry_id: DbId, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
     return render(request, "cpl_entry.html", _entry_context(ctx, entry_id))
 
 
 @router.post("/cpl/entries/{entry_id}/remove")
-async def remove(request: Request, entry_id: int, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def remove(request: Request, entry_id: DbId, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
     form = dict(await request.form())
     try:
         data = RemovalCreate(minute_reference=form.get("minute_reference", ""), reason=form.get("reason", ""),
@@ -239,7 +240,7 @@ def _approvals_context(ctx: Ctx, error: str | None = None, report: service.Lifec
 
 
 @router.post("/cpl/submissions/{submission_id}/approve")
-async def approve(request: Request, submission_id: int, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def approve(request: Request, submission_id: DbId, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
     try:
         sub = service.approve(ctx, submission_id)
     except AppError as exc:

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gbsmart.core.types import Line, Text
 from gbsmart.models.cpl import CertificateKind, EntryStatus, SubmissionKind
 
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -17,9 +18,9 @@ class CertificateIn(BaseModel):
     model_config = _STRICT
 
     kind: CertificateKind
-    number: str = Field(max_length=80)
+    number: Line = Field(max_length=80)
     issued_on: date | None = None
-    firmware_version: str | None = Field(default=None, max_length=50,
+    firmware_version: Line | None = Field(default=None, max_length=50,
                                          description="The firmware version the certificate was issued for.")
     expiry_date: date | None = Field(default=None, description="CPA only: the expiry (from 2022, renewal) date.")
     conditional: bool = False
@@ -30,9 +31,9 @@ class CertificateIn(BaseModel):
 class SupplierConfirmation(BaseModel):
     model_config = _STRICT
 
-    supplier: str = Field(max_length=200, description="The Supplier confirming the firmware update.")
-    confirmed_by: str = Field(default="", max_length=200)
-    reference: str = Field(default="", max_length=300, description="e.g. the confirming email or letter.")
+    supplier: Line = Field(max_length=200, description="The Supplier confirming the firmware update.")
+    confirmed_by: Line = Field(default="", max_length=200)
+    reference: Line = Field(default="", max_length=300, description="e.g. the confirming email or letter.")
 
 
 class SubmissionCreate(BaseModel):
@@ -41,29 +42,29 @@ class SubmissionCreate(BaseModel):
     model_config = _STRICT
 
     kind: SubmissionKind = SubmissionKind.NEW_ENTRY
-    manufacturer: str = Field(default="", max_length=100, description="(a)")
-    model: str = Field(default="", max_length=100, description="(a)")
-    hardware_version: str = Field(default="", max_length=50, description="(b)")
-    firmware_version: str = Field(default="", max_length=50, description="(c)")
-    physical_device_type: str = Field(default="", max_length=20, examples=["ESME_SINGLE"])
-    release_notes: str = Field(default="", max_length=20000, description="(d) Manufacturer Release Notes")
-    technical_specification: str = Field(default="", max_length=40, examples=["SMETS2 v4.1"], description="(e)")
-    gbcs_version: str | None = Field(default=None, max_length=20, examples=["2.0"], description="(e)")
+    manufacturer: Line = Field(default="", max_length=100, description="(a)")
+    model: Line = Field(default="", max_length=100, description="(a)")
+    hardware_version: Line = Field(default="", max_length=50, description="(b)")
+    firmware_version: Line = Field(default="", max_length=50, description="(c)")
+    physical_device_type: Line = Field(default="", max_length=20, examples=["ESME_SINGLE"])
+    release_notes: Text = Field(default="", max_length=20000, description="(d) Manufacturer Release Notes")
+    technical_specification: Line = Field(default="", max_length=40, examples=["SMETS2 v4.1"], description="(e)")
+    gbcs_version: Line | None = Field(default=None, max_length=20, examples=["2.0"], description="(e)")
     smets1: bool = False
     certificates: list[CertificateIn] = Field(default_factory=list, max_length=10, description="(f)")
     cpa_expiry: date | None = Field(default=None, description="(g); default the CPA certificate's date")
-    image_creator: str | None = Field(default=None, max_length=200, description="(h)(i)")
-    image_hash: str | None = Field(default=None, max_length=128, description="(h)(ii) SHA-256, hex")
-    signature: str | None = Field(default=None, max_length=100000,
+    image_creator: Line | None = Field(default=None, max_length=200, description="(h)(i)")
+    image_hash: Line | None = Field(default=None, max_length=128, description="(h)(ii) SHA-256, hex")
+    signature: Text | None = Field(default=None, max_length=100000,
                                   description="Base64 DER ECDSA P-256/SHA-256 signature over the submission's "
                                               "canonical content (docs/cpl-extracts.md, 'Signed submissions'); "
                                               "required with a Manufacturer Image.")
-    signer_certificates: str | None = Field(default=None, max_length=50000,
+    signer_certificates: Text | None = Field(default=None, max_length=50000,
                                             description="PEM: the signing organisation's certificate, then any "
                                                         "intermediate CA certificates; required with a signature.")
-    mapping_evidence: str | None = Field(default=None, max_length=20000)
+    mapping_evidence: Text | None = Field(default=None, max_length=20000)
     supplier_confirmation: SupplierConfirmation | None = None
-    submitter_organisation: str | None = Field(default=None, description="Code Administrator only: submit on "
+    submitter_organisation: Line | None = Field(default=None, description="Code Administrator only: submit on "
                                                                           "behalf of this organisation.")
 
 
@@ -183,8 +184,8 @@ class EntryPage(BaseModel):
 class RemovalCreate(BaseModel):
     model_config = _STRICT
 
-    minute_reference: str = Field(default="", max_length=300, examples=["SSC_77_1402 item 3.5"])
-    reason: str = Field(default="", max_length=10000)
+    minute_reference: Line = Field(default="", max_length=300, examples=["SSC_77_1402 item 3.5"])
+    reason: Text = Field(default="", max_length=10000)
     effective_on: date | None = Field(default=None, description="Default today.")
     grace_until: date | None = Field(default=None, description="The entry stays Active until this date passes.")
     status: EntryStatus = Field(default=EntryStatus.WITHDRAWN, description="Withdrawn, Expired or Cancelled.")
@@ -193,7 +194,7 @@ class RemovalCreate(BaseModel):
 class RevocationCreate(BaseModel):
     model_config = _STRICT
 
-    reason: str = Field(min_length=3, max_length=10000)
+    reason: Text = Field(min_length=3, max_length=10000)
     revoked_on: date | None = None
 
 
@@ -216,7 +217,7 @@ class ImportRead(BaseModel):
 class VersionSet(BaseModel):
     model_config = _STRICT
 
-    version: str = Field(max_length=40, examples=["GBCS v1.1", "SMETS2 v4.2", "CHTS v1.2"])
+    version: Line = Field(max_length=40, examples=["GBCS v1.1", "SMETS2 v4.2", "CHTS v1.2"])
     end_date: date | None = Field(default=None, description="Entries on an end-dated version need action.")
 
 

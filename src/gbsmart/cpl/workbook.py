@@ -36,6 +36,7 @@ from gbsmart.config import Settings
 from gbsmart.core.audit import record_change
 from gbsmart.core.context import Ctx
 from gbsmart.core.errors import Invalid
+from gbsmart.core.exports import xlsx_cell
 from gbsmart.cpl import rules, service, signatures
 from gbsmart.cpl.errors import WorkbookInvalid, WorkbookTooLarge
 from gbsmart.cpl.schemas import CertificateIn, SubmissionCreate
@@ -611,7 +612,7 @@ def write_workbook(session: Session, out: BinaryIO) -> int:
     n = 0
     for e in session.scalars(stmt):
         v = entry_row(e)
-        ws.append([v.get(key) for _, key, _ in CPL_COLUMNS])
+        ws.append([xlsx_cell(ws, v.get(key)) for _, key, _ in CPL_COLUMNS])
         n += 1
     new = wb.create_sheet(NEW)
     _header(new, NEW_COLUMNS, PatternFill("solid", fgColor="C6EFCE"))
@@ -619,9 +620,9 @@ def write_workbook(session: Session, out: BinaryIO) -> int:
     _header(vs, VERSION_COLUMNS)
     for s in session.scalars(select(TechnicalSpecification).order_by(TechnicalSpecification.name,
                                                                      TechnicalSpecification.version)):
-        vs.append(["Technical Specification", s.name, s.version, s.end_date])
+        vs.append([xlsx_cell(vs, x) for x in ("Technical Specification", s.name, s.version, s.end_date)])
     for g in session.scalars(select(GbcsVersion).order_by(GbcsVersion.version)):
-        vs.append(["GBCS", "GBCS", g.version, g.end_date])
+        vs.append([xlsx_cell(vs, x) for x in ("GBCS", "GBCS", g.version, g.end_date)])
     wb.save(out)
     return n
 

@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from gbsmart.core.types import DbId, Line, Text
 from gbsmart.papers.enums import AccessChannel, Classification, PaperAction, PaperStatus
 
 #: words the paper URLs use for themselves, so no paper may take them as its reference
@@ -25,18 +26,18 @@ def _reference(value: str) -> str:
 
 
 class PaperCreate(BaseModel):
-    reference: str = Field(..., description="e.g. SECP_77_1402_19")
-    title: str = Field(..., min_length=3, max_length=300)
-    purpose: str = Field("", max_length=5000)
+    reference: Line = Field(..., description="e.g. SECP_77_1402_19")
+    title: Line = Field(..., min_length=3, max_length=300)
+    purpose: Text = Field("", max_length=5000)
     action: PaperAction = PaperAction.FOR_INFORMATION
-    author: str | None = Field(None, description="Username of the author (default: you)")
-    author_organisation: str | None = Field(None, max_length=200, description="Default: the author's organisation")
+    author: Line | None = Field(None, description="Username of the author (default: you)")
+    author_organisation: Line | None = Field(None, max_length=200, description="Default: the author's organisation")
     paper_date: date | None = Field(None, description="Default: today")
-    committee_code: str | None = Field(None, max_length=30, description='e.g. "CSC", "SSC"')
-    meeting_id: int | None = None
-    body: str = Field("", description="Markdown")
+    committee_code: Line | None = Field(None, max_length=30, description='e.g. "CSC", "SSC"')
+    meeting_id: DbId | None = None
+    body: Text = Field("", description="Markdown")
     classification: Classification = Classification.GREEN
-    recipients: list[str | int] = Field(default_factory=list, description="Named recipients: usernames or ids")
+    recipients: list[Line | DbId] = Field(default_factory=list, description="Named recipients: usernames or ids")
 
     _ref = field_validator("reference")(_reference)
 
@@ -52,20 +53,20 @@ class PaperCreate(BaseModel):
 class PaperUpdate(BaseModel):
     """Changes to a draft paper; fields left out stay as they are."""
 
-    title: str | None = Field(None, min_length=3, max_length=300)
-    purpose: str | None = Field(None, max_length=5000)
+    title: Line | None = Field(None, min_length=3, max_length=300)
+    purpose: Text | None = Field(None, max_length=5000)
     action: PaperAction | None = None
-    author_organisation: str | None = Field(None, max_length=200)
+    author_organisation: Line | None = Field(None, max_length=200)
     paper_date: date | None = None
-    committee_code: str | None = Field(None, max_length=30)
-    meeting_id: int | None = None
-    body: str | None = None
+    committee_code: Line | None = Field(None, max_length=30)
+    meeting_id: DbId | None = None
+    body: Text | None = None
 
 
 class AppendixCreate(BaseModel):
-    letter: str | None = Field(None, description="A, B, ... (default: the next letter)")
-    title: str = Field(..., min_length=3, max_length=300)
-    body: str = Field("", description="Markdown")
+    letter: Line | None = Field(None, description="A, B, ... (default: the next letter)")
+    title: Line = Field(..., min_length=3, max_length=300)
+    body: Text = Field("", description="Markdown")
     classification: Classification
 
     @field_validator("letter")
@@ -81,19 +82,19 @@ class AppendixCreate(BaseModel):
 
 class ReclassifyRequest(BaseModel):
     classification: Classification
-    reason: str = Field("", max_length=5000, description="Required when lowering the classification")
-    appendix: str | None = Field(None, description="Re-classify this appendix instead of the paper")
+    reason: Text = Field("", max_length=5000, description="Required when lowering the classification")
+    appendix: Line | None = Field(None, description="Re-classify this appendix instead of the paper")
 
 
 class RecipientsUpdate(BaseModel):
-    add: list[str | int] = Field(default_factory=list, description="Usernames or person ids to name")
-    remove: list[str | int] = Field(default_factory=list, description="Usernames or person ids to remove")
+    add: list[Line | DbId] = Field(default_factory=list, description="Usernames or person ids to name")
+    remove: list[Line | DbId] = Field(default_factory=list, description="Usernames or person ids to remove")
 
 
 class ReportRequest(BaseModel):
     period_start: date
     period_end: date
-    reference: str | None = None
+    reference: Line | None = None
     classification: Classification = Classification.GREEN
 
     @field_validator("reference")

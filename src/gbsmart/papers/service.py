@@ -17,7 +17,9 @@ from sqlalchemy.orm import aliased, selectinload
 
 from gbsmart.core.audit import record_change, snapshot
 from gbsmart.core.context import Ctx
+from gbsmart.core.db import insert_or_conflict
 from gbsmart.core.errors import Conflict, Forbidden, Invalid, NotFound
+from gbsmart.core.exports import csv_cell
 from gbsmart.models.papers import Paper, PaperAppendix, PaperRecipient, PaperReclassification, RedAccessRecord
 from gbsmart.models.parties import Organisation, Person
 from gbsmart.papers import access, rules
@@ -238,11 +240,6 @@ def get_appendix(ctx: Ctx, reference: str, letter: str, channel: AccessChannel) 
     return view, found
 
 
-def _cell(value: str) -> str:
-    """A CSV cell a spreadsheet will not run as a formula (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 EXPORT_HEADINGS = ["reference", "title", "classification", "action", "status", "author", "author_organisation",
                    "paper_date", "committee", "appendices"]
 
@@ -254,7 +251,7 @@ def export_csv(ctx: Ctx, f: PaperFilters) -> str:
     w.writerow(EXPORT_HEADINGS)
     for v in list_papers(ctx, f, AccessChannel.EXPORT, limit=100_000):
         p = v.paper
-        w.writerow([_cell(x) for x in (
+        w.writerow([csv_cell(x) for x in (
             p.reference, p.title, Classification(p.classification).label, p.action, p.status, p.author_name,
             p.author_organisation, p.paper_date.isoformat(), p.committee_code or "",
             "; ".join(f"{a.letter} ({Classification(a.classification).label}) {a.title}" for a in v.appendices))])
@@ -292,8 +289,9 @@ def create_paper(ctx: Ctx, data: PaperCreate) -> Paper:
     if not ctx.actor.has_role(rules.CODE_ADMINISTRATOR):
         raise Forbidden("Only a Code Administrator (SECAS) may create papers.")
     s = ctx.session
+    exists = Conflict(f"A paper {data.reference!r} already exists; choose another reference.")
     if s.scalar(select(Paper.id).where(func.lower(Paper.reference) == data.reference.lower())) is not None:
-        raise Conflict(f"A paper {data.reference!r} already exists; choose another reference.")
+        raise exists
     author = find_person(ctx, data.author, "author") if data.author else (
         s.get(Person, ctx.actor.person_id) if ctx.actor.person_id else None)
     org = s.get(Organisation, author.organisation_id) if author and author.organisation_id else None
@@ -306,8 +304,7 @@ def create_paper(ctx: Ctx, data: PaperCreate) -> Paper:
         meeting_id=data.meeting_id, body=data.body, status=PaperStatus.DRAFT.value,
         classification=data.classification.value, created_by_id=ctx.actor.person_id, created_at=now, updated_at=now,
     )
-    s.add(paper)
-    s.flush()
+    insert_or_conflict(s, paper, exists)
     for key in data.recipients:
         _add_recipient(ctx, paper, find_person(ctx, key, "recipients"))
     record_change(ctx, "paper.create", "paper", paper.reference, None,
@@ -351,13 +348,14 @@ def add_appendix(ctx: Ctx, reference: str, data: AppendixCreate) -> PaperAppendi
             f"An appendix cannot be less strict than its paper ({Classification(paper.classification).label}).",
             detail=[{"field": "classification", "message": "must be at least the paper's classification"}])
     letter = data.letter or _next_letter(paper)
+    taken = Conflict(f"{paper.reference} already has an Appendix {letter}; leave the letter out to take the next.")
     if any(a.letter == letter for a in paper.appendices):
-        raise Conflict(f"{paper.reference} already has an Appendix {letter}; leave the letter out to take the next.")
-    appendix = PaperAppendix(letter=letter, title=data.title.strip(), body=data.body,
+        raise taken
+    appendix = PaperAppendix(paper_id=paper.id, letter=letter, title=data.title.strip(), body=data.body,
                              classification=data.classification.value, created_at=ctx.clock.now())
-    paper.appendices.append(appendix)
     paper.updated_at = ctx.clock.now()
-    ctx.session.flush()
+    insert_or_conflict(ctx.session, appendix, taken)
+    ctx.session.expire(paper, ["appendices"])
     record_change(ctx, "paper.appendix.add", "paper", paper.reference, None,
                   {"appendix": letter, "title": appendix.title, "classification": appendix.classification})
     return appendix
@@ -403,8 +401,11 @@ def _recipient_names(paper: Paper) -> list[str]:
 def _add_recipient(ctx: Ctx, paper: Paper, person: Person) -> None:
     if any(r.person_id == person.id for r in paper.recipients):
         return
-    paper.recipients.append(PaperRecipient(person_id=person.id, person=person, added_by_id=ctx.actor.person_id,
-                                           added_at=ctx.clock.now()))
+    recipient = PaperRecipient(paper_id=paper.id, person_id=person.id, person=person,
+                               added_by_id=ctx.actor.person_id, added_at=ctx.clock.now())
+    insert_or_conflict(ctx.session, recipient, Conflict(
+        f"{person.username} was named a recipient of {paper.reference} by someone else at the same time; reload it."))
+    ctx.session.expire(paper, ["recipients"])
 
 
 def update_recipients(ctx: Ctx, reference: str, data: RecipientsUpdate) -> list[Person]:

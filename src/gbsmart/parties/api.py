@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 
 from gbsmart.core.context import Ctx
+from gbsmart.core.types import DbId
 from gbsmart.models.parties import Organisation, OrganisationKind, PartyCategory
 from gbsmart.parties import service
 from gbsmart.parties.schemas import (
@@ -45,13 +46,13 @@ def create_party(data: OrganisationCreate, ctx: Ctx = Depends(get_ctx)) -> Organ
 
 
 @router.get("/parties/{org_id}", response_model=OrganisationRead)
-def get_party(org_id: int, ctx: Ctx = Depends(get_ctx)) -> OrganisationRead:
+def get_party(org_id: DbId, ctx: Ctx = Depends(get_ctx)) -> OrganisationRead:
     return org_read(service.get_organisation(ctx.session, org_id))
 
 
 @router.post("/parties/{org_id}/dcc-users", response_model=DccUserRead, status_code=201,
              summary="Register a DCC User ID (EUI-64) and its User Roles")
-def add_dcc_user(org_id: int, data: DccUserCreate, ctx: Ctx = Depends(get_ctx)) -> DccUserRead:
+def add_dcc_user(org_id: DbId, data: DccUserCreate, ctx: Ctx = Depends(get_ctx)) -> DccUserRead:
     du = service.add_dcc_user(ctx, service.get_organisation(ctx.session, org_id), data)
     return DccUserRead(eui64=du.eui64, roles=du.roles)
 

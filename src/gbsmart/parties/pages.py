@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 
 from gbsmart.core.context import Ctx
+from gbsmart.core.types import DbId
 from gbsmart.models.parties import OrganisationKind, PartyCategory, Role
 from gbsmart.parties import service
 from gbsmart.web.deps import get_ctx
@@ -25,7 +26,7 @@ def parties(request: Request, ctx: Ctx = Depends(get_ctx), category: str | None 
 
 
 @router.get("/parties/{org_id}")
-def party(request: Request, org_id: int, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+def party(request: Request, org_id: DbId, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
     org = service.get_organisation(ctx.session, org_id)
     return render(request, "party.html", {"o": org, "Kind": OrganisationKind, "Category": PartyCategory,
                                           "Role": Role})

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from gbsmart.core.types import Line
 from gbsmart.models.parties import OrganisationKind, PartyCategory, Role, UserRole
 
 PASSWORD_MIN, PASSWORD_MAX = 10, 200
@@ -41,8 +42,8 @@ class OrganisationRead(BaseModel):
 class OrganisationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=2, max_length=200)
-    short_name: str | None = Field(default=None, max_length=50)
+    name: Line = Field(min_length=2, max_length=200)
+    short_name: Line | None = Field(default=None, max_length=50)
     kind: OrganisationKind = OrganisationKind.SEC_PARTY
     party_category: PartyCategory | None = None
 
@@ -50,7 +51,7 @@ class OrganisationCreate(BaseModel):
 class DccUserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    eui64: str
+    eui64: Line
     roles: list[UserRole] = Field(min_length=1)
 
     @field_validator("eui64")
@@ -62,12 +63,12 @@ class DccUserCreate(BaseModel):
 class PersonCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    username: str = Field(min_length=2, max_length=80, pattern=r"^[a-z0-9_.-]+$")
-    full_name: str = Field(min_length=2, max_length=200)
-    email: str | None = Field(default=None, max_length=200)
-    organisation: str | None = None
+    username: Line = Field(min_length=2, max_length=80, pattern=r"^[a-z0-9_.-]+$")
+    full_name: Line = Field(min_length=2, max_length=200)
+    email: Line | None = Field(default=None, max_length=200)
+    organisation: Line | None = None
     roles: list[Role] = Field(default_factory=lambda: [Role.PARTY_USER])
-    password: str | None = Field(default=None, min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
+    password: Line | None = Field(default=None, min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
 
 
 class PersonRead(BaseModel):

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from gbsmart.core.audit import record_change
 from gbsmart.core.context import Ctx
+from gbsmart.core.db import insert_or_conflict
 from gbsmart.core.errors import Conflict, Forbidden, Invalid, NotFound
 from gbsmart.core.security import hash_password
 from gbsmart.models.parties import DccUser, DccUserRole, Organisation, OrganisationKind, Person, PersonRole
@@ -53,13 +54,13 @@ def create_organisation(ctx: Ctx, data: OrganisationCreate, source: str | None =
     if data.kind != OrganisationKind.SEC_PARTY and data.party_category is not None:
         raise Invalid("Only SEC Parties have a Party Category.",
                       detail=[{"field": "party_category", "message": "leave empty for this kind"}])
+    exists = Conflict(f"An organisation called {data.name!r} already exists.")
     if ctx.session.scalar(select(Organisation.id).where(func.lower(Organisation.name) == data.name.lower())):
-        raise Conflict(f"An organisation called {data.name!r} already exists.")
+        raise exists
     org = Organisation(name=data.name, short_name=data.short_name, kind=data.kind.value,
                        party_category=data.party_category.value if data.party_category else None,
                        source=source, created_at=ctx.clock.now())
-    ctx.session.add(org)
-    ctx.session.flush()
+    insert_or_conflict(ctx.session, org, exists)
     record_change(ctx, "organisation.create", "organisation", org.id, None,
                   {"name": org.name, "kind": org.kind, "party_category": org.party_category})
     return org
@@ -67,11 +68,11 @@ def create_organisation(ctx: Ctx, data: OrganisationCreate, source: str | None =
 
 def add_dcc_user(ctx: Ctx, org: Organisation, data: DccUserCreate) -> DccUser:
     _require_ca(ctx)
+    held = Conflict(f"User ID {data.eui64} is already held.")
     if ctx.session.scalar(select(DccUser.id).where(DccUser.eui64 == data.eui64)):
-        raise Conflict(f"User ID {data.eui64} is already held.")
+        raise held
     du = DccUser(organisation_id=org.id, eui64=data.eui64, role_rows=[DccUserRole(role=r.value) for r in data.roles])
-    ctx.session.add(du)
-    ctx.session.flush()
+    insert_or_conflict(ctx.session, du, held)
     record_change(ctx, "dcc_user.create", "organisation", org.id, None,
                   {"eui64": du.eui64, "roles": [r.value for r in data.roles]})
     return du
@@ -79,8 +80,9 @@ def add_dcc_user(ctx: Ctx, org: Organisation, data: DccUserCreate) -> DccUser:
 
 def create_person(ctx: Ctx, data: PersonCreate) -> Person:
     _require_ca(ctx)
+    taken = Conflict(f"The username {data.username!r} is taken.")
     if ctx.session.scalar(select(Person.id).where(Person.username == data.username)):
-        raise Conflict(f"The username {data.username!r} is taken.")
+        raise taken
     org = organisation_by_name(ctx.session, data.organisation) if data.organisation else None
     person = Person(
         username=data.username, full_name=data.full_name, email=data.email,
@@ -88,8 +90,7 @@ def create_person(ctx: Ctx, data: PersonCreate) -> Person:
         password_hash=hash_password(data.password) if data.password else None,
         created_at=ctx.clock.now(), role_rows=[PersonRole(role=r.value) for r in dict.fromkeys(data.roles)],
     )
-    ctx.session.add(person)
-    ctx.session.flush()
+    insert_or_conflict(ctx.session, person, taken)
     record_change(ctx, "person.create", "person", person.id, None,
                   {"username": person.username, "organisation": org.name if org else None,
                    "roles": sorted(person.roles)})

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from gbsmart.core.context import Ctx
 from gbsmart.core.errors import AppError, Forbidden, Invalid
+from gbsmart.core.types import as_db_id
 from gbsmart.models.parties import Organisation
 from gbsmart.models.smi import SmiDeviceModel
 from gbsmart.smi import registration, service
@@ -94,7 +95,8 @@ def _device_create(ctx: Ctx, form: dict) -> DeviceCreate:
               "csp_region": form.get("csp_region") or CspRegion.CENTRAL.value}
     model_id = (form.get("device_model_id") or "").strip()
     if model_id:
-        model = ctx.session.get(SmiDeviceModel, int(model_id)) if model_id.isdigit() else None
+        model_key = as_db_id(model_id)
+        model = ctx.session.get(SmiDeviceModel, model_key) if model_key is not None else None
         if model is None:
             raise Invalid("device_model: choose a Device Model from the list.",
                           detail=[{"field": "device_model", "message": "not a Device Model in the SMI"}])

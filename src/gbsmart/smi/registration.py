@@ -13,11 +13,11 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gbsmart.core.audit import record_change
 from gbsmart.core.context import Ctx
+from gbsmart.core.db import insert_or_conflict
 from gbsmart.core.errors import Conflict, Forbidden, Invalid, NotFound
 from gbsmart.models.parties import DccUser, Organisation, OrganisationKind, PartyCategory
 from gbsmart.models.smi import SmiRegistration
@@ -205,12 +205,8 @@ def write_registration(ctx: Ctx, *, mpxn: int, fuel: Fuel | str, supplier_org_id
     row = SmiRegistration(mpxn=mpxn, fuel=Fuel(fuel).value, supplier_org_id=supplier_org_id,
                           supplier_user_id=supplier_user_id, network_operator_org_id=network_operator_org_id,
                           network_operator_user_id=network_operator_user_id, valid_from=valid_from)
-    s.add(row)
-    try:
-        s.flush()
-    except IntegrityError:
-        raise Conflict(f"The registration data of MPxN {mpxn} was changed by someone else at the same time; "
-                       "reload it and try again.") from None
+    insert_or_conflict(s, row, Conflict(f"The registration data of MPxN {mpxn} was changed by someone else at the "
+                                        "same time; reload it and try again."))
     if current is not None:
         s.refresh(current)
     record_change(ctx, "smi.registration.set", "smi_registration", mpxn,

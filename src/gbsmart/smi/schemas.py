@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from gbsmart.core.types import DbId, Line, Text
 from gbsmart.smi.rules import CspRegion, DeviceType, Fuel, SmiStatus, eui64_to_int
 
 EUI_EXAMPLE = "00-0D-6F-00-00-12-34-56"
@@ -23,17 +24,17 @@ class DeviceCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    device_id: str = Field(description="EUI-64 Device ID", examples=[EUI_EXAMPLE])
+    device_id: Line = Field(description="EUI-64 Device ID", examples=[EUI_EXAMPLE])
     device_type: DeviceType
-    manufacturer: str | None = Field(default=None, max_length=100)
-    model: str | None = Field(default=None, max_length=100)
-    hardware_version: str | None = Field(default=None, max_length=50)
-    firmware_version: str | None = Field(default=None, max_length=50)
+    manufacturer: Line | None = Field(default=None, max_length=100)
+    model: Line | None = Field(default=None, max_length=100)
+    hardware_version: Line | None = Field(default=None, max_length=50)
+    firmware_version: Line | None = Field(default=None, max_length=50)
     smi_status: SmiStatus = SmiStatus.PENDING
-    mpxn: str | None = Field(default=None, pattern=r"^[1-9](?:\d{5,9}|\d{12})$",
+    mpxn: Line | None = Field(default=None, pattern=r"^[1-9](?:\d{5,9}|\d{12})$",
                              description="MPAN core (13 digits) or MPRN (6 to 10 digits), as in rules.mpxn_fuel")
-    chf_device_id: str | None = Field(default=None, description="The Communications Hub Function (meters)")
-    associated_meter_id: str | None = Field(default=None, description="The associated meter (other devices)")
+    chf_device_id: Line | None = Field(default=None, description="The Communications Hub Function (meters)")
+    associated_meter_id: Line | None = Field(default=None, description="The associated meter (other devices)")
     csp_region: CspRegion = CspRegion.CENTRAL
 
     _ids = field_validator("device_id", "chf_device_id", "associated_meter_id")(_eui)
@@ -42,13 +43,13 @@ class DeviceCreate(BaseModel):
 class FirmwareUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    firmware_version: str = Field(min_length=1, max_length=50, description="The version now running")
+    firmware_version: Line = Field(min_length=1, max_length=50, description="The version now running")
 
 
 class StatusChange(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    reason: str = Field(default="", max_length=300)
+    reason: Text = Field(default="", max_length=300)
 
 
 class StatusTransition(BaseModel):
@@ -57,7 +58,7 @@ class StatusTransition(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     smi_status: SmiStatus = Field(description="The status to move to")
-    reason: str = Field(default="", max_length=300)
+    reason: Text = Field(default="", max_length=300)
 
 
 class HistoryRead(BaseModel):
@@ -138,15 +139,15 @@ class RegistrationCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    mpxn: str | int = Field(description="MPAN core (13 digits) or MPRN (6 to 10 digits)", examples=["1200000123456"])
+    mpxn: Line | int = Field(description="MPAN core (13 digits) or MPRN (6 to 10 digits)", examples=["1200000123456"])
     fuel: Fuel | None = Field(default=None, description="E (MPAN) or G (MPRN); from the MPxN's form if omitted")
-    supplier: str | int = Field(description="The Supplier Party: organisation name, short name or id",
+    supplier: Line | DbId = Field(description="The Supplier Party: organisation name, short name or id",
                                 examples=["British Gas"])
-    network_operator: str | int = Field(description="The Electricity (MPAN) or Gas (MPRN) Network Party: name, "
+    network_operator: Line | DbId = Field(description="The Electricity (MPAN) or Gas (MPRN) Network Party: name, "
                                         "short name or id", examples=["Northern Powergrid"])
     valid_from: date = Field(description="The day this registration starts (not in the future)")
-    supplier_user_id: str | None = Field(default=None, description="The Supplier's DCC User ID (EUI-64), optional")
-    network_operator_user_id: str | None = Field(default=None,
+    supplier_user_id: Line | None = Field(default=None, description="The Supplier's DCC User ID (EUI-64), optional")
+    network_operator_user_id: Line | None = Field(default=None,
                                                  description="The Network Operator's DCC User ID (EUI-64), optional")
 
 

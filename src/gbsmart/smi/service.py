@@ -18,7 +18,8 @@ from gbsmart.core.audit import record_change
 from gbsmart.core.context import Ctx
 from gbsmart.core.db import UTCDateTime
 from gbsmart.core.errors import Invalid
-from gbsmart.core.pagination import Page, decode_cursor, encode_cursor
+from gbsmart.core.pagination import CURSOR_NOT_OURS, Page, decode_cursor, encode_cursor
+from gbsmart.core.types import as_db_id
 from gbsmart.models.smi import (
     SmiDevice,
     SmiDeviceEvent,
@@ -536,7 +537,10 @@ def events(session: Session, device_id: str | None, cursor: str | None, limit: i
         q = q.where(SmiDeviceEvent.device_id == parse_device_id(device_id))
     after = decode_cursor(cursor)
     if after:
-        q = q.where(SmiDeviceEvent.id < int(after[0]))
+        after_id = as_db_id(str(after[0]))
+        if after_id is None:
+            raise Invalid(CURSOR_NOT_OURS)
+        q = q.where(SmiDeviceEvent.id < after_id)
     rows = list(session.scalars(q))
     more = len(rows) > limit
     rows = rows[:limit]

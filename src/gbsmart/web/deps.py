@@ -9,13 +9,26 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gbsmart.core.context import Actor, Ctx
-from gbsmart.core.errors import Forbidden, Unauthorised
+from gbsmart.core.errors import Forbidden, Invalid, Unauthorised
 from gbsmart.core.security import same, token_digest
+from gbsmart.core.types import control_character_problem
 from gbsmart.models.parties import ApiToken, Person
 from gbsmart.models.sessions import WebSession
 from gbsmart.parties import sessions
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def refuse_control_characters(request: Request) -> None:
+    """Path and query parameters are one-line text: a control character in one is a 422 naming it (PostgreSQL
+    cannot even compare text with NUL in it)."""
+    params = [("path", k, v) for k, v in request.path_params.items()]
+    params += [("query", k, v) for k, v in request.query_params.multi_items()]
+    for where, name, value in params:
+        problem = control_character_problem(str(value))
+        if problem:
+            raise Invalid(f"The request is not valid: {where}.{name}: {problem}",
+                          detail=[{"field": f"{where}.{name}", "message": problem}])
 
 
 def get_session(request: Request) -> Iterator[Session]:
