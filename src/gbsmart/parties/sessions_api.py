@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 
 from gbsmart.core.context import Ctx
+from gbsmart.core.types import DbId
 from gbsmart.models.sessions import WebSession
 from gbsmart.parties import service, sessions
 from gbsmart.parties.schemas import SessionsRevoked, WebSessionRead
@@ -26,7 +27,7 @@ def list_sessions(ctx: Ctx = Depends(get_ctx), user: str | None = Query(None)) -
 
 @router.delete("/sessions/{session_id}", response_model=WebSessionRead,
                summary="End a portal session at once (Code Administrator)")
-def revoke_session(session_id: int, ctx: Ctx = Depends(get_ctx)) -> WebSessionRead:
+def revoke_session(session_id: DbId, ctx: Ctx = Depends(get_ctx)) -> WebSessionRead:
     return session_read(sessions.revoke(ctx, session_id))
 
 

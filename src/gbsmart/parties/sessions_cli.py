@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from gbsmart.core.cli_support import cli_ctx, console, fail, friendly_errors
+from gbsmart.core.types import MAX_DB_ID
 from gbsmart.parties import sessions
 from gbsmart.parties.service import person_by_username
 from gbsmart.parties.users_cli import ACTING_AS, plural
@@ -31,7 +32,8 @@ def list_sessions(user: str | None = typer.Option(None, "--user", help="Only thi
 @app.command("revoke")
 def revoke(
     user: str | None = typer.Option(None, "--user", help="End every session of this username."),
-    session_id: int | None = typer.Option(None, "--id", help="End this one session (see `gbsmart sessions list`)."),
+    session_id: int | None = typer.Option(None, "--id", min=1, max=MAX_DB_ID,
+                                          help="End this one session (see `gbsmart sessions list`)."),
     acting_as: str | None = ACTING_AS,
 ) -> None:
     """End portal sessions at once: a copied cookie stops working on its next request."""
