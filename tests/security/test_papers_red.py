@@ -28,10 +28,14 @@ from gbsmart.models.papers import Paper, PaperAppendix, PaperRecipient, RedAcces
 from gbsmart.models.parties import Person
 from gbsmart.papers import service
 from gbsmart.papers.cli import app as papers_cli
-from gbsmart.papers.schemas import AppendixCreate, PaperCreate
-from tests.committees.conftest import demo, demo_password_hash  # noqa: F401 - fixtures
+from gbsmart.papers.schemas import PaperCreate
+from tests.committees import conftest as committees_kit
 from tests.conftest import TEST_PASSWORD
-from tests.papers.conftest import add_committee_member, cast  # noqa: F401 - fixtures
+from tests.papers import conftest as papers_kit
+
+# the fixtures of the papers and committees test kits: their cast of people, and the demo of seed 001
+cast, add_committee_member = papers_kit.cast, papers_kit.add_committee_member
+demo, demo_password_hash = committees_kit.demo, committees_kit.demo_password_hash
 
 REF = "SECP_77_1402_19"
 SECRET = "zanzibarite"
@@ -53,7 +57,7 @@ def sign_in(client: TestClient, username: str, password: str = TEST_PASSWORD) ->
 
 
 @pytest.fixture
-def report(cast):  # noqa: F811
+def report(cast):
     """Seed 000's shape: a GREEN paper by Rebecca with a RED Appendix A named to Rita; SECAS is not cleared for A."""
     return cast.paper(
         REF, "green", author="rebecca", title="SEC Panel Sub-Committee Report", recipients=["rita"],
@@ -131,9 +135,10 @@ def test_the_author_and_a_code_administrator_on_the_committee_still_name_recipie
 
 
 @pytest.fixture
-def hidden(cast):  # noqa: F811
-    """A RED SSC paper by Rebecca that does not exist for SECAS (a Code Administrator, not cleared for RED)."""
-    return cast.paper(HIDDEN, "red", author="rebecca", committee_code="SSC", title="Hidden findings",
+def hidden(cast, world):
+    """A RED SSC paper by Rebecca, set up by another Code Administrator (Cecily): it does not exist for SECAS."""
+    cast.people["cecily"] = world.person("cecily", "code_administrator", org=world.org("SECAS", kind="secas"))
+    return cast.paper(HIDDEN, "red", by="cecily", author="rebecca", committee_code="SSC", title="Hidden findings",
                       body=f"RED: {SECRET}.")
 
 
@@ -180,7 +185,7 @@ def test_drafting_a_report_under_an_unseen_reference_answers_as_for_a_free_one(c
     free = client.post("/api/v1/papers/reports", headers=h, json={**req, "reference": "SSC_14_FREE"})
     assert taken.status_code == free.status_code == 201, (taken.text, free.text)
     assert _tagged(taken.json()["reference"], HIDDEN) and _tagged(free.json()["reference"], "SSC_14_FREE")
-    cast.paper("SECP_SCR_2020_03_31", "red", author="rebecca")  # the default reference of a period, unseen
+    cast.paper("SECP_SCR_2020_03_31", "red", by="cecily", author="rebecca")  # a period's default reference, unseen
     default = client.post("/api/v1/papers/reports", headers=h, json={**req, "period_end": "2020-03-31"})
     assert _tagged(default.json()["reference"], "SECP_SCR_2020_03_31")  # no "_2" telling it is taken
     for ref in (HIDDEN, "SSC_15_FREE"):
@@ -254,7 +259,7 @@ def test_an_unseen_appendix_letter_answers_as_a_missing_one(client, cast, report
 
 
 @pytest.fixture
-def cited(demo, world, session, clock, settings):  # noqa: F811
+def cited(demo, world, session, clock, settings):
     """A RED SSC paper by Louise Evans (the CSC's secretary), cited on CSC 12_2502's agenda by her."""
     secas = session.scalar(select(Person).where(Person.username == "secas"))
     louise = session.scalar(select(Person).where(Person.username == "louise.evans"))
