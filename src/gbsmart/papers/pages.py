@@ -241,7 +241,7 @@ async def recipients(request: Request, reference: str, ctx: Ctx = Depends(get_ct
     def act(form: dict) -> str:
         add = [r for r in (form.get("add") or "").replace(",", " ").split() if r]
         remove = [r for r in (form.get("remove") or "").replace(",", " ").split() if r]
-        service.update_recipients(ctx, reference, RecipientsUpdate(add=add, remove=remove))
+        service.update_recipients(ctx, reference, RecipientsUpdate(add=add, remove=remove), AccessChannel.PAGE)
         return "recipients"
 
     return await _change(request, ctx, reference, act, "recipients", "add")
