@@ -131,6 +131,19 @@ def test_the_author_and_a_code_administrator_on_the_committee_still_name_recipie
     assert refusals(session, "secas") == []
 
 
+def test_secas_may_not_move_a_paper_to_its_own_committee_to_be_cleared_for_red(client, cast, session):
+    cast.paper("SECP_81_DRAFT", "green", author="rebecca", issue=False,
+               appendices=[{"title": "Findings", "classification": "red", "body": SECRET}])
+    add_committee_member(session, "CSC", cast.people["secas"])  # SECAS sits on the CSC, not on this paper's
+    h = cast.headers["secas"]
+    r = client.patch("/api/v1/papers/SECP_81_DRAFT", headers=h, json={"committee_code": "CSC"})
+    assert r.status_code == 403 and "Only the author of SECP_81_DRAFT (Rebecca)" in r.json()["error"]
+    session.expire_all()
+    assert session.scalar(select(Paper.committee_code).where(Paper.reference == "SECP_81_DRAFT")) is None
+    assert client.get("/api/v1/papers/SECP_81_DRAFT/appendices/A", headers=h).status_code == 404
+    assert [x.channel for x in refusals(session, "secas")] == ["api"]
+
+
 # --------------------------------------------------------------- item 4: no existence oracle at any door
 
 

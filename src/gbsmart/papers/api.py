@@ -125,7 +125,7 @@ def get_paper(reference: str, response: Response, ctx: Ctx = Depends(get_ctx)) -
 
 @router.patch("/papers/{reference}", response_model=PaperRead, summary="Edit a draft paper (author or SECAS)")
 def update_paper(reference: str, data: PaperUpdate, ctx: Ctx = Depends(get_ctx)) -> PaperRead:
-    paper = service.update_paper(ctx, reference, data)
+    paper = service.update_paper(ctx, reference, data, AccessChannel.API)
     return read_of(service.get_view(ctx, paper.reference, AccessChannel.API))
 
 

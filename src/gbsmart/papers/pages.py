@@ -145,7 +145,7 @@ async def edit(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)):  
                            action=form.get("action") or None, author_organisation=form.get("author_organisation", ""),
                            paper_date=_form_value(form, "paper_date"),
                            committee_code=_form_value(form, "committee_code"), body=form.get("body", ""))
-        paper = service.update_paper(ctx, reference, data)
+        paper = service.update_paper(ctx, reference, data, AccessChannel.PAGE)
     except (ValidationError, AppError) as exc:
         if isinstance(exc, AppError) and exc.status == 404:
             raise

@@ -144,7 +144,8 @@ def may_name_recipients(viewer: Viewer, paper: PaperContext) -> bool:
     or its owner committee acting through the Code Administrator who keeps the committee's papers and sits on it.
     Both are cleared for RED before naming anyone, so no one can grant RED to themselves, and a Code Administrator
     is not cleared by that role (see ``clearance``). The rule holds for every paper, whether or not it has RED
-    material yet, so a refusal does not tell whether the paper has a RED appendix the caller may not see.
+    material yet, so a refusal does not tell whether the paper has a RED appendix the caller may not see. Moving a
+    paper to another committee gives its RED material to that committee's members, so it asks the same.
     """
     code = normalise_code(paper.committee_code)
     return is_author(viewer, paper) or (

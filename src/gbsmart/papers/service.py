@@ -93,8 +93,8 @@ def _not_found(reference: str) -> NotFound:
 # ------------------------------------------------------------------------------------------- RED audit
 
 
-#: how the RED access log words a refused attempt to change who is named on a paper's RED material
-REFUSED_RECIPIENTS = "refused: change of named recipients"
+#: how the RED access log words a refused attempt to change who receives a paper's RED material
+REFUSED_RECIPIENTS = "refused: change of recipients"
 
 
 def _red_access_record(ctx: Ctx, paper: Paper, channel: AccessChannel, what: str,
@@ -112,11 +112,9 @@ def log_red_access(ctx: Ctx, paper: Paper, channel: AccessChannel, appendix: Pap
     ctx.session.add(_red_access_record(ctx, paper, channel, what, appendix))
 
 
-def _log_refused_recipients(ctx: Ctx, paper: Paper, channel: AccessChannel, data: RecipientsUpdate) -> None:
-    """Record a refused change of named recipients in the paper's RED access log, in a transaction of its own:
-    the boundary rolls the refused request back, and the record must stay."""
-    asked = "; ".join(f"{verb} {', '.join(str(k) for k in keys)}" for verb, keys in
-                      (("add", data.add), ("remove", data.remove)) if keys) or "nothing"
+def _log_refused_recipients(ctx: Ctx, paper: Paper, channel: AccessChannel, asked: str) -> None:
+    """Record a refused change of who receives the paper's RED material in its RED access log, in a transaction of
+    its own: the boundary rolls the refused request back, and the record must stay."""
     record = _red_access_record(ctx, paper, channel, f"{paper.reference} {REFUSED_RECIPIENTS} ({asked})")
     with session_scope(make_sessionmaker(ctx.session.get_bind().engine)) as own:
         own.add(record)
@@ -393,12 +391,18 @@ def create_paper(ctx: Ctx, data: PaperCreate) -> Paper:
     return paper
 
 
-def update_paper(ctx: Ctx, reference: str, data: PaperUpdate) -> Paper:
+def update_paper(ctx: Ctx, reference: str, data: PaperUpdate, channel: AccessChannel) -> Paper:
+    """Edit a draft; moving it to another committee changes who receives its RED material, so it is asked of
+    those who may name its recipients (``rules.may_name_recipients``), and a refusal is logged."""
     view = _manageable(ctx, reference)
     paper = view.paper
     _require_draft(paper, "text")
     before = snapshot(paper, *AUDITED, "body")
     changes = data.model_dump(exclude_unset=True)
+    moved_to = rules.normalise_code(changes.get("committee_code", paper.committee_code))
+    if moved_to != rules.normalise_code(paper.committee_code) and not view.can_name_recipients:
+        _log_refused_recipients(ctx, paper, channel, f"move to committee {moved_to or 'none'}")
+        raise Forbidden(_who_may_name(paper))
     for name, value in changes.items():
         if value is None and name in ("title", "purpose", "action", "author_organisation", "paper_date", "body"):
             continue
@@ -490,8 +494,8 @@ def _add_recipient(ctx: Ctx, paper: Paper, person: Person) -> None:
 
 def _who_may_name(paper: Paper) -> str:
     committee = f" or a Code Administrator on its committee ({paper.committee_code})" if paper.committee_code else ""
-    return (f"Only the author of {paper.reference} ({paper.author_name}){committee} may name or remove the recipients "
-            "of its RED material; this attempt has been recorded in its RED access log.")
+    return (f"Only the author of {paper.reference} ({paper.author_name}){committee} may change who receives its RED "
+            "material (its named recipients and its committee); this attempt has been recorded in its RED access log.")
 
 
 def update_recipients(ctx: Ctx, reference: str, data: RecipientsUpdate, channel: AccessChannel) -> list[Person]:
@@ -499,7 +503,9 @@ def update_recipients(ctx: Ctx, reference: str, data: RecipientsUpdate, channel:
     view = get_view(ctx, reference, None)
     paper = view.paper
     if not view.can_name_recipients:
-        _log_refused_recipients(ctx, paper, channel, data)
+        asked = "; ".join(f"{verb} {', '.join(str(k) for k in keys)}" for verb, keys in
+                          (("add", data.add), ("remove", data.remove)) if keys) or "nothing"
+        _log_refused_recipients(ctx, paper, channel, asked)
         raise Forbidden(_who_may_name(paper))
     before = _recipient_names(paper)
     for key in data.add:
