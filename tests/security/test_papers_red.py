@@ -100,6 +100,8 @@ def test_secas_may_not_name_itself_a_recipient_of_a_red_appendix_through_the_api
     log = client.get(f"/api/v1/papers/{REF}/access-log", headers=cast.headers["rebecca"]).json()
     assert [(i["username"], i["channel"]) for i in log["items"]] == [("secas", "api")]
     assert "refused" in log["items"][0]["what"]
+    page = client.get(f"/papers/{REF}/access-log", headers=cast.headers["rebecca"]).text
+    assert "Refused: change of recipients (add secas)" in page
 
 
 def test_secas_may_not_name_itself_through_the_portal_form(app, cast, report, session):

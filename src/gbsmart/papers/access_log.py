@@ -43,7 +43,8 @@ class AccessEntry:
     def part(self) -> str:
         """``Paper``, ``Appendix A``, or a refused change of named recipients in words."""
         if REFUSED_RECIPIENTS in self.record.what:
-            return self.record.what.removeprefix(f"{self.record.paper_reference} ").capitalize()
+            words = self.record.what.removeprefix(f"{self.record.paper_reference} ")
+            return words[:1].upper() + words[1:]
         return f"Appendix {self.record.appendix_letter}" if self.record.appendix_letter else "Paper"
 
     @property
