@@ -148,9 +148,9 @@ def may_name_recipients(viewer: Viewer, paper: PaperContext) -> bool:
     paper to another committee gives its RED material to that committee's members, so it asks the same.
     """
     code = normalise_code(paper.committee_code)
-    return is_author(viewer, paper) or (
+    return viewer.signed_in and (is_author(viewer, paper) or (
         viewer.is_code_administrator and code is not None and code in viewer.committee_codes
-    )
+    ))
 
 
 def may_add_appendix(viewer: Viewer, paper: PaperContext) -> bool:
