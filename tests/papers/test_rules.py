@@ -14,7 +14,9 @@ from gbsmart.papers.rules import (
     can_see,
     clearance,
     effective,
+    may_add_appendix,
     may_manage,
+    may_name_recipients,
     reclassification_problem,
     stricter,
 )
@@ -151,6 +153,29 @@ def test_a_code_administrator_role_alone_never_clears_red(viewer: Viewer, paper:
         assert clearance(viewer, paper) == Classification.RED
     issued = dataclasses.replace(paper, issued=True)
     assert can_see(admin, Classification.RED, issued) == can_see(viewer, Classification.RED, issued)
+
+
+def test_recipients_are_named_by_the_author_or_a_code_administrator_on_the_committee():
+    paper = PaperContext(author_id=9, recipient_ids=frozenset({7}), committee_code="ssc")
+    assert may_name_recipients(v(9), paper)
+    assert may_name_recipients(v(3, "code_administrator", committee_codes=frozenset({"SSC"})), paper)
+    assert not may_name_recipients(v(3, "code_administrator", kind="secas"), paper)  # SECAS, not on the SSC
+    assert not may_name_recipients(v(7), paper)  # a named recipient does not pass RED on
+    assert not may_name_recipients(v(7, "code_administrator"), paper)  # nor does a named Code Administrator
+    assert not may_name_recipients(v(1, committee_codes=frozenset({"SSC"})), paper)  # nor a member of the meeting
+
+
+@given(viewers, papers)
+def test_whoever_names_recipients_is_cleared_for_red_without_being_named(viewer: Viewer, paper: PaperContext):
+    if may_name_recipients(viewer, paper):
+        unnamed = dataclasses.replace(paper, recipient_ids=paper.recipient_ids - {viewer.person_id})
+        assert clearance(viewer, unnamed) == Classification.RED
+
+
+@given(viewers, papers)
+def test_whoever_adds_an_appendix_manages_the_paper_and_sees_all_of_it(viewer: Viewer, paper: PaperContext):
+    if may_add_appendix(viewer, paper):
+        assert may_manage(viewer, paper) and clearance(viewer, paper) == Classification.RED
 
 
 @given(st.sampled_from(LEVELS), st.sampled_from(LEVELS), st.text(max_size=5))

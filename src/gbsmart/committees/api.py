@@ -118,7 +118,7 @@ def add_apology(committee: str, ref: str, data: ApologyCreate, ctx: Ctx = Depend
 def add_agenda_item(committee: str, ref: str, data: AgendaItemCreate, ctx: Ctx = Depends(get_ctx)) -> AgendaItemRead:
     m = service.get_meeting(ctx.session, committee, ref)
     item = service.add_agenda_item(ctx, m, data)
-    return views.agenda_item_read(item, m.committee.code)
+    return views.agenda_item_read(item, m.committee.code, views.cited_papers(ctx, [item]))
 
 
 @router.post("/meetings/{committee}/{ref}/decisions", response_model=DecisionRead, status_code=201,

@@ -8,7 +8,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from gbsmart.committees import actions as action_service
-from gbsmart.committees import rules, service
+from gbsmart.committees import rules, service, views
 from gbsmart.committees.enums import ActionStatus, AttendeeRole, DecisionWord, MinutesStatus
 from gbsmart.committees.schemas import ActionUpdateCreate
 from gbsmart.core.cli_support import cli_ctx, console, friendly_errors
@@ -37,11 +37,17 @@ def list_cmd() -> None:
 
 
 @app.command()
-def minutes(committee: str, reference: str) -> None:
+def minutes(
+    committee: str,
+    reference: str,
+    acting_as: str = typer.Option(None, "--as", help="Read as this username: the agenda then cites the papers they "
+                                                     "may see (none without --as)."),
+) -> None:
     """A meeting's minutes as they read: e.g. `gbsmart committees minutes CSC 11_2801`."""
-    with friendly_errors(), cli_ctx() as ctx:
+    with friendly_errors(), cli_ctx(acting_as) as ctx:
         s = ctx.session
         m = service.get_meeting(s, committee, reference)
+        papers = views.cited_papers(ctx, m.agenda_items)
         c = m.committee
         when = _long(m.meeting_date) + (f", {m.start_time:%H:%M} – {m.end_time:%H:%M}" if m.start_time and m.end_time
                                         else "")
@@ -71,6 +77,9 @@ def minutes(committee: str, reference: str) -> None:
         for item in m.agenda_items:
             head = f"{item.number}. {item.title}" if item.sub == 0 else item.title
             console.print(f"\n[bold]{escape(head)}[/]" if item.sub == 0 else f"\n  [bold underline]{escape(head)}[/]")
+            if item.paper_id in papers:
+                cited = papers[item.paper_id]
+                console.print(("  " if item.sub else "") + f"Paper: {escape(cited.reference)} {escape(cited.title)}")
             for para in (p for p in item.discussion.replace("\r\n", "\n").split("\n\n") if p.strip()):
                 console.print(("  " if item.sub else "") + escape(para.strip()))
             for a in item.actions:

@@ -165,7 +165,7 @@ def _meeting_context(ctx: Ctx, committee: str, ref: str) -> dict:
             [st.value for st in ProposalState if st.is_closed])).order_by(Proposal.reference)))
     return {
         "m": m, "c": m.committee, "members": members, "others": others, "quorum": service.quorum_of(m),
-        "outstanding": outstanding, "items": items, "subs": subs,
+        "outstanding": outstanding, "items": items, "subs": subs, "papers": views.cited_papers(ctx, m.agenda_items),
         "raised": action_service.raised_at(s, m), "next": service.next_meeting(s, m),
         "today": ctx.clock.today(), "editable": editable,
         "can_approve": m.minutes_status == MinutesStatus.DRAFT and service.can_approve(ctx, m.committee),

@@ -300,7 +300,10 @@ class AgendaItemRead(BaseModel):
     sub: int
     title: str
     discussion: str
-    paper_id: int | None
+    paper_id: int | None = Field(description="The paper the item discusses; null when there is none or it does not "
+                                             "exist for you (Panel Information Policy)")
+    paper_reference: str | None = None
+    paper_title: str | None = None
     proposals: list[str]
     decisions: list[DecisionRead]
     actions: list[str]

@@ -46,6 +46,7 @@ from gbsmart.models.committees import (
     MeetingAttendee,
 )
 from gbsmart.models.parties import Organisation, Person
+from gbsmart.papers import service as paper_service
 
 CA = "code_administrator"
 MEETING_AUDITED = ("reference", "meeting_date", "start_time", "end_time", "venue", "status", "minutes_status")
@@ -370,11 +371,7 @@ def _link_proposal(item: AgendaItem, proposal: Proposal) -> None:
 def _check_paper(ctx: Ctx, paper_id: int) -> None:
     """The paper an agenda item cites must exist for the person minuting (Panel Information Policy: one they
     may not see is answered exactly as one that does not exist)."""
-    from gbsmart.models.papers import Paper
-    from gbsmart.papers import access as paper_access
-
-    viewer = paper_access.viewer_of(ctx)
-    if ctx.session.scalar(select(Paper.id).where(Paper.id == paper_id, paper_access.visible_papers(viewer))) is None:
+    if paper_id not in paper_service.visible_by_id(ctx, [paper_id]):
         raise invalid(f"paper_id: there is no paper {paper_id}; give the id of a paper on the Papers page.",
                       "paper_id")
 

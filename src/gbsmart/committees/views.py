@@ -23,6 +23,8 @@ from gbsmart.committees.schemas import (
 )
 from gbsmart.core.context import Ctx
 from gbsmart.models.committees import Action, AgendaItem, Committee, CommitteeMember, Decision, Meeting
+from gbsmart.models.papers import Paper
+from gbsmart.papers import service as paper_service
 
 
 def meeting_url(m: Meeting) -> str:
@@ -80,9 +82,18 @@ def decision_read(d: Decision, committee_code: str) -> DecisionRead:
                         recorded_only=d.recorded_only)
 
 
-def agenda_item_read(i: AgendaItem, committee_code: str) -> AgendaItemRead:
+def cited_papers(ctx: Ctx, items: list[AgendaItem]) -> dict[int, Paper]:
+    """The papers the items cite that exist for the caller: an agenda shows no other (Panel Information Policy)."""
+    return paper_service.visible_by_id(ctx, [i.paper_id for i in items])
+
+
+def agenda_item_read(i: AgendaItem, committee_code: str, papers: dict[int, Paper]) -> AgendaItemRead:
+    """The item, citing its paper only when it is in ``papers`` (``cited_papers``)."""
+    paper = papers.get(i.paper_id) if i.paper_id is not None else None
     return AgendaItemRead(key=i.key, number=i.number, sub=i.sub, title=i.title, discussion=i.discussion,
-                          paper_id=i.paper_id, proposals=[p.dp_reference or p.reference for p in i.proposals],
+                          paper_id=paper.id if paper else None, paper_reference=paper.reference if paper else None,
+                          paper_title=paper.title if paper else None,
+                          proposals=[p.dp_reference or p.reference for p in i.proposals],
                           decisions=[decision_read(d, committee_code) for d in i.decisions],
                           actions=[a.reference for a in i.actions])
 
@@ -91,6 +102,7 @@ def meeting_read(ctx: Ctx, m: Meeting) -> MeetingRead:
     today = ctx.clock.today()
     q = service.quorum_of(m)
     nxt = service.next_meeting(ctx.session, m)
+    papers = cited_papers(ctx, m.agenda_items)
     return MeetingRead(
         **meeting_summary(m).model_dump(), committee_name=m.committee.name,
         attendees=[AttendeeRead(name=a.name, username=a.person.username if a.person else None,
@@ -100,7 +112,7 @@ def meeting_read(ctx: Ctx, m: Meeting) -> MeetingRead:
                                representing=a.representing) for a in m.apologies],
         quorum=QuorumRead(present=q.present, required=q.required, quorate=q.quorate, description=q.describe()),
         quorate=q.quorate,
-        agenda=[agenda_item_read(i, m.committee.code) for i in m.agenda_items],
+        agenda=[agenda_item_read(i, m.committee.code, papers) for i in m.agenda_items],
         outstanding_actions=[action_read(a, today) for a in action_service.outstanding_at(ctx.session, m)],
         actions_raised=[action_read(a, today) for a in action_service.raised_at(ctx.session, m)],
         next_meeting=meeting_summary(nxt) if nxt else None,

@@ -1,7 +1,8 @@
 """The RED access log of a paper: who was given its RED material (the paper or an appendix), when, and how.
 
-Every read of RED material writes a ``RedAccessRecord`` (``service.log_red_access``); this module reads those
-records back for one paper and its appendices, newest first, a keyset page at a time (``at``, then ``id``).
+Every read of RED material writes a ``RedAccessRecord`` (``service.log_red_access``), and so does every refused
+attempt to change who is named on it (``service.update_recipients``); this module reads those records back for one
+paper and its appendices, newest first, a keyset page at a time (``at``, then ``id``).
 
 Who may read a paper's log (``rules.may_read_access_log``): its **author** and the **Code Administrators**.
 For everyone, SECAS included, the paper behaves as it does everywhere under the Panel Information Policy: when
@@ -25,7 +26,7 @@ from gbsmart.models.papers import Paper, RedAccessRecord
 from gbsmart.models.parties import Organisation, Person
 from gbsmart.papers import access, rules
 from gbsmart.papers.enums import AccessChannel
-from gbsmart.papers.service import _find_visible
+from gbsmart.papers.service import REFUSED_RECIPIENTS, _find_visible
 
 MAX_LIMIT = 500
 
@@ -40,7 +41,10 @@ class AccessEntry:
 
     @property
     def part(self) -> str:
-        """``Paper`` or ``Appendix A``."""
+        """``Paper``, ``Appendix A``, or a refused change of named recipients in words."""
+        if REFUSED_RECIPIENTS in self.record.what:
+            words = self.record.what.removeprefix(f"{self.record.paper_reference} ")
+            return words[:1].upper() + words[1:]
         return f"Appendix {self.record.appendix_letter}" if self.record.appendix_letter else "Paper"
 
     @property

@@ -125,7 +125,7 @@ def get_paper(reference: str, response: Response, ctx: Ctx = Depends(get_ctx)) -
 
 @router.patch("/papers/{reference}", response_model=PaperRead, summary="Edit a draft paper (author or SECAS)")
 def update_paper(reference: str, data: PaperUpdate, ctx: Ctx = Depends(get_ctx)) -> PaperRead:
-    paper = service.update_paper(ctx, reference, data)
+    paper = service.update_paper(ctx, reference, data, AccessChannel.API)
     return read_of(service.get_view(ctx, paper.reference, AccessChannel.API))
 
 
@@ -183,9 +183,9 @@ def reclassify(reference: str, data: ReclassifyRequest, ctx: Ctx = Depends(get_c
 
 
 @router.post("/papers/{reference}/recipients", response_model=list[str],
-             summary="Name or remove recipients of the paper's RED material (author or SECAS)")
+             summary="Name or remove recipients of the paper's RED material (author, or SECAS on its committee)")
 def recipients(reference: str, data: RecipientsUpdate, ctx: Ctx = Depends(get_ctx)) -> list[str]:
-    return [p.username for p in service.update_recipients(ctx, reference, data)]
+    return [p.username for p in service.update_recipients(ctx, reference, data, AccessChannel.API)]
 
 
 @router.post("/papers/{reference}/issue", response_model=PaperRead, summary="Issue a draft paper (author or SECAS)")

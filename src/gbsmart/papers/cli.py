@@ -110,7 +110,7 @@ def access_log_cmd(
             t.add_column(col, overflow="fold")
         for e in log.entries:
             t.add_row(f"{e.record.at:%d %b %Y %H:%M:%S}", escape(f"{e.name} ({e.record.username})"),
-                      escape(e.organisation or ""), e.part, e.channel.label, escape(e.record.request_id or ""))
+                      escape(e.organisation or ""), escape(e.part), e.channel.label, escape(e.record.request_id or ""))
         console.print(t)
         if log.next_cursor:
             console.print(f"next page: [bold]--cursor {log.next_cursor}[/]", soft_wrap=True)

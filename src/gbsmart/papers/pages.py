@@ -145,7 +145,7 @@ async def edit(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)):  
                            action=form.get("action") or None, author_organisation=form.get("author_organisation", ""),
                            paper_date=_form_value(form, "paper_date"),
                            committee_code=_form_value(form, "committee_code"), body=form.get("body", ""))
-        paper = service.update_paper(ctx, reference, data)
+        paper = service.update_paper(ctx, reference, data, AccessChannel.PAGE)
     except (ValidationError, AppError) as exc:
         if isinstance(exc, AppError) and exc.status == 404:
             raise
@@ -241,7 +241,7 @@ async def recipients(request: Request, reference: str, ctx: Ctx = Depends(get_ct
     def act(form: dict) -> str:
         add = [r for r in (form.get("add") or "").replace(",", " ").split() if r]
         remove = [r for r in (form.get("remove") or "").replace(",", " ").split() if r]
-        service.update_recipients(ctx, reference, RecipientsUpdate(add=add, remove=remove))
+        service.update_recipients(ctx, reference, RecipientsUpdate(add=add, remove=remove), AccessChannel.PAGE)
         return "recipients"
 
     return await _change(request, ctx, reference, act, "recipients", "add")

@@ -355,9 +355,13 @@ def compose(activity: list[CommitteeActivity], start: date, end: date, author: s
     return "\n".join(lines)
 
 
-def _free_reference(session: Session, wanted: str) -> str:
+def _free_reference(ctx: Ctx, wanted: str) -> str:
+    """``wanted``, or ``wanted_2``, ``_3`` ... past the papers the caller can see; ``service.create_paper`` then tags it
+    if some paper does not exist for the caller, so a paper they cannot see never moves the number."""
+    viewer = access.viewer_of(ctx)
     ref, k = wanted, 1
-    while session.scalar(select(Paper.id).where(func.lower(Paper.reference) == ref.lower())) is not None:
+    while ctx.session.scalar(select(Paper.id).where(func.lower(Paper.reference) == ref.lower(),
+                                                    access.visible_papers(viewer))) is not None:
         k += 1
         ref = f"{wanted}_{k}"
     return ref
@@ -366,7 +370,7 @@ def _free_reference(session: Session, wanted: str) -> str:
 def draft_report(ctx: Ctx, req: ReportRequest) -> Paper:
     """A draft "SEC Panel Sub-Committee Report" for the period, authored by the caller (Code Administrator)."""
     activity = gather(ctx.session, req.period_start, req.period_end)
-    reference = req.reference or _free_reference(ctx.session, f"SECP_SCR_{req.period_end:%Y_%m_%d}")
+    reference = req.reference or _free_reference(ctx, f"SECP_SCR_{req.period_end:%Y_%m_%d}")
     body = compose(activity, req.period_start, req.period_end, ctx.actor.name, ctx.clock.today())
     purpose = ("This paper provides the Panel with an update on recent activities from the Panel Sub-Committees. "
                "The Panel is requested to note the updates.")

@@ -130,8 +130,36 @@ def stricter(*levels: Classification | str) -> Classification:
 
 
 def may_manage(viewer: Viewer, paper: PaperContext) -> bool:
-    """Re-classify, name recipients, add appendices, edit and issue: the author or a Code Administrator."""
+    """Re-classify, edit and issue: the author or a Code Administrator (naming recipients and adding appendices
+    ask more: ``may_name_recipients``, ``may_add_appendix``)."""
     return is_author(viewer, paper) or viewer.is_code_administrator
+
+
+def may_name_recipients(viewer: Viewer, paper: PaperContext) -> bool:
+    """Name or remove the recipients of a paper's RED material: its author, or a Code Administrator on its committee.
+
+    RED is "named recipients, meeting only" (DOMAIN.md section 3; the Traffic Light Protocol as the Panel Information
+    Policy applies it, seeds 000, 001, 003): the source of RED material decides who receives it, and those who
+    receive it - named recipients, the committee's meeting - do not pass it on. The source is the paper's author,
+    or its owner committee acting through the Code Administrator who keeps the committee's papers and sits on it.
+    Both are cleared for RED before naming anyone, so no one can grant RED to themselves, and a Code Administrator
+    is not cleared by that role (see ``clearance``). The rule holds for every paper, whether or not it has RED
+    material yet, so a refusal does not tell whether the paper has a RED appendix the caller may not see. Moving a
+    paper to another committee gives its RED material to that committee's members, so it asks the same.
+    """
+    code = normalise_code(paper.committee_code)
+    return viewer.signed_in and (is_author(viewer, paper) or (
+        viewer.is_code_administrator and code is not None and code in viewer.committee_codes
+    ))
+
+
+def may_add_appendix(viewer: Viewer, paper: PaperContext) -> bool:
+    """Add an appendix: a manager of the paper who is cleared for all of its material (RED included).
+
+    The letters of a paper's appendices are shared by all of them, so someone who cannot see every appendix would
+    learn from a refused or skipped letter that an unseen one exists (docs/decisions/0012-no-existence-oracle.md).
+    """
+    return may_manage(viewer, paper) and clearance(viewer, paper) == Classification.RED
 
 
 def may_read_access_log(viewer: Viewer, paper: PaperContext) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import secrets
 from dataclasses import dataclass, field
 
 from sqlalchemy import Select, func, or_, select
@@ -17,7 +18,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from gbsmart.core.audit import record_change, snapshot
 from gbsmart.core.context import Ctx
-from gbsmart.core.db import insert_or_conflict
+from gbsmart.core.db import insert_or_conflict, make_sessionmaker, session_scope
 from gbsmart.core.errors import Conflict, Forbidden, Invalid, NotFound
 from gbsmart.core.exports import csv_cell
 from gbsmart.models.papers import Paper, PaperAppendix, PaperRecipient, PaperReclassification, RedAccessRecord
@@ -66,6 +67,14 @@ class PaperView:
         return rules.may_manage(self.viewer, self.context)
 
     @property
+    def can_name_recipients(self) -> bool:
+        return rules.may_name_recipients(self.viewer, self.context)
+
+    @property
+    def can_add_appendix(self) -> bool:
+        return rules.may_add_appendix(self.viewer, self.context)
+
+    @property
     def can_read_access_log(self) -> bool:
         return rules.may_read_access_log(self.viewer, self.context)
 
@@ -85,14 +94,31 @@ def _not_found(reference: str) -> NotFound:
 # ------------------------------------------------------------------------------------------- RED audit
 
 
+#: how the RED access log words a refused attempt to change who receives a paper's RED material
+REFUSED_RECIPIENTS = "refused: change of recipients"
+
+
+def _red_access_record(ctx: Ctx, paper: Paper, channel: AccessChannel, what: str,
+                       appendix: PaperAppendix | None = None) -> RedAccessRecord:
+    return RedAccessRecord(
+        at=ctx.clock.now(), person_id=ctx.actor.person_id, username=ctx.actor.username, paper_id=paper.id,
+        paper_reference=paper.reference, appendix_letter=appendix.letter if appendix else None,
+        channel=AccessChannel(channel).value, what=what[:300], request_id=ctx.request_id,
+    )
+
+
 def log_red_access(ctx: Ctx, paper: Paper, channel: AccessChannel, appendix: PaperAppendix | None = None) -> None:
     """Record one access to RED material (the paper itself, or one of its appendices)."""
     what = f"{paper.reference} Appendix {appendix.letter}" if appendix else paper.reference
-    ctx.session.add(RedAccessRecord(
-        at=ctx.clock.now(), person_id=ctx.actor.person_id, username=ctx.actor.username, paper_id=paper.id,
-        paper_reference=paper.reference, appendix_letter=appendix.letter if appendix else None,
-        channel=AccessChannel(channel).value, what=what, request_id=ctx.request_id,
-    ))
+    ctx.session.add(_red_access_record(ctx, paper, channel, what, appendix))
+
+
+def _log_refused_recipients(ctx: Ctx, paper: Paper, channel: AccessChannel, asked: str) -> None:
+    """Record a refused change of who receives the paper's RED material in its RED access log, in a transaction of
+    its own: the boundary rolls the refused request back, and the record must stay."""
+    record = _red_access_record(ctx, paper, channel, f"{paper.reference} {REFUSED_RECIPIENTS} ({asked})")
+    with session_scope(make_sessionmaker(ctx.session.get_bind().engine)) as own:
+        own.add(record)
 
 
 def _log_view(ctx: Ctx, view: PaperView, channel: AccessChannel) -> None:
@@ -211,6 +237,17 @@ def _find_visible(ctx: Ctx, viewer: Viewer, reference: str) -> Paper:
     return paper
 
 
+def visible_by_id(ctx: Ctx, paper_ids: list[int | None]) -> dict[int, Paper]:
+    """The papers among ``paper_ids`` that exist for the caller, by id (agenda items cite papers by id)."""
+    ids = sorted({i for i in paper_ids if i is not None})
+    if not ids:
+        return {}
+    viewer = access.viewer_of(ctx)
+    found = ctx.session.scalars(select(Paper).where(Paper.id.in_(ids), access.visible_papers(viewer))
+                                .options(selectinload(Paper.recipients)))
+    return {p.id: p for p in found if rules.can_see(viewer, p.classification, access.context_of(p))}
+
+
 def get_view(ctx: Ctx, reference: str, channel: AccessChannel | None) -> PaperView:
     """The paper ``reference`` as the caller may see it; logs RED access when ``channel`` is given."""
     viewer = access.viewer_of(ctx)
@@ -284,20 +321,58 @@ def _require_draft(paper: Paper, what: str) -> None:
                        "re-classify it or change its named recipients.")
 
 
+#: letters and digits of a reference's tag, without the look-alikes 0/O and 1/I
+TAG_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+TAG_LENGTH = 4
+
+
+def _taken(ctx: Ctx, reference: str) -> bool:
+    return ctx.session.scalar(select(Paper.id).where(func.lower(Paper.reference) == reference.lower())) is not None
+
+
+def hides_papers_from(ctx: Ctx, viewer: Viewer) -> bool:
+    """Some paper the viewer did not create does not exist for them (neither which one nor how many is asked).
+
+    Papers the viewer created are left out: they were given its reference when they created it.
+    """
+    visible = select(Paper.id).where(access.visible_papers(viewer))
+    hidden = select(Paper.id).where(Paper.id.not_in(visible), or_(Paper.created_by_id.is_(None),
+                                                                   Paper.created_by_id != viewer.person_id))
+    return ctx.session.scalar(hidden.limit(1)) is not None
+
+
+def reference_for(ctx: Ctx, viewer: Viewer, wanted: str) -> str:
+    """The reference a new paper takes (docs/decisions/0012-no-existence-oracle.md).
+
+    A person for whom every paper exists (but those they created) gets ``wanted``, or a 409 when a paper they can
+    see or created holds it. Anyone else gets ``wanted`` with a random tag (``SSC_13-7KQ2``), whether or not
+    ``wanted`` is taken, so the answer never depends on a paper they may not see; a tag that is taken is drawn
+    again, which the caller cannot notice.
+    """
+    if not hides_papers_from(ctx, viewer):
+        if _taken(ctx, wanted):
+            raise Conflict(f"A paper {wanted!r} already exists; choose another reference.")
+        return wanted
+    while True:
+        tag = "".join(secrets.choice(TAG_ALPHABET) for _ in range(TAG_LENGTH))
+        reference = f"{wanted[:40 - TAG_LENGTH - 1]}-{tag}"
+        if not _taken(ctx, reference):
+            return reference
+
+
 def create_paper(ctx: Ctx, data: PaperCreate) -> Paper:
     """A new draft paper; only a Code Administrator creates papers."""
     if not ctx.actor.has_role(rules.CODE_ADMINISTRATOR):
         raise Forbidden("Only a Code Administrator (SECAS) may create papers.")
     s = ctx.session
-    exists = Conflict(f"A paper {data.reference!r} already exists; choose another reference.")
-    if s.scalar(select(Paper.id).where(func.lower(Paper.reference) == data.reference.lower())) is not None:
-        raise exists
+    reference = reference_for(ctx, access.viewer_of(ctx), data.reference)
+    exists = Conflict(f"A paper {reference!r} already exists; choose another reference.")
     author = find_person(ctx, data.author, "author") if data.author else (
         s.get(Person, ctx.actor.person_id) if ctx.actor.person_id else None)
     org = s.get(Organisation, author.organisation_id) if author and author.organisation_id else None
     now = ctx.clock.now()
     paper = Paper(
-        reference=data.reference, title=data.title, purpose=data.purpose, action=data.action.value,
+        reference=reference, title=data.title, purpose=data.purpose, action=data.action.value,
         author_id=author.id if author else None, author_name=author.full_name if author else ctx.actor.name,
         author_organisation=data.author_organisation or (org.name if org else ""),
         paper_date=data.paper_date or ctx.clock.today(), committee_code=rules.normalise_code(data.committee_code),
@@ -312,12 +387,18 @@ def create_paper(ctx: Ctx, data: PaperCreate) -> Paper:
     return paper
 
 
-def update_paper(ctx: Ctx, reference: str, data: PaperUpdate) -> Paper:
+def update_paper(ctx: Ctx, reference: str, data: PaperUpdate, channel: AccessChannel) -> Paper:
+    """Edit a draft; moving it to another committee changes who receives its RED material, so it is asked of
+    those who may name its recipients (``rules.may_name_recipients``), and a refusal is logged."""
     view = _manageable(ctx, reference)
     paper = view.paper
     _require_draft(paper, "text")
     before = snapshot(paper, *AUDITED, "body")
     changes = data.model_dump(exclude_unset=True)
+    moved_to = rules.normalise_code(changes.get("committee_code", paper.committee_code))
+    if moved_to != rules.normalise_code(paper.committee_code) and not view.can_name_recipients:
+        _log_refused_recipients(ctx, paper, channel, f"move to committee {moved_to or 'none'}")
+        raise Forbidden(_who_may_name(paper))
     for name, value in changes.items():
         if value is None and name in ("title", "purpose", "action", "author_organisation", "paper_date", "body"):
             continue
@@ -342,6 +423,9 @@ def add_appendix(ctx: Ctx, reference: str, data: AppendixCreate) -> PaperAppendi
     """Add an appendix to a draft paper; it may be stricter than the paper, never less strict."""
     view = _manageable(ctx, reference)
     paper = view.paper
+    if not view.can_add_appendix:
+        raise Forbidden(f"Only the author of {paper.reference} ({paper.author_name}), or a Code Administrator cleared "
+                        "for all of its material, may add appendices to it: its appendices share one set of letters.")
     _require_draft(paper, "appendices")
     if data.classification.rank < Classification(paper.classification).rank:
         raise Invalid(
@@ -408,10 +492,21 @@ def _add_recipient(ctx: Ctx, paper: Paper, person: Person) -> None:
     ctx.session.expire(paper, ["recipients"])
 
 
-def update_recipients(ctx: Ctx, reference: str, data: RecipientsUpdate) -> list[Person]:
-    """Name or remove recipients of the paper's RED material."""
-    view = _manageable(ctx, reference)
+def _who_may_name(paper: Paper) -> str:
+    committee = f" or a Code Administrator on its committee ({paper.committee_code})" if paper.committee_code else ""
+    return (f"Only the author of {paper.reference} ({paper.author_name}){committee} may change who receives its RED "
+            "material (its named recipients and its committee); this attempt has been recorded in its RED access log.")
+
+
+def update_recipients(ctx: Ctx, reference: str, data: RecipientsUpdate, channel: AccessChannel) -> list[Person]:
+    """Name or remove recipients of the paper's RED material (``rules.may_name_recipients``); a refusal is logged."""
+    view = get_view(ctx, reference, None)
     paper = view.paper
+    if not view.can_name_recipients:
+        asked = "; ".join(f"{verb} {', '.join(str(k) for k in keys)}" for verb, keys in
+                          (("add", data.add), ("remove", data.remove)) if keys) or "nothing"
+        _log_refused_recipients(ctx, paper, channel, asked)
+        raise Forbidden(_who_may_name(paper))
     before = _recipient_names(paper)
     for key in data.add:
         _add_recipient(ctx, paper, find_person(ctx, key, "add"))
