@@ -17,7 +17,7 @@ app = typer.Typer(help="SEC Section D: Draft and Modification Proposals.", no_ar
 AS = typer.Option(..., "--as", help="The username acting (see `gbsmart parties people`).")
 
 
-def _tally_table(result) -> Table:  # noqa: ANN001
+def _tally_table(result) -> Table:
     t = Table(title="Change Board tally by Party Category")
     for col in ("category", "approve", "reject", "abstain", "return", "collective vote"):
         t.add_column(col, justify="right" if col not in ("category", "collective vote") else "left")

@@ -446,7 +446,7 @@ STAGE_GROUPS = {
 }
 
 
-def _filtered(f: ProposalFilters):  # noqa: ANN202
+def _filtered(f: ProposalFilters):
     stmt = select(Proposal).options(selectinload(Proposal.release))
     if f.q:
         like = f"%{f.q.strip().lower()}%"

@@ -17,7 +17,7 @@ app = typer.Typer(help="The Panel and its sub-committees: meetings, minutes and 
 AS = typer.Option(..., "--as", help="The username acting (see `gbsmart parties people`).")
 
 
-def _long(d) -> str:  # noqa: ANN001
+def _long(d) -> str:
     return f"{d.day} {d:%B %Y}" if d else ""
 
 

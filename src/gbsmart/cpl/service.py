@@ -122,7 +122,7 @@ def certificate_facts(cert: Certificate) -> rules.CertificateFacts:
 # ---------------------------------------------------------------- the extract (part B builds on this)
 
 
-def extract_entries(session) -> list[dict]:  # noqa: ANN001
+def extract_entries(session) -> list[dict]:
     """Every CPL entry as the extract carries it, ordered by (manufacturer, model, hardware_version, firmware_version)."""  # noqa: E501
     # each also carries "minute_reference": the Panel minute of its applied removal, or None (for the DCC's check)
     rows = session.execute(

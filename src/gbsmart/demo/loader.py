@@ -117,7 +117,7 @@ def load_demo(ctx: Ctx, data: dict[str, Any] | None = None, progress: bool = Fal
     return report
 
 
-def _org(s, name: str) -> Organisation | None:  # noqa: ANN001
+def _org(s, name: str) -> Organisation | None:
     return s.scalar(select(Organisation).where(Organisation.name == name))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import stat
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -34,7 +35,7 @@ app = typer.Typer(help="Keys and certificates: the test PKI whose SECAS certific
                   no_args_is_help=True)
 
 
-def _now():  # noqa: ANN202 - the CLI's injectable clock (tests move it)
+def _now() -> datetime:  # the CLI's injectable clock (tests move it)
     return cli_support._clock.now()
 
 

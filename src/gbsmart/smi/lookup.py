@@ -35,7 +35,7 @@ def _query_parts(effective: bool) -> tuple[str, str, str]:
     return _COLUMNS, "smi_devices", "device_id"
 
 
-def _raw(session: Session):  # noqa: ANN202
+def _raw(session: Session):
     return session.connection().connection.driver_connection
 
 

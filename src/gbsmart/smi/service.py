@@ -142,14 +142,14 @@ class _Steps:
 _TMP = "smi_apply_batch"
 
 
-def _exec(session: Session, sql: str, **params) -> int:  # noqa: ANN003
+def _exec(session: Session, sql: str, **params) -> int:
     stmt = text(sql)
     binds = [bindparam(k, type_=UTCDateTime()) if k == "at" else bindparam(k, type_=Date()) if k == "today"
              else bindparam(k) for k in params if f":{k}" in sql]
     return session.execute(stmt.bindparams(*binds), params).rowcount
 
 
-def _events_from_batch(session: Session, event: DeviceEvent, at, seq: int | None) -> int:  # noqa: ANN001
+def _events_from_batch(session: Session, event: DeviceEvent, at, seq: int | None) -> int:
     """One event per device in the batch for each User concerned: its MPxN's Supplier and Network Operator."""
     sql = f"""
         INSERT INTO smi_device_events (event, device_id, user_org_id, at, extract_sequence)
@@ -163,7 +163,7 @@ def _events_from_batch(session: Session, event: DeviceEvent, at, seq: int | None
     return _exec(session, sql, ev=EVENT_CODE[event], at=at, seq=seq)
 
 
-def _history_from_batch(session: Session, at, reason: str) -> None:  # noqa: ANN001
+def _history_from_batch(session: Session, at, reason: str) -> None:
     _exec(session, f"""
         INSERT INTO smi_status_history (device_id, from_status, to_status, at, reason)
         SELECT b.device_id, b.from_status, b.to_status, :at, :reason FROM {_TMP} b

@@ -27,7 +27,7 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     return out
 
 
-def _page(request: Request, status: int, message: str, detail=None) -> Response:  # noqa: ANN001
+def _page(request: Request, status: int, message: str, detail=None) -> Response:
     templates = request.app.state.templates
     return templates.TemplateResponse(
         request,

@@ -42,7 +42,7 @@ def login(
     next: str = Form("/"),  # noqa: A002
     ctx: Ctx = Depends(anonymous_ctx),
     web: WebSession | None = Depends(current_web_session),
-):  # noqa: ANN201
+):
     address = request.client.host if request.client else None
     try:
         person = signin.sign_in(ctx, username, password, address)
@@ -60,7 +60,7 @@ def login(
 
 
 @router.post("/logout", dependencies=[Depends(csrf_protect)])
-def logout(request: Request, ctx: Ctx = Depends(anonymous_ctx), web: WebSession | None = Depends(current_web_session)):  # noqa: ANN201
+def logout(request: Request, ctx: Ctx = Depends(anonymous_ctx), web: WebSession | None = Depends(current_web_session)):
     if web is not None:
         sessions.end(web, ctx.clock.now(), "signed out")
     request.session.clear()

@@ -46,7 +46,7 @@ def _fmt_datetime(value: Any) -> str:
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200,
-           headers: dict[str, str] | None = None):  # noqa: ANN201
+           headers: dict[str, str] | None = None):
     ctx = {"person": getattr(request.state, "person", None)}
     ctx.update(context or {})
     return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
