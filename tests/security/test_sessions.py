@@ -31,7 +31,7 @@ def cli_env(cli_env, clock):
     set_clock(SystemClock())
 
 
-def cli(*args: str, input: str | None = None):  # noqa: A002, ANN201
+def cli(*args: str, input: str | None = None):  # noqa: A002
     return runner.invoke(cli_app, list(args), input=input, catch_exceptions=False)
 
 

@@ -45,7 +45,7 @@ def _enum(enum, value: str | None):
 
 @router.get("/smi")
 def search(request: Request, ctx: Ctx = Depends(get_ctx), q: str | None = None, status: str | None = None,
-           type: str | None = None, cursor: str | None = None):  # noqa: A002, ANN201
+           type: str | None = None, cursor: str | None = None):  # noqa: A002
     """One box for a Device ID or an MPxN; filters by status and type; keyset pages."""
     q = (q or "").strip()
     error = None
