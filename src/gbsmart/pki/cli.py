@@ -172,7 +172,7 @@ def show(
             path = verify_chain(certs[0], intermediates=certs[1:], anchors=load_certificates(anchor), at=_now())
             console.print("[green]✓[/] the signing certificate chains to the trust anchor: "
                           + " → ".join(common_name(c) for c in path))
-            refusals = signer_refusals(certs[0], settings) if directory is None else []
+            refusals: list[str] = signer_refusals(certs[0], settings) if directory is None else []
             if refusals:
                 raise Invalid(f"the signing certificate may not sign CPL extracts: {'; '.join(refusals)}")
             if directory is None:
