@@ -21,7 +21,7 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture(autouse=True)
-def _plain_http_session_cookie(monkeypatch) -> None:  # noqa: ANN001
+def _plain_http_session_cookie(monkeypatch) -> None:
     """Tests talk plain http (TestClient's http://testserver, Chromium on http://127.0.0.1), as scripts/run does,
     so the session cookie must not be Secure (docs/decisions/0013-server-side-sessions.md)."""
     monkeypatch.setenv("GBSMART_SESSION_COOKIE_SECURE", "false")
@@ -70,7 +70,7 @@ TEST_PASSWORD = "correct horse battery staple"
 class World:
     """Builds organisations, people and tokens straight into the test database."""
 
-    def __init__(self, session, clock) -> None:  # noqa: ANN001
+    def __init__(self, session, clock) -> None:
         self.session, self.clock = session, clock
 
     def org(self, name: str, kind: str = "sec_party", category: str | None = None) -> Organisation:

@@ -9,7 +9,7 @@ from gbsmart.cli import app
 runner = CliRunner()
 
 
-def run(*args: str):  # noqa: ANN201
+def run(*args: str):
     return runner.invoke(app, list(args), catch_exceptions=False)
 
 

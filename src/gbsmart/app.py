@@ -94,7 +94,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, eng
     app.state.templates = make_templates()
 
     @app.middleware("http")
-    async def request_id(request: Request, call_next):  # noqa: ANN001, ANN202
+    async def request_id(request: Request, call_next):
         rid = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
         request.state.request_id = rid
         response = await call_next(request)
@@ -125,7 +125,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, eng
         return {"status": "ok", "version": __version__}
 
     @app.get("/", include_in_schema=False)
-    def home(request: Request, ctx=Depends(get_ctx)):  # noqa: ANN001, ANN202
+    def home(request: Request, ctx=Depends(get_ctx)):
         from gbsmart.change.service import dashboard
 
         return render(request, "home.html", dashboard(ctx))

@@ -40,11 +40,11 @@ def cast(world, session):
     return h
 
 
-def step(client, headers, ref, name, **extra):  # noqa: ANN001
+def step(client, headers, ref, name, **extra):
     return client.post(f"/api/v1/proposals/{ref}/steps", json={"step": name, **extra}, headers=headers)
 
 
-def ok(resp, status=200):  # noqa: ANN001
+def ok(resp, status=200):
     assert resp.status_code == status, resp.text
     return resp.json()
 

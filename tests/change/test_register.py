@@ -30,7 +30,7 @@ AREA_COUNT = sum(len(areas) for areas in IMPACT_AREAS.values())
 # ---------------------------------------------------------------- a small register
 
 
-def _proposal(clock, reference: str, title: str, state: str, raised: date, **fields) -> Proposal:  # noqa: ANN001
+def _proposal(clock, reference: str, title: str, state: str, raised: date, **fields) -> Proposal:
     impacts = [ProposalImpact(group=g, area=a) for g, a in fields.pop("impacts", [])]
     return Proposal(
         reference=reference,
@@ -132,7 +132,7 @@ def dataset(session, clock, releases) -> dict[str, Proposal]:
     return ps
 
 
-def _rows(session, **filters) -> list[dict]:  # noqa: ANN001
+def _rows(session, **filters) -> list[dict]:
     return list(register.register_rows(session, ProposalFilters(**filters)))
 
 
@@ -200,7 +200,7 @@ def test_bad_filter_is_refused_before_any_row_is_read(session, dataset):
 # ---------------------------------------------------------------- CSV
 
 
-def _csv_value(value) -> str:  # noqa: ANN001
+def _csv_value(value) -> str:
     return "" if value is None else value.isoformat() if isinstance(value, date) else str(value)
 
 
@@ -234,7 +234,7 @@ def test_csv_neutralises_spreadsheet_formulas():
 # ---------------------------------------------------------------- XLSX
 
 
-def _workbook(session):  # noqa: ANN001, ANN202
+def _workbook(session):
     rows = _rows(session)
     matrix = register.impact_matrix(session, None)
     content = register.to_xlsx(rows, matrix, register.release_landscape(session))
@@ -360,7 +360,7 @@ def test_release_by_id_or_name(session, dataset, releases):
 
 
 @pytest.fixture
-def reg_client(app):  # noqa: ANN001
+def reg_client(app):
     """The app with the register routers mounted (until create_app mounts them itself)."""
     paths = {getattr(r, "path", None) for r in app.routes}
     if "/api/v1/register" not in paths:

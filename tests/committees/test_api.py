@@ -15,7 +15,7 @@ from gbsmart.models.parties import Person
 MINUTES = "/api/v1/meetings/CSC/11_2801"
 
 
-def ok(resp, status=200):  # noqa: ANN001
+def ok(resp, status=200):
     assert resp.status_code == status, resp.text
     return resp.json()
 

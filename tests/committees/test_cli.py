@@ -15,7 +15,7 @@ def cli_env(cli_env, demo):
     """The shared CLI environment, on a database holding the demo (committed by the ``demo`` fixture)."""
     return cli_env
 
-def run(*args: str):  # noqa: ANN201
+def run(*args: str):
     return runner.invoke(app, list(args), catch_exceptions=False, terminal_width=200)
 
 

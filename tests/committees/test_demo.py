@@ -17,7 +17,7 @@ DPS = ["DP094", "DP095", "DP096", "DP098", "DP100", "DP101", "DP104", "DP106", "
 READY = {"DP098": "report_phase", "DP101": "refinement", "DP106": "refinement", "DP110": "report_phase"}
 
 
-def _row_counts(session) -> dict[str, int]:  # noqa: ANN001
+def _row_counts(session) -> dict[str, int]:
     return {t.name: session.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
 
 

@@ -95,7 +95,7 @@ class Site:
             page.goto(self.url + path)
         return page
 
-    def count(self, stmt) -> int:  # noqa: ANN001
+    def count(self, stmt) -> int:
         with self.factory() as s:
             return s.scalar(stmt)
 

@@ -33,7 +33,7 @@ from gbsmart.models.change import ProposalEvent
 from gbsmart.models.committees import Decision
 
 
-def acting(ctx: Ctx, person) -> Ctx:  # noqa: ANN001
+def acting(ctx: Ctx, person) -> Ctx:
     return dataclasses.replace(ctx, actor=Actor.of(person))
 
 
@@ -58,7 +58,7 @@ def csc(ctx, world):
     return {"meeting": meeting, **people}
 
 
-def _counts(session) -> tuple[int, int, int]:  # noqa: ANN001
+def _counts(session) -> tuple[int, int, int]:
     return (session.scalar(select(func.count()).select_from(Decision)),
             session.scalar(select(func.count()).select_from(ProposalEvent)),
             session.scalar(select(func.count()).select_from(ChangeRecord)))

@@ -10,7 +10,7 @@ FINGERPRINT = "B5:7B:D1:1A:E1:F3:69:62:B8:A2:2B:EC:AA:0A:59:9E:4E:0B:52:CD:54:3A
 
 
 @pytest.mark.parametrize("out", [console, err_console], ids=["stdout", "stderr"])
-def test_a_fingerprint_is_printed_unchanged(out):  # noqa: ANN001
+def test_a_fingerprint_is_printed_unchanged(out):
     with out.capture() as captured:
         out.print(f"signing certificate SHA-256: {FINGERPRINT}", soft_wrap=True)
     assert captured.get() == f"signing certificate SHA-256: {FINGERPRINT}\n"

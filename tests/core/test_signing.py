@@ -46,11 +46,11 @@ def pki(tmp_path_factory):
     return create_test_pki(tmp_path_factory.mktemp("pki") / "pki", now=NOW)
 
 
-def _chain(pki):  # noqa: ANN001, ANN202
+def _chain(pki):
     return load_certificates(pki.signer_chain)
 
 
-def _anchors(pki):  # noqa: ANN001, ANN202
+def _anchors(pki):
     return load_certificates(pki.root_certificate)
 
 

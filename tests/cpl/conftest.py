@@ -80,7 +80,7 @@ class Cast:
         return Ctx(session=self.session, actor=Actor.of(self.people[username]), clock=self.clock,
                    settings=self.settings)
 
-    def listed(self, device_type: str = "ESME_SINGLE", by: str = "maker", **overrides: Any):  # noqa: ANN201
+    def listed(self, device_type: str = "ESME_SINGLE", by: str = "maker", **overrides: Any):
         """A submission made and approved through the service (set-up, not under test), committed."""
         sub = service.submit(self.ctx(by), SubmissionCreate.model_validate(submission(device_type, **overrides)))
         assert sub.status == "validated", [f.message for f in sub.failures]

@@ -11,7 +11,7 @@ from .conftest import certs, submission
 API = "/api/v1/cpl"
 
 
-def ok(resp, status=200):  # noqa: ANN001
+def ok(resp, status=200):
     assert resp.status_code == status, resp.text
     return resp.json()
 

@@ -26,7 +26,7 @@ def cli_env(cli_env, cast, clock):
     yield cli_env
     set_clock(SystemClock())
 
-def run(*args: str):  # noqa: ANN201
+def run(*args: str):
     """Run a command; ``.text`` is its output with Rich's line wrapping undone."""
     result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False, terminal_width=200)
     result.text = " ".join(result.output.split())

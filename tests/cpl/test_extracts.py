@@ -92,7 +92,7 @@ def entry(manufacturer: str = "Acme Meters", model: str = "G-100", hw: str = "A"
             "gbcs_version": "2.0", "cpa_expiry": "2024-06-30", "smets1": False, **extra}
 
 
-def signed_file(payload: dict[str, Any] | str, key, chain) -> str:  # noqa: ANN001
+def signed_file(payload: dict[str, Any] | str, key, chain) -> str:
     """A signed extract file for ``payload`` (a dict is canonicalised; a string is signed as it stands)."""
     text = payload if isinstance(payload, str) else canonical_json(payload)
     return extracts.signed_document(text, sign(key, text.encode("utf-8")), chain)
@@ -103,7 +103,7 @@ def payload(sequence: int = 1, entries: list[dict] | None = None, **extra: Any) 
             "entries": entries if entries is not None else [entry()], "removals": [], **extra}
 
 
-def mount_extracts(app):  # noqa: ANN001, ANN201
+def mount_extracts(app):
     paths = {getattr(r, "path", None) for r in app.routes}
     if "/api/v1/cpl/extracts" not in paths:
         app.include_router(extracts_router, prefix="/api/v1")
@@ -113,7 +113,7 @@ def mount_extracts(app):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture(name="app")
-def app_fixture(settings, clock, engine):  # noqa: ANN201
+def app_fixture(settings, clock, engine):
     from gbsmart.app import create_app
 
     return mount_extracts(create_app(settings=settings, clock=clock, engine=engine))
@@ -134,11 +134,11 @@ def vsettings(vpki) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def secas(vpki):  # noqa: ANN201
+def secas(vpki):
     return load_private_key(vpki.signer_key), load_certificates(vpki.signer_chain)
 
 
-def _verify(doc: str | bytes, settings: Settings, last: int | None = None, at: datetime = NOW):  # noqa: ANN202
+def _verify(doc: str | bytes, settings: Settings, last: int | None = None, at: datetime = NOW):
     return verify_extract(doc, settings=settings, at=at, last_applied=last)
 
 
@@ -196,7 +196,7 @@ def test_a_wrong_signer_chained_to_the_anchor_is_refused(vsettings, vpki):
     _refused(signed_file(payload(), key, chain), vsettings, "signer", "wrong signer: 'Big Energy plc'")
 
 
-def secas_certificate(vpki: TestPki, extended_key_usage=(DOCUMENT_SIGNING, CPL_EXTRACT_SIGNING)):  # noqa: ANN001, ANN201
+def secas_certificate(vpki: TestPki, extended_key_usage=(DOCUMENT_SIGNING, CPL_EXTRACT_SIGNING)):
     """Another certificate with the CPL signer's whole identity, from the same CA (a renewal, or a mis-issue)."""
     ca_cert, ca_key = load_certificate(vpki.organisation_ca_certificate), load_private_key(vpki.organisation_ca_key)
     key = new_private_key()

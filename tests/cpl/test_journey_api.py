@@ -57,11 +57,11 @@ def people(world, session, clock, settings, versions) -> dict[str, dict[str, str
     return headers
 
 
-def state(session) -> dict:  # noqa: ANN001
+def state(session) -> dict:
     """Everything applying an extract could change, as committed."""
     session.rollback()
 
-    def count(model) -> int:  # noqa: ANN001
+    def count(model) -> int:
         return session.scalar(select(func.count()).select_from(model))
 
     out = {"models": sorted(session.execute(select(SmiDeviceModel.model, SmiDeviceModel.status)).all()),

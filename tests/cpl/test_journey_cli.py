@@ -43,23 +43,23 @@ def db(cli_env, db_url):
     engine.dispose()
 
 
-def run(*args: object):  # noqa: ANN201
+def run(*args: object):
     """`gbsmart ARGS...`; ``.text`` is its output with Rich's line wrapping undone."""
     result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False, terminal_width=200)
     result.text = " ".join(result.output.split())
     return result
 
 
-def ok(*args: object):  # noqa: ANN201
+def ok(*args: object):
     result = run(*args)
     assert result.exit_code == 0, result.output
     return result
 
 
-def state(session) -> dict:  # noqa: ANN001
+def state(session) -> dict:
     session.rollback()
 
-    def count(model) -> int:  # noqa: ANN001
+    def count(model) -> int:
         return session.scalar(select(func.count()).select_from(model))
 
     out = {"models": sorted(session.execute(select(SmiDeviceModel.model, SmiDeviceModel.firmware_version,
@@ -73,7 +73,7 @@ def state(session) -> dict:  # noqa: ANN001
     return out
 
 
-def count_status(session, status: SmiStatus) -> int:  # noqa: ANN001
+def count_status(session, status: SmiStatus) -> int:
     return session.scalar(select(func.count()).select_from(SmiDevice).where(
         SmiDevice.smi_status == STATUS_CODE[status]))
 

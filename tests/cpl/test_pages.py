@@ -18,7 +18,7 @@ from tests.conftest import TEST_PASSWORD
 from .test_workbook import GOOD, sheet, xlsx
 
 
-def text(r) -> str:  # noqa: ANN001
+def text(r) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", r.text)).split())
 
 
@@ -31,7 +31,7 @@ def demo(cast, session, clock, world):
     return cast
 
 
-def entry_of(session, model: str, fw: str) -> CplEntry:  # noqa: ANN001
+def entry_of(session, model: str, fw: str) -> CplEntry:
     return session.scalar(select(CplEntry).join(CplEntry.device_model).where(DeviceModel.model == model,
                                                                             DeviceModel.firmware_version == fw))
 

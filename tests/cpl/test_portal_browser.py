@@ -86,7 +86,7 @@ class Site:
         s = self.session
         s.rollback()
 
-        def count(model) -> int:  # noqa: ANN001
+        def count(model) -> int:
             return s.scalar(select(func.count()).select_from(model))
 
         out = {"models": sorted(s.execute(select(SmiDeviceModel.model, SmiDeviceModel.status)).all()),
@@ -97,7 +97,7 @@ class Site:
         return out
 
 
-def _person(session: Session, clock, username: str, role: str, org: Organisation) -> Person:  # noqa: ANN001
+def _person(session: Session, clock, username: str, role: str, org: Organisation) -> Person:
     p = Person(username=username, full_name=username.title(), organisation_id=org.id, password_hash=_password_hash(),
                created_at=clock.now(), role_rows=[PersonRole(role=role)])
     session.add(p)

@@ -43,7 +43,7 @@ def pki(settings, clock):
     return create_test_pki(settings.resolved_pki_dir(), now=clock.now())
 
 
-def credentials(pki, organisation: str, now, **kw):  # noqa: ANN001, ANN201
+def credentials(pki, organisation: str, now, **kw):
     """A key and the chain (organisation certificate, organisation CA) the organisation signs with."""
     key, cert = pki.issue_organisation_certificate(organisation, now=now, organisation=organisation, **kw)
     return key, [cert, load_certificate(pki.organisation_ca_certificate)]
@@ -54,11 +54,11 @@ def maker_keys(pki, clock):
     return credentials(pki, "Demo Meters Ltd", clock.now())
 
 
-def signed(raw: dict, keys) -> dict:  # noqa: ANN001
+def signed(raw: dict, keys) -> dict:
     return signatures.sign_submission(raw, *keys)
 
 
-def submit(cast, who: str, raw: dict) -> Submission:  # noqa: ANN001
+def submit(cast, who: str, raw: dict) -> Submission:
     return service.submit(cast.ctx(who), SubmissionCreate.model_validate(raw))
 
 
@@ -193,7 +193,7 @@ def test_the_demo_signs_its_manufacturer_image_entry_with_a_pki_and_records_it_w
     from gbsmart.cpl.demo import load_cpl_demo
     from gbsmart.models.cpl import DeviceModel
 
-    def dm_p1():  # noqa: ANN202
+    def dm_p1():
         return session.scalar(select(CplEntry).join(CplEntry.device_model).where(DeviceModel.model == "DM-P1"))
 
     load_cpl_demo(ctx)
@@ -271,7 +271,7 @@ def cli(cli_env, cast, clock):
     set_clock(SystemClock())
 
 
-def run(*args: object):  # noqa: ANN201
+def run(*args: object):
     result = runner.invoke(gbsmart_app, [str(a) for a in args], catch_exceptions=False, terminal_width=200)
     result.text = " ".join(result.output.split())
     return result

@@ -18,7 +18,7 @@ from gbsmart.models.cpl import Certificate, CplEntry, GbcsVersion, Submission, T
 API = "/api/v1/cpl"
 
 
-def empty_the_cpl(session) -> None:  # noqa: ANN001
+def empty_the_cpl(session) -> None:
     for table in reversed(Base.metadata.sorted_tables):
         if table.name.startswith("cpl_"):
             session.execute(table.delete())
@@ -26,18 +26,18 @@ def empty_the_cpl(session) -> None:  # noqa: ANN001
     session.expunge_all()  # forget the deleted rows: SQLite reuses their ids
 
 
-def certificates(session) -> list[tuple]:  # noqa: ANN001
+def certificates(session) -> list[tuple]:
     return sorted((c.kind, c.number, c.issued_on, c.firmware_version, c.expiry_date, c.conditional,
                    c.conditional_date, c.revoked_at.date() if c.revoked_at else None, c.revocation_reason)
                   for c in session.scalars(select(Certificate)))
 
 
-def versions(session) -> list[tuple]:  # noqa: ANN001
+def versions(session) -> list[tuple]:
     return sorted([(s.label, s.end_date) for s in session.scalars(select(TechnicalSpecification))]
                   + [(g.label, g.end_date) for g in session.scalars(select(GbcsVersion))])
 
 
-def count(session, model) -> int:  # noqa: ANN001
+def count(session, model) -> int:
     return session.scalar(select(func.count()).select_from(model))
 
 

@@ -10,7 +10,7 @@ from gbsmart.models.change import Proposal
 from gbsmart.models.parties import Organisation
 
 
-def _row_counts(session) -> dict[str, int]:  # noqa: ANN001
+def _row_counts(session) -> dict[str, int]:
     return {t.name: session.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
 
 
@@ -63,7 +63,7 @@ def test_demo_via_api_finds_the_2020_drafts(client, ctx, session):
     assert any(p["reference"] == "SECMP0041" for p in rel["items"])
 
 
-def _secas(session):  # noqa: ANN001, ANN202
+def _secas(session):
     from gbsmart.models.parties import Person
 
     return session.scalar(select(Person).where(Person.username == "secas"))

@@ -34,7 +34,7 @@ def report(cast):
     )
 
 
-def log_of(client, cast, who: str, reference: str = REF, **params):  # noqa: ANN201
+def log_of(client, cast, who: str, reference: str = REF, **params):
     return client.get(f"/api/v1/papers/{reference}/access-log", headers=cast.headers[who], params=params)
 
 
@@ -184,7 +184,7 @@ def test_the_access_log_command(cli_env, cast, report, session, monkeypatch):
     monkeypatch.setattr(cli_support, "_clock", cast.clock)  # the commands run on the test's clock
     runner = CliRunner()
 
-    def run(*args: str):  # noqa: ANN202
+    def run(*args: str):
         return runner.invoke(papers_cli, list(args), catch_exceptions=False, terminal_width=200)
 
     r = run("show", REF, "--as", "rita")

@@ -69,7 +69,7 @@ def test_a_rerun_names_the_ssc_members_once_the_committees_domain_has_them(ctx, 
 def cli_env(cli_env, demo):
     return cli_env
 
-def run(*args: str):  # noqa: ANN201
+def run(*args: str):
     return runner.invoke(papers_cli, list(args), catch_exceptions=False, terminal_width=200)
 
 

@@ -44,7 +44,7 @@ papers = st.builds(
 )
 
 
-def v(person_id: int = 1, *roles: str, kind: str | None = "sec_party", **kw) -> Viewer:  # noqa: ANN003
+def v(person_id: int = 1, *roles: str, kind: str | None = "sec_party", **kw) -> Viewer:
     return Viewer(person_id=person_id, roles=frozenset(roles), organisation_id=1, organisation_kind=kind, **kw)
 
 

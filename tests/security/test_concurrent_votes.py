@@ -24,7 +24,7 @@ VOTERS = 8
 
 
 @pytest.fixture
-def server_url(settings, clock, engine) -> Iterator[str]:  # noqa: ANN001
+def server_url(settings, clock, engine) -> Iterator[str]:
     """The app served by uvicorn on a free loopback port, on the test's database."""
     app = create_app(settings=settings, clock=clock, engine=engine)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
@@ -41,7 +41,7 @@ def server_url(settings, clock, engine) -> Iterator[str]:  # noqa: ANN001
 
 
 @pytest.fixture
-def change_board(client, world) -> tuple[str, dict[str, str]]:  # noqa: ANN001
+def change_board(client, world) -> tuple[str, dict[str, str]]:
     """A Modification Proposal open for Change Board voting, and a Party user's headers."""
     secas = world.user("secas", "code_administrator", org=world.org("SECAS", kind="secas"))
     panel = world.user("panel", "panel_member")
@@ -73,7 +73,7 @@ def _at_once(server_url: str, headers: dict[str, str], path: str, body: dict) ->
         return list(pool.map(post, range(VOTERS)))
 
 
-def test_simultaneous_duplicate_votes_are_one_201_and_seven_409(server_url, change_board, session) -> None:  # noqa: ANN001
+def test_simultaneous_duplicate_votes_are_one_201_and_seven_409(server_url, change_board, session) -> None:
     ref, voter = change_board
     responses = _at_once(server_url, voter, f"/api/v1/proposals/{ref}/votes", {"vote": "approve"})
 
@@ -88,7 +88,7 @@ def test_simultaneous_duplicate_votes_are_one_201_and_seven_409(server_url, chan
     assert session.scalar(select(func.count()).select_from(ChangeBoardVote)) == 1
 
 
-def test_simultaneous_draft_proposals_never_answer_500(server_url, change_board, session) -> None:  # noqa: ANN001
+def test_simultaneous_draft_proposals_never_answer_500(server_url, change_board, session) -> None:
     """Each new Draft Proposal takes the next DP number: two at once may want the same one; the loser is a 409."""
     _, voter = change_board
     responses = _at_once(server_url, voter, "/api/v1/proposals",

@@ -30,17 +30,17 @@ BAD_TITLE = "Meter\x00 reads\x1b[31m wrong"
 PROBLEM = "A problem statement long enough to be accepted by the schema."
 
 
-def _proposals(session) -> int:  # noqa: ANN001
+def _proposals(session) -> int:
     session.expire_all()
     return session.scalar(select(func.count()).select_from(Proposal))
 
 
 @pytest.fixture
-def party(world) -> dict[str, str]:  # noqa: ANN001
+def party(world) -> dict[str, str]:
     return world.user("pat", "party_user", org=world.org("Small Supplier Ltd", category="small_supplier"))
 
 
-def test_api_refuses_a_title_with_nul_and_esc(client, party, session) -> None:  # noqa: ANN001
+def test_api_refuses_a_title_with_nul_and_esc(client, party, session) -> None:
     r = client.post("/api/v1/proposals", headers=party, json={"title": BAD_TITLE, "problem_statement": PROBLEM})
     assert r.status_code == 422, r.text
     assert r.json()["detail"][0]["field"] == "body.title"
@@ -48,21 +48,21 @@ def test_api_refuses_a_title_with_nul_and_esc(client, party, session) -> None:  
     assert _proposals(session) == 0
 
 
-def test_api_refuses_esc_alone(client, party, session) -> None:  # noqa: ANN001
+def test_api_refuses_esc_alone(client, party, session) -> None:
     r = client.post("/api/v1/proposals", headers=party,
                     json={"title": "Colour \x1b[31mred", "problem_statement": PROBLEM})
     assert r.status_code == 422 and "U+001B at position 8" in r.json()["error"]
     assert _proposals(session) == 0
 
 
-def test_page_form_refuses_a_title_with_nul_and_esc(client, party, session) -> None:  # noqa: ANN001
+def test_page_form_refuses_a_title_with_nul_and_esc(client, party, session) -> None:
     r = client.post("/proposals/new", headers=party, data={"title": BAD_TITLE, "problem_statement": PROBLEM})
     assert r.status_code == 422
     assert "must not contain control characters" in r.text
     assert _proposals(session) == 0
 
 
-def test_cli_refuses_a_title_with_nul_and_esc(cli_env, world, session) -> None:  # noqa: ANN001
+def test_cli_refuses_a_title_with_nul_and_esc(cli_env, world, session) -> None:
     world.person("pat", "party_user", org=world.org("Small Supplier Ltd", category="small_supplier"))
     r = CliRunner().invoke(cli_app, ["change", "raise", "--as", "pat", "--title", "Meter reads\x1b[31m wrong",
                                      "--problem", PROBLEM])
@@ -71,7 +71,7 @@ def test_cli_refuses_a_title_with_nul_and_esc(cli_env, world, session) -> None: 
     assert _proposals(session) == 0
 
 
-def test_multi_line_text_keeps_newlines_and_tabs(client, party, session) -> None:  # noqa: ANN001
+def test_multi_line_text_keeps_newlines_and_tabs(client, party, session) -> None:
     problem = "First line of the problem.\nSecond line,\tindented.\r\nThird line."
     r = client.post("/api/v1/proposals", headers=party,
                     json={"title": "Meters read wrong", "problem_statement": problem})
@@ -86,7 +86,7 @@ def test_multi_line_text_keeps_newlines_and_tabs(client, party, session) -> None
 # ---------------------------------------------------------------- every input schema, every text field
 
 
-def _models_in(annotation) -> typing.Iterator[type[BaseModel]]:  # noqa: ANN001
+def _models_in(annotation) -> typing.Iterator[type[BaseModel]]:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         yield annotation
         for field in annotation.model_fields.values():
@@ -95,11 +95,11 @@ def _models_in(annotation) -> typing.Iterator[type[BaseModel]]:  # noqa: ANN001
         yield from _models_in(arg)
 
 
-def _has_str(annotation) -> bool:  # noqa: ANN001
+def _has_str(annotation) -> bool:
     return annotation is str or any(_has_str(a) for a in typing.get_args(annotation))
 
 
-def _is_list(annotation) -> bool:  # noqa: ANN001
+def _is_list(annotation) -> bool:
     return typing.get_origin(annotation) is list or any(_is_list(a) for a in typing.get_args(annotation))
 
 
@@ -146,7 +146,7 @@ def test_every_input_text_field_refuses_nul(model: type[BaseModel], field: str) 
 
 
 @pytest.mark.parametrize("bad", ["\x00", "a\x1bb"])
-def test_no_route_answers_500_to_control_characters(app, world, bad) -> None:  # noqa: ANN001
+def test_no_route_answers_500_to_control_characters(app, world, bad) -> None:
     """PostgreSQL refuses NUL in a query's parameters: every path parameter, text query parameter and page form
     field gets one."""
     admin = world.user("admin", "code_administrator")
@@ -164,7 +164,7 @@ def test_no_route_answers_500_to_control_characters(app, world, bad) -> None:  #
     assert not failures, "\n".join(failures)
 
 
-def test_control_characters_in_a_path_or_query_name_the_parameter(client, party) -> None:  # noqa: ANN001
+def test_control_characters_in_a_path_or_query_name_the_parameter(client, party) -> None:
     r = client.get("/api/v1/proposals/DP%00001", headers=party)
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "path.reference"
     assert "must not contain control characters (found U+0000 at position 3)" in r.json()["error"]

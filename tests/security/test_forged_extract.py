@@ -51,7 +51,7 @@ NOW = datetime(2020, 1, 28, 10, 0, tzinfo=UTC)  # the clock fixture's time
 cli = apply_kit.cli  # the fixture: `gbsmart pki|cpl-extract|smi` on the test database and clock
 
 
-def forged_signer(pki: TestPki, organisation: str, now, extended_key_usage=(DOCUMENT_SIGNING,)):  # noqa: ANN001, ANN201
+def forged_signer(pki: TestPki, organisation: str, now, extended_key_usage=(DOCUMENT_SIGNING,)):
     """A key and chain the organisation CA issued with the CPL signer's common name: what the attacker holds."""
     ca_cert, ca_key = load_certificate(pki.organisation_ca_certificate), load_private_key(pki.organisation_ca_key)
     key = new_private_key()
@@ -65,7 +65,7 @@ def forged_signer(pki: TestPki, organisation: str, now, extended_key_usage=(DOCU
 
 
 @pytest.fixture
-def smi_before_extract_1(crew, pki, session):  # noqa: ANN201
+def smi_before_extract_1(crew, pki, session):
     """Two Device Models on the CPL, the SMI loaded with them and three devices (two Commissioned GSMEs with a
     Supplier and a Network Operator), and genuine extract 1 issued by SECAS but not yet applied."""
     crew.listed("GSME")
@@ -88,7 +88,7 @@ def smi_before_extract_1(crew, pki, session):  # noqa: ANN201
     return genuine
 
 
-def forged_extract(pki: TestPki, attacker: tuple, now) -> str:  # noqa: ANN001
+def forged_extract(pki: TestPki, attacker: tuple, now) -> str:
     """Extract 1 withdrawing the GSME model, signed with the attacker's certificate."""
     organisation, extended_key_usage = attacker
     withdrawn = entry(*GSME, status="Withdrawn")

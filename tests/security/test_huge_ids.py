@@ -28,12 +28,12 @@ def _url(path: str, route: APIRoute, bad: str) -> str:
 
 
 @pytest.fixture
-def admin(world) -> dict[str, str]:  # noqa: ANN001
+def admin(world) -> dict[str, str]:
     return world.user("admin", "code_administrator")
 
 
 @pytest.mark.parametrize("bad", BAD_IDS)
-def test_no_route_answers_500_to_an_out_of_range_id(app, admin, bad) -> None:  # noqa: ANN001
+def test_no_route_answers_500_to_an_out_of_range_id(app, admin, bad) -> None:
     table = routes(app)
     assert len(table) > 100, "the route table walk found too few routes"
     failures = []
@@ -51,7 +51,7 @@ FORGED_CURSORS = [encode_cursor(values) for n in (1, 2, 4) for values in ([int(H
 
 
 @pytest.mark.parametrize("cursor", FORGED_CURSORS)
-def test_no_list_answers_500_to_a_forged_cursor(app, admin, cursor) -> None:  # noqa: ANN001
+def test_no_list_answers_500_to_a_forged_cursor(app, admin, cursor) -> None:
     cursor_routes = [(m, p) for m, p, r in routes(app) if any(q.name == "cursor" for q in r.dependant.query_params)]
     assert len(cursor_routes) >= 5
     failures = []
@@ -64,7 +64,7 @@ def test_no_list_answers_500_to_a_forged_cursor(app, admin, cursor) -> None:  # 
     assert not failures, "\n".join(failures)
 
 
-def test_an_out_of_range_id_names_the_field(client, admin, session) -> None:  # noqa: ANN001
+def test_an_out_of_range_id_names_the_field(client, admin, session) -> None:
     r = client.get(f"/api/v1/parties/{HUGE}", headers=admin)
     assert r.status_code == 422
     assert r.json()["detail"][0]["field"] == "path.org_id"
@@ -81,7 +81,7 @@ def test_an_out_of_range_id_names_the_field(client, admin, session) -> None:  # 
 
 @pytest.mark.parametrize("command", [["cpl", "show"], ["cpl", "approve", "--as", "admin"]])
 @pytest.mark.parametrize("bad", BAD_IDS)
-def test_cli_refuses_an_out_of_range_id(cli_env, world, command, bad) -> None:  # noqa: ANN001
+def test_cli_refuses_an_out_of_range_id(cli_env, world, command, bad) -> None:
     """A usage error (exit 2) naming the argument, not a traceback."""
     world.person("admin", "code_administrator")
     r = CliRunner().invoke(cli_app, [*command, "--", bad])

@@ -157,7 +157,7 @@ def hidden(cast, world):
                       body=f"RED: {SECRET}.")
 
 
-def _same(a, b, ref_a: str, ref_b: str) -> None:  # noqa: ANN001
+def _same(a, b, ref_a: str, ref_b: str) -> None:
     """Two answers read the same once each request's own reference (or letter) is blanked out."""
     assert a.status_code == b.status_code, (a.text, b.text)
     text_a, text_b = (r.text.replace("&#39;", "'") for r in (a, b))  # pages escape the quotes around a letter

@@ -24,23 +24,23 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def cli_env(cli_env, clock):  # noqa: ANN001, ANN201
+def cli_env(cli_env, clock):
     """The shared CLI environment, on the test's clock (the app's too)."""
     set_clock(clock)
     yield cli_env
     set_clock(SystemClock())
 
 
-def cli(*args: str, input: str | None = None):  # noqa: A002, ANN201
+def cli(*args: str, input: str | None = None):  # noqa: A002
     return runner.invoke(cli_app, list(args), input=input, catch_exceptions=False)
 
 
-def count(session, model) -> int:  # noqa: ANN001
+def count(session, model) -> int:
     session.rollback()  # see what the app committed
     return session.scalar(select(func.count()).select_from(model))
 
 
-def signed_in(client, username: str) -> tuple[str, str]:  # noqa: ANN001
+def signed_in(client, username: str) -> tuple[str, str]:
     """Sign in through the real form; the session cookie and the CSRF token its pages carry."""
     r = login(client, username)
     assert r.status_code == 303, r.text
@@ -48,7 +48,7 @@ def signed_in(client, username: str) -> tuple[str, str]:  # noqa: ANN001
     return client.cookies.get(COOKIE), token
 
 
-def assert_replay_refused(client, session, cookie: str, token: str) -> None:  # noqa: ANN001
+def assert_replay_refused(client, session, cookie: str, token: str) -> None:
     """Replay a copied cookie (and the CSRF token seen with it): pages go to sign-in, the API says 401."""
     before = count(session, Proposal)
     client.cookies.clear()

@@ -22,24 +22,24 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def cli_env(cli_env, clock):  # noqa: ANN001, ANN201
+def cli_env(cli_env, clock):
     """The shared CLI environment, on the test's clock (the app's too)."""
     set_clock(clock)
     yield cli_env
     set_clock(SystemClock())
 
 
-def audit(session, action: str) -> list[ChangeRecord]:  # noqa: ANN001
+def audit(session, action: str) -> list[ChangeRecord]:
     session.rollback()  # see what the app committed
     return list(session.scalars(select(ChangeRecord).where(ChangeRecord.action == action).order_by(ChangeRecord.id)))
 
 
-def sessions_held(session) -> int:  # noqa: ANN001
+def sessions_held(session) -> int:
     session.rollback()
     return session.scalar(select(func.count()).select_from(WebSession))
 
 
-def fail_times(client, username: str, n: int) -> None:  # noqa: ANN001
+def fail_times(client, username: str, n: int) -> None:
     for _ in range(n):
         r = login(client, username, "a wrong password")
         assert r.status_code == 401 and "Unknown username or wrong password." in r.text
@@ -109,12 +109,12 @@ def test_the_cli_clears_a_lock(client, world, session, settings, cli_env):
 
 
 @pytest.fixture
-def argon2_verify_calls(monkeypatch) -> list[str]:  # noqa: ANN001
+def argon2_verify_calls(monkeypatch) -> list[str]:
     """Count what argon2 is asked to verify: the hash's parameters (type, version, cost) per call."""
     calls: list[str] = []
     real = PasswordHasher.verify
 
-    def counting(self, hash, password):  # noqa: ANN001, ANN202, A002
+    def counting(self: PasswordHasher, hash: str | bytes, password: str | bytes) -> bool:
         calls.append("$".join(str(hash).split("$")[1:4]))
         return real(self, hash, password)
 

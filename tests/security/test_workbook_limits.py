@@ -14,12 +14,13 @@ import re
 import threading
 import tracemalloc
 import zipfile
+from collections.abc import Iterator
 
 import httpx
 import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 import gbsmart.models.cpl  # noqa: F401 - registers the CPL tables before the test database is created
 from gbsmart.config import get_settings
@@ -91,7 +92,7 @@ def noise(n: int) -> bytes:
     return random.Random(n).randbytes(n)
 
 
-def stored(session) -> tuple[int, int, int]:  # noqa: ANN001
+def stored(session) -> tuple[int, int, int]:
     session.expire_all()
     return tuple(session.scalar(select(func.count()).select_from(m)) for m in (Submission, CplEntry, ChangeRecord))
 
@@ -102,11 +103,11 @@ def maker(world) -> dict[str, str]:
     return world.user("maker", "party_user", org=world.org("Demo Meters Ltd", category="other"))
 
 
-def post(client, path: str, content: bytes, headers: dict[str, str], **extra):  # noqa: ANN001, ANN201
+def post(client, path: str, content: bytes, headers: dict[str, str], **extra):
     return client.post(path, files={"file": ("cpl.xlsx", content)}, headers=headers, **extra)
 
 
-def page_text(r) -> str:  # noqa: ANN001
+def page_text(r) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", r.text).replace("&#39;", "'").split())
 
 
@@ -181,7 +182,7 @@ def test_the_server_answers_healthz_while_a_large_workbook_is_imported(live_serv
     sent, done = threading.Event(), threading.Event()
     result: dict[str, httpx.Response] = {}
 
-    def body():  # noqa: ANN202 - the multipart body, flagging once its last byte has been written
+    def body() -> Iterator[bytes]:  # the multipart body, flagging once its last byte has been written
         yield payload
         sent.set()
 
@@ -278,8 +279,8 @@ def test_a_part_that_unpacks_far_beyond_its_size_is_refused(client, settings, se
 
 
 @pytest.fixture
-def cli(cli_env, maker, monkeypatch):  # noqa: ANN001, ANN201
-    def run(*args: str, **env: str):  # noqa: ANN202 - ``env``: settings for this command only
+def cli(cli_env, maker, monkeypatch):
+    def run(*args: str, **env: str) -> Result:  # ``env``: settings for this command only
         with monkeypatch.context() as m:
             for name, value in env.items():
                 m.setenv(name, value)

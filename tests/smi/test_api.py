@@ -87,7 +87,7 @@ def test_keyset_pages_counts_and_events(client, world, inventory):
     assert client.get("/api/v1/smi/events", headers=party).status_code == 422
 
 
-def _login(client, username: str) -> str:  # noqa: ANN001
+def _login(client, username: str) -> str:
     page = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     client.post("/login", data={"username": username, "password": TEST_PASSWORD, "csrf_token": token, "next": "/smi"})

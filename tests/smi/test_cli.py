@@ -19,7 +19,7 @@ runner = CliRunner()
 def cli_env(cli_env, engine):
     return cli_env
 
-def run(*args: str):  # noqa: ANN201
+def run(*args: str):
     return runner.invoke(app, list(args), catch_exceptions=False, terminal_width=200)
 
 

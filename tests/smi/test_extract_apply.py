@@ -43,11 +43,11 @@ GSME = ("Demo Meters Ltd", "DM-GSME", "A1", "1.0.0")
 # ---------------------------------------------------------------------------------------------- kit
 
 
-def state(session) -> dict:  # noqa: ANN001
+def state(session) -> dict:
     """Everything an application could change, to show that a refusal changed nothing."""
     session.rollback()  # see what is committed
 
-    def count(model) -> int:  # noqa: ANN001
+    def count(model) -> int:
         return session.scalar(select(func.count()).select_from(model))
 
     return {
@@ -58,13 +58,13 @@ def state(session) -> dict:  # noqa: ANN001
     }
 
 
-def statuses(session) -> list[str]:  # noqa: ANN001
+def statuses(session) -> list[str]:
     session.rollback()
     return [STATUS_OF[s].value for s in session.scalars(select(SmiDevice.smi_status).order_by(SmiDevice.device_id))]
 
 
 @pytest.fixture
-def listed(crew, pki, session):  # noqa: ANN201
+def listed(crew, pki, session):
     """Two Device Models on the CPL (a GSME and an ESME), extract 1 issued and applied, three devices in the SMI:
     two Commissioned GSMEs whose gas meter point has a Supplier and a Network Operator, one ESME."""
     gsme, esme = crew.listed("GSME"), crew.listed("ESME_SINGLE")
@@ -86,11 +86,11 @@ def listed(crew, pki, session):  # noqa: ANN201
     return gsme, esme
 
 
-def extract_path(crew, sequence: int) -> Path:  # noqa: ANN001
+def extract_path(crew, sequence: int) -> Path:
     return crew.settings.resolved_extracts_dir() / f"cpl-extract-{sequence}.json"
 
 
-def remove_gsme(crew, gsme) -> Path:  # noqa: ANN001
+def remove_gsme(crew, gsme) -> Path:
     cpl_service.remove_entry(crew.ctx("secas"), gsme, "SEC Panel 12_2502 minute 7", "CPA certificate revoked")
     row = issue_extract(crew.ctx("secas"))
     crew.session.commit()
@@ -217,7 +217,7 @@ def test_a_signer_not_chained_to_the_anchor_changes_nothing(crew, listed, sessio
 
 
 @pytest.fixture
-def cli(crew, settings, clock, monkeypatch):  # noqa: ANN201
+def cli(crew, settings, clock, monkeypatch):
     """`gbsmart pki|cpl-extract|smi` as the lead mounts them, on the test database and clock."""
     root = typer.Typer()
     root.add_typer(pki_app, name="pki")

@@ -40,7 +40,7 @@ def as_(ctx: Ctx, *roles: str, org: Organisation | None = None) -> Ctx:
 
 
 def reg(mpxn: str = MPAN, supplier: str | int = "British Gas", network: str | int = "Northern Powergrid",
-        valid_from: date = date(2019, 1, 1), **kw) -> RegistrationCreate:  # noqa: ANN003
+        valid_from: date = date(2019, 1, 1), **kw) -> RegistrationCreate:
     return RegistrationCreate(mpxn=mpxn, supplier=supplier, network_operator=network, valid_from=valid_from, **kw)
 
 

@@ -123,7 +123,7 @@ def test_the_openapi_document_describes_the_new_endpoints(client):
 # ---------------------------------------------------------------- the portal
 
 
-def _login(client, username: str) -> None:  # noqa: ANN001
+def _login(client, username: str) -> None:
     client.cookies.clear()
     page = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)

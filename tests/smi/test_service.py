@@ -33,7 +33,7 @@ def _key(m: SmiDeviceModel) -> tuple:
     return (m.manufacturer, m.model, m.hardware_version, m.firmware_version)
 
 
-def _busiest_model(session, physical: str = "ESME") -> SmiDeviceModel:  # noqa: ANN001
+def _busiest_model(session, physical: str = "ESME") -> SmiDeviceModel:
     mid = session.scalar(select(SmiDevice.device_model_id).join(SmiDeviceModel, SmiDeviceModel.id ==
                                                                 SmiDevice.device_model_id)
                          .where(SmiDeviceModel.physical_device_type == physical)
@@ -51,7 +51,7 @@ def _extract(without: set[tuple] = frozenset(), status: dict | None = None) -> l
     return out
 
 
-def _statuses(session, model_id: int) -> dict[int, tuple[int, int | None]]:  # noqa: ANN001
+def _statuses(session, model_id: int) -> dict[int, tuple[int, int | None]]:
     return {d: (s, b) for d, s, b in session.execute(select(
         SmiDevice.device_id, SmiDevice.smi_status, SmiDevice.status_before_suspension)
         .where(SmiDevice.device_model_id == model_id))}
@@ -70,7 +70,7 @@ def test_generate_builds_a_plausible_inventory(session, inventory):
         generate_inventory(service_ctx := None or _ctx_of(session), 10)  # noqa: F841
 
 
-def _ctx_of(session):  # noqa: ANN001, ANN202
+def _ctx_of(session):
     from datetime import UTC, datetime
 
     from gbsmart.config import Settings
@@ -171,7 +171,7 @@ def test_a_failed_apply_rolls_back_completely(ctx, session, inventory):
     assert result.suspended == sum(1 for s, _ in before.values() if s in SUSPENDABLE_CODES)
 
 
-def _new(device_id: str, **kw) -> DeviceCreate:  # noqa: ANN003
+def _new(device_id: str, **kw) -> DeviceCreate:
     base = {"device_id": device_id, "device_type": "ESME", "manufacturer": "Voltmeter Co", "model": "V1-SP",
             "hardware_version": "A", "firmware_version": "1.2", "smi_status": "InstalledNotCommissioned",
             "mpxn": "1400000000001"}

@@ -14,7 +14,7 @@ def _csrf(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
-def login(client, username: str, password: str = TEST_PASSWORD):  # noqa: ANN001, ANN201
+def login(client, username: str, password: str = TEST_PASSWORD):
     page = client.get("/login")
     return client.post("/login", data={"username": username, "password": password, "csrf_token": _csrf(page.text),
                                        "next": "/proposals"}, follow_redirects=False)

@@ -343,7 +343,7 @@ def test_draft_to_implemented_through_the_portal(site: Site) -> None:
     rows = secas.locator("#tally tbody tr")
     expect(rows).to_have_count(4)
 
-    def row(category: str):  # noqa: ANN202
+    def row(category: str):
         return rows.filter(has=secas.get_by_role("cell", name=category, exact=True)).get_by_role("cell")
 
     expect(row("Large Suppliers")).to_have_text(["Large Suppliers", "1", "0", "0", "0", "Approve"])

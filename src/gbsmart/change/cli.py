@@ -11,13 +11,14 @@ from rich.table import Table
 from gbsmart.change import service
 from gbsmart.change.enums import ProposalPath, ProposalState, Route, Vote
 from gbsmart.change.schemas import DraftProposalCreate, StepCreate, VoteCreate
+from gbsmart.change.voting import TallyResult
 from gbsmart.core.cli_support import cli_ctx, console, friendly_errors
 
 app = typer.Typer(help="SEC Section D: Draft and Modification Proposals.", no_args_is_help=True)
 AS = typer.Option(..., "--as", help="The username acting (see `gbsmart parties people`).")
 
 
-def _tally_table(result) -> Table:  # noqa: ANN001
+def _tally_table(result: TallyResult) -> Table:
     t = Table(title="Change Board tally by Party Category")
     for col in ("category", "approve", "reject", "abstain", "return", "collective vote"):
         t.add_column(col, justify="right" if col not in ("category", "collective vote") else "left")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -40,7 +40,7 @@ def _filter_options(ctx: Ctx) -> dict:
 @router.get("/proposals")
 def proposals(request: Request, ctx: Ctx = Depends(get_ctx), q: str | None = None, stage: str | None = None,
               path: str | None = None, release: str | None = None, proposer: str | None = None,
-              cursor: str | None = None):  # noqa: ANN201
+              cursor: str | None = None) -> Response:
     f = service.ProposalFilters(q=q or None, stage=stage or None, path=path or None, release=release or None,
                                 proposer=proposer or None)
     page = service.list_proposals(ctx.session, f, cursor, 50)
@@ -52,7 +52,7 @@ def proposals(request: Request, ctx: Ctx = Depends(get_ctx), q: str | None = Non
 
 
 @router.get("/proposals/new")
-def new_form(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+def new_form(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     return render(request, "proposal_new.html", {"errors": {}, "form": {}, "orgs": _orgs(ctx)})
 
 
@@ -63,7 +63,7 @@ def _orgs(ctx: Ctx) -> list[str]:
 
 
 @router.post("/proposals/new")
-async def raise_draft(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def raise_draft(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     form = dict(await request.form())
     try:
         data = DraftProposalCreate(title=form.get("title", ""), problem_statement=form.get("problem_statement", ""),
@@ -94,12 +94,12 @@ def _detail_context(ctx: Ctx, reference: str) -> dict:
 
 
 @router.get("/proposals/{reference}")
-def proposal(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+def proposal(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     return render(request, "proposal.html", {**_detail_context(ctx, reference), "message": None, "error": None})
 
 
 @router.post("/proposals/{reference}/steps")
-async def step(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def step(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     form = dict(await request.form())
     try:
         data = StepCreate(
@@ -114,7 +114,7 @@ async def step(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)):  
 
 
 @router.post("/proposals/{reference}/votes")
-async def vote(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def vote(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     form = dict(await request.form())
     try:
         service.cast_vote(ctx, reference, VoteCreate(party=form.get("party") or None, vote=form.get("vote", "")))
@@ -123,7 +123,7 @@ async def vote(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)):  
     return RedirectResponse(f"/proposals/{reference}#change-board", status_code=303)
 
 
-def _detail_with_error(request: Request, ctx: Ctx, reference: str, exc: Exception):  # noqa: ANN202
+def _detail_with_error(request: Request, ctx: Ctx, reference: str, exc: Exception) -> Response:
     ctx.session.rollback()
     if isinstance(exc, ValidationError):
         message, status = "; ".join(f"{k}: {v}" for k, v in _errors(exc).items()), 422
@@ -138,13 +138,13 @@ def _detail_with_error(request: Request, ctx: Ctx, reference: str, exc: Exceptio
 
 
 @router.get("/change-board/tally")
-def tally_form(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+def tally_form(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     return render(request, "tally.html", {"rows": [], "result": None, "error": None, "Vote": Vote,
                                           "VotingCategory": VotingCategory})
 
 
 @router.post("/change-board/tally")
-async def tally_what_if(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def tally_what_if(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     form = await request.form()
     parties, cats, votes = form.getlist("party"), form.getlist("category"), form.getlist("vote")
     rows = [{"party": p.strip(), "category": c, "vote": v} for p, c, v in zip(parties, cats, votes, strict=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import select
 
 from gbsmart.change import register
@@ -39,7 +39,8 @@ def _release_names(ctx: Ctx) -> list[str]:
 
 
 @router.get("/register")
-def register_page(request: Request, ctx: Ctx = Depends(get_ctx), f: ProposalFilters = Depends(register_filters)):  # noqa: ANN201
+def register_page(request: Request, ctx: Ctx = Depends(get_ctx),
+                  f: ProposalFilters = Depends(register_filters)) -> Response:
     error, status = None, 200
     try:
         rows = list(register.register_rows(ctx.session, f))
@@ -67,7 +68,7 @@ def register_page(request: Request, ctx: Ctx = Depends(get_ctx), f: ProposalFilt
 
 
 @router.get("/impact-matrix")
-def impact_matrix_page(request: Request, ctx: Ctx = Depends(get_ctx), ref: str | None = Query(None)):  # noqa: ANN201
+def impact_matrix_page(request: Request, ctx: Ctx = Depends(get_ctx), ref: str | None = Query(None)) -> Response:
     references = [r.strip() for r in (ref or "").split(",") if r.strip()] or None
     columns, rows = register.impact_matrix(ctx.session, references)
     return render(
@@ -83,7 +84,7 @@ def impact_matrix_page(request: Request, ctx: Ctx = Depends(get_ctx), ref: str |
 
 
 @router.get("/releases")
-def releases_page(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+def releases_page(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     return render(
         request,
         "releases.html",
@@ -95,7 +96,7 @@ def releases_page(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN20
 
 
 @router.get("/releases/{name_or_id}")
-def release_page(request: Request, name_or_id: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+def release_page(request: Request, name_or_id: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     release, entries = register.release_entry(ctx.session, name_or_id)
     return render(
         request,

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from gbsmart.change import rules
@@ -102,9 +102,9 @@ def allowed_steps(ctx: Ctx, proposal: Proposal) -> list[dict]:
 
 
 def _next_number(session: Session, prefix: str) -> int:
-    refs = session.scalars(
+    refs = [*session.scalars(
         select(Proposal.reference).where(Proposal.reference.like(f"{prefix}%"))
-    ).all() + session.scalars(select(Proposal.dp_reference).where(Proposal.dp_reference.like(f"{prefix}%"))).all()
+    ).all(), *session.scalars(select(Proposal.dp_reference).where(Proposal.dp_reference.like(f"{prefix}%"))).all()]
     numbers = [int(m.group(1)) for r in refs if r and (m := re.fullmatch(rf"{prefix}(\d+)", r))]
     return max(numbers, default=0) + 1
 
@@ -142,6 +142,7 @@ def _add_event(
 def raise_draft_proposal(ctx: Ctx, data: DraftProposalCreate) -> Proposal:
     """Anyone may raise a Draft Proposal with a problem statement (SEC Section D; DOMAIN.md section 2)."""
     s = ctx.session
+    org: Organisation | None
     if data.proposer_organisation:
         if not ctx.actor.has_role(rules.CA):
             raise Forbidden("Only the Code Administrator may raise a Draft Proposal on behalf of another body.")
@@ -217,7 +218,9 @@ def take_step(ctx: Ctx, reference: str, data: StepCreate) -> Proposal:
         raise Invalid("This step needs a SEC Release.", detail=[{"field": "release", "message": "a release name"}])
 
     new_state: ProposalState = step.to_state or state
+    # each branch's step requires what it reads (checked above), hence the asserts
     if step.name == "ready_to_convert":
+        assert data.route is not None
         p.route = data.route.value
         extra["route"] = data.route.value
     elif step.name == "convert":
@@ -227,6 +230,7 @@ def take_step(ctx: Ctx, reference: str, data: StepCreate) -> Proposal:
         extra["mp_reference"] = mp_ref
         p.reference = mp_ref
     elif step.name == "set_path":
+        assert data.path is not None
         route = data.route or (Route(p.route) if p.route else None)
         new_state = rules.after_path(data.path, route)
         p.path = data.path.value
@@ -256,6 +260,7 @@ def take_step(ctx: Ctx, reference: str, data: StepCreate) -> Proposal:
         p.authority_date = decided_on
     elif step.name == "target_release":
         rel = find_release(s, data.release) if data.release else p.release
+        assert rel is not None
         p.release_id = rel.id
         p.release = rel
         extra["release"] = rel.name
@@ -263,6 +268,7 @@ def take_step(ctx: Ctx, reference: str, data: StepCreate) -> Proposal:
         if data.release:
             rel = find_release(s, data.release)
             p.release_id, p.release = rel.id, rel
+        assert p.release is not None
         p.implementation_date = data.decided_on or p.release.release_date
         decided_on = p.implementation_date
         extra["release"] = p.release.name
@@ -335,7 +341,7 @@ def cast_vote(ctx: Ctx, reference: str, data: VoteCreate) -> ChangeBoardVote:
     else:
         if ctx.actor.organisation_id is None:
             raise Invalid("Say which Party is voting.", detail=[{"field": "party", "message": "required"}])
-        org = s.get(Organisation, ctx.actor.organisation_id)
+        org = s.get_one(Organisation, ctx.actor.organisation_id)
     if not ctx.actor.has_role(rules.PARTY, rules.CA):
         raise Forbidden("Only a SEC Party user (or the Code Administrator on a Party's behalf) may vote.")
     if org.kind != OrganisationKind.SEC_PARTY or not org.party_category:
@@ -377,7 +383,7 @@ def record_response(ctx: Ctx, reference: str, data: ResponseCreate) -> Consultat
     elif ctx.actor.organisation_id is None:
         raise Invalid("Say which Party is responding.", detail=[{"field": "party", "message": "required"}])
     else:
-        org = s.get(Organisation, ctx.actor.organisation_id)
+        org = s.get_one(Organisation, ctx.actor.organisation_id)
     dup = s.scalar(
         select(ConsultationResponse.id).where(
             ConsultationResponse.proposal_id == p.id,
@@ -421,6 +427,7 @@ def implement_due(ctx: Ctx) -> list[Proposal]:
     ).all()
     done = []
     for p in due:
+        assert p.release is not None  # joined to its Release
         done.append(take_step(ctx, p.reference, StepCreate(step="implement", reason=f"Released in {p.release.name}.",
                                                            decided_on=p.release.release_date)))
     return done
@@ -446,7 +453,7 @@ STAGE_GROUPS = {
 }
 
 
-def _filtered(f: ProposalFilters):  # noqa: ANN202
+def _filtered(f: ProposalFilters) -> Select[Proposal]:
     stmt = select(Proposal).options(selectinload(Proposal.release))
     if f.q:
         like = f"%{f.q.strip().lower()}%"

@@ -7,7 +7,7 @@ clock's today. Takes a Ctx; never commits.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from gbsmart.committees import rules
@@ -103,7 +103,7 @@ def record_update(ctx: Ctx, reference: str, data: ActionUpdateCreate) -> ActionU
     return update
 
 
-def _ordered(stmt):  # noqa: ANN001, ANN202
+def _ordered(stmt: Select[Action]) -> Select[Action]:
     return stmt.join(Committee, Action.committee_id == Committee.id).options(
         selectinload(Action.updates), selectinload(Action.committee)
     ).order_by(Committee.code, Action.meeting_number, Action.sequence)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import typer
 from rich.markup import escape
 from rich.panel import Panel
@@ -17,7 +19,7 @@ app = typer.Typer(help="The Panel and its sub-committees: meetings, minutes and 
 AS = typer.Option(..., "--as", help="The username acting (see `gbsmart parties people`).")
 
 
-def _long(d) -> str:  # noqa: ANN001
+def _long(d: date) -> str:
     return f"{d.day} {d:%B %Y}" if d else ""
 
 

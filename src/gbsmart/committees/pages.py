@@ -12,7 +12,7 @@ from datetime import date, time
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -113,7 +113,7 @@ def _date(value: str | None) -> date | None:
 
 
 @router.get("/committees")
-def committees(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+def committees(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     today = ctx.clock.today()
     rows = [views.committee_summary(c, today) for c in service.list_committees(ctx.session)]
     return render(request, "committees.html", {"rows": rows, **HELPERS})
@@ -128,12 +128,12 @@ def _committee_context(ctx: Ctx, code: str) -> dict:
 
 
 @router.get("/committees/{code}")
-def committee(request: Request, code: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+def committee(request: Request, code: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     return render(request, "committee.html", _committee_context(ctx, code))
 
 
 @router.post("/committees/{code}/meetings")
-async def create_meeting(request: Request, code: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def create_meeting(request: Request, code: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     form = dict(await request.form())
     try:
         data = MeetingCreate(number=_opt(form, "number"), meeting_date=form.get("meeting_date") or None,
@@ -177,12 +177,12 @@ def _meeting_context(ctx: Ctx, committee: str, ref: str) -> dict:
 
 
 @router.get("/meetings/{committee}/{ref}")
-def meeting(request: Request, committee: str, ref: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+def meeting(request: Request, committee: str, ref: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     return render(request, "meeting.html", {**_meeting_context(ctx, committee, ref),
                                             "done": request.query_params.get("done")})
 
 
-async def _minute(request: Request, ctx: Ctx, committee: str, ref: str, write) -> Any:  # noqa: ANN001
+async def _minute(request: Request, ctx: Ctx, committee: str, ref: str, write) -> Response:
     """Run one minuting form: on success redirect back, on refusal show the page with the message (nothing saved)."""
     form = dict(await request.form())
     m = service.get_meeting(ctx.session, committee, ref)
@@ -197,7 +197,7 @@ async def _minute(request: Request, ctx: Ctx, committee: str, ref: str, write) -
 
 
 @router.post("/meetings/{committee}/{ref}/attendees")
-async def add_attendee(request: Request, committee: str, ref: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def add_attendee(request: Request, committee: str, ref: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     def write(m: Meeting, form: dict) -> str:
         service.add_attendee(ctx, m, AttendeeCreate(
             person=_opt(form, "person"), name=_opt(form, "name"), representing=form.get("representing", ""),
@@ -209,7 +209,7 @@ async def add_attendee(request: Request, committee: str, ref: str, ctx: Ctx = De
 
 
 @router.post("/meetings/{committee}/{ref}/apologies")
-async def add_apology(request: Request, committee: str, ref: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def add_apology(request: Request, committee: str, ref: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     def write(m: Meeting, form: dict) -> str:
         service.add_apology(ctx, m, ApologyCreate(person=_opt(form, "person"), name=_opt(form, "name"),
                                                   representing=form.get("representing", "")))
@@ -228,7 +228,7 @@ def _decision_from(form: dict) -> DecisionCreate | None:
 
 
 @router.post("/meetings/{committee}/{ref}/agenda-items")
-async def add_agenda_item(request: Request, committee: str, ref: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def add_agenda_item(request: Request, committee: str, ref: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     def write(m: Meeting, form: dict) -> str:
         decision = _decision_from(form)
         proposals = [p for p in [_opt(form, "proposal")] if p]
@@ -242,7 +242,7 @@ async def add_agenda_item(request: Request, committee: str, ref: str, ctx: Ctx =
 
 
 @router.post("/meetings/{committee}/{ref}/decisions")
-async def add_decision(request: Request, committee: str, ref: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def add_decision(request: Request, committee: str, ref: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     def write(m: Meeting, form: dict) -> str:
         d = _decision_from(form)
         if d is None:
@@ -254,7 +254,7 @@ async def add_decision(request: Request, committee: str, ref: str, ctx: Ctx = De
 
 
 @router.post("/meetings/{committee}/{ref}/actions")
-async def raise_action(request: Request, committee: str, ref: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def raise_action(request: Request, committee: str, ref: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     def write(m: Meeting, form: dict) -> str:
         a = action_service.raise_action_at(ctx, m, ActionCreate(
             committee=m.committee.code, meeting=m.reference, agenda_item=_opt(form, "agenda_item"),
@@ -266,7 +266,7 @@ async def raise_action(request: Request, committee: str, ref: str, ctx: Ctx = De
 
 
 @router.post("/meetings/{committee}/{ref}/action-updates")
-async def action_update(request: Request, committee: str, ref: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def action_update(request: Request, committee: str, ref: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     def write(m: Meeting, form: dict) -> str:
         action_ref = form.get("action", "")
         action_service.record_update(ctx, action_ref, ActionUpdateCreate(
@@ -277,7 +277,7 @@ async def action_update(request: Request, committee: str, ref: str, ctx: Ctx = D
 
 
 @router.post("/meetings/{committee}/{ref}/approve")
-async def approve(request: Request, committee: str, ref: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def approve(request: Request, committee: str, ref: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     def write(m: Meeting, form: dict) -> str:
         service.approve_minutes(ctx, m)
         return "minutes approved"
@@ -290,7 +290,7 @@ async def approve(request: Request, committee: str, ref: str, ctx: Ctx = Depends
 
 @router.get("/actions")
 def actions_board(request: Request, ctx: Ctx = Depends(get_ctx), committee: str | None = None,
-                  status: str | None = None):  # noqa: ANN201
+                  status: str | None = None) -> Response:
     today = ctx.clock.today()
     found = action_service.list_actions(ctx.session, committee or None, status or None)
     overdue = [a for a in found if rules.is_overdue(a.status, a.due_date, today)]

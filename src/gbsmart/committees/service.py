@@ -297,7 +297,7 @@ def add_attendee(ctx: Ctx, meeting: Meeting, data: AttendeeCreate) -> MeetingAtt
     require_writer(ctx, meeting.committee, "minute its meetings")
     require_draft(meeting)
     person = find_person(ctx.session, data.person) if data.person else None
-    name = data.name or person.full_name
+    name = data.name or person.full_name  # type: ignore[union-attr]  # the schema asks for a person if no name
     if any(a.name.lower() == name.lower() for a in meeting.attendees):
         raise Conflict(f"{name} is already minuted as attending {minute_reference(meeting)}.")
     a = MeetingAttendee(position=len(meeting.attendees) + 1, person_id=person.id if person else None, name=name,
@@ -316,7 +316,7 @@ def add_apology(ctx: Ctx, meeting: Meeting, data: ApologyCreate) -> MeetingApolo
     require_writer(ctx, meeting.committee, "minute its meetings")
     require_draft(meeting)
     person = find_person(ctx.session, data.person) if data.person else None
-    name = data.name or person.full_name
+    name = data.name or person.full_name  # type: ignore[union-attr]  # the schema asks for a person if no name
     if any(a.name.lower() == name.lower() for a in meeting.apologies):
         raise Conflict(f"{name}'s apologies are already minuted for {minute_reference(meeting)}.")
     a = MeetingApology(position=len(meeting.apologies) + 1, person_id=person.id if person else None, name=name,

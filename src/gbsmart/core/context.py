@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from gbsmart.config import Settings
 from gbsmart.core.clock import Clock
+
+if TYPE_CHECKING:
+    from gbsmart.models.parties import Person
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,7 @@ class Actor:
         return cls(person_id=None, username=name, name=name, roles=frozenset({"system"}))
 
     @classmethod
-    def of(cls, person) -> Actor:  # noqa: ANN001 - a models.Person
+    def of(cls, person: Person) -> Actor:
         return cls(
             person_id=person.id,
             username=person.username,

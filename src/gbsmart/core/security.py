@@ -50,4 +50,4 @@ def new_csrf_token() -> str:
 
 
 def same(a: str | None, b: str | None) -> bool:
-    return bool(a) and bool(b) and hmac.compare_digest(a, b)
+    return bool(a and b and hmac.compare_digest(a, b))

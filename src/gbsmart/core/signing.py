@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -267,7 +268,10 @@ def same_public_key(key: PrivateKey, cert: x509.Certificate) -> bool:
 # ---------------------------------------------------------------------------------------------- chains
 
 
-def _extension(cert: x509.Certificate, ext_type: type) -> object | None:
+_Ext = TypeVar("_Ext", bound=x509.ExtensionType)
+
+
+def _extension(cert: x509.Certificate, ext_type: type[_Ext]) -> _Ext | None:
     try:
         return cert.extensions.get_extension_for_class(ext_type).value
     except x509.ExtensionNotFound:

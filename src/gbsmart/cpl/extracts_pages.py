@@ -7,7 +7,7 @@ and it is verified and applied to the SMI in the request's one transaction, as `
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
@@ -32,12 +32,12 @@ def _context(ctx: Ctx, error: str | None = None, *, apply_error: str | None = No
 
 
 @router.get("/cpl/extracts")
-def extracts_page(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+def extracts_page(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     return render(request, "extracts.html", _context(ctx))
 
 
 @router.post("/cpl/extracts/issue")
-def issue_next(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+def issue_next(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     try:
         row = extracts.issue_extract(ctx)
     except AppError as exc:
@@ -47,7 +47,7 @@ def issue_next(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
 
 
 @router.post("/cpl/extracts/apply")
-async def apply_upload(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def apply_upload(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     """The DCC uploads a signed extract: verified, then applied to the SMI; the report or the refusal is shown."""
     form = await request.form()
     upload = form.get("file")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -52,7 +52,7 @@ def _list_context(ctx: Ctx, f: service.EntryFilters, cursor: str | None, limit: 
 @router.get("/cpl")
 def browser(request: Request, ctx: Ctx = Depends(get_ctx), q: str | None = None, type: str | None = None,  # noqa: A002
             manufacturer: str | None = None, status: str | None = None, cursor: str | None = None,
-            limit: int = Query(50, ge=1, le=500)):  # noqa: ANN201
+            limit: int = Query(50, ge=1, le=500)) -> Response:
     f = service.EntryFilters(q=q or None, type=type or None, manufacturer=manufacturer or None, status=status or None)
     template = "cpl_rows.html" if request.headers.get("hx-request") else "cpl_list.html"
     return render(request, template, _list_context(ctx, f, cursor, limit))
@@ -65,7 +65,7 @@ def export(ctx: Ctx = Depends(get_ctx)) -> StreamingResponse:
                              headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-async def import_xlsx(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def import_xlsx(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     context = _list_context(ctx, service.EntryFilters(), None)
     try:
         result = await upload.import_upload(request, ctx)
@@ -125,12 +125,12 @@ def _entry_context(ctx: Ctx, entry_id: int) -> dict:
 
 
 @router.get("/cpl/entries/{entry_id}")
-def entry_page(request: Request, entry_id: DbId, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+def entry_page(request: Request, entry_id: DbId, ctx: Ctx = Depends(get_ctx)) -> Response:
     return render(request, "cpl_entry.html", _entry_context(ctx, entry_id))
 
 
 @router.post("/cpl/entries/{entry_id}/remove")
-async def remove(request: Request, entry_id: DbId, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def remove(request: Request, entry_id: DbId, ctx: Ctx = Depends(get_ctx)) -> Response:
     form = dict(await request.form())
     try:
         data = RemovalCreate(minute_reference=form.get("minute_reference", ""), reason=form.get("reason", ""),
@@ -199,12 +199,12 @@ def _submit_context(ctx: Ctx, form: dict, errors: dict, error: str | None = None
 
 
 @router.get("/cpl/submit")
-def submit_form(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+def submit_form(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     return render(request, "cpl_submit.html", _submit_context(ctx, {}, {}))
 
 
 @router.post("/cpl/submit")
-async def submit(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def submit(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     try:
         sub = service.submit(ctx, _form_to_submission(form))
@@ -225,7 +225,7 @@ async def submit(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
 
 
 @router.get("/cpl/approvals")
-def approvals(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+def approvals(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     return render(request, "cpl_approvals.html", _approvals_context(ctx))
 
 
@@ -240,7 +240,7 @@ def _approvals_context(ctx: Ctx, error: str | None = None, report: service.Lifec
 
 
 @router.post("/cpl/submissions/{submission_id}/approve")
-async def approve(request: Request, submission_id: DbId, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def approve(request: Request, submission_id: DbId, ctx: Ctx = Depends(get_ctx)) -> Response:
     try:
         sub = service.approve(ctx, submission_id)
     except AppError as exc:
@@ -257,7 +257,7 @@ async def approve(request: Request, submission_id: DbId, ctx: Ctx = Depends(get_
 
 
 @router.post("/cpl/lifecycle")
-async def lifecycle(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def lifecycle(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     try:
         report = service.run_lifecycle(ctx)
     except AppError as exc:

@@ -129,11 +129,15 @@ def certificate_problem(cert: CertificateFacts, on: date) -> str | None:
     """Why ``cert`` is not valid on ``on``, in words, or None."""
     name = f"{cert.kind.label} certificate {cert.number}"
     state = certificate_state(cert, on)
+    # certificate_state() names each of these only when the date it compares is set
     if state == "revoked":
+        assert cert.revoked_on is not None
         return f"{name} was revoked on {cert.revoked_on.isoformat()}"
     if state == "expired":
+        assert cert.expiry_date is not None
         return f"{name} expired on {cert.expiry_date.isoformat()}"
     if state == "lapsed":
+        assert cert.conditional_date is not None
         return (f"conditional {name} passed its conditional date {cert.conditional_date.isoformat()} "
                 "without the conditions being confirmed met")
     return None
@@ -443,4 +447,5 @@ def removal_failures(minute_reference: str | None, reason: str | None, effective
 
 def removal_problems(certs: list[CertificateFacts], on: date) -> list[str]:
     """Why an Active entry should come off the CPL on ``on`` (revoked or lapsed certificates), for the Panel."""
-    return [certificate_problem(c, on) for c in certs if certificate_state(c, on) in ("revoked", "lapsed")]
+    return [problem for c in certs if certificate_state(c, on) in ("revoked", "lapsed")
+            if (problem := certificate_problem(c, on)) is not None]

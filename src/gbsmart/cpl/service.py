@@ -122,7 +122,7 @@ def certificate_facts(cert: Certificate) -> rules.CertificateFacts:
 # ---------------------------------------------------------------- the extract (part B builds on this)
 
 
-def extract_entries(session) -> list[dict]:  # noqa: ANN001
+def extract_entries(session: Session) -> list[dict]:
     """Every CPL entry as the extract carries it, ordered by (manufacturer, model, hardware_version, firmware_version)."""  # noqa: E501
     # each also carries "minute_reference": the Panel minute of its applied removal, or None (for the DCC's check)
     rows = session.execute(
@@ -345,8 +345,10 @@ def approve(ctx: Ctx, submission_id: int) -> Submission:
     data = SubmissionCreate.model_validate(sub.data)
     org = ctx.session.get(Organisation, sub.submitter_org_id) if sub.submitter_org_id else None
     kind = SubmissionKind(sub.kind)
+    spec = find_spec(ctx.session, data.technical_specification)
+    assert spec is not None  # validate() refuses a specification SECAS has not recorded; an entry needs one
     entry = add_entry(ctx, NewEntry(
-        data=data, spec=find_spec(ctx.session, data.technical_specification),
+        data=data, spec=spec,
         gbcs=find_gbcs(ctx.session, data.gbcs_version), status=EntryStatus.ACTIVE, status_since=ctx.clock.today(),
         submitter_org=org, submitter_name=sub.submitter_name, signature=sub.signature,
         signer_certificates=sub.signer_certificates, signed=sub.signed),
@@ -448,8 +450,11 @@ def set_version(ctx: Ctx, label: str, end_date: date | None = None) -> Technical
         if not (is_gbcs and gbcs_key(label)) and parsed is None:
             raise Invalid(f"{label!r} is not a version: write e.g. 'SMETS2 v4.2', 'CHTS v1.2' or 'GBCS v1.1'.",
                           detail=[{"field": "version", "message": "SMETS1, SMETS2, CHTS or GBCS, then a version"}])
-        found = GbcsVersion(version=gbcs_key(label)) if is_gbcs else TechnicalSpecification(name=parsed[0],
-                                                                                            version=parsed[1])
+        if is_gbcs:
+            found = GbcsVersion(version=gbcs_key(label))
+        else:
+            assert parsed is not None  # refused just above otherwise
+            found = TechnicalSpecification(name=parsed[0], version=parsed[1])
         ctx.session.add(found)
     elif found.end_date == end_date:
         return found

@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.progress import Progress
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from gbsmart.change.enums import ProposalState
 from gbsmart.core.audit import record_change
@@ -117,7 +118,7 @@ def load_demo(ctx: Ctx, data: dict[str, Any] | None = None, progress: bool = Fal
     return report
 
 
-def _org(s, name: str) -> Organisation | None:  # noqa: ANN001
+def _org(s: Session, name: str) -> Organisation | None:
     return s.scalar(select(Organisation).where(Organisation.name == name))
 
 

@@ -14,7 +14,9 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     Date,
+    Exists,
     Index,
     Integer,
     SmallInteger,
@@ -117,7 +119,7 @@ class SmiDevice(Base):
 
     @smi_status.inplace.expression
     @classmethod
-    def _smi_status_expression(cls):  # noqa: ANN206
+    def _smi_status_expression(cls) -> ColumnElement[int]:
         return case((suspended_now(cls), SUSPENDED_CODE), else_=cls.lifecycle_status)
 
     @hybrid_property
@@ -126,7 +128,7 @@ class SmiDevice(Base):
 
     @status_before_suspension.inplace.expression
     @classmethod
-    def _status_before_suspension_expression(cls):  # noqa: ANN206
+    def _status_before_suspension_expression(cls) -> ColumnElement[int | None]:
         return case((suspended_now(cls), cls.lifecycle_status), else_=None)
 
     @property
@@ -140,7 +142,7 @@ class SmiDevice(Base):
         return max(sus.until, self.lifecycle_date)
 
 
-def suspended_now(device: type[SmiDevice]):  # noqa: ANN202
+def suspended_now(device: type[SmiDevice]) -> Exists:
     return exists(select(SmiSuspension.device_id).where(SmiSuspension.device_id == device.device_id,
                                                         SmiSuspension.until.is_(None)))
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import Column, ColumnElement, MetaData, Table, and_, exists, false, inspect, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from gbsmart.core.context import Ctx
 from gbsmart.models.papers import Paper, PaperAppendix, PaperRecipient
@@ -159,7 +159,7 @@ def _cleared_for(viewer: Viewer, level: Classification) -> ColumnElement[bool]:
     return or_(amber, true() if viewer.in_community else false())
 
 
-def cleared_for_column(viewer: Viewer, column: ColumnElement[str]) -> ColumnElement[bool]:
+def cleared_for_column(viewer: Viewer, column: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[bool]:
     """SQL: the viewer may see material whose classification is held in ``column`` (of this ``Paper``)."""
     if not viewer.signed_in:
         return false()

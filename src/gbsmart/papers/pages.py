@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
@@ -56,7 +56,7 @@ def _form_value(form: dict, name: str) -> str | None:
 
 @router.get("/papers")
 def papers(request: Request, ctx: Ctx = Depends(get_ctx), q: str | None = None, classification: str | None = None,
-           committee: str | None = None, status: str | None = None):  # noqa: ANN201
+           committee: str | None = None, status: str | None = None) -> Response:
     f = PaperFilters(q=q or None, classification=classification or None, committee=committee or None,
                      status=status or None)
     views = service.list_papers(ctx, f, AccessChannel.PAGE)
@@ -74,12 +74,12 @@ def _blank_form(ctx: Ctx) -> dict:
 
 
 @router.get("/papers/new")
-def new_form(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+def new_form(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     return render_page(request, "paper_form.html", {"form": _blank_form(ctx), "errors": {}, "editing": None, **ENUMS})
 
 
 @router.post("/papers/new")
-async def create(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def create(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     form = dict(await request.form())
     try:
         data = PaperCreate(
@@ -103,7 +103,7 @@ async def create(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
 
 
 @router.get("/papers/reports/new")
-def report_form(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+def report_form(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     today = ctx.clock.today()
     start = date(today.year, today.month, 1)
     return render_page(request, "papers_report_new.html", {
@@ -111,7 +111,7 @@ def report_form(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
 
 
 @router.post("/papers/reports/new")
-async def report_create(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def report_create(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     form = dict(await request.form())
     try:
         req = ReportRequest(period_start=form.get("period_start") or None, period_end=form.get("period_end") or None,
@@ -128,7 +128,7 @@ async def report_create(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa:
 
 
 @router.get("/papers/{reference}/edit")
-def edit_form(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+def edit_form(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     view = service.get_view(ctx, reference, AccessChannel.PAGE)
     p = view.paper
     form = {k: getattr(p, k) for k in ("reference", "title", "purpose", "action", "author_organisation",
@@ -138,7 +138,7 @@ def edit_form(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)):  #
 
 
 @router.post("/papers/{reference}/edit")
-async def edit(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def edit(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     form = dict(await request.form())
     try:
         data = PaperUpdate(title=form.get("title", ""), purpose=form.get("purpose", ""),
@@ -162,7 +162,7 @@ async def edit(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)):  
 
 
 def _detail(request: Request, ctx: Ctx, reference: str, errors: dict | None = None, form: dict | None = None,
-            status_code: int = 200, done: str | None = None):  # noqa: ANN202
+            status_code: int = 200, done: str | None = None) -> Response:
     view = service.get_view(ctx, reference, AccessChannel.PAGE)
     response = render_page(request, "paper_detail.html", {"v": view, "p": view.paper, "errors": errors or {},
                                                           "form": form or {}, "done": done, **ENUMS},
@@ -170,7 +170,7 @@ def _detail(request: Request, ctx: Ctx, reference: str, errors: dict | None = No
     return _no_store_if_red(response, view.marking)
 
 
-def _no_store_if_red(response, level: Classification):  # noqa: ANN001, ANN202
+def _no_store_if_red(response: Response, level: Classification) -> Response:
     """RED material is not kept in browser or proxy caches."""
     if level == Classification.RED:
         response.headers["Cache-Control"] = "no-store"
@@ -178,7 +178,7 @@ def _no_store_if_red(response, level: Classification):  # noqa: ANN001, ANN202
 
 
 @router.get("/papers/{reference}")
-def paper(request: Request, reference: str, ctx: Ctx = Depends(get_ctx), done: str | None = None):  # noqa: ANN201
+def paper(request: Request, reference: str, ctx: Ctx = Depends(get_ctx), done: str | None = None) -> Response:
     return _detail(request, ctx, reference, done=done)
 
 
@@ -190,7 +190,7 @@ def print_view(reference: str, ctx: Ctx = Depends(get_ctx)) -> HTMLResponse:
 
 
 @router.get("/papers/{reference}/appendices/{letter}")
-def appendix(request: Request, reference: str, letter: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+def appendix(request: Request, reference: str, letter: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     view, found = service.get_appendix(ctx, reference, letter, AccessChannel.PAGE)
     response = render_page(request, "paper_appendix.html", {"v": view, "p": view.paper, "a": found, **ENUMS})
     return _no_store_if_red(response, view.effective(found))
@@ -198,7 +198,7 @@ def appendix(request: Request, reference: str, letter: str, ctx: Ctx = Depends(g
 
 @router.get("/papers/{reference}/access-log")
 def red_access_log(request: Request, reference: str, ctx: Ctx = Depends(get_ctx),
-                   cursor: str | None = None):  # noqa: ANN201
+                   cursor: str | None = None) -> Response:
     log = access_log.read_access_log(ctx, reference, cursor, 50)
     next_url = (f"/papers/{log.paper.reference}/access-log?{urlencode({'cursor': log.next_cursor})}"
                 if log.next_cursor else None)
@@ -208,8 +208,8 @@ def red_access_log(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)
     return response
 
 
-async def _change(request: Request, ctx: Ctx, reference: str, action, form_name: str,  # noqa: ANN001
-                  default_field: str):  # noqa: ANN202
+async def _change(request: Request, ctx: Ctx, reference: str, action, form_name: str,
+                  default_field: str) -> Response:
     """Run ``action(form)``; on a refusal show the paper again with the message beside the field of that form."""
     form = dict(await request.form())
     try:
@@ -226,7 +226,7 @@ async def _change(request: Request, ctx: Ctx, reference: str, action, form_name:
 
 
 @router.post("/papers/{reference}/reclassify")
-async def reclassify(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def reclassify(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     def act(form: dict) -> str:
         service.reclassify(ctx, reference, ReclassifyRequest(
             classification=form.get("classification", ""), reason=form.get("reason", ""),
@@ -237,7 +237,7 @@ async def reclassify(request: Request, reference: str, ctx: Ctx = Depends(get_ct
 
 
 @router.post("/papers/{reference}/recipients")
-async def recipients(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def recipients(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     def act(form: dict) -> str:
         add = [r for r in (form.get("add") or "").replace(",", " ").split() if r]
         remove = [r for r in (form.get("remove") or "").replace(",", " ").split() if r]
@@ -248,7 +248,7 @@ async def recipients(request: Request, reference: str, ctx: Ctx = Depends(get_ct
 
 
 @router.post("/papers/{reference}/appendices")
-async def add_appendix(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def add_appendix(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     def act(form: dict) -> str:
         service.add_appendix(ctx, reference, AppendixCreate(
             letter=_form_value(form, "letter"), title=form.get("title", ""), body=form.get("body", ""),
@@ -259,6 +259,6 @@ async def add_appendix(request: Request, reference: str, ctx: Ctx = Depends(get_
 
 
 @router.post("/papers/{reference}/issue")
-async def issue(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def issue(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     return await _change(request, ctx, reference, lambda form: (service.issue(ctx, reference), "issued")[1],
                          "issue", "form")

@@ -17,8 +17,9 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Column, Table, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -120,11 +121,11 @@ def _as_date(value: object) -> date | None:
     return None
 
 
-def _pick(table: Table, *names: str):  # noqa: ANN202 - a Column or None
+def _pick(table: Table, *names: str) -> Column[Any] | None:
     return next((table.c[n] for n in names if n in table.c), None)
 
 
-def _safely(session: Session, stmt) -> list:  # noqa: ANN001
+def _safely(session: Session, stmt) -> list:
     """Run a query against another domain's tables inside a savepoint; a mismatch yields nothing."""
     try:
         with session.begin_nested():

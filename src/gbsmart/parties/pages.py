@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
 from gbsmart.core.context import Ctx
 from gbsmart.core.types import DbId
@@ -15,7 +15,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/parties")
-def parties(request: Request, ctx: Ctx = Depends(get_ctx), category: str | None = None):  # noqa: ANN201
+def parties(request: Request, ctx: Ctx = Depends(get_ctx), category: str | None = None) -> Response:
     orgs = service.list_organisations(ctx.session, None, category or None)
     by_category: dict[str, int] = {}
     for o in orgs:
@@ -26,7 +26,7 @@ def parties(request: Request, ctx: Ctx = Depends(get_ctx), category: str | None 
 
 
 @router.get("/parties/{org_id}")
-def party(request: Request, org_id: DbId, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+def party(request: Request, org_id: DbId, ctx: Ctx = Depends(get_ctx)) -> Response:
     org = service.get_organisation(ctx.session, org_id)
     return render(request, "party.html", {"o": org, "Kind": OrganisationKind, "Category": PartyCategory,
                                           "Role": Role})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.orm import Session
 
 from gbsmart.config import Settings
@@ -34,7 +34,7 @@ def start(ctx: Ctx, person: Person, user_agent: str | None, address: str | None)
     return raw
 
 
-def _live(now: datetime, settings: Settings):  # noqa: ANN202 - a SQL condition
+def _live(now: datetime, settings: Settings) -> ColumnElement[bool]:
     idle = timedelta(seconds=settings.session_idle_seconds)
     return (WebSession.revoked_at.is_(None)) & (WebSession.expires_at > now) & (WebSession.last_seen_at > now - idle)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import stat
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -34,7 +35,7 @@ app = typer.Typer(help="Keys and certificates: the test PKI whose SECAS certific
                   no_args_is_help=True)
 
 
-def _now():  # noqa: ANN202 - the CLI's injectable clock (tests move it)
+def _now() -> datetime:  # the CLI's injectable clock (tests move it)
     return cli_support._clock.now()
 
 
@@ -171,7 +172,7 @@ def show(
             path = verify_chain(certs[0], intermediates=certs[1:], anchors=load_certificates(anchor), at=_now())
             console.print("[green]✓[/] the signing certificate chains to the trust anchor: "
                           + " → ".join(common_name(c) for c in path))
-            refusals = signer_refusals(certs[0], settings) if directory is None else []
+            refusals: list[str] = signer_refusals(certs[0], settings) if directory is None else []
             if refusals:
                 raise Invalid(f"the signing certificate may not sign CPL extracts: {'; '.join(refusals)}")
             if directory is None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+from typing import Any
 
 import numpy as np
 from sqlalchemy import text
@@ -35,7 +36,7 @@ def _query_parts(effective: bool) -> tuple[str, str, str]:
     return _COLUMNS, "smi_devices", "device_id"
 
 
-def _raw(session: Session):  # noqa: ANN202
+def _raw(session: Session) -> Any:  # the driver's own connection (sqlite3 or psycopg)
     return session.connection().connection.driver_connection
 
 

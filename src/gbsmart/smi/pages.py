@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -39,13 +39,13 @@ from gbsmart.web.templating import render
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
 
 
-def _enum(enum, value: str | None):  # noqa: ANN001, ANN202
+def _enum(enum, value: str | None):
     return enum(value) if value and value in enum._value2member_map_ else None
 
 
 @router.get("/smi")
 def search(request: Request, ctx: Ctx = Depends(get_ctx), q: str | None = None, status: str | None = None,
-           type: str | None = None, cursor: str | None = None):  # noqa: A002, ANN201
+           type: str | None = None, cursor: str | None = None) -> Response:  # noqa: A002
     """One box for a Device ID or an MPxN; filters by status and type; keyset pages."""
     q = (q or "").strip()
     error = None
@@ -122,7 +122,7 @@ def _field_errors(exc: Exception) -> dict[str, str]:
 
 
 @router.post("/smi/devices")
-async def add(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def add(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     """Add a device to the SMI (the DCC or the Code Administrator), then show it."""
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
     try:
@@ -139,7 +139,7 @@ async def add(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
 
 
 @router.get("/smi/counts")
-def counts(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+def counts(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     rows = service.counts(ctx.session)
     by_status = {s: sum(n for s2, _, n in rows if s2 is s) for s in SmiStatus}
     by_type = {t: sum(n for _, t2, n in rows if t2 is t) for t in DeviceType}
@@ -149,7 +149,8 @@ def counts(request: Request, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
                                                "Type": DeviceType})
 
 
-def _device_page(request: Request, ctx: Ctx, device_id: str, *, error: str | None = None, status_code: int = 200):
+def _device_page(request: Request, ctx: Ctx, device_id: str, *, error: str | None = None,
+                 status_code: int = 200) -> Response:
     device = service.get_device(ctx.session, device_id)
     page = service.events(ctx.session, device_id, None, 50)
     orgs = dict(ctx.session.execute(select(Organisation.id, Organisation.name).where(
@@ -165,12 +166,12 @@ def _device_page(request: Request, ctx: Ctx, device_id: str, *, error: str | Non
 
 
 @router.get("/smi/devices/{device_id}")
-def device(request: Request, device_id: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+def device(request: Request, device_id: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     return _device_page(request, ctx, device_id)
 
 
 @router.post("/smi/devices/{device_id}/commission")
-async def commission(request: Request, device_id: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def commission(request: Request, device_id: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     form = dict(await request.form())
     try:
         if not service.may_act_on(ctx, service.get_device(ctx.session, device_id)):
@@ -185,7 +186,7 @@ async def commission(request: Request, device_id: str, ctx: Ctx = Depends(get_ct
 
 
 @router.post("/smi/devices/{device_id}/firmware")
-async def firmware(request: Request, device_id: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def firmware(request: Request, device_id: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     form = dict(await request.form())
     try:
         if not service.may_act_on(ctx, service.get_device(ctx.session, device_id)):
@@ -199,7 +200,7 @@ async def firmware(request: Request, device_id: str, ctx: Ctx = Depends(get_ctx)
 
 
 @router.post("/smi/devices/{device_id}/status")
-async def change_status(request: Request, device_id: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def change_status(request: Request, device_id: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     """An ordinary SMI Status change, as the lifecycle allows (commissioning keeps its own checks)."""
     form = dict(await request.form())
     try:
@@ -221,7 +222,7 @@ async def change_status(request: Request, device_id: str, ctx: Ctx = Depends(get
 
 
 def _mpxn_page(request: Request, ctx: Ctx, mpxn_text: str, *, cursor: str | None = None, form: dict | None = None,
-               errors: dict | None = None, error: str | None = None, status_code: int = 200):  # noqa: ANN202
+               errors: dict | None = None, error: str | None = None, status_code: int = 200) -> Response:
     """Registration history (for those who may read it), the form to record one (DCC, CA), the devices there."""
     if not mpxn_text.isdigit() or len(mpxn_text) > 18:
         registration.parse_mpxn(mpxn_text)  # raises Invalid, naming the forms an MPxN takes
@@ -246,7 +247,7 @@ def _mpxn_page(request: Request, ctx: Ctx, mpxn_text: str, *, cursor: str | None
 
 
 @router.get("/smi/mpxn/{mpxn}")
-def mpxn_page(request: Request, mpxn: str, ctx: Ctx = Depends(get_ctx), cursor: str | None = None):  # noqa: ANN201
+def mpxn_page(request: Request, mpxn: str, ctx: Ctx = Depends(get_ctx), cursor: str | None = None) -> Response:
     return _mpxn_page(request, ctx, mpxn, cursor=cursor)
 
 
@@ -265,7 +266,7 @@ def _registration_create(mpxn: str, form: dict) -> RegistrationCreate:
 
 
 @router.post("/smi/mpxn/{mpxn}/registrations")
-async def record_registration(request: Request, mpxn: str, ctx: Ctx = Depends(get_ctx)):  # noqa: ANN201
+async def record_registration(request: Request, mpxn: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     """Record registration data for this MPxN (the DCC or the Code Administrator), then show its history."""
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
     try:

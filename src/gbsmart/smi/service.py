@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import Date, bindparam, func, select, text
+from sqlalchemy import CursorResult, Date, Table, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from gbsmart.core.audit import record_change
@@ -109,7 +111,7 @@ def upsert_device_models(ctx: Ctx, models: list[dict]) -> dict[str, int]:
             updated += 1
             withdrawn += 1
     if new_rows:
-        s.execute(SmiDeviceModel.__table__.insert(), new_rows)
+        s.execute(cast(Table, SmiDeviceModel.__table__).insert(), new_rows)  # a declarative class's table is a Table
     s.flush()
     result = {"added": added, "updated": updated, "withdrawn": withdrawn}
     record_change(ctx, "smi.device_models.upsert", "smi_device_models", "cpl-extract",
@@ -142,14 +144,14 @@ class _Steps:
 _TMP = "smi_apply_batch"
 
 
-def _exec(session: Session, sql: str, **params) -> int:  # noqa: ANN003
+def _exec(session: Session, sql: str, **params: Any) -> int:
     stmt = text(sql)
     binds = [bindparam(k, type_=UTCDateTime()) if k == "at" else bindparam(k, type_=Date()) if k == "today"
              else bindparam(k) for k in params if f":{k}" in sql]
-    return session.execute(stmt.bindparams(*binds), params).rowcount
+    return cast(CursorResult[Any], session.execute(stmt.bindparams(*binds), params)).rowcount  # DML: a cursor result
 
 
-def _events_from_batch(session: Session, event: DeviceEvent, at, seq: int | None) -> int:  # noqa: ANN001
+def _events_from_batch(session: Session, event: DeviceEvent, at: datetime, seq: int | None) -> int:
     """One event per device in the batch for each User concerned: its MPxN's Supplier and Network Operator."""
     sql = f"""
         INSERT INTO smi_device_events (event, device_id, user_org_id, at, extract_sequence)
@@ -163,7 +165,7 @@ def _events_from_batch(session: Session, event: DeviceEvent, at, seq: int | None
     return _exec(session, sql, ev=EVENT_CODE[event], at=at, seq=seq)
 
 
-def _history_from_batch(session: Session, at, reason: str) -> None:  # noqa: ANN001
+def _history_from_batch(session: Session, at: datetime, reason: str) -> None:
     _exec(session, f"""
         INSERT INTO smi_status_history (device_id, from_status, to_status, at, reason)
         SELECT b.device_id, b.from_status, b.to_status, :at, :reason FROM {_TMP} b
@@ -180,6 +182,7 @@ def _sqlite_transaction(session: Session) -> None:
     """Open the SQLite transaction now, so the DDL of the batch table is inside it, and give it a page cache
     that fits the work (per connection, memory only as used)."""
     raw = session.connection().connection.driver_connection
+    assert raw is not None  # a checked-out connection always holds its driver connection
     if raw.execute("PRAGMA cache_size").fetchone()[0] > -SQLITE_APPLY_CACHE_KIB:
         raw.execute(f"PRAGMA cache_size=-{SQLITE_APPLY_CACHE_KIB}")
     if not raw.in_transaction:
@@ -362,7 +365,8 @@ def add_device(ctx: Ctx, data: DeviceCreate) -> SmiDevice:
                             f"{', '.join(sorted(x.value for x in rules.INITIAL_STATUSES))}.",
                             detail=[{"field": "smi_status", "message": "not an initial SMI Status"}])
     fields = (data.manufacturer, data.model, data.hardware_version, data.firmware_version)
-    model = find_model(s, *fields) if all(fields) else None
+    known = tuple(f for f in fields if f)
+    model = find_model(s, *known) if len(known) == len(fields) else None
     if model is None and rules.requires_cpl(data.device_type):
         msg = (f"device_model: a {data.device_type.value} must have a Device Model on the CPL (manufacturer, model, "
                "hardware_version, firmware_version); " + ("this one is not in the SMI's copy of the CPL."

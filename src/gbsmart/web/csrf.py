@@ -7,6 +7,7 @@ the login form's token is kept in the cookie itself (``csrf``), which then holds
 from __future__ import annotations
 
 from fastapi import Depends, Request
+from starlette.datastructures import UploadFile
 
 from gbsmart.core.errors import Forbidden
 from gbsmart.core.security import same
@@ -21,7 +22,7 @@ async def csrf_protect(request: Request, web: WebSession | None = Depends(curren
     if request.headers.get("authorization", "").lower().startswith("bearer "):
         return
     expected = web.csrf_token if web is not None else request.session.get("csrf")
-    supplied = request.headers.get("x-csrf-token")
+    supplied: str | UploadFile | None = request.headers.get("x-csrf-token")
     if not supplied:
         ctype = request.headers.get("content-type", "")
         if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):

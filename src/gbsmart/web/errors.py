@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gbsmart.core.errors import AppError, Unauthorised
@@ -27,8 +29,8 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     return out
 
 
-def _page(request: Request, status: int, message: str, detail=None) -> Response:  # noqa: ANN001
-    templates = request.app.state.templates
+def _page(request: Request, status: int, message: str, detail: Any = None) -> Response:
+    templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(
         request,
         "error.html",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from gbsmart.core.context import Ctx
@@ -30,7 +30,7 @@ def _safe_next(target: str | None) -> str:
 
 # a signed-in browser's form carries its own session's CSRF token, so signing in again works
 @router.get("/login", dependencies=[Depends(current_web_session)])
-def login_form(request: Request, next: str | None = None):  # noqa: A002, ANN201
+def login_form(request: Request, next: str | None = None) -> Response:  # noqa: A002
     return render(request, "login.html", {"next": _safe_next(next), "error": None, "username": ""})
 
 
@@ -42,7 +42,7 @@ def login(
     next: str = Form("/"),  # noqa: A002
     ctx: Ctx = Depends(anonymous_ctx),
     web: WebSession | None = Depends(current_web_session),
-):  # noqa: ANN201
+) -> Response:
     address = request.client.host if request.client else None
     try:
         person = signin.sign_in(ctx, username, password, address)
@@ -60,7 +60,8 @@ def login(
 
 
 @router.post("/logout", dependencies=[Depends(csrf_protect)])
-def logout(request: Request, ctx: Ctx = Depends(anonymous_ctx), web: WebSession | None = Depends(current_web_session)):  # noqa: ANN201
+def logout(request: Request, ctx: Ctx = Depends(anonymous_ctx),
+           web: WebSession | None = Depends(current_web_session)) -> Response:
     if web is not None:
         sessions.end(web, ctx.clock.now(), "signed out")
     request.session.clear()

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Response
 from fastapi.templating import Jinja2Templates
 
 from gbsmart.core.security import new_csrf_token
+from gbsmart.models.sessions import WebSession
 
 TEMPLATE_DIRS = [Path(__file__).parent / "templates"]
 
@@ -27,7 +28,7 @@ def make_templates() -> Jinja2Templates:
 
 def csrf_token(request: Request) -> str:
     """The signed-in session's token, or (before sign-in) one kept in the cookie for the login form."""
-    web = getattr(request.state, "web_session", None)
+    web: WebSession | None = getattr(request.state, "web_session", None)
     if web is not None:
         return web.csrf_token
     token = request.session.get("csrf")
@@ -46,7 +47,8 @@ def _fmt_datetime(value: Any) -> str:
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200,
-           headers: dict[str, str] | None = None):  # noqa: ANN201
+           headers: dict[str, str] | None = None) -> Response:
     ctx = {"person": getattr(request.state, "person", None)}
     ctx.update(context or {})
-    return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
