@@ -62,7 +62,7 @@ NOW = datetime(2020, 1, 28, 10, 0, tzinfo=UTC)
 
 @pytest.fixture(name="crew")
 def crew_fixture(world, session, clock, settings, versions) -> Cast:
-    """Part A's crew, made fast: the people have bearer tokens but no password (no argon2 hashing)."""
+    """The CPL crew, made fast: the people have bearer tokens but no password (no argon2 hashing)."""
     orgs = {"secas": world.org("SECAS", kind="secas"), "dcc": world.org("Smart DCC", kind="dcc"),
             "maker": world.org("Demo Meters Ltd", category="other"),
             "supplier": world.org("Big Energy plc", category="large_supplier")}

@@ -112,7 +112,7 @@ def certificate_facts(cert: Certificate) -> rules.CertificateFacts:
         revoked_on=cert.revoked_at.date() if cert.revoked_at else None, firmware_version=cert.firmware_version)
 
 
-# ---------------------------------------------------------------- the extract (part B builds on this)
+# ---------------------------------------------------------------- the extract (cpl.extracts signs it)
 
 
 def extract_entries(session) -> list[dict]:  # noqa: ANN001
