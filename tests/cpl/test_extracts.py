@@ -46,8 +46,6 @@ from gbsmart.cpl.extracts import (
     issue_extract,
     verify_extract,
 )
-from gbsmart.cpl.extracts_api import router as extracts_router
-from gbsmart.cpl.extracts_pages import router as extracts_pages
 from gbsmart.models.audit import ChangeRecord
 from gbsmart.models.cpl import EntryStatus
 from gbsmart.models.extracts import CplExtract
@@ -101,22 +99,6 @@ def signed_file(payload: dict[str, Any] | str, key, chain) -> str:  # noqa: ANN0
 def payload(sequence: int = 1, entries: list[dict] | None = None, **extra: Any) -> dict[str, Any]:
     return {"format": FORMAT, "sequence": sequence, "issued_at": NOW.isoformat(), "issuer": CPL_SIGNER_NAME,
             "entries": entries if entries is not None else [entry()], "removals": [], **extra}
-
-
-def mount_extracts(app):  # noqa: ANN001, ANN201
-    paths = {getattr(r, "path", None) for r in app.routes}
-    if "/api/v1/cpl/extracts" not in paths:
-        app.include_router(extracts_router, prefix="/api/v1")
-    if "/cpl/extracts" not in paths:
-        app.include_router(extracts_pages)
-    return app
-
-
-@pytest.fixture(name="app")
-def app_fixture(settings, clock, engine):  # noqa: ANN201
-    from gbsmart.app import create_app
-
-    return mount_extracts(create_app(settings=settings, clock=clock, engine=engine))
 
 
 # ---------------------------------------------------------------------------------------------- verification
