@@ -13,7 +13,6 @@ from datetime import date
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-import gbsmart.models.committees  # noqa: F401  (registers the tables until models/__init__ imports them)
 from gbsmart.change import rules as change_rules
 from gbsmart.change import service as change_service
 from gbsmart.change.schemas import StepCreate

@@ -21,7 +21,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-import gbsmart.models.cpl  # noqa: F401  (registers the tables until models/__init__ imports them)
 from gbsmart.core.audit import record_change
 from gbsmart.core.context import Actor, Ctx
 from gbsmart.core.signing import SigningError, TestPki, certificate_pem, load_certificate, sign
