@@ -1,5 +1,5 @@
-"""The CPL extract exchange at the command line: `gbsmart cpl-extract issue|list|verify` and `gbsmart smi
-apply-extract FILE` (seed 004: SECAS signs, the DCC verifies and applies).
+"""The CPL extract exchange at the command line: ``gbsmart cpl-extract`` (issue, list, verify) and
+``gbsmart smi apply-extract`` (seed 004: SECAS signs, the DCC verifies and applies).
 
 Here, not in cpl, because ``list`` and ``verify`` read what the SMI applied; the SMI reads the CPL, never the
 reverse (docs/decisions/0014-domain-dependencies.md). ``apply_extract_command`` is mounted on ``gbsmart smi``
