@@ -45,10 +45,10 @@ def members_of(session: Session, committee_code: str, on: date | None = None) ->
 
 
 def committee_names(session: Session) -> list[tuple[str, str]]:
-    """(code, name) of every committee but the Panel, by code."""
+    """(code, name) of every committee but the Panel, in the order they were added."""
     return [(c, n) for c, n in session.execute(
         select(Committee.code, Committee.name).where(Committee.kind != CommitteeKind.PANEL.value)
-        .order_by(Committee.code)).all()]
+        .order_by(Committee.id)).all()]
 
 
 @dataclass(frozen=True)
