@@ -31,11 +31,11 @@ def _api_router() -> APIRouter:
     from gbsmart.change.register_api import router as register_router
     from gbsmart.committees.api import router as committees_router
     from gbsmart.cpl.api import router as cpl_router
-    from gbsmart.cpl.extracts_api import router as extracts_router
     from gbsmart.papers.api import router as papers_router
     from gbsmart.parties.api import router as parties_router
     from gbsmart.parties.sessions_api import router as sessions_router
     from gbsmart.smi.api import router as smi_router
+    from gbsmart.smi.extracts_api import router as extracts_router
 
     api = APIRouter(prefix="/api/v1")
     api.include_router(parties_router)
@@ -54,10 +54,10 @@ def _page_routers() -> list[APIRouter]:
     from gbsmart.change.pages import router as change_pages
     from gbsmart.change.register_pages import router as register_pages
     from gbsmart.committees.pages import router as committees_pages
-    from gbsmart.cpl.extracts_pages import router as extracts_pages
     from gbsmart.cpl.pages import router as cpl_pages
     from gbsmart.papers.pages import router as papers_pages
     from gbsmart.parties.pages import router as parties_pages
+    from gbsmart.smi.extracts_pages import router as extracts_pages
     from gbsmart.smi.pages import router as smi_pages
     from gbsmart.web.pages import router as web_pages
 

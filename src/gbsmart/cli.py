@@ -106,13 +106,13 @@ def _mount_domains() -> None:
     from gbsmart.change.cli import app as change_app
     from gbsmart.committees.cli import app as committees_app
     from gbsmart.cpl.cli import app as cpl_app
-    from gbsmart.cpl.extract_cli import app as cpl_extract_app
     from gbsmart.papers.cli import app as papers_app
     from gbsmart.parties.cli import app as parties_app
     from gbsmart.parties.sessions_cli import app as sessions_app
     from gbsmart.parties.users_cli import app as users_app
     from gbsmart.pki.cli import app as pki_app
     from gbsmart.smi.cli import app as smi_app
+    from gbsmart.smi.extract_cli import app as cpl_extract_app
 
     app.add_typer(parties_app, name="parties")
     app.add_typer(users_app, name="users")

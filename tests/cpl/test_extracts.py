@@ -46,8 +46,6 @@ from gbsmart.cpl.extracts import (
     issue_extract,
     verify_extract,
 )
-from gbsmart.cpl.extracts_api import router as extracts_router
-from gbsmart.cpl.extracts_pages import router as extracts_pages
 from gbsmart.models.audit import ChangeRecord
 from gbsmart.models.cpl import EntryStatus
 from gbsmart.models.extracts import CplExtract
@@ -62,7 +60,7 @@ NOW = datetime(2020, 1, 28, 10, 0, tzinfo=UTC)
 
 @pytest.fixture(name="crew")
 def crew_fixture(world, session, clock, settings, versions) -> Cast:
-    """Part A's crew, made fast: the people have bearer tokens but no password (no argon2 hashing)."""
+    """The CPL crew, made fast: the people have bearer tokens but no password (no argon2 hashing)."""
     orgs = {"secas": world.org("SECAS", kind="secas"), "dcc": world.org("Smart DCC", kind="dcc"),
             "maker": world.org("Demo Meters Ltd", category="other"),
             "supplier": world.org("Big Energy plc", category="large_supplier")}
@@ -101,22 +99,6 @@ def signed_file(payload: dict[str, Any] | str, key, chain) -> str:
 def payload(sequence: int = 1, entries: list[dict] | None = None, **extra: Any) -> dict[str, Any]:
     return {"format": FORMAT, "sequence": sequence, "issued_at": NOW.isoformat(), "issuer": CPL_SIGNER_NAME,
             "entries": entries if entries is not None else [entry()], "removals": [], **extra}
-
-
-def mount_extracts(app):
-    paths = {getattr(r, "path", None) for r in app.routes}
-    if "/api/v1/cpl/extracts" not in paths:
-        app.include_router(extracts_router, prefix="/api/v1")
-    if "/cpl/extracts" not in paths:
-        app.include_router(extracts_pages)
-    return app
-
-
-@pytest.fixture(name="app")
-def app_fixture(settings, clock, engine):
-    from gbsmart.app import create_app
-
-    return mount_extracts(create_app(settings=settings, clock=clock, engine=engine))
 
 
 # ---------------------------------------------------------------------------------------------- verification

@@ -1,4 +1,4 @@
-"""``extract_entries``: the contract part B (signed CPL extracts) builds on."""
+"""``extract_entries``: the contract signed CPL extracts (cpl.extracts) build on."""
 
 from __future__ import annotations
 

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import MetaData, Table, inspect, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import gbsmart.models.papers  # noqa: F401 - registers the papers tables
-
-with contextlib.suppress(ImportError):  # the committees domain, when in the tree: membership in its real tables
-    import gbsmart.models.committees  # noqa: F401
 from gbsmart.core.context import Actor, Ctx
+from gbsmart.models.committees import Committee, CommitteeMember
 from gbsmart.models.papers import Paper
 from gbsmart.models.parties import Person
 from gbsmart.papers import service
@@ -24,45 +21,14 @@ from gbsmart.papers.schemas import AppendixCreate, PaperCreate
 # ------------------------------------------------------------------------ committees (the committees domain)
 
 
-def _placeholder(col: Any) -> Any:
-    try:
-        kind = col.type.python_type
-    except NotImplementedError:
-        return "x"
-    return {str: "test", int: 0, bool: False, float: 0.0, date: date(2020, 1, 1),
-            datetime: datetime(2020, 1, 1, tzinfo=UTC)}.get(kind, "x")
-
-
-def _insert(session: Session, table: Table, values: dict[str, Any]) -> int:
-    for col in table.columns:
-        if col.name in values or col.primary_key or col.nullable or col.server_default is not None:
-            continue
-        if col.default is not None and getattr(col.default, "is_scalar", False):
-            values[col.name] = col.default.arg
-            continue
-        values[col.name] = _placeholder(col)
-    result = session.execute(table.insert().values(**values))
-    return result.inserted_primary_key[0]
-
-
 def add_committee_member(session: Session, code: str, person: Person) -> None:
-    """Put ``person`` on committee ``code``, creating minimal committee tables if the committees domain has none."""
-    bind = session.connection()
-    pk = "SERIAL PRIMARY KEY" if bind.dialect.name == "postgresql" else "INTEGER PRIMARY KEY"
-    insp = inspect(bind)
-    if not insp.has_table("committees"):
-        session.execute(text(f"CREATE TABLE committees (id {pk}, code VARCHAR(30) NOT NULL, name VARCHAR(200))"))
-    if not insp.has_table("committee_members"):
-        session.execute(text(f"CREATE TABLE committee_members (id {pk}, committee_id INTEGER NOT NULL, "
-                             "person_id INTEGER NOT NULL)"))
-    md = MetaData()
-    committees = Table("committees", md, autoload_with=bind)
-    members = Table("committee_members", md, autoload_with=bind)
-    committee_id = session.scalar(select(committees.c.id).where(committees.c.code == code))
-    if committee_id is None:
-        extra = {"name": f"{code} committee"} if "name" in committees.c else {}
-        committee_id = _insert(session, committees, {"code": code, **extra})
-    _insert(session, members, {"committee_id": committee_id, "person_id": person.id})
+    """Put ``person`` on committee ``code``, creating the committee if it is not there yet."""
+    committee = session.scalar(select(Committee).where(Committee.code == code))
+    if committee is None:
+        committee = Committee(code=code, name=f"{code} committee", created_at=datetime(2020, 1, 1, tzinfo=UTC))
+        session.add(committee)
+        session.flush()
+    session.add(CommitteeMember(committee_id=committee.id, person_id=person.id))
     session.commit()
 
 

@@ -42,7 +42,7 @@ from gbsmart.smi import service as smi_service
 from gbsmart.smi.registration import write_registration
 from gbsmart.smi.schemas import DeviceCreate
 from tests.cpl.conftest import versions  # noqa: F401 - fixture
-from tests.cpl.test_extracts import app_fixture, crew_fixture, entry, payload, pki_fixture, signed_file  # noqa: F401
+from tests.cpl.test_extracts import crew_fixture, entry, payload, pki_fixture, signed_file  # noqa: F401
 from tests.smi import test_extract_apply as apply_kit
 from tests.smi.test_extract_apply import state, statuses
 

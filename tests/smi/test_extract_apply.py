@@ -21,7 +21,6 @@ from gbsmart.core.clock import SystemClock
 from gbsmart.core.errors import Forbidden
 from gbsmart.core.signing import create_test_pki, fingerprint, load_certificates, load_private_key
 from gbsmart.cpl import service as cpl_service
-from gbsmart.cpl.extract_cli import app as cpl_extract_app
 from gbsmart.cpl.extracts import ExtractOutOfOrder, ExtractRefused, ExtractReplayed, issue_extract
 from gbsmart.models.audit import ChangeRecord
 from gbsmart.models.cpl import EntryStatus
@@ -29,13 +28,14 @@ from gbsmart.models.extracts import CplExtract
 from gbsmart.models.smi import SmiDevice, SmiDeviceEvent, SmiDeviceModel, SmiExtractApplication, SmiStatusHistory
 from gbsmart.pki.cli import app as pki_app
 from gbsmart.smi import service as smi_service
+from gbsmart.smi.cli import app as smi_app
 from gbsmart.smi.extract_apply import apply_extract
-from gbsmart.smi.extract_cli import app as smi_extract_app
+from gbsmart.smi.extract_cli import app as cpl_extract_app
 from gbsmart.smi.registration import write_registration
 from gbsmart.smi.rules import STATUS_OF
 from gbsmart.smi.schemas import DeviceCreate
 from tests.cpl.conftest import versions  # noqa: F401 - fixture: technical specification and GBCS versions
-from tests.cpl.test_extracts import app_fixture, crew_fixture, payload, pki_fixture, signed_file  # noqa: F401
+from tests.cpl.test_extracts import crew_fixture, payload, pki_fixture, signed_file  # noqa: F401
 
 GSME = ("Demo Meters Ltd", "DM-GSME", "A1", "1.0.0")
 
@@ -222,7 +222,7 @@ def cli(crew, settings, clock, monkeypatch):
     root = typer.Typer()
     root.add_typer(pki_app, name="pki")
     root.add_typer(cpl_extract_app, name="cpl-extract")
-    root.add_typer(smi_extract_app, name="smi")
+    root.add_typer(smi_app, name="smi")
     monkeypatch.setenv("GBSMART_DATABASE_URL", settings.resolved_database_url())
     monkeypatch.setenv("GBSMART_DATA_DIR", str(settings.data_dir))
     get_settings.cache_clear()

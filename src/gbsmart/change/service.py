@@ -34,6 +34,7 @@ from gbsmart.models.change import (
     Release,
 )
 from gbsmart.models.parties import Organisation, OrganisationKind
+from gbsmart.parties.service import organisation_by_name
 
 AUDITED = (
     "reference", "dp_reference", "title", "state", "path", "route", "release_id", "release_status",
@@ -52,18 +53,6 @@ def get_proposal(session: Session, reference: str) -> Proposal:
     if found is None:
         raise NotFound(f"No proposal {reference!r}. References look like DP094, MP102 or SECMP0041.")
     return found
-
-
-def find_organisation(session: Session, name: str) -> Organisation:
-    key = name.strip()
-    org = session.scalar(
-        select(Organisation).where(or_(Organisation.name == key, Organisation.short_name == key))
-    )
-    if org is None:
-        org = session.scalar(select(Organisation).where(func.lower(Organisation.name) == key.lower()))
-    if org is None:
-        raise NotFound(f"No organisation called {name!r}; see GET /api/v1/parties for the list.")
-    return org
 
 
 def find_release(session: Session, name: str) -> Release:
@@ -146,7 +135,7 @@ def raise_draft_proposal(ctx: Ctx, data: DraftProposalCreate) -> Proposal:
     if data.proposer_organisation:
         if not ctx.actor.has_role(rules.CA):
             raise Forbidden("Only the Code Administrator may raise a Draft Proposal on behalf of another body.")
-        org = find_organisation(s, data.proposer_organisation)
+        org = organisation_by_name(s, data.proposer_organisation)
     else:
         org = s.get(Organisation, ctx.actor.organisation_id) if ctx.actor.organisation_id else None
     number = _next_number(s, "DP")
@@ -334,7 +323,7 @@ def cast_vote(ctx: Ctx, reference: str, data: VoteCreate) -> ChangeBoardVote:
     if p.state != ProposalState.CHANGE_BOARD:
         raise _refuse(p, "cast_vote", ctx)
     if data.party:
-        org = find_organisation(s, data.party)
+        org = organisation_by_name(s, data.party)
         own = ctx.actor.organisation_id == org.id
         if not own and not ctx.actor.has_role(rules.CA):
             raise Forbidden("You may vote only for your own Party; the Code Administrator may record others' votes.")
@@ -377,7 +366,7 @@ def record_response(ctx: Ctx, reference: str, data: ResponseCreate) -> Consultat
     if consultation is None:
         raise _refuse(p, "consultation_response", ctx)
     if data.party:
-        org = find_organisation(s, data.party)
+        org = organisation_by_name(s, data.party)
         if org.id != ctx.actor.organisation_id and not ctx.actor.has_role(rules.CA):
             raise Forbidden("You may respond only for your own organisation.")
     elif ctx.actor.organisation_id is None:

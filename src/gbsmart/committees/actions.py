@@ -14,7 +14,6 @@ from gbsmart.committees import rules
 from gbsmart.committees.enums import ActionStatus
 from gbsmart.committees.schemas import ActionCreate, ActionUpdateCreate
 from gbsmart.committees.service import (
-    find_organisation,
     find_person,
     get_agenda_item,
     get_committee,
@@ -28,6 +27,7 @@ from gbsmart.core.audit import record_change, snapshot
 from gbsmart.core.context import Ctx
 from gbsmart.core.errors import NotFound
 from gbsmart.models.committees import Action, ActionUpdate, Committee, Meeting
+from gbsmart.parties.service import organisation_by_name
 
 AUDITED = ("reference", "owner", "text", "due_date", "status", "closed_on")
 
@@ -59,7 +59,7 @@ def raise_action_at(ctx: Ctx, meeting: Meeting, data: ActionCreate) -> Action:
     require_writer(ctx, c, "raise actions")
     require_draft(meeting)
     item = get_agenda_item(meeting, data.agenda_item) if data.agenda_item else None
-    org = find_organisation(s, data.owner_organisation) if data.owner_organisation else None
+    org = organisation_by_name(s, data.owner_organisation) if data.owner_organisation else None
     person = find_person(s, data.owner_person) if data.owner_person else None
     if data.due_date is not None and data.due_date < meeting.meeting_date:
         raise invalid("The due date is before the meeting that raised the action.", "due_date")

@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-import gbsmart.models.committees  # noqa: F401  (registers the tables until models/__init__ imports them)
 from gbsmart.committees import rules
 from gbsmart.committees.enums import ActionStatus, DecisionWord, MeetingStatus, MinutesStatus
 from gbsmart.core.audit import record_change

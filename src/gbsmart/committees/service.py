@@ -13,7 +13,6 @@ from datetime import date
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-import gbsmart.models.committees  # noqa: F401  (registers the tables until models/__init__ imports them)
 from gbsmart.change import rules as change_rules
 from gbsmart.change import service as change_service
 from gbsmart.change.schemas import StepCreate
@@ -45,8 +44,9 @@ from gbsmart.models.committees import (
     MeetingApology,
     MeetingAttendee,
 )
-from gbsmart.models.parties import Organisation, Person
+from gbsmart.models.parties import Person
 from gbsmart.papers import service as paper_service
+from gbsmart.parties.service import organisation_by_name
 
 CA = "code_administrator"
 MEETING_AUDITED = ("reference", "meeting_date", "start_time", "end_time", "venue", "status", "minutes_status")
@@ -85,10 +85,6 @@ def find_person(session: Session, who: str) -> Person:
     if person is None:
         raise NotFound(f"No person {who!r}: give a username (e.g. louise.evans) or a full name.")
     return person
-
-
-def find_organisation(session: Session, name: str) -> Organisation:
-    return change_service.find_organisation(session, name)
 
 
 def get_meeting(session: Session, committee_code: str, reference: str) -> Meeting:
@@ -196,7 +192,7 @@ def create_committee(ctx: Ctx, data: CommitteeCreate) -> Committee:
     exists = Conflict(f"A committee with code {code!r} or name {data.name!r} already exists.")
     if clash:
         raise exists
-    org = find_organisation(s, data.organisation) if data.organisation else None
+    org = organisation_by_name(s, data.organisation) if data.organisation else None
     c = Committee(code=code, name=data.name, kind=data.kind.value, quorum=data.quorum, process_role=data.process_role,
                   organisation_id=org.id if org else None, description=data.description, source="gbsmart",
                   created_at=ctx.clock.now())
@@ -226,7 +222,7 @@ def add_member(ctx: Ctx, code: str, data: MemberCreate) -> CommitteeMember:
     c = get_committee(s, code)
     require_writer(ctx, c, "change its membership")
     person = find_person(s, data.person)
-    org = find_organisation(s, data.organisation) if data.organisation else None
+    org = organisation_by_name(s, data.organisation) if data.organisation else None
     alt_for = None
     if data.alternate_for:
         principal = find_person(s, data.alternate_for)

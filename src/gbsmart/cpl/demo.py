@@ -21,7 +21,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-import gbsmart.models.cpl  # noqa: F401  (registers the tables until models/__init__ imports them)
 from gbsmart.core.audit import record_change
 from gbsmart.core.context import Actor, Ctx
 from gbsmart.core.signing import SigningError, TestPki, certificate_pem, load_certificate, sign
@@ -30,6 +29,7 @@ from gbsmart.cpl.schemas import SubmissionCreate
 from gbsmart.demo.loader import LoadReport
 from gbsmart.models.cpl import EntryStatus, GbcsVersion, Submission, TechnicalSpecification
 from gbsmart.models.parties import Organisation
+from gbsmart.parties.service import find_organisation
 
 S000 = "seed 000 (Panel Sub-Committee Report SECP_77_1402_19, 7 Feb 2020), section 3.5 CPA remediation"
 SPECS = [("SMETS2", "4.0", None), ("SMETS2", "4.1", None), ("SMETS2", "4.2", None), ("CHTS", "1.0", None),
@@ -110,7 +110,7 @@ class _Loader:
                           settings=ctx.settings, request_id=ctx.request_id)
 
     def org(self, name: str, kind: str = "sec_party", category: str | None = None) -> Organisation:
-        found = service.find_organisation(self.s, name)
+        found = find_organisation(self.s, name)
         if found is None:
             found = Organisation(name=name, kind=kind, party_category=category, created_at=self.ctx.clock.now(),
                                  source="CPL demo (gbsmart.cpl.demo)")

@@ -55,7 +55,6 @@ from gbsmart.core.signing import (
     verify_chain,
     verify_signature,
 )
-from gbsmart.models.audit import ChangeRecord
 from gbsmart.models.cpl import CplEntry, CplEntryEvent, DeviceModel
 from gbsmart.models.extracts import CplExtract
 
@@ -499,37 +498,6 @@ def get_extract(session: Session, sequence: int, *, with_document: bool = False)
     return row
 
 
-@dataclass(frozen=True)
-class HistoryRow:
-    """An issued extract beside its application to the SMI (either may be missing)."""
-
-    sequence: int
-    issued: CplExtract | None
-    applied: Any | None  # models.smi.SmiExtractApplication
-    #: the certificate that signed the applied extract (signer, signer_fingerprint, signer_serial), from the
-    #: cpl_extract.apply change record; empty for an application recorded before they were (issue 8)
-    applied_signer: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def digest_matches(self) -> bool | None:
-        if self.issued is None or self.applied is None:
-            return None
-        return self.issued.sha256 == self.applied.sha256
-
-
-def extract_history(session: Session, limit: int = 200) -> list[HistoryRow]:
-    """The latest ``limit`` sequence numbers, newest first: what SECAS issued and what the DCC applied."""
-    from gbsmart.models.smi import SmiExtractApplication
-
-    issued = {r.sequence: r for r in session.scalars(
-        select(CplExtract).order_by(CplExtract.sequence.desc()).limit(limit))}
-    applied = {a.sequence: a for a in session.scalars(
-        select(SmiExtractApplication).order_by(SmiExtractApplication.sequence.desc()).limit(limit))}
-    sequences = sorted(issued.keys() | applied.keys(), reverse=True)[:limit]
-    signers = {int(r.object_id): r.after or {} for r in session.scalars(
-        select(ChangeRecord).where(ChangeRecord.object_type == "cpl_extract",
-                                   ChangeRecord.object_id.in_([str(s) for s in applied]),
-                                   ChangeRecord.action == "cpl_extract.apply"))}
-    return [HistoryRow(s, issued.get(s), applied.get(s), {k: v for k, v in signers.get(s, {}).items()
-                                                          if k in ("signer", "signer_fingerprint", "signer_serial")})
-            for s in sequences]
+def issued_extracts(session: Session, limit: int = 200) -> list[CplExtract]:
+    """The latest ``limit`` issued extracts, newest first."""
+    return list(session.scalars(select(CplExtract).order_by(CplExtract.sequence.desc()).limit(limit)))

@@ -38,6 +38,7 @@ from gbsmart.models.cpl import (
     ValidationFailure,
 )
 from gbsmart.models.parties import Organisation, OrganisationKind, Person
+from gbsmart.parties.service import find_organisation, no_such_organisation
 
 CA = "code_administrator"
 ADMIN_ROLES = (CA, "system")
@@ -98,14 +99,6 @@ def find_certificate(session: Session, kind: str, number: str) -> Certificate | 
     return session.scalar(select(Certificate).where(Certificate.kind == kind, Certificate.number == number.strip()))
 
 
-def find_organisation(session: Session, name: str | None) -> Organisation | None:
-    key = (name or "").strip()
-    if not key:
-        return None
-    return session.scalar(select(Organisation).where(or_(func.lower(Organisation.name) == key.lower(),
-                                                         func.lower(Organisation.short_name) == key.lower())))
-
-
 def find_entry(session: Session, manufacturer: str, model: str, hardware: str, firmware: str) -> CplEntry | None:
     return session.scalar(select(CplEntry).join(CplEntry.device_model).where(
         DeviceModel.manufacturer == manufacturer, DeviceModel.model == model,
@@ -119,7 +112,7 @@ def certificate_facts(cert: Certificate) -> rules.CertificateFacts:
         revoked_on=cert.revoked_at.date() if cert.revoked_at else None, firmware_version=cert.firmware_version)
 
 
-# ---------------------------------------------------------------- the extract (part B builds on this)
+# ---------------------------------------------------------------- the extract (cpl.extracts signs it)
 
 
 def extract_entries(session: Session) -> list[dict]:
@@ -178,7 +171,7 @@ def _submitter_org(ctx: Ctx, data: SubmissionCreate) -> Organisation | None:
             raise Forbidden("Only the Code Administrator may submit on behalf of another organisation.")
         org = find_organisation(ctx.session, data.submitter_organisation)
         if org is None:
-            raise Invalid(f"No organisation called {data.submitter_organisation!r}.",
+            raise Invalid(no_such_organisation(data.submitter_organisation),
                           detail=[{"field": "submitter_organisation", "message": "not a known organisation"}])
         return org
     return ctx.session.get(Organisation, ctx.actor.organisation_id) if ctx.actor.organisation_id else None

@@ -52,6 +52,7 @@ from gbsmart.models.cpl import (
     SubmissionStatus,
     TechnicalSpecification,
 )
+from gbsmart.parties.service import find_organisation
 
 CPL, NEW, VERSIONS = "CPL", "New Entry", "Versions"
 KINDS = (("ZigBee", CertificateKind.ZIGBEE), ("DLMS", CertificateKind.DLMS), ("CPA", CertificateKind.CPA))
@@ -394,7 +395,7 @@ def _cpl_row(ctx: Ctx, row: Row, report: Report, certs: dict[tuple[str, str], tu
         report.failures(row, failures)
         return
     spec, gbcs = _spec_and_gbcs(ctx, v)
-    org = service.find_organisation(ctx.session, v.get("submitter"))
+    org = find_organisation(ctx.session, v.get("submitter"))
     certificates = [_import_certificate(ctx, c, v) for c in data.certificates]
     entry = service.add_entry(ctx, service.NewEntry(
         data=data, spec=spec, gbcs=gbcs, status=status, status_since=v.get("status_since") or ctx.clock.today(),

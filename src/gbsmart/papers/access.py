@@ -5,98 +5,29 @@ same grants (author, named recipient, committee member -> RED; Code Administrato
 organisation -> AMBER; SEC community -> GREEN; signed in -> WHITE), so lists, counts, search and exports
 never contain a row ``can_see`` would refuse.
 
-Committee membership lives in the committees domain (tables ``committees`` with a ``code`` and
-``committee_members`` with ``person_id`` and ``committee_id``). It is read here with SQLAlchemy Core by
-reflection when those tables exist, and is taken to be empty when they do not.
+Committee membership lives in the committees domain and is read through its read API (``committees.queries``).
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Column, ColumnElement, MetaData, Table, and_, exists, false, inspect, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from gbsmart.committees import queries as committee_queries
 from gbsmart.core.context import Ctx
 from gbsmart.models.papers import Paper, PaperAppendix, PaperRecipient
-from gbsmart.models.parties import Organisation, Person
+from gbsmart.models.parties import Organisation
 from gbsmart.papers.enums import Classification, PaperStatus
 from gbsmart.papers.rules import PaperContext, Viewer, normalise_code
-
-# columns that, when the committees domain has them, bound a membership in time or mark it inactive
-_STARTED_COLUMNS = ("from_date", "joined_on", "start_date", "valid_from")
-_ENDED_COLUMNS = ("to_date", "left_on", "ended_on", "end_date", "until", "valid_to")
-_ACTIVE_COLUMNS = ("active", "is_active")
-
-
-def reflect(session: Session, *names: str) -> dict[str, Table] | None:
-    """The named tables, reflected from the database, or None when any of them does not exist."""
-    bind = session.connection()
-    insp = inspect(bind)
-    if not all(insp.has_table(n) for n in names):
-        return None
-    md = MetaData()
-    return {n: Table(n, md, autoload_with=bind) for n in names}
-
-
-def _col(table: Table, *candidates: str) -> Column | None:
-    for name in candidates:
-        if name in table.c:
-            return table.c[name]
-    return None
-
-
-def _current_membership(member: Table, today: date) -> list[ColumnElement[bool]]:
-    conds: list[ColumnElement[bool]] = []
-    active = _col(member, *_ACTIVE_COLUMNS)
-    if active is not None:
-        conds.append(active == true())
-    started = _col(member, *_STARTED_COLUMNS)
-    if started is not None:
-        conds.append(or_(started.is_(None), started <= today))
-    ended = _col(member, *_ENDED_COLUMNS)
-    if ended is not None:
-        conds.append(or_(ended.is_(None), ended >= today))
-    return conds
 
 
 def committee_codes_of(session: Session, person_ids: list[int] | None = None, organisation_id: int | None = None,
                        today: date | None = None) -> frozenset[str]:
     """Codes of the committees on which any of ``person_ids`` (or anyone of ``organisation_id``) sits."""
-    tables = reflect(session, "committees", "committee_members")
-    if tables is None:
-        return frozenset()
-    committees, members = tables["committees"], tables["committee_members"]
-    code = _col(committees, "code")
-    if code is None or "person_id" not in members.c or "committee_id" not in members.c:
-        return frozenset()
-    q = select(code).select_from(members.join(committees, members.c.committee_id == committees.c.id))
-    if organisation_id is not None:
-        q = q.where(members.c.person_id.in_(select(Person.id).where(Person.organisation_id == organisation_id)))
-    else:
-        q = q.where(members.c.person_id.in_(person_ids or []))
-    if today is not None:
-        q = q.where(*_current_membership(members, today))
-    return frozenset(c for c in (normalise_code(v) for v in session.scalars(q)) if c)
-
-
-def committee_member_ids(session: Session, committee_code: str, today: date | None = None) -> list[int]:
-    """The people who sit on the committee ``committee_code`` (empty when the committees domain has no tables)."""
-    tables = reflect(session, "committees", "committee_members")
-    if tables is None:
-        return []
-    committees, members = tables["committees"], tables["committee_members"]
-    code = _col(committees, "code")
-    if code is None or "person_id" not in members.c:
-        return []
-    want = normalise_code(committee_code)
-    q = select(members.c.person_id, code).select_from(
-        members.join(committees, members.c.committee_id == committees.c.id)
-    )
-    if today is not None:
-        q = q.where(*_current_membership(members, today))
-    rows = session.execute(q).all()
-    return sorted({r[0] for r in rows if normalise_code(r[1]) == want})
+    codes = committee_queries.codes_seating(session, person_ids=person_ids, organisation_id=organisation_id, on=today)
+    return frozenset(c for c in (normalise_code(v) for v in codes) if c)
 
 
 def viewer_of(ctx: Ctx) -> Viewer:

@@ -151,7 +151,7 @@ def add_appendix(reference: str, data: AppendixCreate, ctx: Ctx = Depends(get_ct
 def paper_pdf(reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     view = service.get_view(ctx, reference, AccessChannel.PDF)
     html = render.print_html(view, printed_for=ctx.actor.name, printed_at=ctx.clock.now())
-    pdf = render.html_to_pdf(html, render.chromium_path(ctx.settings))
+    pdf = render.html_to_pdf(html, ctx.settings.chromium_path)
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{view.paper.reference}.pdf"',
                              "Cache-Control": NO_STORE})

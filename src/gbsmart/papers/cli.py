@@ -145,7 +145,7 @@ def pdf(
     with friendly_errors(), cli_ctx(acting_as) as ctx:
         v = service.get_view(ctx, reference, AccessChannel.PDF)
         html = render.print_html(v, printed_for=ctx.actor.name, printed_at=ctx.clock.now())
-        data = render.html_to_pdf(html, render.chromium_path(ctx.settings))
+        data = render.html_to_pdf(html, ctx.settings.chromium_path)
         target = out or Path(f"{v.paper.reference}.pdf")
         target.write_bytes(data)
         console.print(f"[green]✓[/] {target} ({len(data):,} bytes, marked {v.marking.label})")

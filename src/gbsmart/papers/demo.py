@@ -16,11 +16,11 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
 
+from gbsmart.committees import queries as committee_queries
 from gbsmart.core.audit import record_change
 from gbsmart.core.context import Ctx
 from gbsmart.models.papers import Paper, PaperAppendix, PaperRecipient, PaperReclassification
 from gbsmart.models.parties import Organisation, Person
-from gbsmart.papers import access
 from gbsmart.papers.demo_texts import SECP_77_1402_19, SECP_83_1408_20
 from gbsmart.papers.enums import Classification, PaperAction, PaperStatus
 
@@ -112,7 +112,7 @@ def _new_paper(ctx: Ctx, spec: dict, author: Person | None, org_default: str, at
 
 
 def _recipients(ctx: Ctx) -> list[Person]:
-    ids = set(access.committee_member_ids(ctx.session, "SSC"))
+    ids = set(committee_queries.members_of(ctx.session, "SSC"))
     people = [ctx.session.get(Person, i) for i in sorted(ids)]
     panel = ctx.session.scalar(select(Person).where(Person.username == "panel"))
     if panel is not None:

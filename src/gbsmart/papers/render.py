@@ -27,13 +27,10 @@ from gbsmart.core.errors import AppError
 from gbsmart.papers.enums import Classification, PaperAction, PaperStatus
 
 if TYPE_CHECKING:
-    from gbsmart.config import Settings
     from gbsmart.papers.service import PaperView
 
 log = logging.getLogger("gbsmart.papers")
 
-#: used until Settings has a ``chromium_path``
-DEFAULT_CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -70,12 +67,7 @@ def print_html(view: PaperView, printed_for: str, printed_at: datetime) -> str:
     )
 
 
-def chromium_path(settings: Settings | None) -> str:
-    """The Chromium to print with: ``Settings.chromium_path`` once it exists, else /usr/bin/chromium."""
-    return getattr(settings, "chromium_path", None) or DEFAULT_CHROMIUM
-
-
-def html_to_pdf(html: str, chromium: str = DEFAULT_CHROMIUM, timeout: float = PDF_TIMEOUT_SECONDS) -> bytes:
+def html_to_pdf(html: str, chromium: str, timeout: float = PDF_TIMEOUT_SECONDS) -> bytes:
     """Print ``html`` to PDF with headless Chromium (a 503 when Chromium is missing or fails)."""
     with tempfile.TemporaryDirectory(prefix="gbsmart-pdf-") as tmp:
         src, out = Path(tmp) / "paper.html", Path(tmp) / "paper.pdf"

@@ -1,8 +1,8 @@
 """Drafting the "SEC Panel Sub-Committee Report" (seeds 000 and 003) from what the platform recorded in a period.
 
-For each committee with activity in the period the draft lists its decisions (from the committees domain's
-``decisions`` table when it exists, read defensively by reflection, and from ``proposal_events`` whose
-reference starts with the committee's code, e.g. "CSC 11_2801"), the status decisions among them, counts,
+For each committee with activity in the period the draft lists its decisions (minuted in the committees domain,
+read through ``committees.queries``, and from ``proposal_events`` whose reference starts with the committee's
+code, e.g. "CSC 11_2801"), the status decisions among them, counts,
 and the Draft and Modification Proposals the committee asked to follow (``proposal_interests``). It ends,
 like the seeds, with "Recommendations: The Panel is requested to NOTE the content of this paper."
 
@@ -12,18 +12,16 @@ the highlights are for people to write - and issues.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any
+from datetime import date
 
-from sqlalchemy import Column, Table, func, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gbsmart.change.enums import ProposalState
+from gbsmart.committees import queries as committee_queries
 from gbsmart.core.context import Ctx
 from gbsmart.models.change import Proposal, ProposalEvent, ProposalInterest
 from gbsmart.models.papers import Paper
@@ -31,8 +29,6 @@ from gbsmart.papers import access, service
 from gbsmart.papers.enums import Classification, PaperAction
 from gbsmart.papers.rules import normalise_code
 from gbsmart.papers.schemas import PaperCreate, ReportRequest
-
-log = logging.getLogger("gbsmart.papers")
 
 REPORT_TITLE = "SEC Panel Sub-Committee Report"
 
@@ -87,15 +83,9 @@ class CommitteeActivity:
 def committee_catalogue(session: Session) -> dict[str, str]:
     """Committee code -> name: the seeds' committees plus any the committees domain holds (not the Panel)."""
     names = dict(KNOWN_COMMITTEES)
-    tables = access.reflect(session, "committees")
-    if tables is not None and "code" in tables["committees"].c:
-        t = tables["committees"]
-        stmt = select(t.c["code"], _pick(t, "name", "code"))
-        if "kind" in t.c:
-            stmt = stmt.where(t.c["kind"] != "panel")
-        for code, name in session.execute(stmt).all():
-            if normalise_code(code) and normalise_code(code) not in NOT_SUB_COMMITTEES:
-                names.setdefault(normalise_code(code), name or code)
+    for code, name in committee_queries.committee_names(session):
+        if normalise_code(code) and normalise_code(code) not in NOT_SUB_COMMITTEES:
+            names.setdefault(normalise_code(code), name or code)
     return names
 
 
@@ -106,33 +96,6 @@ def committee_of(reference: str | None, codes: list[str]) -> str | None:
         if ref == code or (ref.startswith(code) and not ref[len(code)].isalpha()):
             return code
     return None
-
-
-def _as_date(value: object) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
-
-
-def _pick(table: Table, *names: str) -> Column[Any] | None:
-    return next((table.c[n] for n in names if n in table.c), None)
-
-
-def _safely(session: Session, stmt) -> list:
-    """Run a query against another domain's tables inside a savepoint; a mismatch yields nothing."""
-    try:
-        with session.begin_nested():
-            return list(session.execute(stmt).all())
-    except SQLAlchemyError as exc:
-        log.warning("sub-committee report: skipped committees data (%s)", exc.__class__.__name__)
-        return []
 
 
 @dataclass
@@ -146,66 +109,26 @@ class _Minuted:
 
 
 def _committee_decisions(session: Session, start: date, end: date) -> list[_Minuted]:
-    """Decisions minuted by the committees domain, if its tables exist and look as expected.
-
-    Reads ``decisions`` joined to ``meetings`` (through ``agenda_items`` when decisions hang off agenda
-    items, as in gbsmart.models.committees) and ``committees``; any other shape yields nothing.
-    """
-    tables = access.reflect(session, "decisions", "meetings", "committees")
-    if tables is None:
-        return []
-    dec, meet, com = tables["decisions"], tables["meetings"], tables["committees"]
-    text = _pick(dec, "text", "wording", "decision", "summary", "description", "body", "outcome")
-    meet_when = _pick(meet, "meeting_date", "held_on", "date", "starts_at", "start_at", "held_at")
-    meet_ref = _pick(meet, "reference", "number")
-    if text is None or meet_when is None or "committee_id" not in meet.c or "code" not in com.c:
-        return []
-    if "meeting_id" in dec.c:
-        joined = dec.join(meet, dec.c["meeting_id"] == meet.c["id"])
-    elif "agenda_item_id" in dec.c and (items := access.reflect(session, "agenda_items")) is not None:
-        item = items["agenda_items"]
-        if "meeting_id" not in item.c:
-            return []
-        joined = dec.join(item, dec.c["agenda_item_id"] == item.c["id"])
-        joined = joined.join(meet, item.c["meeting_id"] == meet.c["id"])
-    else:
-        return []
-    extra = [_pick(dec, "proposal_id"), _pick(dec, "proposal_event_id"), _pick(dec, "word")]
-    cols = [text, com.c["code"], meet_when, meet_ref if meet_ref is not None else com.c["code"]]
-    cols += [c for c in extra if c is not None]
-    order = [c for c in (meet_when, _pick(dec, "position"), _pick(dec, "id")) if c is not None]
-    stmt = select(*cols).select_from(joined.join(com, meet.c["committee_id"] == com.c["id"])).order_by(*order)
+    """Decisions minuted by the committees domain at meetings in the period, worded as the report says them."""
     out = []
-    for row in _safely(session, stmt):
-        wording, code, on, ref = row[:4]
-        ids = dict(zip([c.name for c in extra if c is not None], row[4:], strict=True))
-        day = _as_date(on)
-        if day is None or not (start <= day <= end) or not normalise_code(code):
+    for d in committee_queries.decisions_between(session, start, end):
+        code = normalise_code(d.committee_code)
+        if not code:
             continue
-        meeting = str(ref) if ref and str(ref).upper().startswith(str(code).upper()) else f"{code} {ref or ''}".strip()
-        wording = str(wording or "").strip()
-        if ids.get("word") and str(ids["word"]).upper() not in wording.upper() and not wording.startswith("The "):
-            wording = f"The {normalise_code(code)} {str(ids['word']).upper()} {wording}"
-        line = DecisionLine(on=day, meeting=meeting, text=wording)
-        out.append(_Minuted(normalise_code(code), line, ids.get("proposal_id"), ids.get("proposal_event_id")))
+        ref = d.meeting_reference
+        meeting = ref if ref.upper().startswith(d.committee_code.upper()) else f"{d.committee_code} {ref}".strip()
+        wording = d.text.strip()
+        if d.word and d.word.upper() not in wording.upper() and not wording.startswith("The "):
+            wording = f"The {code} {d.word.upper()} {wording}"
+        line = DecisionLine(on=d.meeting_date, meeting=meeting, text=wording)
+        out.append(_Minuted(code, line, d.proposal_id, d.proposal_event_id))
     return out
 
 
 def _meeting_counts(session: Session, start: date, end: date) -> dict[str, int]:
-    tables = access.reflect(session, "meetings", "committees")
-    if tables is None:
-        return {}
-    meet, com = tables["meetings"], tables["committees"]
-    when = _pick(meet, "meeting_date", "held_on", "date", "starts_at", "start_at", "held_at")
-    if when is None or "committee_id" not in meet.c or "code" not in com.c:
-        return {}
     counts: dict[str, int] = defaultdict(int)
-    stmt = select(com.c["code"], when).select_from(meet.join(com, meet.c["committee_id"] == com.c["id"]))
-    if "status" in meet.c:  # a meeting only scheduled has not been held
-        stmt = stmt.where(meet.c["status"] == "held")
-    for code, on in _safely(session, stmt):
-        day = _as_date(on)
-        if day and start <= day <= end and normalise_code(code):
+    for code, _ in committee_queries.meetings_held_between(session, start, end):
+        if normalise_code(code):
             counts[normalise_code(code)] += 1
     return dict(counts)
 

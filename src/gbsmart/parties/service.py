@@ -37,12 +37,33 @@ def get_organisation(session: Session, org_id: int) -> Organisation:
     return org
 
 
+def no_such_organisation(name: str) -> str:
+    """The one answer to naming an organisation that is not there, at every door."""
+    return f"No organisation called {name!r}; `gbsmart parties list` (or GET /api/v1/parties) lists them."
+
+
+def find_organisation(session: Session, name: str | None) -> Organisation | None:
+    """The organisation a person means by ``name``, or None: the one look-up every domain uses.
+
+    The rule: surrounding spaces are ignored and case never matters; the full name is tried first, then the short
+    name. A short name two or more organisations share names none of them (give the full name).
+    """
+    key = (name or "").strip().lower()
+    if not key:
+        return None
+    org = session.scalar(select(Organisation).where(func.lower(Organisation.name) == key))
+    if org is None:
+        by_short = list(session.scalars(select(Organisation).where(func.lower(Organisation.short_name) == key)
+                                        .limit(2)))
+        org = by_short[0] if len(by_short) == 1 else None
+    return org
+
+
 def organisation_by_name(session: Session, name: str) -> Organisation:
-    org = session.scalar(select(Organisation).where(func.lower(Organisation.name) == name.strip().lower()))
+    """``find_organisation``, or NotFound with the one message for an unknown organisation."""
+    org = find_organisation(session, name)
     if org is None:
-        org = session.scalar(select(Organisation).where(func.lower(Organisation.short_name) == name.strip().lower()))
-    if org is None:
-        raise NotFound(f"No organisation called {name!r}.")
+        raise NotFound(no_such_organisation(name))
     return org
 
 

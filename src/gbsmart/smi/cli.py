@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from gbsmart.core.cli_support import cli_ctx, console, friendly_errors
-from gbsmart.smi import registration, service
+from gbsmart.smi import extract_cli, registration, service
 from gbsmart.smi.api import device_for_change, read_of, require_writer, summary_of
 from gbsmart.smi.generate import generate_inventory
 from gbsmart.smi.rules import CspRegion, DeviceType, Fuel, SmiStatus
@@ -245,18 +245,4 @@ def registration_show(mpxn: str = typer.Argument(..., help="MPAN core or MPRN.")
         console.print(f"[dim]No devices at {h.mpxn}.[/]")
 
 
-# ---------------------------------------------------------------- part B: CPL extract application
-# `gbsmart smi apply-extract FILE` lives in smi/extract_cli.py (part B); it is registered on this app here, so
-# the lead mounts one `smi` group. Further part-B commands: add them to the tuple below.
-def _register_extract_commands() -> None:
-    try:
-        from gbsmart.smi import extract_cli
-    except ImportError:  # part B not present
-        return
-    for name, attr in (("apply-extract", "apply_extract_command"),):
-        command = getattr(extract_cli, attr, None)
-        if command is not None:
-            app.command(name)(command)
-
-
-_register_extract_commands()
+app.command("apply-extract")(extract_cli.apply_extract_command)

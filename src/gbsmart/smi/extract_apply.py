@@ -4,6 +4,9 @@
 to update the SMI"; "The DCC are allowed up to 24 hours from receipt of the CPL". Verification comes first and
 touches nothing; then, in the caller's one transaction, the Device Models, the SMI Statuses and the record of
 the application are written together, so a refusal or a failure at any point leaves the SMI as it was.
+
+The history of the exchange (what SECAS issued, ``cpl.extracts``, beside what the DCC applied) is read here too:
+the SMI reads the CPL, never the reverse (docs/decisions/0014-domain-dependencies.md).
 """
 
 from __future__ import annotations
@@ -15,12 +18,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from gbsmart.core.audit import record_change
 from gbsmart.core.context import Ctx
 from gbsmart.core.errors import Forbidden
-from gbsmart.cpl.extracts import ExtractReplayed, VerifiedExtract, verify_extract
+from gbsmart.cpl.extracts import ExtractReplayed, VerifiedExtract, issued_extracts, verify_extract
+from gbsmart.models.audit import ChangeRecord
+from gbsmart.models.extracts import CplExtract
+from gbsmart.models.smi import SmiExtractApplication
 from gbsmart.smi.service import (
     apply_cpl_statuses,
     last_applied_sequence,
@@ -118,3 +126,36 @@ def apply_extract(ctx: Ctx, source: bytes | str | Path) -> ApplyReport:
     log.info("CPL extract %s applied: %s suspended, %s restored, %s events in %.3fs", verified.sequence,
              result.suspended, result.restored, result.events, timings["total"])
     return report
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """An issued extract beside its application to the SMI (either may be missing)."""
+
+    sequence: int
+    issued: CplExtract | None
+    applied: SmiExtractApplication | None
+    #: the certificate that signed the applied extract (signer, signer_fingerprint, signer_serial), from the
+    #: cpl_extract.apply change record; empty for an application recorded before they were (issue 8)
+    applied_signer: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def digest_matches(self) -> bool | None:
+        if self.issued is None or self.applied is None:
+            return None
+        return self.issued.sha256 == self.applied.sha256
+
+
+def extract_history(session: Session, limit: int = 200) -> list[HistoryRow]:
+    """The latest ``limit`` sequence numbers, newest first: what SECAS issued and what the DCC applied."""
+    issued = {r.sequence: r for r in issued_extracts(session, limit)}
+    applied = {a.sequence: a for a in session.scalars(
+        select(SmiExtractApplication).order_by(SmiExtractApplication.sequence.desc()).limit(limit))}
+    sequences = sorted(issued.keys() | applied.keys(), reverse=True)[:limit]
+    signers = {int(r.object_id): r.after or {} for r in session.scalars(
+        select(ChangeRecord).where(ChangeRecord.object_type == "cpl_extract",
+                                   ChangeRecord.object_id.in_([str(s) for s in applied]),
+                                   ChangeRecord.action == "cpl_extract.apply"))}
+    return [HistoryRow(s, issued.get(s), applied.get(s), {k: v for k, v in signers.get(s, {}).items()
+                                                          if k in ("signer", "signer_fingerprint", "signer_serial")})
+            for s in sequences]

@@ -22,7 +22,7 @@ from gbsmart.core.errors import Conflict, Forbidden, Invalid, NotFound
 from gbsmart.models.parties import DccUser, Organisation, OrganisationKind, PartyCategory
 from gbsmart.models.smi import SmiRegistration
 from gbsmart.parties.schemas import normalise_eui64
-from gbsmart.parties.service import organisation_by_name
+from gbsmart.parties.service import find_organisation
 from gbsmart.smi import rules
 from gbsmart.smi.rules import Fuel
 from gbsmart.smi.schemas import OrganisationRef, RegistrationCreate, RegistrationHistory, RegistrationRead
@@ -57,10 +57,7 @@ def resolve_organisation(session: Session, ref: str | int | None) -> Organisatio
     if isinstance(ref, int) or ref.strip().isdigit():
         key = int(ref)
         return session.get(Organisation, key) if 0 < key < 2**31 else None  # ids are 32-bit
-    try:
-        return organisation_by_name(session, ref)  # by name, then short name, any case
-    except NotFound:
-        return None
+    return find_organisation(session, ref)
 
 
 def _a(label: str) -> str:

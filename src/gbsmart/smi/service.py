@@ -54,7 +54,7 @@ from gbsmart.smi.schemas import DeviceCreate
 MODEL_FIELDS = ("manufacturer", "model", "hardware_version", "firmware_version", "physical_device_type", "status")
 MODEL_KEY = MODEL_FIELDS[:4]
 
-# ---------------------------------------------------------------- the CPL side (part B builds on these)
+# ---------------------------------------------------------------- the CPL side (smi.extract_apply calls these)
 
 
 def _validate_models(models: list[dict]) -> None:

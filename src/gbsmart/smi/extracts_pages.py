@@ -14,8 +14,8 @@ from fastapi.responses import RedirectResponse
 from gbsmart.core.context import Ctx
 from gbsmart.core.errors import AppError, Forbidden
 from gbsmart.cpl import extracts
-from gbsmart.cpl.extracts_api import _uploaded_bytes, download_url
-from gbsmart.smi.extract_apply import APPLIER_ROLES, ApplyReport, apply_extract
+from gbsmart.smi.extract_apply import APPLIER_ROLES, ApplyReport, apply_extract, extract_history
+from gbsmart.smi.extracts_api import _uploaded_bytes, download_url
 from gbsmart.web.csrf import csrf_protect
 from gbsmart.web.deps import get_ctx
 from gbsmart.web.templating import render
@@ -25,7 +25,7 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)]
 
 def _context(ctx: Ctx, error: str | None = None, *, apply_error: str | None = None, apply_check: str | None = None,
              report: ApplyReport | None = None, filename: str | None = None) -> dict:
-    return {"rows": extracts.extract_history(ctx.session), "download_url": download_url, "error": error,
+    return {"rows": extract_history(ctx.session), "download_url": download_url, "error": error,
             "can_issue": ctx.actor.has_role("code_administrator"), "can_apply": ctx.actor.has_role("dcc",
                                                                                                   "code_administrator"),
             "apply_error": apply_error, "apply_check": apply_check, "report": report, "filename": filename}

@@ -2,6 +2,9 @@
 
 POST /cpl/extracts (Code Administrator: issue the next), GET /cpl/extracts (history),
 GET /cpl/extracts/{sequence}/download (the signed file), POST /smi/extracts (DCC: apply a signed file).
+
+The exchange lives in smi because its answers pair what the CPL issued (``cpl.extracts``) with what the SMI
+applied (``smi.extract_apply``), and only smi may read both (docs/decisions/0014-domain-dependencies.md).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from gbsmart.core.errors import Forbidden, Invalid
 from gbsmart.core.types import DbId
 from gbsmart.cpl import extracts
 from gbsmart.models.extracts import CplExtract
-from gbsmart.smi.extract_apply import APPLIER_ROLES, ApplyReport, apply_extract
+from gbsmart.smi.extract_apply import APPLIER_ROLES, ApplyReport, HistoryRow, apply_extract, extract_history
 from gbsmart.web.deps import get_ctx
 
 router = APIRouter(tags=["cpl extracts"])
@@ -57,7 +60,7 @@ def download_url(sequence: int) -> str:
     return f"/api/v1/cpl/extracts/{sequence}/download"
 
 
-def extract_read(row: extracts.HistoryRow) -> ExtractRead:
+def extract_read(row: HistoryRow) -> ExtractRead:
     i, a = row.issued, row.applied
     applied = None
     if a is not None:
@@ -78,13 +81,13 @@ def extract_read(row: extracts.HistoryRow) -> ExtractRead:
 def issue(ctx: Ctx = Depends(get_ctx)) -> ExtractRead:
     """Sign and record the next CPL extract (Code Administrator, on behalf of the SEC Panel)."""
     row: CplExtract = extracts.issue_extract(ctx)
-    return extract_read(extracts.HistoryRow(row.sequence, row, None))
+    return extract_read(HistoryRow(row.sequence, row, None))
 
 
 @router.get("/cpl/extracts", response_model=list[ExtractRead])
 def history(ctx: Ctx = Depends(get_ctx)) -> list[ExtractRead]:
     """Issued extracts, newest first, each with its application to the SMI (if any)."""
-    return [extract_read(r) for r in extracts.extract_history(ctx.session)]
+    return [extract_read(r) for r in extract_history(ctx.session)]
 
 
 @router.get("/cpl/extracts/{sequence}/download")
