@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from gbsmart.change import service
+from gbsmart.change import rules, service
 from gbsmart.change.enums import ProposalPath, ProposalState, Route, Vote, VotingCategory
 from gbsmart.change.schemas import DraftProposalCreate, StepCreate, VoteCreate
 from gbsmart.change.voting import Ballot, VotingError, tally
@@ -86,7 +86,7 @@ def _detail_context(ctx: Ctx, reference: str) -> dict:
             Organisation.kind == OrganisationKind.SEC_PARTY).order_by(Organisation.name)) if o.id not in voted]
     return {
         "p": p, "steps": steps, "tally": result, "parties": parties, "State": ProposalState, "Path": ProposalPath,
-        "Route": Route, "Vote": Vote, "VotingCategory": VotingCategory,
+        "Route": Route, "Vote": Vote, "VotingCategory": VotingCategory, "step_label": rules.step_label,
         "releases": [r.name for r in ctx.session.scalars(select(Release).order_by(Release.release_date))],
         "round_votes": [v for v in p.votes if v.round == p.change_board_round],
         "can_vote_any": ctx.actor.has_role("code_administrator"),

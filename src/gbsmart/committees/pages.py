@@ -70,13 +70,8 @@ def full_stop(text: str) -> str:
     return text if text.rstrip().endswith((".", "!", "?", ";")) else text.rstrip() + "."
 
 
-def step_label(step: str) -> str:
-    known = change_rules.STEPS.get(step)
-    return known.label if known else step.replace("_", " ").capitalize()
-
-
 HELPERS: dict[str, Any] = {
-    "step_label": step_label,
+    "step_label": change_rules.step_label,
     "long_date": long_date, "hhmm": hhmm, "paragraphs": paragraphs, "full_stop": full_stop, "slug": rules.slug,
     "Word": DecisionWord, "Role": AttendeeRole, "ActionStatus": ActionStatus, "MeetingStatus": MeetingStatus,
     "MinutesStatus": MinutesStatus, "Kind": CommitteeKind, "Category": PartyCategory, "Route": Route,

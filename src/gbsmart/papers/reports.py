@@ -22,6 +22,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from gbsmart.change import rules as change_rules
 from gbsmart.change.enums import ProposalState
 from gbsmart.core.context import Ctx
 from gbsmart.models.change import Proposal, ProposalEvent, ProposalInterest
@@ -230,7 +231,7 @@ def gather(session: Session, start: date, end: date) -> list[CommitteeActivity]:
         code = committee_of(ev.reference, codes)
         if code is None:
             continue
-        text = _first_paragraph(ev.reason) or ev.step.replace("_", " ").capitalize()
+        text = _first_paragraph(ev.reason) or change_rules.step_label(ev.step)
         from_events.add(ev.id)
         seen.add((code, ev.decided_on, text[:80].lower()))
         acts[code].decisions.append(DecisionLine(
