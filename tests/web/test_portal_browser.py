@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from gbsmart.change import service
 from gbsmart.change.register import REGISTER_HEADINGS
+from gbsmart.change.rules import step_label
 from gbsmart.change.schemas import DraftProposalCreate
 from gbsmart.config import Settings
 from gbsmart.core.context import Actor, Ctx
@@ -174,7 +175,7 @@ def take_step(page: Page, step: str, state: str | None = None, **fields: str) ->
     """Record ``step`` through the Next steps form; the page confirms it (and shows ``state``)."""
     fill_step(page, step, **fields)
     expect(page.get_by_role("alert")).to_have_count(0)
-    expect(page.get_by_role("status")).to_have_text(f"Done: {step.replace('_', ' ').capitalize()}.")
+    expect(page.get_by_role("status")).to_have_text(f"Done: {step_label(step)}.")
     if state:
         settle(page)
         expect(page.locator("main .badge").first).to_have_text(state)
