@@ -14,7 +14,7 @@ from gbsmart.change.enums import ProposalPath, ProposalState, Route, Vote, Votin
 from gbsmart.change.schemas import DraftProposalCreate, ResponseCreate, StepCreate, VoteCreate
 from gbsmart.change.voting import Ballot, VotingError, tally
 from gbsmart.core.context import Ctx
-from gbsmart.core.errors import AppError
+from gbsmart.core.errors import AppError, plain_validation_message
 from gbsmart.models.change import Release
 from gbsmart.models.parties import Organisation, OrganisationKind
 from gbsmart.web.csrf import csrf_protect
@@ -25,7 +25,7 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)]
 
 
 def _errors(exc: ValidationError) -> dict[str, str]:
-    return {".".join(str(x) for x in e["loc"]) or "form": e["msg"] for e in exc.errors()}
+    return {".".join(str(x) for x in e["loc"]) or "form": plain_validation_message(e) for e in exc.errors()}
 
 
 def _filter_options(ctx: Ctx) -> dict:

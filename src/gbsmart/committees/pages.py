@@ -40,7 +40,7 @@ from gbsmart.committees.schemas import (
     MinuteDecisionCreate,
 )
 from gbsmart.core.context import Ctx
-from gbsmart.core.errors import AppError, NotFound
+from gbsmart.core.errors import AppError, NotFound, plain_validation_message
 from gbsmart.models.change import Proposal
 from gbsmart.models.committees import Meeting
 from gbsmart.models.parties import PartyCategory
@@ -79,7 +79,8 @@ HELPERS: dict[str, Any] = {
 
 
 def _errors(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'form'}: {e['msg']}" for e in exc.errors())
+    return "; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'form'}: {plain_validation_message(e)}"
+                     for e in exc.errors())
 
 
 def _failure(exc: Exception) -> tuple[str, int]:
