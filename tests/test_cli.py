@@ -36,7 +36,8 @@ def test_upgrade_demo_token_and_a_proposal_journey(cli_env):
     forbidden = run("change", "step", ref, "convert", "--as", "small")
     assert forbidden.exit_code == 1 and "403" in forbidden.output
     r = run("change", "show", ref)
-    assert r.exit_code == 0 and "Next steps: convert (Panel or Code Administrator)" in r.output
+    assert r.exit_code == 0
+    assert "Next steps: Convert to Modification Proposal — convert (Panel or Code Administrator)" in r.output
     bad = run("change", "raise", "--as", "small", "--title", "x", "--problem", "short")
     assert bad.exit_code == 1 and "title" in bad.output
 

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 from starlette.middleware.sessions import SessionMiddleware
@@ -65,6 +65,24 @@ def _page_routers() -> list[APIRouter]:
             extracts_pages, cpl_pages, smi_pages]
 
 
+def _api_docs(app: FastAPI) -> None:
+    """Swagger UI at /api/v1/docs with its script and styles from the fastapi-offline package, not a CDN, so the
+    interactive docs work on a machine without internet."""
+    from importlib.resources import files
+
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    assets = "/api/v1/docs/assets"
+    app.mount(assets, StaticFiles(directory=str(files("fastapi_offline") / "static")), name="api-docs-assets")
+
+    @app.get("/api/v1/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title} API",
+                                   swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{assets}/swagger-ui.css",
+                                   swagger_favicon_url="/static/favicon.svg")
+
+
 def create_app(settings: Settings | None = None, clock: Clock | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     clock = clock or SystemClock()
@@ -84,7 +102,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, eng
         version=__version__,
         description="The GB Smart Energy Code and the DCC's services in software.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served by _api_docs from local assets
         redoc_url=None,
         lifespan=lifespan,
         dependencies=[Depends(refuse_control_characters)],
@@ -116,6 +134,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, eng
     )
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "web" / "static")), name="static")
+    _api_docs(app)
     app.include_router(_api_router())
     for router in _page_routers():
         app.include_router(router)

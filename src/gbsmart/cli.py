@@ -15,6 +15,9 @@ app = typer.Typer(
     help="gbsmart: the GB Smart Energy Code and the DCC's services, in software.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    # plain Click help: Typer's Rich help labels every flag (--help, --install-completion, --reload) `<bool>`
+    # as if it took a value; the plain formatter, inherited by every sub-command, lists flags as flags
+    rich_markup_mode=None,
 )
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")

@@ -19,7 +19,7 @@ def big(world, session) -> Organisation:
     return org
 
 
-def _doors(client, headers, name: str) -> dict[str, object]:  # noqa: ANN001
+def _doors(client, headers, name: str) -> dict[str, object]:
     """Name ``name`` as the organisation at each door: raise a Draft Proposal for it, give it a committee, add a
     person of it."""
     return {

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from gbsmart.change import service
 from gbsmart.change.register import REGISTER_HEADINGS
+from gbsmart.change.rules import step_label
 from gbsmart.change.schemas import DraftProposalCreate
 from gbsmart.config import Settings
 from gbsmart.core.context import Actor, Ctx
@@ -174,7 +175,7 @@ def take_step(page: Page, step: str, state: str | None = None, **fields: str) ->
     """Record ``step`` through the Next steps form; the page confirms it (and shows ``state``)."""
     fill_step(page, step, **fields)
     expect(page.get_by_role("alert")).to_have_count(0)
-    expect(page.get_by_role("status")).to_have_text(f"Done: {step.replace('_', ' ').capitalize()}.")
+    expect(page.get_by_role("status")).to_have_text(f"Done: {step_label(step)}.")
     if state:
         settle(page)
         expect(page.locator("main .badge").first).to_have_text(state)
@@ -254,7 +255,7 @@ def test_raise_a_draft_proposal_with_field_level_errors(site: Site) -> None:
     expect(page.locator(".grid > div", has_text="Proposer")).to_contain_text("Tiny Gas Co")  # alice's Party
     timeline = page.locator("#timeline li")
     expect(timeline).to_have_count(1)
-    expect(timeline.first).to_contain_text("Raise draft")
+    expect(timeline.first).to_contain_text("· Draft Proposal raised")  # the label, not raise_draft
     expect(timeline.first).to_contain_text("by Alice")
     expect(timeline.first).to_contain_text("Draft Proposal raised.")
 
@@ -381,13 +382,13 @@ def test_draft_to_implemented_through_the_portal(site: Site) -> None:
 
     timeline = secas.locator("#timeline li")
     expect(timeline).to_have_count(20)
-    expect(timeline.first).to_contain_text("Implement")  # newest first
-    expect(timeline.last).to_contain_text("Raise draft")
-    for text in ("Further development", "Ready to convert", "Convert", "Set path", "Preliminary assessment",
-                 "Complete refinement", "Open change board", "Close change board", "Authority approve",
-                 "Target release"):
-        expect(timeline.filter(has_text=text).first).to_be_visible()
-    expect(timeline.filter(has_text="Close change board")).to_contain_text("by Secas · Change Board 2020-07")
+    expect(timeline.first).to_contain_text("Implemented")  # newest first
+    expect(timeline.last).to_contain_text("Draft Proposal raised")
+    for name in ("further_development", "ready_to_convert", "convert", "set_path", "preliminary_assessment",
+                 "complete_refinement", "open_change_board", "close_change_board", "authority_approve",
+                 "target_release"):  # each by the label the process table gives it
+        expect(timeline.filter(has_text=step_label(name)).first).to_be_visible()
+    expect(timeline.filter(has_text="Close Change Board vote")).to_contain_text("by Secas · Change Board 2020-07")
     secas.set_viewport_size({"width": 1280, "height": 900})
     screenshot(secas, "portal-proposal-implemented")
 

@@ -9,12 +9,12 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from gbsmart.change import service
+from gbsmart.change import rules, service
 from gbsmart.change.enums import ProposalPath, ProposalState, Route, Vote, VotingCategory
-from gbsmart.change.schemas import DraftProposalCreate, StepCreate, VoteCreate
+from gbsmart.change.schemas import DraftProposalCreate, ResponseCreate, StepCreate, VoteCreate
 from gbsmart.change.voting import Ballot, VotingError, tally
 from gbsmart.core.context import Ctx
-from gbsmart.core.errors import AppError
+from gbsmart.core.errors import AppError, plain_validation_message
 from gbsmart.models.change import Release
 from gbsmart.models.parties import Organisation, OrganisationKind
 from gbsmart.web.csrf import csrf_protect
@@ -25,7 +25,7 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)]
 
 
 def _errors(exc: ValidationError) -> dict[str, str]:
-    return {".".join(str(x) for x in e["loc"]) or "form": e["msg"] for e in exc.errors()}
+    return {".".join(str(x) for x in e["loc"]) or "form": plain_validation_message(e) for e in exc.errors()}
 
 
 def _filter_options(ctx: Ctx) -> dict:
@@ -77,19 +77,26 @@ async def raise_draft(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response
 
 def _detail_context(ctx: Ctx, reference: str) -> dict:
     p = service.get_proposal(ctx.session, reference)
-    steps = [s for s in service.allowed_steps(ctx, p) if not s["internal"]]
+    allowed = service.allowed_steps(ctx, p)
+    steps = [s for s in allowed if not s["internal"]]
+    # the steps with their own form on this page (a consultation response, a Change Board vote), if yours
+    own_form = {s["step"]: s for s in allowed if s["internal"] and s["you_may"]}
     result = service.current_tally(ctx, p) if p.change_board_round else None
     parties = []
-    if p.state == ProposalState.CHANGE_BOARD:
+    if "cast_vote" in own_form or "consultation_response" in own_form:  # the Parties the form may act for
         voted = {v.organisation_id for v in p.votes if v.round == p.change_board_round}
         parties = [o for o in ctx.session.scalars(select(Organisation).where(
-            Organisation.kind == OrganisationKind.SEC_PARTY).order_by(Organisation.name)) if o.id not in voted]
+            Organisation.kind == OrganisationKind.SEC_PARTY).order_by(Organisation.name))
+            if o.id not in voted or p.state != ProposalState.CHANGE_BOARD]
     return {
         "p": p, "steps": steps, "tally": result, "parties": parties, "State": ProposalState, "Path": ProposalPath,
-        "Route": Route, "Vote": Vote, "VotingCategory": VotingCategory,
+        "Route": Route, "Vote": Vote, "VotingCategory": VotingCategory, "step_label": rules.step_label,
         "releases": [r.name for r in ctx.session.scalars(select(Release).order_by(Release.release_date))],
         "round_votes": [v for v in p.votes if v.round == p.change_board_round],
         "can_vote_any": ctx.actor.has_role("code_administrator"),
+        "respond": own_form.get("consultation_response"), "vote_step": own_form.get("cast_vote"),
+        "my_vote": next((v for v in p.votes if v.round == p.change_board_round
+                         and v.organisation_id == ctx.actor.organisation_id), None),
     }
 
 
@@ -121,6 +128,19 @@ async def vote(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) ->
     except (ValidationError, AppError) as exc:
         return _detail_with_error(request, ctx, reference, exc)
     return RedirectResponse(f"/proposals/{reference}#change-board", status_code=303)
+
+
+@router.post("/proposals/{reference}/responses")
+async def respond(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
+    form = dict(await request.form())
+    supports = {"yes": True, "no": False}.get(str(form.get("supports", "")))
+    try:
+        service.record_response(ctx, reference, ResponseCreate(party=str(form.get("party") or "") or None,
+                                                               supports=supports,
+                                                               comments=str(form.get("comments", ""))))
+    except (ValidationError, AppError) as exc:
+        return _detail_with_error(request, ctx, reference, exc)
+    return RedirectResponse(f"/proposals/{reference}?done=consultation_response", status_code=303)
 
 
 def _detail_with_error(request: Request, ctx: Ctx, reference: str, exc: Exception) -> Response:

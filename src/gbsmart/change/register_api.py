@@ -11,7 +11,8 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from gbsmart.change import register
+from gbsmart.change import register, service
+from gbsmart.change.schemas import ReleaseCreate
 from gbsmart.change.service import ProposalFilters
 from gbsmart.core.context import Ctx
 from gbsmart.models.change import Proposal, Release
@@ -165,6 +166,12 @@ def release_read(release: Release, entries: list[tuple[Proposal, str]]) -> Relea
 @router.get("/releases", response_model=list[ReleaseRead], summary="The release landscape, in date order")
 def list_releases(ctx: Ctx = Depends(get_ctx)) -> list[ReleaseRead]:
     return [release_read(r, entries) for r, entries in register.release_landscape(ctx.session)]
+
+
+@router.post("/releases", response_model=ReleaseRead, status_code=201,
+             summary="Add a future SEC Release (Code Administrator)")
+def add_release(data: ReleaseCreate, ctx: Ctx = Depends(get_ctx)) -> ReleaseRead:
+    return release_read(service.add_release(ctx, data), [])
 
 
 @router.get("/releases/{name_or_id}", response_model=ReleaseRead, summary="One SEC Release with its modifications")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
 from gbsmart.change.enums import ProposalPath, ProposalState, Route
 
@@ -120,6 +121,17 @@ PROCESS: tuple[Step, ...] = (
 
 STEPS: Mapping[str, Step] = {s.name: s for s in PROCESS}
 
+#: timeline entries that are not steps of the table: raising, and what the demo loader recorded from the seeds
+EVENT_LABELS = {"raise_draft": "Draft Proposal raised", "recorded": "Recorded from the seed papers"}
+
+
+def step_label(name: str) -> str:
+    """The label a person reads for a step or timeline entry ("Open Modification Report Consultation")."""
+    known = STEPS.get(name)
+    if known:
+        return known.label
+    return EVENT_LABELS.get(name) or name.replace("_", " ").capitalize()
+
 
 def steps_from(state: ProposalState) -> list[Step]:
     """Every step the process allows from ``state``."""
@@ -156,6 +168,24 @@ def after_change_board(path: ProposalPath, valid: bool, outcome: str | None) -> 
     if path == ProposalPath.PATH_3:
         return S.APPROVED if outcome == "approve" else S.REJECTED
     return S.AUTHORITY_DETERMINATION
+
+
+def date_problems(step: Step, *, raised: date, decided_on: date, release_name: str | None = None,
+                  release_date: date | None = None) -> list[dict[str, str]]:
+    """Field problems with a step's dates: nothing is decided before the proposal was raised, and no SEC Release
+    before it was raised or, when targeting one, before the day of the decision (a past release cannot take it)."""
+    problems = []
+    if decided_on < raised:
+        problems.append({"field": "decided_on", "message": f"{decided_on:%d %b %Y} is before the proposal was raised "
+                                                           f"on {raised:%d %b %Y}"})
+    if release_date is not None:
+        if release_date < raised:
+            problems.append({"field": "release", "message": f"{release_name} ({release_date:%d %b %Y}) was released "
+                                                            f"before the proposal was raised on {raised:%d %b %Y}"})
+        elif step.name == "target_release" and release_date < decided_on:
+            problems.append({"field": "release", "message": f"{release_name} ({release_date:%d %b %Y}) was released "
+                                                            f"before this decision ({decided_on:%d %b %Y})"})
+    return problems
 
 
 def release_status(state: ProposalState) -> str:

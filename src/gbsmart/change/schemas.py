@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -59,6 +60,16 @@ class DocumentCreate(BaseModel):
     kind: Line = Field(min_length=2, max_length=80, examples=["Draft Modification Report"])
     title: Line = Field(min_length=2, max_length=300)
     body: Text = Field(default="", max_length=200000)
+
+
+class ReleaseCreate(BaseModel):
+    """A SEC Release the Code Administrator adds to the landscape (a scheduled one or an ad-hoc one)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: Line = Field(min_length=3, max_length=100, examples=["June 2027 Release"])
+    release_date: date = Field(description="The day it goes live: today or later.")
+    kind: Literal["scheduled", "ad_hoc"] = "scheduled"
 
 
 class TallyVote(BaseModel):

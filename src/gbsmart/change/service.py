@@ -18,7 +18,14 @@ from gbsmart.change.enums import (
     Route,
 )
 from gbsmart.change.errors import StepNotAllowed
-from gbsmart.change.schemas import DocumentCreate, DraftProposalCreate, ResponseCreate, StepCreate, VoteCreate
+from gbsmart.change.schemas import (
+    DocumentCreate,
+    DraftProposalCreate,
+    ReleaseCreate,
+    ResponseCreate,
+    StepCreate,
+    VoteCreate,
+)
 from gbsmart.change.voting import Ballot, TallyResult, VotingRules, tally
 from gbsmart.core.audit import record_change, snapshot
 from gbsmart.core.context import Ctx
@@ -60,6 +67,24 @@ def find_release(session: Session, name: str) -> Release:
     if rel is None:
         raise NotFound(f"No SEC Release called {name!r}; see GET /api/v1/releases for the list.")
     return rel
+
+
+def add_release(ctx: Ctx, data: ReleaseCreate) -> Release:
+    """The Code Administrator adds a SEC Release; only a future one, since only a future one can take a change."""
+    if not ctx.actor.has_role(rules.CA):
+        raise Forbidden("Only the Code Administrator may add a SEC Release.")
+    today = ctx.clock.today()
+    if data.release_date < today:
+        raise Invalid(f"A new SEC Release must go live today or later, not on {data.release_date:%d %b %Y}.",
+                      detail=[{"field": "release_date", "message": f"on or after {today:%d %b %Y}"}])
+    taken = Conflict(f"There is already a SEC Release called {data.name!r}.")
+    if ctx.session.scalar(select(Release.id).where(func.lower(Release.name) == data.name.lower())):
+        raise taken
+    release = Release(name=data.name, release_date=data.release_date, kind=data.kind, source="added in gbsmart")
+    insert_or_conflict(ctx.session, release, taken)
+    record_change(ctx, "release.add", "release", release.name, None,
+                  snapshot(release, "name", "release_date", "kind"))
+    return release
 
 
 def is_proposer(ctx: Ctx, proposal: Proposal) -> bool:
@@ -170,7 +195,7 @@ def raise_draft_proposal(ctx: Ctx, data: DraftProposalCreate) -> Proposal:
 def _refuse(proposal: Proposal, step_name: str, ctx: Ctx) -> StepNotAllowed:
     state = ProposalState(proposal.state)
     options = allowed_steps(ctx, proposal)
-    listed = ", ".join(f"{o['step']} ({o['actors']})" for o in options) or "none: the proposal is closed"
+    listed = "; ".join(f"{o['label']} ({o['step']}: {o['actors']})" for o in options) or "none: the proposal is closed"
     return StepNotAllowed(
         f"'{step_name}' is not allowed while {proposal.reference} is at '{state.label}'. "
         f"Steps allowed from here: {listed}.",
@@ -205,6 +230,15 @@ def take_step(ctx: Ctx, reference: str, data: StepCreate) -> Proposal:
                                                                                         "fast_track or urgent"}])
     if "release" in step.requires and not (data.release or p.release_id):
         raise Invalid("This step needs a SEC Release.", detail=[{"field": "release", "message": "a release name"}])
+
+    release = find_release(s, data.release) if data.release and "release" in step.requires else None
+    on = decided_on if step.name != "implement" else (data.decided_on or (release or p.release).release_date)
+    target = release or (p.release if step.name == "implement" else None)
+    problems = rules.date_problems(step, raised=p.date_raised, decided_on=on, release_name=target and target.name,
+                                   release_date=target and target.release_date)
+    if problems:
+        raise Invalid(f"'{step.name}' ({step.label}) refused: " + "; ".join(x["message"] for x in problems) + ".",
+                      detail=problems)
 
     new_state: ProposalState = step.to_state or state
     # each branch's step requires what it reads (checked above), hence the asserts
@@ -248,18 +282,16 @@ def take_step(ctx: Ctx, reference: str, data: StepCreate) -> Proposal:
                                      "authority_send_back": "Sent back"}[step.name]
         p.authority_date = decided_on
     elif step.name == "target_release":
-        rel = find_release(s, data.release) if data.release else p.release
+        rel = release or p.release
         assert rel is not None
         p.release_id = rel.id
         p.release = rel
         extra["release"] = rel.name
     elif step.name == "implement":
-        if data.release:
-            rel = find_release(s, data.release)
-            p.release_id, p.release = rel.id, rel
+        if release:
+            p.release_id, p.release = release.id, release
         assert p.release is not None
-        p.implementation_date = data.decided_on or p.release.release_date
-        decided_on = p.implementation_date
+        p.implementation_date = decided_on = on
         extra["release"] = p.release.name
 
     from_state = p.state
@@ -496,4 +528,5 @@ def dashboard(ctx: Ctx) -> dict:
     recent = ctx.session.scalars(select(ProposalEvent).order_by(ProposalEvent.at.desc(), ProposalEvent.id.desc())
                                  .limit(10).options(selectinload(ProposalEvent.proposal))).all()
     states = [(ProposalState(s), counts.get(s.value, 0)) for s in ProposalState]
-    return {"states": states, "total": sum(counts.values()), "recent": recent, "State": ProposalState}
+    return {"states": states, "total": sum(counts.values()), "recent": recent, "State": ProposalState,
+            "step_label": rules.step_label}

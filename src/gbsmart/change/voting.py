@@ -132,11 +132,11 @@ def tally(ballots: Sequence[Ballot], rules: VotingRules = VotingRules()) -> Tall
     reasons: list[str] = []
     missing = False
     for name in rules.categories:
-        collective, note = _collective(counts[name], rules, _label(name))
+        collective, note = _collective(counts[name], rules, category_label(name))
         tallies[name] = CategoryTally(**{v: counts[name][v] for v in VOTE_ORDER}, collective=collective)
         if _counted(counts[name], rules) == 0:
             missing = True
-            reasons.append(_no_vote_reason(counts[name], _label(name)))
+            reasons.append(_no_vote_reason(counts[name], category_label(name)))
         if note:
             reasons.append(note)
     valid, outcome = _decide(tallies, rules, missing, reasons)
@@ -219,7 +219,7 @@ def _no_vote_reason(counts: Counter[str], label: str) -> str:
     return f"No vote was received from {label}."
 
 
-def _label(category: str) -> str:
+def category_label(category: str) -> str:
     """A category's display name: its VotingCategory label, else the name itself."""
     try:
         return VotingCategory(category).label

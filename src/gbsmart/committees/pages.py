@@ -40,7 +40,7 @@ from gbsmart.committees.schemas import (
     MinuteDecisionCreate,
 )
 from gbsmart.core.context import Ctx
-from gbsmart.core.errors import AppError, NotFound
+from gbsmart.core.errors import AppError, NotFound, plain_validation_message
 from gbsmart.models.change import Proposal
 from gbsmart.models.committees import Meeting
 from gbsmart.models.parties import PartyCategory
@@ -70,13 +70,8 @@ def full_stop(text: str) -> str:
     return text if text.rstrip().endswith((".", "!", "?", ";")) else text.rstrip() + "."
 
 
-def step_label(step: str) -> str:
-    known = change_rules.STEPS.get(step)
-    return known.label if known else step.replace("_", " ").capitalize()
-
-
 HELPERS: dict[str, Any] = {
-    "step_label": step_label,
+    "step_label": change_rules.step_label,
     "long_date": long_date, "hhmm": hhmm, "paragraphs": paragraphs, "full_stop": full_stop, "slug": rules.slug,
     "Word": DecisionWord, "Role": AttendeeRole, "ActionStatus": ActionStatus, "MeetingStatus": MeetingStatus,
     "MinutesStatus": MinutesStatus, "Kind": CommitteeKind, "Category": PartyCategory, "Route": Route,
@@ -84,7 +79,8 @@ HELPERS: dict[str, Any] = {
 
 
 def _errors(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'form'}: {e['msg']}" for e in exc.errors())
+    return "; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'form'}: {plain_validation_message(e)}"
+                     for e in exc.errors())
 
 
 def _failure(exc: Exception) -> tuple[str, int]:

@@ -15,7 +15,7 @@ from gbsmart.config import Settings, get_settings
 from gbsmart.core.clock import Clock, SystemClock
 from gbsmart.core.context import Actor, Ctx
 from gbsmart.core.db import make_engine, make_sessionmaker, session_scope
-from gbsmart.core.errors import AppError
+from gbsmart.core.errors import AppError, plain_validation_message
 from gbsmart.core.types import MAX_DB_ID
 
 #: a database id as a command argument: out of range is a usage error (exit 2), never a traceback
@@ -65,7 +65,7 @@ def friendly_errors() -> Iterator[None]:
     except ValidationError as exc:
         err_console.print("[bold red]error (422):[/] the input is not valid")
         for e in exc.errors():
-            err_console.print(f"  • [cyan]{'.'.join(str(x) for x in e['loc'])}[/]: {e['msg']}")
+            err_console.print(f"  • [cyan]{'.'.join(str(x) for x in e['loc'])}[/]: {plain_validation_message(e)}")
         err_console.print("[dim]Nothing was saved.[/]")
         sys.exit(1)
     except AppError as exc:

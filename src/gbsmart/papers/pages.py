@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
 from gbsmart.core.context import Ctx
-from gbsmart.core.errors import AppError
+from gbsmart.core.errors import AppError, plain_validation_message
 from gbsmart.papers import access_log, render, reports, service
 from gbsmart.papers.enums import AccessChannel, Classification, PaperAction, PaperStatus
 from gbsmart.papers.schemas import (
@@ -37,7 +37,7 @@ ENUMS = {"Classification": Classification, "PaperAction": PaperAction, "PaperSta
 
 
 def _errors(exc: ValidationError) -> dict[str, str]:
-    return {".".join(str(x) for x in e["loc"]) or "form": e["msg"].removeprefix("Value error, ") for e in exc.errors()}
+    return {".".join(str(x) for x in e["loc"]) or "form": plain_validation_message(e) for e in exc.errors()}
 
 
 def _app_errors(exc: AppError, default_field: str = "form") -> dict[str, str]:

@@ -20,6 +20,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gbsmart.change import rules as change_rules
 from gbsmart.change.enums import ProposalState
 from gbsmart.committees import queries as committee_queries
 from gbsmart.core.context import Ctx
@@ -154,7 +155,7 @@ def gather(session: Session, start: date, end: date) -> list[CommitteeActivity]:
         code = committee_of(ev.reference, codes)
         if code is None:
             continue
-        text = _first_paragraph(ev.reason) or ev.step.replace("_", " ").capitalize()
+        text = _first_paragraph(ev.reason) or change_rules.step_label(ev.step)
         from_events.add(ev.id)
         seen.add((code, ev.decided_on, text[:80].lower()))
         acts[code].decisions.append(DecisionLine(

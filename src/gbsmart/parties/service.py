@@ -121,5 +121,5 @@ def create_person(ctx: Ctx, data: PersonCreate) -> Person:
 def person_by_username(session: Session, username: str) -> Person:
     person = session.scalar(select(Person).where(Person.username == username))
     if person is None:
-        raise NotFound(f"No user {username!r}. `gbsmart people list` shows who exists.")
+        raise NotFound(f"No user {username!r}. `gbsmart parties people` shows who exists.")
     return person

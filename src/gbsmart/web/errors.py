@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gbsmart.core.errors import AppError, Unauthorised
+from gbsmart.core.errors import AppError, Unauthorised, plain_validation_message
 
 log = logging.getLogger("gbsmart")
 
@@ -25,7 +25,7 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     out = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
-        out.append({"field": ".".join(loc), "message": err.get("msg", "invalid"), "type": err.get("type", "")})
+        out.append({"field": ".".join(loc), "message": plain_validation_message(err), "type": err.get("type", "")})
     return out
 
 
