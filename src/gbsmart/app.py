@@ -77,7 +77,7 @@ def _api_docs(app: FastAPI) -> None:
 
     @app.get("/api/v1/docs", include_in_schema=False)
     def api_docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title} API",
+        return get_swagger_ui_html(openapi_url=app.openapi_url or "/api/v1/openapi.json", title=f"{app.title} API",
                                    swagger_js_url=f"{assets}/swagger-ui-bundle.js",
                                    swagger_css_url=f"{assets}/swagger-ui.css",
                                    swagger_favicon_url="/static/favicon.svg")

@@ -232,10 +232,14 @@ def take_step(ctx: Ctx, reference: str, data: StepCreate) -> Proposal:
         raise Invalid("This step needs a SEC Release.", detail=[{"field": "release", "message": "a release name"}])
 
     release = find_release(s, data.release) if data.release and "release" in step.requires else None
-    on = decided_on if step.name != "implement" else (data.decided_on or (release or p.release).release_date)
     target = release or (p.release if step.name == "implement" else None)
-    problems = rules.date_problems(step, raised=p.date_raised, decided_on=on, release_name=target and target.name,
-                                   release_date=target and target.release_date)
+    on = decided_on
+    if step.name == "implement":
+        assert target is not None  # "release" is required by the step: checked above
+        on = data.decided_on or target.release_date
+    problems = rules.date_problems(step, raised=p.date_raised, decided_on=on,
+                                   release_name=target.name if target else None,
+                                   release_date=target.release_date if target else None)
     if problems:
         raise Invalid(f"'{step.name}' ({step.label}) refused: " + "; ".join(x["message"] for x in problems) + ".",
                       detail=problems)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -59,7 +60,7 @@ _PLAIN = {
 }
 
 
-def plain_validation_message(error: dict[str, Any]) -> str:
+def plain_validation_message(error: Mapping[str, Any]) -> str:
     """One Pydantic error as a plain sentence ("must be at least 5 characters"), else Pydantic's own words."""
     template = _PLAIN.get(error.get("type", ""))
     if template:
