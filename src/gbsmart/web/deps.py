@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gbsmart.core.context import Actor, Ctx
+from gbsmart.core.db import session_scope
 from gbsmart.core.errors import Forbidden, Invalid, Unauthorised
 from gbsmart.core.security import same, token_digest
 from gbsmart.core.types import control_character_problem
@@ -32,16 +33,9 @@ def refuse_control_characters(request: Request) -> None:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """The request owns the transaction: commit on success, roll back on any error."""
-    session = request.app.state.sessionmaker()
-    try:
+    """The request owns the transaction (``core.db.session_scope``): commit on success, roll back on any error."""
+    with session_scope(request.app.state.sessionmaker) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def _person_from_bearer(request: Request, session: Session) -> Person | None:

@@ -1,0 +1,116 @@
+"""The page-form kit: read a form, parse it into its Pydantic schema, and on a refusal roll back and re-render.
+
+Every portal form goes the same way, so a page handler reads::
+
+    form = await read_form(request)
+    try:
+        item = service.do_it(ctx, parse(ItemCreate, form))
+    except FORM_FAILURES as exc:
+        return rerender(request, ctx, exc, "item_new.html", lambda: _new_context(ctx), form=form)
+    return RedirectResponse(...)
+
+``rerender`` is the one place that rolls back what the failed action wrote, turns the error into field messages
+(``errors``) and one line for the top of the form (``error``), and answers with the error's own status (422, 403
+or 409). A 401 or 404 is not a form problem: it is raised again for the error handlers in ``web/errors.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from fastapi import Request, Response
+from pydantic import BaseModel, ValidationError
+
+from gbsmart.core.context import Ctx
+from gbsmart.core.errors import AppError, plain_validation_message
+from gbsmart.web.templating import render
+
+M = TypeVar("M", bound=BaseModel)
+
+#: what a page catches around a form's action; ``rerender`` raises again what is not a form problem
+FORM_FAILURES = (ValidationError, AppError)
+
+#: statuses that are page-level (the error handlers draw them), never a form re-rendered with messages
+_NOT_FORM_PROBLEMS = (401, 404)
+
+FORM_MESSAGE = "Nothing was saved: please correct the fields marked below."
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The submitted form's text fields (files are read by the page that expects them)."""
+    return {k: v for k, v in (await request.form()).multi_items() if isinstance(v, str)}
+
+
+def parse(schema: type[M], data: Mapping[str, Any], **values: Any) -> M:
+    """``data`` (a form, or a mapping built from one) and ``values`` validated as ``schema``.
+
+    A blank optional field arrives as ``""``; pass ``None`` for it in ``values`` where the schema wants "not given".
+    Raises ``ValidationError``, which ``rerender`` turns into field messages.
+    """
+    return schema.model_validate({**data, **values})
+
+
+def field_errors(exc: BaseException) -> dict[str, str]:
+    """Field name -> plain message, from a Pydantic ``ValidationError`` or an ``AppError`` whose detail names fields.
+
+    A nested field is keyed both by its dotted path (``certificates.0.number``) and, if nothing else is, by its
+    top-level name (``certificates``), so a template can mark either.
+    """
+    errors: dict[str, str] = {}
+
+    def add(key: str, message: str) -> None:
+        errors[key] = f"{errors[key]} {message}" if key in errors and message not in errors[key] else message
+
+    if isinstance(exc, ValidationError):
+        for e in exc.errors():
+            loc = [str(x) for x in e.get("loc", ())]
+            key = ".".join(loc) or "form"
+            add(key, plain_validation_message(e))
+            if len(loc) > 1 and loc[0] not in errors:
+                errors[loc[0]] = plain_validation_message(e)
+    elif isinstance(exc, AppError) and isinstance(exc.detail, list):
+        for d in exc.detail:
+            if isinstance(d, Mapping) and d.get("field"):
+                field = str(d["field"]).removeprefix("body.")
+                add(field, str(d.get("message", "")))
+    return errors
+
+
+def failure_message(exc: BaseException, prefix: str = "Nothing was saved") -> str:
+    """The one line at the top of a refused form."""
+    if isinstance(exc, AppError):
+        return f"{prefix}: {exc.message}" if prefix else exc.message
+    return f"{prefix}: please correct the fields marked below." if prefix else FORM_MESSAGE
+
+
+def failure_status(exc: BaseException) -> int:
+    return exc.status if isinstance(exc, AppError) else 422
+
+
+def rerender(
+    request: Request,
+    ctx: Ctx,
+    exc: BaseException,
+    template: str,
+    context: Callable[[], dict[str, Any]] | dict[str, Any],
+    *,
+    form: Mapping[str, Any] | None = None,
+    prefix: str = "Nothing was saved",
+    error_key: str = "error",
+) -> Response:
+    """Roll back the failed action, then render ``template`` again with ``errors``, ``error`` and ``form``.
+
+    ``context`` is called after the rollback, so the page shows the database as it was before the attempt.
+    ``error_key`` names the template variable for the top line where a page holds several forms.
+    """
+    if not isinstance(exc, FORM_FAILURES) or (isinstance(exc, AppError) and exc.status in _NOT_FORM_PROBLEMS):
+        raise exc
+    ctx.session.rollback()
+    values = context() if callable(context) else dict(context)
+    if form is not None:
+        values["form"] = dict(form)
+    values.setdefault("form", {})
+    values["errors"] = {**values.get("errors", {}), **field_errors(exc)}
+    values[error_key] = failure_message(exc, prefix)
+    return render(request, template, values, status_code=failure_status(exc))
