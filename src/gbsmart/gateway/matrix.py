@@ -71,6 +71,7 @@ class ServiceRequestVariant:
     dcc_scheduled: bool
     non_device: bool
     eligible_roles: frozenset[str]
+    note: str = ""  # what the DUIS document adds under the name, e.g. who else may send it
 
     @property
     def future_dated_allowed(self) -> bool:
@@ -88,16 +89,18 @@ def _row(raw: dict[str, Any]) -> ServiceRequestVariant:
     roles = frozenset(raw["Eligible User Roles"])
     if unknown := roles - USER_ROLES.keys():
         raise ValueError(f"SRV {srv}: unknown User Role(s) {sorted(unknown)}")
+    name, _, note = str(raw["Service Request Name"]).partition("\n")
     return ServiceRequestVariant(
         srv=srv,
         service_reference=str(raw["Service Reference"]),
-        name=str(raw["Service Request Name"]),
+        name=name.strip(),
         critical=_yes(raw["Critical"], "Critical", srv),
         on_demand=_yes(raw["On Demand"], "On Demand", srv),
         future_dated=str(raw["Future Dated Response Pattern"]),
         dcc_scheduled=_yes(raw["DCC Scheduled"], "DCC Scheduled", srv),
         non_device=_yes(raw["Non-Device Request"], "Non-Device Request", srv),
         eligible_roles=roles,
+        note=" ".join(note.split()).removeprefix("(").removesuffix(")"),
     )
 
 
