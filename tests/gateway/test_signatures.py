@@ -12,6 +12,7 @@ from signxml import XMLVerifier
 
 from gbsmart.gateway.duis import read_request
 from gbsmart.gateway.errors import (
+    ForbiddenXml,
     SignatureAlgorithmRefused,
     SignatureMismatch,
     SignatureRefused,
@@ -141,3 +142,10 @@ def test_the_keystore_loads_pem_and_der_and_refuses_a_certificate_naming_another
         store.add_bytes(SUPPLIER, b"junk")
     with pytest.raises(ValueError):
         eui64("90-B3")
+
+
+def test_a_processing_instruction_inside_the_signature_value_is_refused_not_a_crash(codec, keystore, organisations):
+    """Found by fuzzing: signxml read the SignatureValue's text as None and raised a TypeError."""
+    data = signed(request_xml(), organisations[SUPPLIER]).replace(b"<ds:SignatureValue>", b"<ds:SignatureValue><?x?>")
+    with pytest.raises(ForbiddenXml):
+        verify_request(codec.parse(data), keystore)

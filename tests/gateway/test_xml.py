@@ -138,3 +138,9 @@ def test_the_packaged_schemas_load_nothing_from_the_network():
     for xsd in Path(PACKAGED_SCHEMA_DIR).glob("*.xsd"):
         text = xsd.read_text(encoding="utf-8")
         assert "<!DOCTYPE" not in text and 'schemaLocation="http' not in text and " V5.4.xsd" not in text
+
+
+@pytest.mark.parametrize("data", [b"<?xml-stylesheet href='x'?><a/>", b"<a><?pi x?></a>"])
+def test_processing_instructions_are_refused(data):
+    with pytest.raises(ForbiddenXml, match="processing instruction"):
+        parse_xml(data)

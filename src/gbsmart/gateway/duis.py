@@ -110,6 +110,12 @@ def _text(header: etree._Element, tag: str, what: str) -> str:
     return (element.text or "").strip()
 
 
+def _command_variant(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and len(text) <= 2):
+        raise MalformedHeader(f"the CommandVariant {text[:20]!r} is not a number from 1 to 9")
+    return int(text)
+
+
 def read_request(root: etree._Element, schema: DuisSchema | None) -> DuisRequest:
     """The ``DuisRequest`` in an already safely parsed tree: version, RequestID, schema, then the header."""
     version = schema_version(root)
@@ -128,7 +134,7 @@ def read_request(root: etree._Element, schema: DuisSchema | None) -> DuisRequest
     first = header.findtext(_FIRST)
     return DuisRequest(
         request_id=request_id,
-        command_variant=int(_text(header, _CV, "CommandVariant")),
+        command_variant=_command_variant(_text(header, _CV, "CommandVariant")),
         service_reference=_text(header, _SR, "ServiceReference"),
         service_reference_variant=_text(header, _SRV, "ServiceReferenceVariant"),
         body=body[0].tag[_LOCAL:] if body[0].tag.startswith(f"{{{SUG_NS}}}") else body[0].tag,

@@ -128,8 +128,8 @@ def verify_request(request: DuisRequest, keystore: Keystore, *, at: datetime | N
     except InvalidSignature as exc:
         raise SignatureMismatch(f"the signature does not match the request and the originator's key: {exc} "
                                 "(the request was changed after signing, or signed with another key)") from None
-    except InvalidInput as exc:
-        raise SignatureRefused(f"the signature cannot be checked: {exc}") from None
+    except (InvalidInput, ValueError, TypeError) as exc:  # signxml on malformed values (base64, numbers, ...)
+        raise SignatureRefused(f"the signature cannot be checked: {str(exc)[:200]}") from None
     return entry
 
 

@@ -2,10 +2,10 @@
 
 Every DUIS message goes through ``parse_xml`` and nothing else: the size limit is checked before a byte is
 parsed; the body must be UTF-8; a DOCTYPE or entity declaration is refused outright (not ignored), so no DTD
-is loaded, no entity expanded (XXE, billion laughs) and nothing fetched from the network; libxml2's
-``huge_tree`` stays off and a depth limit far below its own applies. Each refusal is a typed
-``gateway.errors`` error carrying the HTTP status the gateway answers (413 too large, 415 not UTF-8 XML,
-400 otherwise).
+is loaded, no entity expanded (XXE, billion laughs) and nothing fetched from the network; processing
+instructions are refused too; libxml2's ``huge_tree`` stays off and a depth limit far below its own
+applies. Each refusal is a typed ``gateway.errors`` error carrying the HTTP status the gateway answers (413
+too large, 415 not UTF-8 XML, 400 otherwise).
 
 The schema is the published DUIS V5.4 one (``schema/``, see its README; the directory is the setting
 ``GBSMART_DUIS_SCHEMA_DIR``). DUIS keeps one namespace for every version and says which version a message
@@ -76,6 +76,9 @@ class _Parsers(threading.local):
 _parsers = _Parsers()
 
 
+_has_processing_instruction = etree.XPath("boolean(//processing-instruction())")
+
+
 @lru_cache(maxsize=8)
 def _deeper_than(max_depth: int) -> etree.XPath:
     """An XPath true when some element lies deeper than ``max_depth`` (the root is at depth 1)."""
@@ -107,6 +110,8 @@ def parse_xml(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise ForbiddenXml("the body has a DOCTYPE: DUIS messages must not have a DTD")
+    if _has_processing_instruction(root):
+        raise ForbiddenXml("the body has a processing instruction (<?...?>); DUIS messages have none")
     if _deeper_than(max_depth)(root):
         raise ForbiddenXml(f"the body nests elements more than {max_depth} deep; no DUIS message is that deep")
     return root
