@@ -6,7 +6,9 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 from signxml import XMLVerifier
 
@@ -25,7 +27,7 @@ from gbsmart.gateway.responses import acknowledgement
 from gbsmart.gateway.signatures import _EXPECT, sign, verify_request
 from gbsmart.gateway.xml import DS_NS
 
-from .conftest import DCC, DEVICE, NETWORK_OPERATOR, SUPPLIER, request_xml, signed
+from .conftest import DCC, DEVICE, NETWORK_OPERATOR, SUPPLIER, Organisation, request_xml, signed
 
 
 def test_a_request_signed_by_its_originator_verifies(codec, keystore, organisations):
@@ -149,3 +151,19 @@ def test_a_processing_instruction_inside_the_signature_value_is_refused_not_a_cr
     data = signed(request_xml(), organisations[SUPPLIER]).replace(b"<ds:SignatureValue>", b"<ds:SignatureValue><?x?>")
     with pytest.raises(ForbiddenXml):
         verify_request(codec.parse(data), keystore)
+
+
+def test_an_expired_certificate_verifies_unless_a_time_is_given_and_signxml_never_reads_the_clock(codec):
+    """The Boxed test organisations' certificates have expired; whether that matters is the caller's ``at``."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "old")])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(5).not_valid_before(datetime(2010, 1, 1)).not_valid_after(datetime(2011, 1, 1))
+            .sign(key, hashes.SHA256()))
+    store = Keystore()
+    store.add(SUPPLIER, cert)
+    request = codec.parse(signed(request_xml(), Organisation(SUPPLIER, key, cert)))
+    assert verify_request(request, store).certificate == cert
+    assert verify_request(request, store, at=datetime(2010, 6, 1, tzinfo=UTC)).certificate == cert
+    with pytest.raises(SignatureRefused, match="not valid at 2026-12-03"):
+        verify_request(request, store, at=datetime(2026, 12, 3, tzinfo=UTC))
