@@ -19,11 +19,12 @@ import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from lxml import etree
 
-from gbsmart.gateway.duis import DuisCodec, DuisRequest
+from gbsmart.gateway.duis import DuisRequest
 from gbsmart.gateway.errors import SignatureMismatch, SignedByAnotherUser
 from gbsmart.gateway.keystore import BOXED_DSP_USER_ID, BoxedMaterial, load_boxed_jar
 from gbsmart.gateway.responses import acknowledgement, response
@@ -77,8 +78,9 @@ public class Batch {
 """
 
 
-@dataclass(frozen=True)
-class ToolResult:
+class ToolResult(NamedTuple):
+    """What the tool did with one file: its exit code, what it printed, and its messages."""
+
     code: int
     out: bytes
     err: str
@@ -169,11 +171,6 @@ def signed_by_boxed(boxed, tmp_path_factory) -> dict[str, ToolResult]:
     files["other-user.xml"] = files["ECS17b_4.1.1_SINGLE_SUCCESS_REQUEST_DUIS.XML"].replace(
         b"90-B3-D5-1F-30-01-00-00:", b"90-B3-D5-1F-30-02-00-00:")
     return boxed.run("Sign", files, tmp_path_factory.mktemp("signed"))
-
-
-@pytest.fixture(scope="session")
-def codec() -> DuisCodec:
-    return DuisCodec(duis_schema())
 
 
 def test_the_jar_gives_the_test_organisations_certificates_and_the_dsp_key(boxed):

@@ -12,16 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 from signxml import XMLVerifier
 
+from gbsmart.gateway import errors
 from gbsmart.gateway.duis import read_request
-from gbsmart.gateway.errors import (
-    ForbiddenXml,
-    SignatureAlgorithmRefused,
-    SignatureMismatch,
-    SignatureRefused,
-    SignedByAnotherUser,
-    UnknownSigningCertificate,
-    Unsigned,
-)
 from gbsmart.gateway.keystore import Keystore, KeystoreError, certificate_user_id, eui64
 from gbsmart.gateway.responses import acknowledgement
 from gbsmart.gateway.signatures import _EXPECT, sign, verify_request
@@ -38,14 +30,14 @@ def test_a_request_signed_by_its_originator_verifies(codec, keystore, organisati
 
 
 def test_an_unsigned_request_is_refused(codec, keystore):
-    with pytest.raises(Unsigned, match="not signed") as refused:
+    with pytest.raises(errors.Unsigned, match="not signed") as refused:
         verify_request(codec.parse(request_xml()), keystore)
     assert refused.value.status == 400
 
 
 def test_a_signature_by_another_users_key_is_refused(codec, keystore, organisations):
     request = codec.parse(signed(request_xml(), organisations[NETWORK_OPERATOR]))
-    with pytest.raises(SignedByAnotherUser, match=f"key of User {NETWORK_OPERATOR}, not that of its originator "
+    with pytest.raises(errors.SignedByAnotherUser, match=f"key of User {NETWORK_OPERATOR}, not that of its originator "
                                                   f"{SUPPLIER}") as refused:
         verify_request(request, keystore)
     assert refused.value.status == 403
@@ -54,7 +46,7 @@ def test_a_signature_by_another_users_key_is_refused(codec, keystore, organisati
 def test_a_certificate_the_dcc_does_not_hold_is_refused(codec, organisations):
     store = Keystore()
     store.add(NETWORK_OPERATOR, organisations[NETWORK_OPERATOR].certificate)
-    with pytest.raises(UnknownSigningCertificate, match="does not hold"):
+    with pytest.raises(errors.UnknownSigningCertificate, match="does not hold"):
         verify_request(codec.parse(signed(request_xml(), organisations[SUPPLIER])), store)
 
 
@@ -66,7 +58,7 @@ def test_a_certificate_the_dcc_does_not_hold_is_refused(codec, organisations):
 def test_a_request_changed_after_signing_is_refused(codec, keystore, organisations, old, new):
     data = signed(request_xml(), organisations[SUPPLIER])
     assert old in data
-    with pytest.raises(SignatureMismatch, match="changed after signing"):
+    with pytest.raises(errors.SignatureMismatch, match="changed after signing"):
         verify_request(codec.parse(data.replace(old, new)), keystore)
 
 
@@ -74,18 +66,18 @@ def test_a_changed_signature_value_is_refused(codec, keystore, organisations):
     data = signed(request_xml(), organisations[SUPPLIER])
     value = re.search(rb"<ds:SignatureValue>([^<]+)<", data).group(1)
     flipped = bytes([value[0] ^ 1]) + value[1:] if value[0:1] != b"A" else b"B" + value[1:]
-    with pytest.raises(SignatureMismatch):
+    with pytest.raises(errors.SignatureMismatch):
         verify_request(codec.parse(data.replace(value, flipped)), keystore)
 
 
 @pytest.mark.parametrize("old,new,error,says", [
-    (b"xmldsig-more#ecdsa-sha256", b"xmldsig-more#rsa-sha256", SignatureAlgorithmRefused, "signature method"),
+    (b"xmldsig-more#ecdsa-sha256", b"xmldsig-more#rsa-sha256", errors.SignatureAlgorithmRefused, "signature method"),
     (b'CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"',
      b'CanonicalizationMethod Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315"',
-     SignatureAlgorithmRefused, "canonicalisation"),
-    (b"xmlenc#sha256", b"xmldsig#sha1", SignatureAlgorithmRefused, "digest method"),
-    (b'Reference URI=""', b'Reference URI="#body"', SignatureRefused, "whole document"),
-    (b"<ds:X509IssuerSerial>", b"<ds:X509IssuerSerialX>", SignatureRefused, "X509IssuerSerial"),
+     errors.SignatureAlgorithmRefused, "canonicalisation"),
+    (b"xmlenc#sha256", b"xmldsig#sha1", errors.SignatureAlgorithmRefused, "digest method"),
+    (b'Reference URI=""', b'Reference URI="#body"', errors.SignatureRefused, "whole document"),
+    (b"<ds:X509IssuerSerial>", b"<ds:X509IssuerSerialX>", errors.SignatureRefused, "X509IssuerSerial"),
 ])
 def test_other_algorithms_and_shapes_are_refused_by_name(codec, keystore, organisations, old, new, error, says):
     data = signed(request_xml(), organisations[SUPPLIER])
@@ -101,14 +93,14 @@ def test_two_signatures_are_refused(codec, keystore, organisations):
     root = etree.fromstring(signed(request_xml(), organisations[SUPPLIER]))
     body = root.find("{http://www.dccinterface.co.uk/ServiceUserGateway}Body")
     body.append(etree.fromstring(etree.tostring(root.find(f"{{{DS_NS}}}Signature"))))
-    with pytest.raises(SignatureRefused, match="exactly one"):
+    with pytest.raises(errors.SignatureRefused, match="exactly one"):
         verify_request(read_request(root, None), keystore)
 
 
 def test_certificate_dates_are_checked_when_a_time_is_given(codec, keystore, organisations):
     request = codec.parse(signed(request_xml(), organisations[SUPPLIER]))
     verify_request(request, keystore, at=datetime(2027, 1, 1, tzinfo=UTC))
-    with pytest.raises(SignatureRefused, match="not valid at 2040"):
+    with pytest.raises(errors.SignatureRefused, match="not valid at 2040"):
         verify_request(request, keystore, at=datetime(2040, 1, 1, tzinfo=UTC))
 
 
@@ -149,7 +141,7 @@ def test_the_keystore_loads_pem_and_der_and_refuses_a_certificate_naming_another
 def test_a_processing_instruction_inside_the_signature_value_is_refused_not_a_crash(codec, keystore, organisations):
     """Found by fuzzing: signxml read the SignatureValue's text as None and raised a TypeError."""
     data = signed(request_xml(), organisations[SUPPLIER]).replace(b"<ds:SignatureValue>", b"<ds:SignatureValue><?x?>")
-    with pytest.raises(ForbiddenXml):
+    with pytest.raises(errors.ForbiddenXml):
         verify_request(codec.parse(data), keystore)
 
 
@@ -165,5 +157,5 @@ def test_an_expired_certificate_verifies_unless_a_time_is_given_and_signxml_neve
     request = codec.parse(signed(request_xml(), Organisation(SUPPLIER, key, cert)))
     assert verify_request(request, store).certificate == cert
     assert verify_request(request, store, at=datetime(2010, 6, 1, tzinfo=UTC)).certificate == cert
-    with pytest.raises(SignatureRefused, match="not valid at 2026-12-03"):
+    with pytest.raises(errors.SignatureRefused, match="not valid at 2026-12-03"):
         verify_request(request, store, at=datetime(2026, 12, 3, tzinfo=UTC))

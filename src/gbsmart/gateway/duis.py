@@ -54,7 +54,7 @@ class RequestId:
     counter: int
 
     def __str__(self) -> str:
-        return f"{self.originator}:{self.target}:{self.counter}"
+        return ":".join((self.originator, self.target, str(self.counter)))
 
 
 def parse_request_id(text: str, *, field: str = "RequestID") -> RequestId:

@@ -2,11 +2,13 @@
 
 The gateway answers a refusal before a request is accepted with the error's ``status`` (400 malformed or
 invalid, 413 too large, 415 not UTF-8 XML, 403 signed by someone else's key) and its ``message``; ``reason``
-is a short stable code for logs and tests. All are ``core.errors.AppError``s, so every boundary renders them.
+(the class name in snake case) is a short stable code for logs and tests. All are ``core.errors.AppError``s,
+so every boundary renders them.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from gbsmart.core.errors import AppError
@@ -18,6 +20,11 @@ class DuisRefused(AppError):
     status = 400
     reason = "refused"
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Each refusal's ``reason`` is its class name in snake case (``BodyTooLarge`` -> ``body_too_large``)."""
+        super().__init_subclass__(**kwargs)
+        cls.reason = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+
     def __init__(self, message: str, *, detail: Any = None) -> None:
         super().__init__(message, detail=detail)
 
@@ -26,67 +33,62 @@ class DuisRefused(AppError):
 
 
 class BodyTooLarge(DuisRefused):
+    """More bytes than the gateway accepts (setting duis_max_body_bytes)."""
+
     status = 413
-    reason = "too_large"
 
 
 class UnsupportedMediaType(DuisRefused):
+    """Not UTF-8 XML: another Content-Type, charset or declared encoding."""
+
     status = 415
-    reason = "unsupported_media_type"
 
 
 class MalformedXml(DuisRefused):
-    reason = "malformed_xml"
+    """Not well-formed XML (libxml2's message, with line and column)."""
 
 
 class ForbiddenXml(DuisRefused):
     """Well-formed XML using something DUIS never needs and attackers do: a DOCTYPE, entities, deep nesting."""
 
-    reason = "forbidden_xml"
-
 
 class NotDuis(DuisRefused):
     """XML, but not a DUIS Service Request (another root element or namespace)."""
 
-    reason = "not_duis"
-
 
 class UnsupportedSchemaVersion(DuisRefused):
-    reason = "unsupported_schema_version"
+    """A schemaVersion other than 5.1 to 5.4, or none."""
 
 
 class SchemaInvalid(DuisRefused):
-    reason = "schema_invalid"
+    """The DUIS V5.4 schema refuses the document."""
 
 
 class MalformedHeader(DuisRefused):
     """The header's values cannot be used (a RequestID DUIS itself would refuse, a missing field)."""
 
-    reason = "malformed_header"
-
 
 class SignatureRefused(DuisRefused):
     """The XML Signature is missing, malformed, made with another algorithm or key, or does not match."""
 
-    reason = "signature"
-
 
 class Unsigned(SignatureRefused):
-    reason = "unsigned"
+    """No ds:Signature at all."""
 
 
 class SignatureAlgorithmRefused(SignatureRefused):
-    reason = "signature_algorithm"
+    """Another canonicalisation, signature or digest method, or other transforms, than DUIS's."""
 
 
 class UnknownSigningCertificate(SignatureRefused):
-    reason = "unknown_certificate"
+    """The X509IssuerSerial names no certificate in the keystore."""
 
 
 class SignedByAnotherUser(SignatureRefused):
+    """The signing certificate is another User's than the RequestID's originator."""
+
     status = 403
-    reason = "signed_by_another_user"
 
 
 class SignatureMismatch(SignatureRefused):
-    reason = "signature_mismatch"
+    """Digest or signature value does not match: changed after signing, or signed with another key."""

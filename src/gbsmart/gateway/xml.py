@@ -176,7 +176,11 @@ def _schema_message(message: str) -> str:
     return message.replace(f"{{{SUG_NS}}}", "sr:").replace(f"{{{DS_NS}}}", "ds:")
 
 
-@lru_cache(maxsize=4)
 def duis_schema(directory: Path | None = None) -> DuisSchema:
     """The DUIS schema in ``directory`` (default the packaged copy), compiled once per process."""
-    return DuisSchema(directory or PACKAGED_SCHEMA_DIR)
+    return _compiled((directory or PACKAGED_SCHEMA_DIR).resolve())
+
+
+@lru_cache(maxsize=4)
+def _compiled(directory: Path) -> DuisSchema:
+    return DuisSchema(directory)
