@@ -3,10 +3,11 @@
     .venv/bin/python benchmarks/duis_codec.py            # about 30 s
     .venv/bin/python benchmarks/duis_codec.py --quick    # about 10 s, for checks
     .venv/bin/python benchmarks/duis_codec.py --profile  # also where the verify time goes (cProfile)
+    PYTHONPATH=DIR .venv/bin/python benchmarks/duis_codec.py   # DIR holding xmlsec: also python-xmlsec's rates
 
 Requests are RTDS-shaped (4.1.1 Read Instantaneous Import Registers, about 1.7 kB signed), each with its own
 counter, signed beforehand with a test organisation's key (ECDSA P-256) as a DUIS User signs them. Each phase
-runs in this one process on one core: ``parse`` (hardened parse, schema version, RequestID, XSD validation:
+runs in this one process, single-threaded, and is counted in CPU seconds like ``openssl speed``: ``parse`` (hardened parse, schema version, RequestID, XSD validation:
 ``DuisCodec.parse``), ``verify`` (``signatures.verify_request`` on the parsed request: signature shape, keystore
 lookup, signxml), ``parse+verify`` (both, what the gateway does per request) and ``sign`` (an I99 response built
 and signed with the DCC's key). The ceiling, in the same run: ``openssl speed -seconds 2 ecdsap256`` (ECDSA
@@ -76,11 +77,12 @@ def request_bytes(counter: int) -> bytes:
 
 
 def rate(fn: Callable[[int], object], n: int) -> float:
-    """Calls per second of ``fn(i)`` for i in range(n)."""
-    started = time.perf_counter()
+    """Calls of ``fn(i)`` per CPU second of this process, as ``openssl speed`` counts (user CPU time, not
+    wall-clock), so that a machine shared with other work does not move the figures or the ratios."""
+    started = time.process_time()
     for i in range(n):
         fn(i)
-    return n / (time.perf_counter() - started)
+    return n / (time.process_time() - started)
 
 
 def openssl_speed(seconds: int) -> tuple[float, float]:
@@ -151,6 +153,54 @@ def fast_verify(root: etree._Element, public_key: ec.EllipticCurvePublicKey) -> 
     return True
 
 
+def xmlsec_rates(bodies: list[bytes], unsigned: bytes, user_key: ec.EllipticCurvePrivateKey,
+                 user_cert: x509.Certificate, n: int) -> dict[str, int]:
+    """python-xmlsec (libxmlsec1) parse + verify and build + sign rates, if it is importable (not a dependency:
+    ``pip install --target DIR xmlsec`` and put DIR on PYTHONPATH to size decision 0019's option 2)."""
+    try:
+        import xmlsec  # type: ignore[import-not-found]
+    except ImportError:
+        return {}
+    from cryptography.hazmat.primitives import serialization
+
+    public = xmlsec.Key.from_memory(user_cert.public_bytes(serialization.Encoding.PEM),
+                                    xmlsec.constants.KeyDataFormatCertPem)
+    private = xmlsec.Key.from_memory(user_key.private_bytes(serialization.Encoding.PEM,
+                                                            serialization.PrivateFormat.PKCS8,
+                                                            serialization.NoEncryption()),
+                                     xmlsec.constants.KeyDataFormatPem)
+
+    def verify(i: int) -> None:
+        root = etree.fromstring(bodies[i])
+        context = xmlsec.SignatureContext()
+        context.key = public
+        context.verify(xmlsec.tree.find_node(root, xmlsec.constants.NodeSignature))
+
+    def sign_one(i: int) -> bytes:
+        root = etree.fromstring(unsigned)
+        signature = xmlsec.template.create(root, xmlsec.constants.TransformExclC14N,
+                                           xmlsec.constants.TransformEcdsaSha256, ns="ds")
+        root.append(signature)
+        reference = xmlsec.template.add_reference(signature, xmlsec.constants.TransformSha256, uri="")
+        xmlsec.template.add_transform(reference, xmlsec.constants.TransformEnveloped)
+        xmlsec.template.add_transform(reference, xmlsec.constants.TransformExclC14N)
+        context = xmlsec.SignatureContext()
+        context.key = private
+        context.sign(signature)
+        return bytes(etree.tostring(root))
+
+    tampered = bodies[0].replace(b":1000<", b":1009<")
+    try:
+        verify_tampered = etree.fromstring(tampered)
+        context = xmlsec.SignatureContext()
+        context.key = public
+        context.verify(xmlsec.tree.find_node(verify_tampered, xmlsec.constants.NodeSignature))
+        raise AssertionError("xmlsec accepted a tampered request")
+    except xmlsec.Error:
+        pass
+    return {"xmlsec_parse_verify_rps": round(rate(verify, n)), "xmlsec_sign_rps": round(rate(sign_one, n))}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer requests and a 1 s openssl run")
@@ -184,6 +234,8 @@ def main() -> None:
     assert fast_verify(parsed[0].root, public) and not fast_verify(tampered.root, public)  # agrees with signxml
     figures["fast_path_verify_rps"] = round(rate(lambda i: fast_verify(parsed[i].root, public), n))
 
+    figures.update(xmlsec_rates(bodies, request_bytes(5), user_key, user_cert, n))
+
     signature = user_key.sign(b"signed info", ec.ECDSA(hashes.SHA256()))
     figures["python_ecdsa_verify_per_core"] = round(rate(
         lambda i: public.verify(signature, b"signed info", ec.ECDSA(hashes.SHA256())), n * 2))
@@ -209,11 +261,15 @@ def main() -> None:
                        ("sign_rps", "build + sign I99 response"),
                        ("verify_sign_rps", "parse + verify + build + sign (per request)"),
                        ("fast_path_verify_rps", "option: C14N + SHA-256 + ECDSA, no signxml"),
+                       ("xmlsec_parse_verify_rps", "option: python-xmlsec parse + verify"),
+                       ("xmlsec_sign_rps", "option: python-xmlsec build + sign"),
                        ("python_ecdsa_verify_per_core", "ECDSA P-256 verify alone (cryptography)"),
                        ("python_ecdsa_sign_per_core", "ECDSA P-256 sign alone (cryptography)"),
                        ("ecdsa_verify_ceiling_per_core", "ceiling: openssl speed ecdsap256 verify"),
                        ("ecdsa_sign_ceiling_per_core", "ceiling: openssl speed ecdsap256 sign"),
                        ("ecdsa_verify_sign_ceiling_per_core", "ceiling: one verify + one sign")):
+        if key not in figures:
+            continue
         value = float(figures[key])  # type: ignore[arg-type]
         table.add_row(label, f"{value:,.0f}", f"{1e6 / value:,.1f}")
     console.print(table)
