@@ -5,13 +5,15 @@
     .venv/bin/python benchmarks/duis_codec.py --profile  # also where the verify time goes (cProfile)
     PYTHONPATH=DIR .venv/bin/python benchmarks/duis_codec.py   # DIR holding xmlsec: also python-xmlsec's rates
 
-Requests are RTDS-shaped (4.1.1 Read Instantaneous Import Registers, about 1.7 kB signed), each with its own
+Requests are RTDS-shaped (4.1.1 Read Instantaneous Import Registers, 1,399 bytes signed), each with its own
 counter, signed beforehand with a test organisation's key (ECDSA P-256) as a DUIS User signs them. Each phase
-runs in this one process, single-threaded, and is counted in CPU seconds like ``openssl speed``: ``parse`` (hardened parse, schema version, RequestID, XSD validation:
-``DuisCodec.parse``), ``verify`` (``signatures.verify_request`` on the parsed request: signature shape, keystore
-lookup, signxml), ``parse+verify`` (both, what the gateway does per request) and ``sign`` (an I99 response built
-and signed with the DCC's key). The ceiling, in the same run: ``openssl speed -seconds 2 ecdsap256`` (ECDSA
-P-256 sign/s and verify/s on one core), and the same verify through Python's ``cryptography`` (no XML).
+runs in this one process, single-threaded, and is counted in CPU seconds like ``openssl speed``: ``parse``
+(hardened parse, schema version, RequestID, XSD validation: ``DuisCodec.parse``), ``verify``
+(``signatures.verify_request`` on the parsed request: signature shape, keystore lookup, signxml),
+``parse+verify`` (both, what the gateway does per request) and ``sign`` (an I99 response built and signed with
+the DCC's key). The ceiling, in the same run: ``openssl speed -seconds 2 ecdsap256`` (ECDSA P-256 sign/s and
+verify/s on one core), and the same verify through Python's ``cryptography`` (no XML); for decision 0019's
+options, a DUIS-only C14N + ECDSA path and, when importable, python-xmlsec.
 Figures are printed as a table, then as one JSON line (``RESULT {...}``).
 """
 

@@ -17,7 +17,7 @@ from gbsmart.gateway.duis import read_request
 from gbsmart.gateway.keystore import Keystore, KeystoreError, certificate_user_id, eui64
 from gbsmart.gateway.responses import acknowledgement
 from gbsmart.gateway.signatures import _EXPECT, sign, verify_request
-from gbsmart.gateway.xml import DS_NS
+from gbsmart.gateway.xml import DS_NS, duis_schema
 
 from .conftest import DCC, DEVICE, NETWORK_OPERATOR, SUPPLIER, Organisation, request_xml, signed
 
@@ -113,6 +113,7 @@ def test_a_response_signed_with_the_dccs_key_verifies_with_the_dccs_certificate(
     assert f"<sr:ResponseID>{DEVICE}:{SUPPLIER}:1000<".encode() in data
     XMLVerifier().verify(data, x509_cert=organisations[DCC].certificate, expect_config=_EXPECT)
     root = etree.fromstring(data)
+    duis_schema().validate(root)  # a valid DUIS V5.4 Response, signature included
     issuer_serial = root.find(f".//{{{DS_NS}}}X509IssuerSerial")
     assert int(issuer_serial[1].text) == organisations[DCC].certificate.serial_number
 
