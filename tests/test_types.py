@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 RATCHET = Path(__file__).with_name("mypy_ratchet.json")
-STRICT_DIRS = ("src/gbsmart/core/", "src/gbsmart/models/", "src/gbsmart/web/")
+STRICT_DIRS = ("src/gbsmart/core/", "src/gbsmart/models/", "src/gbsmart/web/", "src/gbsmart/gateway/")
 STRICT_FILES = ("rules.py", "service.py")
 ERROR = re.compile(r"^(?P<path>[^:\s]+\.py):\d+(?::\d+)?: error: ")
 

@@ -90,6 +90,11 @@ class Settings(BaseSettings):
                     "gbsmart's test CPL extract signing EKU (core.signing.CPL_EXTRACT_SIGNING).",
     )
 
+    # DCC service gateway, DUIS codec (issue 10; docs/gateway.md)
+    duis_schema_dir: Path | None = Field(default=None, description="DUIS XSD folder; default gbsmart/gateway/schema.")
+    duis_max_body_bytes: int = Field(default=256 * 1024, ge=1, description="Largest DUIS body accepted (413).")
+    duis_max_depth: int = Field(default=32, ge=2, description="Deepest element nesting a DUIS body may have.")
+
     @field_validator("cpl_signer_fingerprints")
     @classmethod
     def _sha256_fingerprints(cls, value: list[str]) -> list[str]:

@@ -1,0 +1,44 @@
+"""DUIS Service Responses built for a request (unsigned: ``signatures.sign`` signs them with the DCC's key).
+
+A response echoes the RequestID and carries a ResponseID of the same three parts with originator and target
+swapped (``target:originator:counter``, as DCC Boxed answers), a Response Code (I99 acknowledgement, I0
+success, E-codes for refusals), the time, and the request's Service Reference and Variant. It uses only
+elements the DUIS schemas 5.1 to 5.4 all have, and declares the request's schema version.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from lxml import etree
+
+from gbsmart.gateway.duis import DuisRequest
+from gbsmart.gateway.xml import SUG_NS
+
+_NSMAP = {"sr": SUG_NS}
+
+
+def _sr(name: str) -> str:
+    return f"{{{SUG_NS}}}{name}"
+
+
+def response(request: DuisRequest, code: str, at: datetime) -> etree._Element:
+    """A Response to ``request`` with Response Code ``code`` at time ``at`` (a ResponseMessage, no payload)."""
+    root = etree.Element(_sr("Response"), nsmap=_NSMAP)
+    root.set("schemaVersion", request.schema_version)
+    header = etree.SubElement(root, _sr("Header"))
+    rid = request.request_id
+    etree.SubElement(header, _sr("RequestID")).text = str(rid)
+    etree.SubElement(header, _sr("ResponseID")).text = f"{rid.target}:{rid.originator}:{rid.counter}"
+    etree.SubElement(header, _sr("ResponseCode")).text = code
+    stamp = at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    etree.SubElement(header, _sr("ResponseDateTime")).text = stamp
+    message = etree.SubElement(etree.SubElement(root, _sr("Body")), _sr("ResponseMessage"))
+    etree.SubElement(message, _sr("ServiceReference")).text = request.service_reference
+    etree.SubElement(message, _sr("ServiceReferenceVariant")).text = request.service_reference_variant
+    return root
+
+
+def acknowledgement(request: DuisRequest, at: datetime) -> etree._Element:
+    """The synchronous I99 acknowledgement of a device request."""
+    return response(request, "I99", at)
