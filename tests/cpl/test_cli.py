@@ -39,11 +39,11 @@ def test_submit_approve_show_remove_and_the_lifecycle(cli_env, session):
     bad.write_text(json.dumps(submission("ESME_SINGLE", certificates=certs("zigbee", "cpa"))))
     r = run("submit", bad, "--as", "maker")
     assert r.exit_code == 1 and "an ESME needs a DLMS certificate (CPL Requirements, SEC F2)" in r.text
-    assert "certificate-matrix" in r.text and "Nothing was saved" in r.text
+    assert "certificate-matrix" in r.text and "The refusal is kept with its reasons" in r.text  # decision 0015
     r = run("submit", good, "--as", "maker")
     assert r.exit_code == 0, r.output
     assert r.text.count("Validated: awaiting SECAS") == 2
-    ids = session.scalars(select(Submission.id).order_by(Submission.id)).all()
+    ids = session.scalars(select(Submission.id).where(Submission.status == "validated").order_by(Submission.id)).all()
     assert run("approve", ids[0], "--as", "maker").exit_code == 1
     r = run("approve", ids[0], "--as", "secas")
     assert r.exit_code == 0 and "Active" in r.text, r.output

@@ -86,7 +86,7 @@ def test_the_submission_form_names_the_field_and_the_rule(client, cast, session)
     assert r.status_code == 422
     assert "certificates: an ESME needs a DLMS certificate (CPL Requirements, SEC F2)" in text(r)
     assert 'value="DM-F"' in r.text  # the form keeps what was typed
-    assert session.scalar(select(Submission.id)) is None
+    assert session.scalars(select(Submission.status)).all() == ["refused"]  # kept with its reasons (decision 0015)
     r = client.post("/cpl/submit", data={**form, "physical_device_type": "IHD"}, headers=cast.headers["maker"])
     assert r.status_code == 422 and "physical_device_type: an IHD is not submitted to the CPL" in text(r)
     r = client.post("/cpl/submit", data={**form, "cpa_expiry_date": "soon"}, headers=cast.headers["maker"])
@@ -94,7 +94,7 @@ def test_the_submission_form_names_the_field_and_the_rule(client, cast, session)
     r = client.post("/cpl/submit", data={**form, "dlms_number": "D-F"}, headers=cast.headers["maker"],
                     follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/cpl/approvals?submitted=")
-    sub_id = session.scalar(select(Submission.id))
+    sub_id = session.scalar(select(Submission.id).where(Submission.status == "validated"))
     queue = client.get("/cpl/approvals", headers=cast.headers["maker"])
     assert "Only the Code Administrator (SECAS) approves" in text(queue) and "DM-F" in queue.text
     assert client.post(f"/cpl/submissions/{sub_id}/approve", headers=cast.headers["maker"]).status_code == 403

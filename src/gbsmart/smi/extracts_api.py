@@ -17,11 +17,11 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from gbsmart.core.context import Ctx
-from gbsmart.core.errors import Forbidden, Invalid
+from gbsmart.core.errors import Invalid
 from gbsmart.core.types import DbId
 from gbsmart.cpl import extracts
 from gbsmart.models.extracts import CplExtract
-from gbsmart.smi.extract_apply import APPLIER_ROLES, ApplyReport, HistoryRow, apply_extract, extract_history
+from gbsmart.smi.extract_apply import ApplyReport, HistoryRow, apply_extract, extract_history, require_applier
 from gbsmart.web.deps import get_ctx
 
 router = APIRouter(tags=["cpl extracts"])
@@ -127,7 +127,6 @@ async def _uploaded_bytes(request: Request) -> bytes:
 })
 async def apply(request: Request, ctx: Ctx = Depends(get_ctx)) -> ApplyReport:
     """Verify a signed CPL extract (raw body or multipart field ``file``) and apply it to the SMI (DCC)."""
-    if not ctx.actor.has_role(*APPLIER_ROLES):
-        raise Forbidden("Only the DCC (or the Code Administrator) applies CPL extracts to the SMI.")
+    require_applier(ctx)  # before the upload is read
     data = await _uploaded_bytes(request)
     return await run_in_threadpool(apply_extract, ctx, data)
