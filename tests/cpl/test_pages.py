@@ -146,3 +146,12 @@ def test_forms_need_the_csrf_token_in_a_browser_session(client, cast, world):
     token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
     r = client.post("/cpl/submit", data={"manufacturer": "x", "csrf_token": token})
     assert r.status_code == 422 and "(b) the hardware version is required" in text(r)
+
+
+def test_the_cpl_pages_link_to_the_signed_extracts(client, cast):
+    """/cpl/extracts was linked from nowhere (issue 9, point 11): the CPL home and the CPL navigation link to it."""
+    h = cast.headers["guest"]
+    for path in ("/cpl", "/cpl/approvals", "/cpl/submit", "/cpl/extracts"):
+        r = client.get(path, headers=h)
+        assert r.status_code == 200 and 'href="/cpl/extracts"' in r.text, path
+    assert client.get("/cpl/extracts", headers=h).status_code == 200
