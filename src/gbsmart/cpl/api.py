@@ -186,7 +186,8 @@ def run_lifecycle(ctx: Ctx = Depends(get_ctx)) -> LifecycleRead:
             summary="Technical specification and GBCS versions, with their end dates")
 def versions(ctx: Ctx = Depends(get_ctx)) -> list[VersionRead]:
     specs, gbcs = service.versions(ctx.session)
-    return [VersionRead(version=v.label, end_date=v.end_date) for v in [*specs, *gbcs]]
+    return [VersionRead(version=v.label, end_date=v.end_date) for v in specs] + [
+        VersionRead(version=g.label, end_date=g.end_date) for g in gbcs]
 
 
 @router.post("/cpl/versions", response_model=VersionRead,

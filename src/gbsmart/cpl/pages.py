@@ -92,12 +92,12 @@ def expiry_timeline(entry: CplEntry, today: date) -> dict | None:
         marks.append((cpa.revoked_at.date(), "Revoked", "red"))
     for n in entry.notices:
         marks.append((n.sent_on, f"{NoticeKind(n.kind).label} sent", "green"))
-    marks = sorted((m for m in marks if m[0] is not None), key=lambda m: m[0])
-    start, end = marks[0][0], marks[-1][0]
+    dated = sorted(((d, label, colour) for d, label, colour in marks if d is not None), key=lambda m: m[0])
+    start, end = dated[0][0], dated[-1][0]
     span = max((end - start).days, 1)
     lanes = [-1e9] * 4  # right edge of the last label in each lane: above near, below near, above far, below far
     points = []
-    for d, label, colour in marks:
+    for d, label, colour in dated:
         x = 60 + 880 * (d - start).days / span
         half = 4.2 * max(len(label), 11)  # about half the label's width at font-size 13
         lane = next((i for i, right in enumerate(lanes) if right < x - half), min(range(4), key=lanes.__getitem__))
@@ -145,8 +145,9 @@ def _form_to_submission(form: dict[str, str]) -> SubmissionCreate:
     for kind in CertificateKind:
         k = kind.value
         if form.get(f"{k}_number", "").strip():
-            cert = {"kind": k, "number": form[f"{k}_number"], "issued_on": form.get(f"{k}_issued_on") or None,
-                    "firmware_version": form.get(f"{k}_firmware_version") or None}
+            cert: dict[str, object] = {"kind": k, "number": form[f"{k}_number"],
+                                       "issued_on": form.get(f"{k}_issued_on") or None,
+                                       "firmware_version": form.get(f"{k}_firmware_version") or None}
             if kind is CertificateKind.CPA:
                 cert.update(expiry_date=form.get("cpa_expiry_date") or None,
                             conditional=bool(form.get("cpa_conditional_date")),

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from enum import Enum
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -34,7 +36,10 @@ from gbsmart.web.templating import render
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
 
 
-def _enum(enum, value: str | None):
+E = TypeVar("E", bound=Enum)
+
+
+def _enum(enum: type[E], value: str | None) -> E | None:
     return enum(value) if value and value in enum._value2member_map_ else None
 
 
@@ -124,9 +129,11 @@ def counts(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
 def _device_context(ctx: Ctx, device_id: str) -> dict:
     device = service.get_device(ctx.session, device_id)
     page, orgs = queries.events_with_organisations(ctx.session, device_id, None, 50)
-    regs = registration.registration_history(ctx.session, device.mpxn) if device.mpxn is not None else []
-    current = registration.history_read(ctx.session, device.mpxn, regs).current \
-        if regs and registration.may_read(ctx, regs) else None
+    current = None  # the registration, for those who may read it
+    if device.mpxn is not None:
+        regs = registration.registration_history(ctx.session, device.mpxn)
+        if regs and registration.may_read(ctx, regs):
+            current = registration.history_read(ctx.session, device.mpxn, regs).current
     return {"d": queries.device_read(ctx.session, device), "events": page.items, "orgs": orgs,
             "may_act": service.may_act_on(ctx, device), "actions": service.actions_for(ctx, device), "error": None,
             "registration": current, "Status": SmiStatus, "Type": DeviceType}
