@@ -15,7 +15,7 @@ from gbsmart.core.context import Ctx
 from gbsmart.core.errors import AppError
 from gbsmart.cpl import extracts
 from gbsmart.smi.extract_apply import ApplyReport, apply_extract, extract_history, may_apply, require_applier
-from gbsmart.smi.extracts_api import _uploaded_bytes, download_url
+from gbsmart.smi.extract_upload import download_url, uploaded_extract
 from gbsmart.web.csrf import csrf_protect
 from gbsmart.web.deps import get_ctx
 from gbsmart.web.forms import FORM_FAILURES, rerender
@@ -53,7 +53,7 @@ async def apply_upload(request: Request, ctx: Ctx = Depends(get_ctx)) -> Respons
     filename = getattr(upload, "filename", None) or None
     try:
         require_applier(ctx)
-        data = await _uploaded_bytes(request)
+        data = await uploaded_extract(request)
         report = await run_in_threadpool(apply_extract, ctx, data)
     except FORM_FAILURES as exc:
         check = exc.detail.get("check") if isinstance(exc, AppError) and isinstance(exc.detail, dict) else None
