@@ -135,7 +135,7 @@ def _device_context(ctx: Ctx, device_id: str) -> dict:
         if regs and registration.may_read(ctx, regs):
             current = registration.history_read(ctx.session, device.mpxn, regs).current
     return {"d": queries.device_read(ctx.session, device), "events": page.items, "orgs": orgs,
-            "may_act": service.may_act_on(ctx, device), "actions": service.actions_for(ctx, device), "error": None,
+            "actions": service.actions_for(ctx, device), "error": None,
             "registration": current, "Status": SmiStatus, "Type": DeviceType}
 
 

@@ -601,13 +601,10 @@ def device_for_change(ctx: Ctx, device_id: str | int) -> SmiDevice:
 class DeviceActions:
     """What an actor may do to a device now (what a page offers): nothing unless ``may_act_on``."""
 
+    may_act: bool = False  # the actor may change this device at all (``may_act_on``)
     statuses: list[SmiStatus] = field(default_factory=list)  # the SMI Statuses the lifecycle allows next
     commission: bool = False  # Commissioned is among them
     firmware: bool = False  # a firmware update may be recorded
-
-    @property
-    def any(self) -> bool:
-        return bool(self.statuses or self.firmware)
 
 
 def actions_for(ctx: Ctx, device: SmiDevice) -> DeviceActions:
@@ -616,5 +613,5 @@ def actions_for(ctx: Ctx, device: SmiDevice) -> DeviceActions:
         return DeviceActions()
     status = STATUS_OF[device.smi_status]
     statuses = rules.allowed_from(status)
-    return DeviceActions(statuses=statuses, commission=SmiStatus.COMMISSIONED in statuses,
+    return DeviceActions(may_act=True, statuses=statuses, commission=SmiStatus.COMMISSIONED in statuses,
                          firmware=status not in FIRMWARE_FROZEN)
