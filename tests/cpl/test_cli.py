@@ -39,11 +39,11 @@ def test_submit_approve_show_remove_and_the_lifecycle(cli_env, session):
     bad.write_text(json.dumps(submission("ESME_SINGLE", certificates=certs("zigbee", "cpa"))))
     r = run("submit", bad, "--as", "maker")
     assert r.exit_code == 1 and "an ESME needs a DLMS certificate (CPL Requirements, SEC F2)" in r.text
-    assert "certificate-matrix" in r.text and "Nothing was saved" in r.text
+    assert "certificate-matrix" in r.text and "The refusal is kept with its reasons" in r.text  # decision 0015
     r = run("submit", good, "--as", "maker")
     assert r.exit_code == 0, r.output
     assert r.text.count("Validated: awaiting SECAS") == 2
-    ids = session.scalars(select(Submission.id).order_by(Submission.id)).all()
+    ids = session.scalars(select(Submission.id).where(Submission.status == "validated").order_by(Submission.id)).all()
     assert run("approve", ids[0], "--as", "maker").exit_code == 1
     r = run("approve", ids[0], "--as", "secas")
     assert r.exit_code == 0 and "Active" in r.text, r.output
@@ -78,3 +78,25 @@ def test_export_and_import_with_a_progress_bar(cli_env, cast, session):
     assert "Importing cpl.xlsx" in r.text
     r = run("submit", out, "--as", "maker")  # the New Entry sheet is empty: nothing to submit
     assert r.exit_code == 0
+
+
+def test_typed_values_print_verbatim_not_as_rich_markup(cli_env, session):
+    """Names, models and reasons are printed as typed: '[bold]x[/bold]' stays, ':AB:' is no emoji (issue 9)."""
+    odd = submission("GSME", model="[bold]x[/bold] :AB:", release_notes="[red]notes[/red]")
+    path = cli_env / "odd.json"
+    path.write_text(json.dumps(odd))
+    r = run("submit", path, "--as", "maker")
+    assert r.exit_code == 0 and "Demo Meters Ltd [bold]x[/bold] :AB:" in r.text, r.output
+    sub_id = session.scalar(select(Submission.id))
+    r = run("approve", sub_id, "--as", "secas")
+    assert r.exit_code == 0 and "[bold]x[/bold] :AB:" in r.text, r.output
+    entry_id = session.scalar(select(CplEntry.id))
+    for args in (("list",), ("show", entry_id), ("submissions",)):
+        r = run(*args)
+        assert r.exit_code == 0 and "[bold]x[/bold]" in r.text and ":AB:" in r.text, (args, r.output)
+    r = run("remove", entry_id, "--minute", "[i]SECP 80[/i]", "--reason", "[bold]gone[/bold]", "--as", "secas")
+    assert r.exit_code == 0 and "([i]SECP 80[/i])" in r.text, r.output
+    r = run("show", entry_id)
+    assert "[bold]gone[/bold]" in r.text and "[i]SECP 80[/i]" in r.text
+    r = run("revoke", "zigbee", "[b]NOPE[/b]", "--reason", "x", "--as", "secas")  # an error quoting the typed value
+    assert r.exit_code == 1 and "[b]NOPE[/b]" in r.text, r.output

@@ -117,7 +117,7 @@ def test_from_submission_to_suspended_devices_through_the_cli(cli_env, db):
     bad.write_text(json.dumps(submission(product, dlms=False)))
     good.write_text(json.dumps(submission(product, dlms=True)))
     r = run("cpl", "submit", bad, "--as", "other")
-    assert r.exit_code == 1 and "an ESME needs a DLMS certificate" in r.text and "Nothing was saved" in r.text
+    assert r.exit_code == 1 and "an ESME needs a DLMS certificate" in r.text and "The refusal is kept" in r.text
     r = ok("cpl", "submit", good, "--as", "other")
     assert "Validated: awaiting SECAS" in r.text
     submission_id = re.search(r"submission (\d+)", r.text).group(1)

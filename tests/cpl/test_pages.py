@@ -86,7 +86,7 @@ def test_the_submission_form_names_the_field_and_the_rule(client, cast, session)
     assert r.status_code == 422
     assert "certificates: an ESME needs a DLMS certificate (CPL Requirements, SEC F2)" in text(r)
     assert 'value="DM-F"' in r.text  # the form keeps what was typed
-    assert session.scalar(select(Submission.id)) is None
+    assert session.scalars(select(Submission.status)).all() == ["refused"]  # kept with its reasons (decision 0015)
     r = client.post("/cpl/submit", data={**form, "physical_device_type": "IHD"}, headers=cast.headers["maker"])
     assert r.status_code == 422 and "physical_device_type: an IHD is not submitted to the CPL" in text(r)
     r = client.post("/cpl/submit", data={**form, "cpa_expiry_date": "soon"}, headers=cast.headers["maker"])
@@ -94,7 +94,7 @@ def test_the_submission_form_names_the_field_and_the_rule(client, cast, session)
     r = client.post("/cpl/submit", data={**form, "dlms_number": "D-F"}, headers=cast.headers["maker"],
                     follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/cpl/approvals?submitted=")
-    sub_id = session.scalar(select(Submission.id))
+    sub_id = session.scalar(select(Submission.id).where(Submission.status == "validated"))
     queue = client.get("/cpl/approvals", headers=cast.headers["maker"])
     assert "Only the Code Administrator (SECAS) approves" in text(queue) and "DM-F" in queue.text
     assert client.post(f"/cpl/submissions/{sub_id}/approve", headers=cast.headers["maker"]).status_code == 403
@@ -146,3 +146,12 @@ def test_forms_need_the_csrf_token_in_a_browser_session(client, cast, world):
     token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
     r = client.post("/cpl/submit", data={"manufacturer": "x", "csrf_token": token})
     assert r.status_code == 422 and "(b) the hardware version is required" in text(r)
+
+
+def test_the_cpl_pages_link_to_the_signed_extracts(client, cast):
+    """/cpl/extracts was linked from nowhere (issue 9, point 11): the CPL home and the CPL navigation link to it."""
+    h = cast.headers["guest"]
+    for path in ("/cpl", "/cpl/approvals", "/cpl/submit", "/cpl/extracts"):
+        r = client.get(path, headers=h)
+        assert r.status_code == 200 and 'href="/cpl/extracts"' in r.text, path
+    assert client.get("/cpl/extracts", headers=h).status_code == 200

@@ -301,7 +301,7 @@ def test_cli_issue_an_organisation_certificate_sign_then_submit(cli, session):
     tampered = cli / "tampered.json"
     tampered.write_text(json.dumps({**signed_file, "model": "DM-P1X"}))
     r = run("cpl", "submit", tampered, "--as", "maker")
-    assert r.exit_code == 1 and "signature-valid" in r.text and "Nothing was saved" in r.text
+    assert r.exit_code == 1 and "signature-valid" in r.text and "The refusal is kept" in r.text
     r = run("cpl", "submit", signed_path, "--as", "supplier")
     assert r.exit_code == 1 and "signer-organisation" in r.text
     r = run("cpl", "submit", signed_path, "--as", "maker")

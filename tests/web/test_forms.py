@@ -67,6 +67,12 @@ def form_app(tmp_path, engine, clock, settings) -> FastAPI:
                 raise NotFound("No such thing")
             if thing.count == 5:
                 raise Conflict("Already there")
+            if thing.count == 6:  # a refusal kept as evidence: shown like any other, but nothing is rolled back
+                refused = Invalid("Refused, and kept", detail=[{"field": "count", "message": "six is refused"}])
+                response = rerender(request, ctx, refused, "t.html", {"orgs": "kept"}, form=form, keep=True)
+                session.commit()  # the boundary commits what the page returned
+                session.close()
+                return response
         except FORM_FAILURES as exc:
             try:
                 return rerender(request, ctx, exc, "t.html",
@@ -101,3 +107,11 @@ def test_rerender_rolls_back_and_shows_field_messages(form_app, session) -> None
         assert session.scalar(select(func.count()).select_from(Organisation)) == 0
         assert c.post("/things", data={"name": "Acme Energy", "count": "2"}).text == "made"
     assert session.scalar(select(func.count()).select_from(Organisation)) == 1
+
+
+def test_rerender_can_keep_a_refusal_recorded_as_evidence(form_app, session) -> None:
+    with TestClient(form_app) as c:
+        r = c.post("/things", data={"name": "Kept Energy", "count": "6"})
+        assert r.status_code == 422
+        assert r.text == "Refused, and kept|count=six is refused;|Kept Energy|kept"  # not "Nothing was saved"
+    assert session.scalar(select(Organisation.name)) == "Kept Energy"

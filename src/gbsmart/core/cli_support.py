@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from gbsmart.config import Settings, get_settings
 from gbsmart.core.clock import Clock, SystemClock
@@ -65,14 +66,16 @@ def friendly_errors() -> Iterator[None]:
     except ValidationError as exc:
         err_console.print("[bold red]error (422):[/] the input is not valid")
         for e in exc.errors():
-            err_console.print(f"  • [cyan]{'.'.join(str(x) for x in e['loc'])}[/]: {plain_validation_message(e)}")
+            where = escape(".".join(str(x) for x in e["loc"]))
+            err_console.print(f"  • [cyan]{where}[/]: {escape(plain_validation_message(e))}")
         err_console.print("[dim]Nothing was saved.[/]")
         sys.exit(1)
     except AppError as exc:
-        err_console.print(f"[bold red]error ({exc.status}):[/] {exc.message}")
+        # a message may quote what was typed ('[bold]x[/bold]'): printed as it is, never as Rich markup
+        err_console.print(f"[bold red]error ({exc.status}):[/] {escape(exc.message)}")
         if isinstance(exc.detail, list):
             for d in exc.detail:
                 if isinstance(d, dict) and "field" in d:
-                    err_console.print(f"  • [cyan]{d['field']}[/]: {d.get('message', '')}")
+                    err_console.print(f"  • [cyan]{escape(str(d['field']))}[/]: {escape(str(d.get('message', '')))}")
         err_console.print("[dim]Nothing was saved.[/]")
         sys.exit(1)

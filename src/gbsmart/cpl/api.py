@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import StreamingResponse
-from sqlalchemy import select
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from gbsmart.core.context import Ctx
 from gbsmart.core.types import DbId
@@ -26,19 +25,10 @@ from gbsmart.cpl.schemas import (
     VersionRead,
     VersionSet,
 )
-from gbsmart.models.cpl import (
-    CplEntry,
-    EntryStatus,
-    GbcsVersion,
-    PhysicalDeviceType,
-    Submission,
-    SubmissionStatus,
-    TechnicalSpecification,
-)
+from gbsmart.models.cpl import CplEntry, EntryStatus, PhysicalDeviceType, Submission, SubmissionStatus
 from gbsmart.web.deps import get_ctx
 
 router = APIRouter(tags=["cpl"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def summary_of(e: CplEntry) -> EntrySummary:
@@ -80,11 +70,10 @@ def submission_of(s: Submission) -> SubmissionRead:
         failures=[{"field": f.field, "rule": f.rule, "message": f.message} for f in s.failures])
 
 
-def _keep_refusal(ctx: Ctx, sub: Submission) -> None:
-    """A refused submission is kept with its failures (committed here, by the boundary), then reported as 422."""
-    if sub.status == SubmissionStatus.REFUSED:
-        ctx.session.commit()
-        raise service.refusal(sub)
+def _refused(sub: Submission) -> JSONResponse | None:
+    """A refused submission's 422, returned (not raised) so that the request's transaction keeps it (decision 0015)."""
+    refused = service.refusal_to_report(sub)
+    return JSONResponse(refused.to_dict(), status_code=refused.status) if refused else None
 
 
 @router.get("/cpl/entries", response_model=EntryPage, summary="Search the CPL (keyset-paged)")
@@ -123,18 +112,20 @@ def get_submission(submission_id: DbId, ctx: Ctx = Depends(get_ctx)) -> Submissi
              description="A signed submission carries `signature` (base64 DER ECDSA P-256/SHA-256) and "
                          "`signer_certificates` (PEM); the signature is checked against the CPL trust anchor and "
                          "the submitting organisation (docs/cpl-extracts.md, 'Signed submissions').")
-def submit(data: SubmissionCreate, response: Response, ctx: Ctx = Depends(get_ctx)) -> SubmissionRead:
+def submit(data: SubmissionCreate, response: Response, ctx: Ctx = Depends(get_ctx)) -> SubmissionRead | JSONResponse:
     sub = service.submit(ctx, data)
-    _keep_refusal(ctx, sub)
+    if refused := _refused(sub):
+        return refused
     response.headers["Location"] = f"/api/v1/cpl/submissions/{sub.id}"
     return submission_of(sub)
 
 
 @router.post("/cpl/submissions/{submission_id}/approve", response_model=EntryRead,
              summary="SECAS approves a validated submission: the entry is listed Active (Code Administrator)")
-def approve(submission_id: DbId, ctx: Ctx = Depends(get_ctx)) -> EntryRead:
+def approve(submission_id: DbId, ctx: Ctx = Depends(get_ctx)) -> EntryRead | JSONResponse:
     sub = service.approve(ctx, submission_id)
-    _keep_refusal(ctx, sub)
+    if refused := _refused(sub):
+        return refused
     return read_of(ctx, service.get_entry(ctx.session, sub.entry_id))
 
 
@@ -172,11 +163,11 @@ router.add_api_route(
 
 
 @router.get("/cpl/export.xlsx", summary="The CPL as the SEC's workbook (CPL, New Entry and Versions sheets)",
-            response_class=StreamingResponse, responses={200: {"content": {XLSX: {}}}})
+            response_class=StreamingResponse, responses={200: {"content": {workbook.XLSX: {}}}})
 def export_xlsx(ctx: Ctx = Depends(get_ctx)) -> StreamingResponse:
-    stream = workbook.export_stream(ctx.session)
-    name = f"gbsmart-cpl-{ctx.clock.today():%Y%m%d}.xlsx"
-    return StreamingResponse(stream, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    name = workbook.export_filename(ctx.clock.today())
+    return StreamingResponse(workbook.export_stream(ctx.session), media_type=workbook.XLSX,
+                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.get("/cpl/expiring", response_model=list[EntrySummary],
@@ -194,10 +185,9 @@ def run_lifecycle(ctx: Ctx = Depends(get_ctx)) -> LifecycleRead:
 @router.get("/cpl/versions", response_model=list[VersionRead],
             summary="Technical specification and GBCS versions, with their end dates")
 def versions(ctx: Ctx = Depends(get_ctx)) -> list[VersionRead]:
-    specs = ctx.session.scalars(select(TechnicalSpecification).order_by(TechnicalSpecification.name,
-                                                                        TechnicalSpecification.version))
-    gbcs = ctx.session.scalars(select(GbcsVersion).order_by(GbcsVersion.version))
-    return [VersionRead(version=v.label, end_date=v.end_date) for v in [*specs, *gbcs]]
+    specs, gbcs = service.versions(ctx.session)
+    return [VersionRead(version=v.label, end_date=v.end_date) for v in specs] + [
+        VersionRead(version=g.label, end_date=g.end_date) for g in gbcs]
 
 
 @router.post("/cpl/versions", response_model=VersionRead,

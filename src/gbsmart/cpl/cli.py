@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 from pydantic import SecretStr
+from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -32,22 +33,37 @@ AS = typer.Option(..., "--as", help="The username acting (see `gbsmart parties p
 AS_OPTIONAL = typer.Option(None, "--as", help="The username acting (default: the system, as a scheduled job).")
 
 
+def _print_refusal(exc: SubmissionRefused | WorkbookInvalid | WorkbookTooLarge) -> None:
+    """A refusal rule by rule (typed values printed as they are, never as Rich markup)."""
+    err_console.print(f"[bold red]error ({exc.status}):[/] {escape(exc.message)}")
+    for d in exc.detail or []:
+        where = f"{d['sheet']} row {d['row']}: " if d.get("sheet") else ""
+        err_console.print(f"  • {escape(where)}[cyan]{escape(str(d['message']))}[/] [dim]({escape(str(d['rule']))})[/]")
+    if isinstance(exc, WorkbookInvalid) and exc.errors_total > len(exc.detail):
+        err_console.print(f"  … and {exc.errors_total - len(exc.detail)} more.")
+
+
 @contextmanager
 def _session(username: str | None = None) -> Iterator[Ctx]:
-    """A transaction as ``username``; a refused submission or workbook is listed rule by rule, nothing saved."""
+    """A transaction as ``username``; a refused workbook is listed rule by rule, nothing saved."""
     with friendly_errors():
         try:
             with cli_ctx(username) as ctx:
                 yield ctx
         except (SubmissionRefused, WorkbookInvalid, WorkbookTooLarge) as exc:
-            err_console.print(f"[bold red]error ({exc.status}):[/] {exc.message}")
-            for d in exc.detail or []:
-                where = f"{d['sheet']} row {d['row']}: " if d.get("sheet") else ""
-                err_console.print(f"  • {where}[cyan]{d['message']}[/] [dim]({d['rule']})[/]")
-            if isinstance(exc, WorkbookInvalid) and exc.errors_total > len(exc.detail):
-                err_console.print(f"  … and {exc.errors_total - len(exc.detail)} more.")
+            _print_refusal(exc)
             err_console.print("[dim]Nothing was saved.[/]")
             raise typer.Exit(1) from None
+
+
+def _report_kept(refusals: list[SubmissionRefused]) -> None:
+    """Refused submissions, reported once the command's transaction has kept them (decision 0015): exit 1."""
+    if not refusals:
+        return
+    for exc in refusals:
+        _print_refusal(exc)
+    err_console.print("[dim]The refusal is kept with its reasons (gbsmart cpl submissions --status refused).[/]")
+    raise typer.Exit(1)
 
 
 @app.command("list")
@@ -69,7 +85,7 @@ def list_cmd(
             t.add_column(col, overflow="fold")
         for e in page.items:
             dm = e.device_model
-            t.add_row(str(e.id), dm.manufacturer, dm.model, dm.hardware_version, dm.firmware_version,
+            t.add_row(str(e.id), *map(escape, (dm.manufacturer, dm.model, dm.hardware_version, dm.firmware_version)),
                       PhysicalDeviceType(dm.physical_device_type).short, e.technical_specification.label,
                       e.gbcs_version.version if e.gbcs_version else "", f"{e.cpa_expiry or ''}", e.status)
         console.print(t)
@@ -81,32 +97,36 @@ def show(entry_id: DbIdArgument) -> None:
     with _session() as ctx:
         e = service.get_entry(ctx.session, entry_id)
         dm, today = e.device_model, ctx.clock.today()
-        console.print(Panel(
-            f"[bold]{dm.manufacturer} {dm.model}[/]  HW {dm.hardware_version} · FW {dm.firmware_version}\n"
+        signer = signatures.signer_of(e.signer_certificates) if e.signer_certificates else None
+        console.print(Panel(  # what submitters typed (names, versions, the signer's fingerprint) is not markup
+            f"[bold]{escape(dm.manufacturer)} {escape(dm.model)}[/]  HW {escape(dm.hardware_version)} · "
+            f"FW {escape(dm.firmware_version)}\n"
             f"{PhysicalDeviceType(dm.physical_device_type).label} · {e.technical_specification.label}"
             + (f" · {e.gbcs_version.label}" if e.gbcs_version else "") + (" · SMETS1" if e.smets1 else "")
-            + f"\n{e.status} since {e.status_since:%d %b %Y} · submitted by {e.submitter_name}"
-            + (f"\nManufacturer Image: {e.image_creator} {e.image_hash}" if e.image_hash else "")
-            + (f"\nSigned by {signatures.signer_of(e.signer_certificates)}" if e.signer_certificates
-               else "\nSigned (as recorded; no signature held)" if e.signed else ""),
+            + f"\n{e.status} since {e.status_since:%d %b %Y} · submitted by {escape(e.submitter_name)}"
+            + (f"\nManufacturer Image: {escape(e.image_creator or '')} {escape(e.image_hash)}" if e.image_hash
+               else "")
+            + (f"\nSigned by {escape(signer)}" if signer else "\nSigned (as recorded; no signature held)" if e.signed
+               else ""),
             title=f"CPL entry {e.id}"))
         t = Table(title="Assurance Certificates")
         for col in ("kind", "number", "issued", "firmware", "expiry", "conditional", "today"):
             t.add_column(col)
         for c in e.ordered_certificates:
             problem = rules.certificate_problem(service.certificate_facts(c), today)
-            t.add_row(CertificateKind(c.kind).label, c.number, f"{c.issued_on or ''}", c.firmware_version or "",
+            t.add_row(CertificateKind(c.kind).label, escape(c.number), f"{c.issued_on or ''}",
+                      escape(c.firmware_version or ""),
                       f"{c.expiry_date or ''}", f"{c.conditional_date or ''}" if c.conditional else "",
-                      f"[red]{problem}[/]" if problem else "[green]valid[/]")
+                      f"[red]{escape(problem)}[/]" if problem else "[green]valid[/]")
         console.print(t)
         for flag in service.entry_flags(e, today):
-            console.print(f"[yellow]![/] {flag}")
+            console.print(f"[yellow]![/] {escape(flag)}")
         t = Table(title="Timeline")
         for col in ("#", "date", "by", "status", "text", "reference"):
             t.add_column(col, overflow="fold")
         for ev in e.events:
-            t.add_row(str(ev.seq), f"{ev.happened_on:%d %b %Y}", ev.actor_name, ev.to_status or "", ev.text,
-                      ev.reference or "")
+            t.add_row(str(ev.seq), f"{ev.happened_on:%d %b %Y}", escape(ev.actor_name), ev.to_status or "",
+                      escape(ev.text), escape(ev.reference or ""))
         console.print(t)
 
 
@@ -129,23 +149,28 @@ def submit(
     acting_as: str = AS,
 ) -> None:
     """Submit new entries or firmware updates from a JSON file or the workbook's New Entry sheet."""
+    refusals: list[SubmissionRefused] = []
     with _session(acting_as) as ctx:
-        if path.suffix.lower() == ".xlsx":
+        if path.suffix.lower() == ".xlsx":  # a workbook is all or nothing: a refused row imports nothing
             result = _import(ctx, path)
             ids = result.submission_ids
-        else:
+        else:  # each submission is judged on its own, as the API judges each one; refusals are kept
             raw = json.loads(path.read_text())
+            items = [SubmissionCreate.model_validate(item) for item in (raw if isinstance(raw, list) else [raw])]
             ids = []
-            for item in raw if isinstance(raw, list) else [raw]:
-                sub = service.submit(ctx, SubmissionCreate.model_validate(item))
-                if sub.status == SubmissionStatus.REFUSED:
-                    raise service.refusal(sub)
-                ids.append(sub.id)
+            for data in items:
+                sub = service.submit(ctx, data)
+                if refused := service.refusal_to_report(sub):
+                    refusals.append(refused)
+                else:
+                    ids.append(sub.id)
         for i in ids:
             sub = service.get_submission(ctx.session, i)
             signer = signatures.signer_of(sub.signer_certificates)
-            console.print(f"[green]✓[/] submission [bold]{sub.id}[/] {sub.label}: {SubmissionStatus(sub.status).label}"
-                          + (f" (signed by {signer})" if signer else ""))
+            signed = f" (signed by {escape(signer)})" if signer else ""
+            console.print(f"[green]✓[/] submission [bold]{sub.id}[/] {escape(sub.label)}: "
+                          f"{SubmissionStatus(sub.status).label}{signed}")
+    _report_kept(refusals)
 
 
 @app.command("sign-submission")
@@ -181,7 +206,7 @@ def sign_submission(
     target.write_text(text, encoding="utf-8")
     signer = signatures.describe_signer(chain[0])
     err_console.print(f"[green]✓[/] signed {len(signed)} submission{'s' if len(signed) != 1 else ''} as "
-                      f"[bold]{signer}[/] → {target}")
+                      f"[bold]{escape(signer)}[/] → {escape(str(target))}")
 
 
 @app.command()
@@ -192,8 +217,8 @@ def submissions(status: SubmissionStatus = typer.Option(None)) -> None:
         for col in ("id", "device model", "type", "kind", "status", "submitter", "failures"):
             t.add_column(col, overflow="fold")
         for s in service.list_submissions(ctx.session, status.value if status else None):
-            t.add_row(str(s.id), s.label, s.physical_device_type, s.kind, SubmissionStatus(s.status).label,
-                      s.submitter_name, "\n".join(f.message for f in s.failures))
+            t.add_row(str(s.id), escape(s.label), s.physical_device_type, s.kind, SubmissionStatus(s.status).label,
+                      escape(s.submitter_name), escape("\n".join(f.message for f in s.failures)))
         console.print(t)
 
 
@@ -202,14 +227,10 @@ def approve(submission_id: DbIdArgument, acting_as: str = AS) -> None:
     """Approve a validated submission on the Panel's behalf (Code Administrator): the entry is listed Active."""
     with _session(acting_as) as ctx:
         sub = service.approve(ctx, submission_id)
-        if sub.status == SubmissionStatus.REFUSED:
-            ctx.session.commit()  # keep the refusal and its reasons
-            err_console.print(f"[bold red]refused:[/] submission {sub.id} no longer meets the rules; the refusal is "
-                              "kept with its reasons:")
-            for f in sub.failures:
-                err_console.print(f"  • [cyan]{f.message}[/] [dim]({f.rule})[/]")
-            raise typer.Exit(1)
-        console.print(f"[green]✓[/] {sub.label} is on the CPL: entry [bold]{sub.entry_id}[/], Active")
+        refused = service.refusal_to_report(sub)  # no longer meets the rules on the day: refused, and kept
+        label, entry_id = sub.label, sub.entry_id
+    _report_kept([refused] if refused else [])
+    console.print(f"[green]✓[/] {escape(label)} is on the CPL: entry [bold]{entry_id}[/], Active")
 
 
 @app.command()
@@ -228,7 +249,7 @@ def remove(
                                  date.fromisoformat(effective_on) if effective_on else None,
                                  date.fromisoformat(grace_until) if grace_until else None, status=status)
         state = "removed now" if r.applied_at else f"scheduled: {r.to_status} from {r.takes_effect_on:%d %b %Y}"
-        console.print(f"[green]✓[/] entry {entry_id} {state} ({r.minute_reference})")
+        console.print(f"[green]✓[/] entry {entry_id} {state} ({escape(r.minute_reference)})")
 
 
 @app.command()
@@ -242,8 +263,8 @@ def revoke(
     """Record a certificate's revocation (Code Administrator); its entries then await the Panel's decision."""
     with _session(acting_as) as ctx:
         cert = service.revoke_certificate(ctx, kind.value, number, reason, date.fromisoformat(on) if on else None)
-        console.print(f"[green]✓[/] {kind.label} certificate {number} revoked; entries affected: "
-                      + (", ".join(e.device_model.label for e in cert.entries) or "none"))
+        console.print(f"[green]✓[/] {kind.label} certificate {escape(number)} revoked; entries affected: "
+                      + escape(", ".join(e.device_model.label for e in cert.entries) or "none"))
 
 
 @app.command()
@@ -255,7 +276,7 @@ def version(
     """Record a technical specification or GBCS version, or set its end date (Code Administrator)."""
     with _session(acting_as) as ctx:
         v = service.set_version(ctx, label, date.fromisoformat(end_date) if end_date else None)
-        console.print(f"[green]✓[/] {v.label}" + (f" end-dated {v.end_date:%d %b %Y}" if v.end_date else ""))
+        console.print(f"[green]✓[/] {escape(v.label)}" + (f" end-dated {v.end_date:%d %b %Y}" if v.end_date else ""))
 
 
 @app.command("import")
@@ -272,7 +293,7 @@ def export(path: Path = typer.Argument(..., dir_okay=False, help="Where to write
     """Export the CPL as the SEC's workbook (CPL, New Entry and Versions sheets)."""
     with _session() as ctx, path.open("wb") as fh:
         n = workbook.write_workbook(ctx.session, fh)
-    console.print(f"[green]✓[/] wrote {n} entries to {path}")
+    console.print(f"[green]✓[/] wrote {n} entries to {escape(str(path))}")
 
 
 @lifecycle_app.command("run")
@@ -286,7 +307,7 @@ def lifecycle_run(acting_as: str = AS_OPTIONAL) -> None:
                              ("on end-dated versions", r.end_dated)):
             console.print(f"[bold]{len(items)} {title}[/]")
             for item in items:
-                console.print(f"  • {item}")
+                console.print(f"  • {escape(item)}")
 
 
 @app.command()

@@ -7,29 +7,24 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
-from pydantic import ValidationError
-from sqlalchemy import select
 
 from gbsmart.core.context import Ctx
-from gbsmart.core.errors import AppError
 from gbsmart.core.types import DbId
 from gbsmart.cpl import rules, service, signatures, upload, workbook
-from gbsmart.cpl.api import XLSX
 from gbsmart.cpl.errors import WorkbookInvalid, WorkbookTooLarge
 from gbsmart.cpl.schemas import RemovalCreate, SubmissionCreate
 from gbsmart.models.cpl import (
     CertificateKind,
     CplEntry,
     EntryStatus,
-    GbcsVersion,
     NoticeKind,
     PhysicalDeviceType,
     SubmissionKind,
     SubmissionStatus,
-    TechnicalSpecification,
 )
 from gbsmart.web.csrf import csrf_protect
 from gbsmart.web.deps import get_ctx
+from gbsmart.web.forms import FORM_FAILURES, parse, read_form, rerender
 from gbsmart.web.templating import render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
@@ -60,20 +55,18 @@ def browser(request: Request, ctx: Ctx = Depends(get_ctx), q: str | None = None,
 
 @router.get("/cpl/export.xlsx")
 def export(ctx: Ctx = Depends(get_ctx)) -> StreamingResponse:
-    name = f"gbsmart-cpl-{ctx.clock.today():%Y%m%d}.xlsx"
-    return StreamingResponse(workbook.export_stream(ctx.session), media_type=XLSX,
+    name = workbook.export_filename(ctx.clock.today())
+    return StreamingResponse(workbook.export_stream(ctx.session), media_type=workbook.XLSX,
                              headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 async def import_xlsx(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
-    context = _list_context(ctx, service.EntryFilters(), None)
     try:
         result = await upload.import_upload(request, ctx)
     except (WorkbookInvalid, WorkbookTooLarge) as exc:
-        ctx.session.rollback()
-        more = exc.errors_total - len(exc.detail) if isinstance(exc, WorkbookInvalid) else 0
-        return render(request, "cpl_list.html", {**context, "bad_rows": exc.detail, "error": exc.message,
-                                                 "more_errors": more}, status_code=exc.status)
+        rows, more = exc.detail, exc.errors_total - len(exc.detail) if isinstance(exc, WorkbookInvalid) else 0
+        return rerender(request, ctx, exc, "cpl_list.html", lambda: {
+            **_list_context(ctx, service.EntryFilters(), None), "bad_rows": rows, "more_errors": more}, prefix="")
     ctx.session.flush()
     return render(request, "cpl_list.html", {**_list_context(ctx, service.EntryFilters(), None), "imported": result})
 
@@ -99,12 +92,12 @@ def expiry_timeline(entry: CplEntry, today: date) -> dict | None:
         marks.append((cpa.revoked_at.date(), "Revoked", "red"))
     for n in entry.notices:
         marks.append((n.sent_on, f"{NoticeKind(n.kind).label} sent", "green"))
-    marks = sorted((m for m in marks if m[0] is not None), key=lambda m: m[0])
-    start, end = marks[0][0], marks[-1][0]
+    dated = sorted(((d, label, colour) for d, label, colour in marks if d is not None), key=lambda m: m[0])
+    start, end = dated[0][0], dated[-1][0]
     span = max((end - start).days, 1)
     lanes = [-1e9] * 4  # right edge of the last label in each lane: above near, below near, above far, below far
     points = []
-    for d, label, colour in marks:
+    for d, label, colour in dated:
         x = 60 + 880 * (d - start).days / span
         half = 4.2 * max(len(label), 11)  # about half the label's width at font-size 13
         lane = next((i for i, right in enumerate(lanes) if right < x - half), min(range(4), key=lanes.__getitem__))
@@ -131,46 +124,30 @@ def entry_page(request: Request, entry_id: DbId, ctx: Ctx = Depends(get_ctx)) ->
 
 @router.post("/cpl/entries/{entry_id}/remove")
 async def remove(request: Request, entry_id: DbId, ctx: Ctx = Depends(get_ctx)) -> Response:
-    form = dict(await request.form())
+    form = await read_form(request)
     try:
-        data = RemovalCreate(minute_reference=form.get("minute_reference", ""), reason=form.get("reason", ""),
-                             effective_on=form.get("effective_on") or None, grace_until=form.get("grace_until") or None,
-                             status=form.get("status") or EntryStatus.WITHDRAWN)
+        data = parse(RemovalCreate, {}, minute_reference=form.get("minute_reference", ""),
+                     reason=form.get("reason", ""), effective_on=form.get("effective_on") or None,
+                     grace_until=form.get("grace_until") or None, status=form.get("status") or EntryStatus.WITHDRAWN)
         service.remove(ctx, entry_id, data)
-    except (ValidationError, AppError) as exc:
-        if isinstance(exc, AppError) and exc.status == 404:
-            raise
-        ctx.session.rollback()
-        errors = _field_errors(exc)
-        message = exc.message if isinstance(exc, AppError) else "Please correct the removal form."
-        return render(request, "cpl_entry.html", {**_entry_context(ctx, entry_id), "error": message,
-                                                  "errors": errors}, status_code=getattr(exc, "status", 422))
+    except FORM_FAILURES as exc:
+        return rerender(request, ctx, exc, "cpl_entry.html", lambda: _entry_context(ctx, entry_id), form=form,
+                        prefix="")
     return RedirectResponse(f"/cpl/entries/{entry_id}?done=removal", status_code=303)
 
 
 # ---------------------------------------------------------------- submitting
 
 
-def _field_errors(exc: Exception) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    if isinstance(exc, ValidationError):
-        for e in exc.errors():
-            key = str(e["loc"][0]) if e["loc"] else "form"
-            errors.setdefault(key, f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}")
-    elif isinstance(exc, AppError) and isinstance(exc.detail, list):
-        for d in exc.detail:
-            if isinstance(d, dict) and d.get("field"):
-                errors[d["field"]] = (errors[d["field"]] + " " if d["field"] in errors else "") + d.get("message", "")
-    return errors
-
-
-def _form_to_submission(form: dict) -> SubmissionCreate:
+def _form_to_submission(form: dict[str, str]) -> SubmissionCreate:
+    """The portal's flat form as the API's SubmissionCreate (certificates and the Supplier confirmation nested)."""
     certs = []
     for kind in CertificateKind:
         k = kind.value
         if form.get(f"{k}_number", "").strip():
-            cert = {"kind": k, "number": form[f"{k}_number"], "issued_on": form.get(f"{k}_issued_on") or None,
-                    "firmware_version": form.get(f"{k}_firmware_version") or None}
+            cert: dict[str, object] = {"kind": k, "number": form[f"{k}_number"],
+                                       "issued_on": form.get(f"{k}_issued_on") or None,
+                                       "firmware_version": form.get(f"{k}_firmware_version") or None}
             if kind is CertificateKind.CPA:
                 cert.update(expiry_date=form.get("cpa_expiry_date") or None,
                             conditional=bool(form.get("cpa_conditional_date")),
@@ -182,42 +159,35 @@ def _form_to_submission(form: dict) -> SubmissionCreate:
               "release_notes", "technical_specification")
     optional = ("gbcs_version", "image_creator", "image_hash", "signature", "signer_certificates", "mapping_evidence",
                 "submitter_organisation")
-    return SubmissionCreate.model_validate({
+    return parse(SubmissionCreate, {
         "kind": form.get("kind") or "new_entry", **{f: form.get(f, "") for f in fields},
         **{f: form.get(f) or None for f in optional}, "smets1": bool(form.get("smets1")), "certificates": certs,
         "supplier_confirmation": confirmation})
 
 
-def _submit_context(ctx: Ctx, form: dict, errors: dict, error: str | None = None) -> dict:
-    today = ctx.clock.today()
-    specs = [s.label for s in ctx.session.scalars(select(TechnicalSpecification).order_by(
-        TechnicalSpecification.name, TechnicalSpecification.version)) if not s.end_date or s.end_date >= today]
-    gbcs = [g.version for g in ctx.session.scalars(select(GbcsVersion).order_by(GbcsVersion.version))
-            if not g.end_date or g.end_date >= today]
-    return {"form": form, "errors": errors, "error": error, "specs": specs, "gbcs": gbcs,
-            "is_admin": _is_admin(ctx), **ENUMS}
+def _submit_context(ctx: Ctx) -> dict:
+    specs, gbcs = service.open_versions(ctx.session, ctx.clock.today())
+    return {"form": {}, "errors": {}, "error": None, "specs": specs, "gbcs": gbcs, "is_admin": _is_admin(ctx),
+            **ENUMS}
 
 
 @router.get("/cpl/submit")
 def submit_form(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
-    return render(request, "cpl_submit.html", _submit_context(ctx, {}, {}))
+    return render(request, "cpl_submit.html", _submit_context(ctx))
 
 
 @router.post("/cpl/submit")
 async def submit(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    """A submission judged at once: validated (to the queue) or refused, and a refusal is kept (decision 0015)."""
+    form = await read_form(request)
     try:
         sub = service.submit(ctx, _form_to_submission(form))
-        if sub.status == SubmissionStatus.REFUSED:
-            raise service.refusal(sub)
-    except (ValidationError, AppError) as exc:
-        if isinstance(exc, AppError) and exc.status not in (422, 403):
-            raise
-        ctx.session.rollback()
-        message = (f"Nothing was submitted: {exc.message}" if isinstance(exc, AppError)
-                   else "Nothing was submitted: please correct the fields marked below.")
-        return render(request, "cpl_submit.html", _submit_context(ctx, form, _field_errors(exc), message),
-                      status_code=getattr(exc, "status", 422))
+    except FORM_FAILURES as exc:  # not a submission at all (a malformed form, or not allowed): nothing is kept
+        return rerender(request, ctx, exc, "cpl_submit.html", lambda: _submit_context(ctx), form=form,
+                        prefix="Nothing was submitted")
+    if refused := service.refusal_to_report(sub):
+        return rerender(request, ctx, refused, "cpl_submit.html", lambda: _submit_context(ctx), form=form,
+                        prefix="", keep=True)
     return RedirectResponse(f"/cpl/approvals?submitted={sub.id}", status_code=303)
 
 
@@ -229,30 +199,25 @@ def approvals(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     return render(request, "cpl_approvals.html", _approvals_context(ctx))
 
 
-def _approvals_context(ctx: Ctx, error: str | None = None, report: service.LifecycleReport | None = None) -> dict:
+def _approvals_context(ctx: Ctx, report: service.LifecycleReport | None = None) -> dict:
     today = ctx.clock.today()
     return {"queue": service.list_submissions(ctx.session, SubmissionStatus.VALIDATED.value),
             "recent": [s for s in service.list_submissions(ctx.session, limit=30)
                        if s.status != SubmissionStatus.VALIDATED],
             "expiring": service.expiring(ctx.session, today, 365), "awaiting": service.awaiting_removal(
                 ctx.session, today), "end_dated": service.end_dated_entries(ctx.session, today),
-            "is_admin": _is_admin(ctx), "error": error, "report": report, "today": today, **ENUMS}
+            "is_admin": _is_admin(ctx), "error": None, "errors": {}, "report": report, "today": today, **ENUMS}
 
 
 @router.post("/cpl/submissions/{submission_id}/approve")
 async def approve(request: Request, submission_id: DbId, ctx: Ctx = Depends(get_ctx)) -> Response:
     try:
         sub = service.approve(ctx, submission_id)
-    except AppError as exc:
-        if exc.status == 404:
-            raise
-        ctx.session.rollback()
-        return render(request, "cpl_approvals.html", _approvals_context(ctx, exc.message), status_code=exc.status)
-    if sub.status == SubmissionStatus.REFUSED:
-        ctx.session.commit()  # the refusal and its reasons are kept
-        return render(request, "cpl_approvals.html", _approvals_context(
-            ctx, f"Submission {sub.id} no longer meets the rules and was refused: "
-                 + "; ".join(f.message for f in sub.failures)), status_code=422)
+    except FORM_FAILURES as exc:
+        return rerender(request, ctx, exc, "cpl_approvals.html", lambda: _approvals_context(ctx), prefix="")
+    if refused := service.refusal_to_report(sub):  # no longer meets the rules: refused, and the refusal kept
+        return rerender(request, ctx, refused, "cpl_approvals.html", lambda: _approvals_context(ctx), prefix="",
+                        keep=True)
     return RedirectResponse(f"/cpl/entries/{sub.entry_id}?done=approved", status_code=303)
 
 
@@ -260,7 +225,6 @@ async def approve(request: Request, submission_id: DbId, ctx: Ctx = Depends(get_
 async def lifecycle(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     try:
         report = service.run_lifecycle(ctx)
-    except AppError as exc:
-        ctx.session.rollback()
-        return render(request, "cpl_approvals.html", _approvals_context(ctx, exc.message), status_code=exc.status)
+    except FORM_FAILURES as exc:
+        return rerender(request, ctx, exc, "cpl_approvals.html", lambda: _approvals_context(ctx), prefix="")
     return render(request, "cpl_approvals.html", _approvals_context(ctx, report=report))

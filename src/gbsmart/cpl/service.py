@@ -261,9 +261,21 @@ def refusal(sub: Submission) -> SubmissionRefused:
     """The 422 for a refused submission: one detail per failure (field, rule, message)."""
     n = len(sub.failures)
     return SubmissionRefused(
-        f"CPL submission {sub.id} was refused: {n} rule{'s' if n != 1 else ''} not met.",
+        f"CPL submission {sub.id} was refused: {n} rule{'s' if n != 1 else ''} not met. The refusal is kept with its "
+        "reasons; correct them and submit again.",
         detail=[{"field": f.field, "rule": f.rule, "message": f.message} for f in sub.failures],
         submission_id=sub.id)
+
+
+def refusal_to_report(sub: Submission) -> SubmissionRefused | None:
+    """What a door reports after ``submit`` or ``approve``: the refusal (422) if ``sub`` was refused, else None.
+
+    A refused submission is kept, with its reasons, for the record (docs/decisions/0015-refused-cpl-submissions.md):
+    ``submit`` and ``approve`` have written it, and the door reports this refusal *without raising it through its
+    transaction*, so the boundary commits the refusal as it commits any other outcome. No door commits or rolls
+    back by hand.
+    """
+    return refusal(sub) if sub.status == SubmissionStatus.REFUSED else None
 
 
 def _certificate(ctx: Ctx, c: CertificateIn) -> Certificate:
@@ -430,6 +442,20 @@ def revoke_certificate(ctx: Ctx, kind: str, number: str, reason: str, revoked_on
         add_event(ctx, entry, "certificate_revoked", f"{CertificateKind(cert.kind).label} certificate {number} "
                                                      f"revoked: {reason}. Awaiting the Panel's removal decision.")
     return cert
+
+
+def versions(session: Session) -> tuple[list[TechnicalSpecification], list[GbcsVersion]]:
+    """Every technical specification and GBCS version SECAS has recorded, in version order."""
+    specs = session.scalars(select(TechnicalSpecification).order_by(TechnicalSpecification.name,
+                                                                    TechnicalSpecification.version))
+    return list(specs), list(session.scalars(select(GbcsVersion).order_by(GbcsVersion.version)))
+
+
+def open_versions(session: Session, on: date) -> tuple[list[str], list[str]]:
+    """The technical specifications (labels) and GBCS versions a submission may name on ``on``: not end-dated."""
+    specs, gbcs = versions(session)
+    return ([s.label for s in specs if not s.end_date or s.end_date >= on],
+            [g.version for g in gbcs if not g.end_date or g.end_date >= on])
 
 
 def set_version(ctx: Ctx, label: str, end_date: date | None = None) -> TechnicalSpecification | GbcsVersion:

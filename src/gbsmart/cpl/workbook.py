@@ -634,6 +634,14 @@ def export_bytes(session: Session) -> bytes:
     return buf.getvalue()
 
 
+#: the workbook's media type, and the name a download of it takes on a day (the API's and the portal's export)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def export_filename(on: date) -> str:
+    return f"gbsmart-cpl-{on:%Y%m%d}.xlsx"
+
+
 def export_stream(session: Session, chunk: int = 64 * 1024) -> Iterator[bytes]:
     """Build the workbook in a spooled temporary file (entries read in batches), then yield it in chunks."""
     tmp = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - closed by the generator

@@ -11,8 +11,8 @@ from rich.table import Table
 
 from gbsmart.core.cli_support import cli_ctx, console, friendly_errors
 from gbsmart.smi import extract_cli, registration, service
-from gbsmart.smi.api import device_for_change, read_of, require_writer, summary_of
 from gbsmart.smi.generate import generate_inventory
+from gbsmart.smi.queries import device_read, device_summary
 from gbsmart.smi.rules import CspRegion, DeviceType, Fuel, SmiStatus
 from gbsmart.smi.schemas import DeviceCreate, RegistrationCreate, RegistrationHistory
 
@@ -46,7 +46,7 @@ def generate(
 def show(device_id: str = typer.Argument(..., help="EUI-64 Device ID, e.g. 00-0D-6F-00-00-12-34-56")) -> None:
     """A device, its Device Model and its status history."""
     with friendly_errors(), cli_ctx() as ctx:
-        d = read_of(ctx.session, service.get_device(ctx.session, device_id))
+        d = device_read(ctx.session, service.get_device(ctx.session, device_id))
         t = Table(title=f"Device {d.device_id}", show_header=False)
         m = d.device_model
         for k, v in (("Device Type", f"{d.device_type.value} ({d.device_type.label})"),
@@ -56,14 +56,14 @@ def show(device_id: str = typer.Argument(..., help="EUI-64 Device ID, e.g. 00-0D
                                       f"{m.status} on the CPL" if m else "none"),
                      ("MPxN", d.mpxn or ""), ("CHF", d.chf_device_id or ""),
                      ("associated meter", d.associated_meter_id or ""), ("CSP region", d.csp_region.value)):
-            t.add_row(k, str(v))
+            t.add_row(k, escape(str(v)))  # model names come from the CPL's submitters
         console.print(t)
         h = Table(title="Status history")
         for col in ("when", "from", "to", "why"):
             h.add_column(col)
         for row in d.history:
             h.add_row(f"{row.at:%d %b %Y %H:%M}", row.from_status.value if row.from_status else "—",
-                      row.to_status.value, row.reason)
+                      row.to_status.value, escape(row.reason))
         console.print(h)
 
 
@@ -103,12 +103,11 @@ def add(
 ) -> None:
     """Add a device (the DCC or the Code Administrator); its Device Model must be on the SMI's copy of the CPL."""
     with friendly_errors(), cli_ctx(acting_as) as ctx:
-        require_writer(ctx)
         data = DeviceCreate(device_id=device_id, device_type=device_type, manufacturer=manufacturer, model=model,
                             hardware_version=hardware, firmware_version=firmware_version, smi_status=status,
                             mpxn=mpxn or None, chf_device_id=chf or None, associated_meter_id=associated_meter or None,
                             csp_region=region)
-        d = read_of(ctx.session, service.add_device(ctx, data))
+        d = device_read(ctx.session, service.add_device(ctx, data))
         m = d.device_model
         console.print(f"[green]✓[/] {d.device_id} ({d.device_type.value}) added: SMI Status {d.smi_status.value}"
                       + (f", Device Model {escape(m.manufacturer)} {escape(m.model)} HW {escape(m.hardware_version)} "
@@ -128,7 +127,7 @@ def devices(
         key = registration.parse_mpxn(mpxn)[0] if mpxn else None
         f = service.DeviceFilters(mpxn=key, status=status, device_type=device_type)
         page = service.list_devices(ctx.session, f, cursor, limit)
-        rows = [summary_of(ctx.session, d) for d in page.items]
+        rows = [device_summary(ctx.session, d) for d in page.items]
     what = ", ".join(x for x in (f"MPxN {mpxn}" if mpxn else "", status.value if status else "",
                                  device_type.value if device_type else "") if x) or "all"
     t = Table(title=f"Devices ({what}): {len(rows)} on this page")
@@ -148,9 +147,8 @@ def devices(
 def commission(device_id: str, reason: str = typer.Option("commissioned"), acting_as: str = AS) -> None:
     """Commission a device (refused unless its Device Model is Active on the CPL)."""
     with friendly_errors(), cli_ctx(acting_as) as ctx:
-        device_for_change(ctx, device_id)
         d = service.commission(ctx, device_id, reason)
-        console.print(f"[green]✓[/] {read_of(ctx.session, d).device_id} is Commissioned")
+        console.print(f"[green]✓[/] {device_read(ctx.session, d).device_id} is Commissioned")
 
 
 @app.command()
@@ -158,8 +156,7 @@ def decommission(device_id: str, reason: str = typer.Option("decommissioned", he
                  acting_as: str = AS) -> None:
     """Decommission a device (from Whitelisted, InstalledNotCommissioned, Commissioned, Recovery or Recovered)."""
     with friendly_errors(), cli_ctx(acting_as) as ctx:
-        device_for_change(ctx, device_id)
-        d = read_of(ctx.session, service.decommission(ctx, device_id, reason))
+        d = device_read(ctx.session, service.decommission(ctx, device_id, reason))
         console.print(f"[green]✓[/] {d.device_id} is Decommissioned")
 
 
@@ -172,8 +169,7 @@ def status(
 ) -> None:
     """Change a device's SMI Status (whitelist, install, withdraw, recovery ...); refusals name what is allowed."""
     with friendly_errors(), cli_ctx(acting_as) as ctx:
-        device_for_change(ctx, device_id)
-        d = read_of(ctx.session, service.change_status(ctx, device_id, target, reason))
+        d = device_read(ctx.session, service.change_status(ctx, device_id, target, reason))
         console.print(f"[green]✓[/] {d.device_id} is {d.smi_status.value}")
 
 
@@ -182,9 +178,8 @@ def firmware(device_id: str, version: str = typer.Argument(..., help="The firmwa
              acting_as: str = AS) -> None:
     """Record a firmware update: the device moves to that Device Model (and is restored if it is Active)."""
     with friendly_errors(), cli_ctx(acting_as) as ctx:
-        device_for_change(ctx, device_id)
-        d = read_of(ctx.session, service.update_firmware(ctx, device_id, version))
-        console.print(f"[green]✓[/] {d.device_id} runs firmware {version}; SMI Status {d.smi_status.value}")
+        d = device_read(ctx.session, service.update_firmware(ctx, device_id, version))
+        console.print(f"[green]✓[/] {d.device_id} runs firmware {escape(version)}; SMI Status {d.smi_status.value}")
 
 
 # ---------------------------------------------------------------- registration data
@@ -235,7 +230,7 @@ def registration_show(mpxn: str = typer.Argument(..., help="MPAN core or MPRN.")
     with friendly_errors(), cli_ctx(acting_as) as ctx:
         h = registration.read_registrations(ctx, mpxn)
         page = service.list_devices(ctx.session, service.DeviceFilters(mpxn=int(h.mpxn)), None, 20)
-        rows = [summary_of(ctx.session, d) for d in page.items]
+        rows = [device_summary(ctx.session, d) for d in page.items]
     console.print(_history_table(h))
     if rows:
         console.print(f"Devices at {h.mpxn}: " + ", ".join(f"{d.device_id} ({d.device_type.value}, "

@@ -83,11 +83,24 @@ def _warnings(verified: VerifiedExtract, now: datetime) -> list[str]:
     return out
 
 
+FORBIDDEN_TO_APPLY = "Only the DCC (or the Code Administrator) applies CPL extracts to the SMI."
+
+
+def may_apply(ctx: Ctx) -> bool:
+    """Applying CPL extracts to the SMI: the DCC or the Code Administrator (or a system job)."""
+    return ctx.actor.has_role(*APPLIER_ROLES)
+
+
+def require_applier(ctx: Ctx) -> None:
+    """403 with ``FORBIDDEN_TO_APPLY`` unless the actor may apply extracts (doors ask before reading an upload)."""
+    if not may_apply(ctx):
+        raise Forbidden(FORBIDDEN_TO_APPLY)
+
+
 def apply_extract(ctx: Ctx, source: bytes | str | Path) -> ApplyReport:
     """Verify a signed CPL extract (decision 0006), then upsert its Device Models, apply the CPL rule to every
     device and record the application, all in the caller's transaction. Raises before any write if refused."""
-    if not ctx.actor.has_role(*APPLIER_ROLES):
-        raise Forbidden("Only the DCC (or the Code Administrator) applies CPL extracts to the SMI.")
+    require_applier(ctx)
     timings: dict[str, float] = {}
     started = mark = time.perf_counter()
 

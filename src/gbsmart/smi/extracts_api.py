@@ -17,18 +17,14 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from gbsmart.core.context import Ctx
-from gbsmart.core.errors import Forbidden, Invalid
 from gbsmart.core.types import DbId
 from gbsmart.cpl import extracts
 from gbsmart.models.extracts import CplExtract
-from gbsmart.smi.extract_apply import APPLIER_ROLES, ApplyReport, HistoryRow, apply_extract, extract_history
+from gbsmart.smi.extract_apply import ApplyReport, HistoryRow, apply_extract, extract_history, require_applier
+from gbsmart.smi.extract_upload import download_url, uploaded_extract
 from gbsmart.web.deps import get_ctx
 
 router = APIRouter(tags=["cpl extracts"])
-
-#: a 10,000-entry extract is about 3 MB; refuse anything far beyond that before reading it
-MAX_EXTRACT_BYTES = 64 * 1024 * 1024
-
 
 class ApplicationRead(BaseModel):
     applied_at: datetime
@@ -54,10 +50,6 @@ class ExtractRead(BaseModel):
     removals: list[dict[str, Any]]
     download_url: str | None
     applied: ApplicationRead | None
-
-
-def download_url(sequence: int) -> str:
-    return f"/api/v1/cpl/extracts/{sequence}/download"
 
 
 def extract_read(row: HistoryRow) -> ExtractRead:
@@ -98,36 +90,12 @@ def download(sequence: DbId, ctx: Ctx = Depends(get_ctx)) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="cpl-extract-{row.sequence}.json"'})
 
 
-async def _uploaded_bytes(request: Request) -> bytes:
-    """The extract from a multipart form (field ``file``) or the raw request body."""
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_EXTRACT_BYTES:
-        raise Invalid(f"the upload is larger than {MAX_EXTRACT_BYTES // (1024 * 1024)} MB; nothing was changed")
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        form = await request.form()
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise Invalid("send the signed extract as the multipart field 'file'", detail={"check": "file"})
-        data = await upload.read(MAX_EXTRACT_BYTES + 1)
-    elif request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        raise Invalid("send the signed extract as the multipart field 'file'", detail={"check": "file"})
-    else:
-        data = await request.body()
-    if len(data) > MAX_EXTRACT_BYTES:
-        raise Invalid(f"the upload is larger than {MAX_EXTRACT_BYTES // (1024 * 1024)} MB; nothing was changed")
-    if not data:
-        raise Invalid("send the signed extract file as the request body (or multipart field 'file')",
-                      detail={"check": "file"})
-    return data
-
-
 @router.post("/smi/extracts", response_model=ApplyReport, responses={
     409: {"description": "replayed or out-of-order sequence number; nothing was changed"},
     422: {"description": "the extract failed verification (detail.check names the check); nothing was changed"},
 })
 async def apply(request: Request, ctx: Ctx = Depends(get_ctx)) -> ApplyReport:
     """Verify a signed CPL extract (raw body or multipart field ``file``) and apply it to the SMI (DCC)."""
-    if not ctx.actor.has_role(*APPLIER_ROLES):
-        raise Forbidden("Only the DCC (or the Code Administrator) applies CPL extracts to the SMI.")
-    data = await _uploaded_bytes(request)
+    require_applier(ctx)  # before the upload is read
+    data = await uploaded_extract(request)
     return await run_in_threadpool(apply_extract, ctx, data)

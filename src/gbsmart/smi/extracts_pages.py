@@ -12,23 +12,23 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
 from gbsmart.core.context import Ctx
-from gbsmart.core.errors import AppError, Forbidden
+from gbsmart.core.errors import AppError
 from gbsmart.cpl import extracts
-from gbsmart.smi.extract_apply import APPLIER_ROLES, ApplyReport, apply_extract, extract_history
-from gbsmart.smi.extracts_api import _uploaded_bytes, download_url
+from gbsmart.smi.extract_apply import ApplyReport, apply_extract, extract_history, may_apply, require_applier
+from gbsmart.smi.extract_upload import download_url, uploaded_extract
 from gbsmart.web.csrf import csrf_protect
 from gbsmart.web.deps import get_ctx
+from gbsmart.web.forms import FORM_FAILURES, rerender
 from gbsmart.web.templating import render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
 
 
-def _context(ctx: Ctx, error: str | None = None, *, apply_error: str | None = None, apply_check: str | None = None,
-             report: ApplyReport | None = None, filename: str | None = None) -> dict:
-    return {"rows": extract_history(ctx.session), "download_url": download_url, "error": error,
-            "can_issue": ctx.actor.has_role("code_administrator"), "can_apply": ctx.actor.has_role("dcc",
-                                                                                                  "code_administrator"),
-            "apply_error": apply_error, "apply_check": apply_check, "report": report, "filename": filename}
+def _context(ctx: Ctx, *, apply_check: str | None = None, report: ApplyReport | None = None,
+             filename: str | None = None) -> dict:
+    return {"rows": extract_history(ctx.session), "download_url": download_url, "error": None,
+            "can_issue": ctx.actor.has_role("code_administrator"), "can_apply": may_apply(ctx), "apply_error": None,
+            "apply_check": apply_check, "report": report, "filename": filename}
 
 
 @router.get("/cpl/extracts")
@@ -40,9 +40,8 @@ def extracts_page(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
 def issue_next(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     try:
         row = extracts.issue_extract(ctx)
-    except AppError as exc:
-        ctx.session.rollback()
-        return render(request, "extracts.html", _context(ctx, exc.message), status_code=exc.status)
+    except FORM_FAILURES as exc:
+        return rerender(request, ctx, exc, "extracts.html", lambda: _context(ctx), prefix="")
     return RedirectResponse(f"/cpl/extracts?issued={row.sequence}", status_code=303)
 
 
@@ -53,13 +52,12 @@ async def apply_upload(request: Request, ctx: Ctx = Depends(get_ctx)) -> Respons
     upload = form.get("file")
     filename = getattr(upload, "filename", None) or None
     try:
-        if not ctx.actor.has_role(*APPLIER_ROLES):
-            raise Forbidden("Only the DCC (or the Code Administrator) applies CPL extracts to the SMI.")
-        data = await _uploaded_bytes(request)
+        require_applier(ctx)
+        data = await uploaded_extract(request)
         report = await run_in_threadpool(apply_extract, ctx, data)
-    except AppError as exc:
-        ctx.session.rollback()
-        check = exc.detail.get("check") if isinstance(exc.detail, dict) else None
-        return render(request, "extracts.html", _context(ctx, apply_error=exc.message, apply_check=check,
-                                                         filename=filename), status_code=exc.status)
+    except FORM_FAILURES as exc:
+        check = exc.detail.get("check") if isinstance(exc, AppError) and isinstance(exc.detail, dict) else None
+        return rerender(request, ctx, exc, "extracts.html", lambda: _context(ctx, apply_check=check,
+                                                                             filename=filename),
+                        prefix="", error_key="apply_error")
     return render(request, "extracts.html", _context(ctx, report=report, filename=filename))

@@ -4,29 +4,25 @@ CPL), commissions it, changes its SMI Status, records firmware updates, and reco
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from enum import Enum
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
-from pydantic import ValidationError
-from sqlalchemy import select
 
 from gbsmart.core.context import Ctx
-from gbsmart.core.errors import AppError, Forbidden, Invalid
-from gbsmart.core.types import as_db_id
-from gbsmart.models.parties import Organisation
-from gbsmart.models.smi import SmiDeviceModel
-from gbsmart.smi import registration, service
-from gbsmart.smi.api import WRITERS, read_of, summary_of
+from gbsmart.core.errors import Invalid
+from gbsmart.models.smi import SmiDevice
+from gbsmart.smi import queries, registration, service
 from gbsmart.smi.rules import (
     INITIAL_STATUSES,
     STATUS_CODE,
     CspRegion,
     DeviceType,
-    ModelStatus,
     SmiStatus,
-    allowed_from,
     eui64_to_int,
     int_to_eui64,
     mpxn_fuel,
@@ -34,12 +30,16 @@ from gbsmart.smi.rules import (
 from gbsmart.smi.schemas import DeviceCreate, RegistrationCreate
 from gbsmart.web.csrf import csrf_protect
 from gbsmart.web.deps import get_ctx
+from gbsmart.web.forms import FORM_FAILURES, parse, read_form, rerender
 from gbsmart.web.templating import render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
 
 
-def _enum(enum, value: str | None):
+E = TypeVar("E", bound=Enum)
+
+
+def _enum(enum: type[E], value: str | None) -> E | None:
     return enum(value) if value and value in enum._value2member_map_ else None
 
 
@@ -65,8 +65,8 @@ def search(request: Request, ctx: Ctx = Depends(get_ctx), q: str | None = None, 
         page = service.list_devices(ctx.session, f, cursor, 50)
     params = {k: v for k, v in {"q": q, "status": status, "type": type}.items() if v}
     return render(request, "smi_search.html", {
-        **_add_context(ctx, {}, {}), "q": q, "f": f, "error": error, "mpxn": mpxn,
-        "rows": [summary_of(ctx.session, d) for d in page.items] if page else None,
+        **_add_context(ctx), "q": q, "f": f, "error": error, "mpxn": mpxn,
+        "rows": [queries.device_summary(ctx.session, d) for d in page.items] if page else None,
         "next_url": f"/smi?{urlencode({**params, 'cursor': page.next_cursor})}" if page and page.next_cursor else None,
     })
 
@@ -74,19 +74,15 @@ def search(request: Request, ctx: Ctx = Depends(get_ctx), q: str | None = None, 
 # ---------------------------------------------------------------- adding a device (the DCC)
 
 
-def _add_context(ctx: Ctx, form: dict, errors: dict, add_error: str | None = None) -> dict:
-    may_add = ctx.actor.has_role(*WRITERS)
-    models = list(ctx.session.scalars(
-        select(SmiDeviceModel).where(SmiDeviceModel.status == ModelStatus.ACTIVE.value)
-        .order_by(SmiDeviceModel.manufacturer, SmiDeviceModel.model, SmiDeviceModel.hardware_version,
-                  SmiDeviceModel.firmware_version))) if may_add else []
-    return {"may_add": may_add, "models": models, "form": form, "errors": errors, "add_error": add_error,
-            "initial_statuses": sorted(INITIAL_STATUSES, key=STATUS_CODE.__getitem__), "Regions": CspRegion,
-            "Status": SmiStatus, "Type": DeviceType, "q": "", "f": service.DeviceFilters(), "error": None,
-            "rows": None, "next_url": None, "mpxn": None}
+def _add_context(ctx: Ctx) -> dict:
+    may_add = service.may_add(ctx)
+    return {"may_add": may_add, "models": queries.active_models(ctx.session) if may_add else [], "form": {},
+            "errors": {}, "add_error": None, "initial_statuses": sorted(INITIAL_STATUSES, key=STATUS_CODE.__getitem__),
+            "Regions": CspRegion, "Status": SmiStatus, "Type": DeviceType, "q": "", "f": service.DeviceFilters(),
+            "error": None, "rows": None, "next_url": None, "mpxn": None}
 
 
-def _device_create(ctx: Ctx, form: dict) -> DeviceCreate:
+def _device_create(ctx: Ctx, form: dict[str, str]) -> DeviceCreate:
     """The form as the API's DeviceCreate: the Device Model chosen from the SMI's copy of the CPL by its id."""
     fields = {"device_id": form.get("device_id", ""), "device_type": form.get("device_type", ""),
               "smi_status": form.get("smi_status") or SmiStatus.PENDING.value,
@@ -95,47 +91,25 @@ def _device_create(ctx: Ctx, form: dict) -> DeviceCreate:
               "csp_region": form.get("csp_region") or CspRegion.CENTRAL.value}
     model_id = (form.get("device_model_id") or "").strip()
     if model_id:
-        model_key = as_db_id(model_id)
-        model = ctx.session.get(SmiDeviceModel, model_key) if model_key is not None else None
+        model = queries.model_by_id(ctx.session, model_id)
         if model is None:
             raise Invalid("device_model: choose a Device Model from the list.",
                           detail=[{"field": "device_model", "message": "not a Device Model in the SMI"}])
         fields.update(manufacturer=model.manufacturer, model=model.model, hardware_version=model.hardware_version,
                       firmware_version=model.firmware_version)
-    return DeviceCreate.model_validate(fields)
-
-
-def _field_errors(exc: Exception) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    if isinstance(exc, ValidationError):
-        for e in exc.errors():
-            key = str(e["loc"][0]) if e["loc"] else "form"
-            message = e["msg"].removeprefix("Value error, ")
-            if key == "mpxn" and e["type"] == "string_pattern_mismatch":
-                message = "give an MPAN core (13 digits) or an MPRN (6 to 10 digits), digits only"
-            errors.setdefault(key, f"{key}: {message}")
-    elif isinstance(exc, AppError) and isinstance(exc.detail, list):
-        for d in exc.detail:
-            if isinstance(d, dict) and d.get("field"):
-                errors.setdefault(str(d["field"]), str(d.get("message", "")))
-    return errors
+    return parse(DeviceCreate, fields)
 
 
 @router.post("/smi/devices")
 async def add(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     """Add a device to the SMI (the DCC or the Code Administrator), then show it."""
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
+    form = await read_form(request)
     try:
-        if not ctx.actor.has_role(*WRITERS):
-            raise Forbidden("Only the DCC or the Code Administrator may add devices to the Smart Metering Inventory.")
         d = service.add_device(ctx, _device_create(ctx, form))
-    except (ValidationError, AppError) as exc:
-        ctx.session.rollback()
-        message = (f"Nothing was added: {exc.message}" if isinstance(exc, AppError)
-                   else "Nothing was added: please correct the fields marked below.")
-        return render(request, "smi_search.html", _add_context(ctx, form, _field_errors(exc), message),
-                      status_code=getattr(exc, "status", 422))
-    return RedirectResponse(f"/smi/devices/{read_of(ctx.session, d).device_id}?done=added", status_code=303)
+    except FORM_FAILURES as exc:
+        return rerender(request, ctx, exc, "smi_search.html", lambda: _add_context(ctx), form=form,
+                        prefix="Nothing was added", error_key="add_error")
+    return RedirectResponse(f"/smi/devices/{int_to_eui64(d.device_id)}?done=added", status_code=303)
 
 
 @router.get("/smi/counts")
@@ -149,80 +123,71 @@ def counts(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
                                                "Type": DeviceType})
 
 
-def _device_page(request: Request, ctx: Ctx, device_id: str, *, error: str | None = None,
-                 status_code: int = 200) -> Response:
+# ---------------------------------------------------------------- a device and what may be done to it
+
+
+def _device_context(ctx: Ctx, device_id: str) -> dict:
     device = service.get_device(ctx.session, device_id)
-    page = service.events(ctx.session, device_id, None, 50)
-    orgs = dict(ctx.session.execute(select(Organisation.id, Organisation.name).where(
-        Organisation.id.in_({e.user_org_id for e in page.items}))).all()) if page.items else {}
-    d = read_of(ctx.session, device)
-    regs = registration.registration_history(ctx.session, device.mpxn) if device.mpxn is not None else []
-    current = registration.history_read(ctx.session, device.mpxn, regs).current \
-        if regs and registration.may_read(ctx, regs) else None
-    return render(request, "smi_device.html", {
-        "d": d, "events": page.items, "orgs": orgs, "may_act": service.may_act_on(ctx, device), "error": error,
-        "registration": current, "allowed": allowed_from(d.smi_status), "Status": SmiStatus, "Type": DeviceType},
-        status_code=status_code)
+    page, orgs = queries.events_with_organisations(ctx.session, device_id, None, 50)
+    current = None  # the registration, for those who may read it
+    if device.mpxn is not None:
+        regs = registration.registration_history(ctx.session, device.mpxn)
+        if regs and registration.may_read(ctx, regs):
+            current = registration.history_read(ctx.session, device.mpxn, regs).current
+    return {"d": queries.device_read(ctx.session, device), "events": page.items, "orgs": orgs,
+            "actions": service.actions_for(ctx, device), "error": None,
+            "registration": current, "Status": SmiStatus, "Type": DeviceType}
 
 
 @router.get("/smi/devices/{device_id}")
 def device(request: Request, device_id: str, ctx: Ctx = Depends(get_ctx)) -> Response:
-    return _device_page(request, ctx, device_id)
+    return render(request, "smi_device.html", _device_context(ctx, device_id))
+
+
+def _act(request: Request, ctx: Ctx, device_id: str, action: Callable[[], SmiDevice], done: str) -> Response:
+    """Do ``action`` to the device, then show it with ``done``; a refusal shows the device page with the reason."""
+    try:
+        d = action()
+    except FORM_FAILURES as exc:
+        return rerender(request, ctx, exc, "smi_device.html", lambda: _device_context(ctx, device_id), prefix="")
+    return RedirectResponse(f"/smi/devices/{int_to_eui64(d.device_id)}?{urlencode({'done': done})}",
+                            status_code=303)
 
 
 @router.post("/smi/devices/{device_id}/commission")
 async def commission(request: Request, device_id: str, ctx: Ctx = Depends(get_ctx)) -> Response:
-    form = dict(await request.form())
-    try:
-        if not service.may_act_on(ctx, service.get_device(ctx.session, device_id)):
-            raise AppError("Only the DCC, the Code Administrator or the device's registered Supplier may "
-                           "commission it.",
-                           status=403)
-        d = service.commission(ctx, device_id, str(form.get("reason") or "commissioned"))
-    except AppError as exc:
-        ctx.session.rollback()
-        return _device_page(request, ctx, device_id, error=exc.message, status_code=exc.status)
-    return RedirectResponse(f"/smi/devices/{read_of(ctx.session, d).device_id}?done=commissioned", status_code=303)
+    form = await read_form(request)
+    return _act(request, ctx, device_id, lambda: service.commission(ctx, device_id, form.get("reason") or
+                                                                    "commissioned"), "commissioned")
 
 
 @router.post("/smi/devices/{device_id}/firmware")
 async def firmware(request: Request, device_id: str, ctx: Ctx = Depends(get_ctx)) -> Response:
-    form = dict(await request.form())
-    try:
-        if not service.may_act_on(ctx, service.get_device(ctx.session, device_id)):
-            raise AppError("Only the DCC, the Code Administrator or the device's registered Supplier may record a "
-                           "firmware update.", status=403)
-        d = service.update_firmware(ctx, device_id, str(form.get("firmware_version") or ""))
-    except AppError as exc:
-        ctx.session.rollback()
-        return _device_page(request, ctx, device_id, error=exc.message, status_code=exc.status)
-    return RedirectResponse(f"/smi/devices/{read_of(ctx.session, d).device_id}?done=firmware", status_code=303)
+    form = await read_form(request)
+    return _act(request, ctx, device_id, lambda: service.update_firmware(ctx, device_id,
+                                                                         form.get("firmware_version") or ""),
+                "firmware")
 
 
 @router.post("/smi/devices/{device_id}/status")
 async def change_status(request: Request, device_id: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     """An ordinary SMI Status change, as the lifecycle allows (commissioning keeps its own checks)."""
-    form = dict(await request.form())
-    try:
-        if not service.may_act_on(ctx, service.get_device(ctx.session, device_id)):
-            raise Forbidden("Only the DCC, the Code Administrator or the device's registered Supplier may change its "
-                            "SMI Status (DUIS response E4).")
-        target = _enum(SmiStatus, str(form.get("smi_status") or ""))
+    form = await read_form(request)
+    target = _enum(SmiStatus, form.get("smi_status"))
+
+    def change() -> SmiDevice:
         if target is None:
+            service.device_for_change(ctx, device_id)  # who may act is answered first, as at every door
             raise Invalid("smi_status: choose the SMI Status to move to.")
-        d = service.change_status(ctx, device_id, target, str(form.get("reason") or ""))
-    except AppError as exc:
-        ctx.session.rollback()
-        return _device_page(request, ctx, device_id, error=exc.message, status_code=exc.status)
-    done = urlencode({"done": f"SMI Status changed to {target.value}"})
-    return RedirectResponse(f"/smi/devices/{read_of(ctx.session, d).device_id}?{done}", status_code=303)
+        return service.change_status(ctx, device_id, target, form.get("reason") or "")
+
+    return _act(request, ctx, device_id, change, f"SMI Status changed to {target.value if target else ''}")
 
 
 # ---------------------------------------------------------------- an MPxN: registration data and devices
 
 
-def _mpxn_page(request: Request, ctx: Ctx, mpxn_text: str, *, cursor: str | None = None, form: dict | None = None,
-               errors: dict | None = None, error: str | None = None, status_code: int = 200) -> Response:
+def _mpxn_context(ctx: Ctx, mpxn_text: str, cursor: str | None = None) -> dict:
     """Registration history (for those who may read it), the form to record one (DCC, CA), the devices there."""
     if not mpxn_text.isdigit() or len(mpxn_text) > 18:
         registration.parse_mpxn(mpxn_text)  # raises Invalid, naming the forms an MPxN takes
@@ -235,23 +200,22 @@ def _mpxn_page(request: Request, ctx: Ctx, mpxn_text: str, *, cursor: str | None
     may_read = registration.may_read(ctx, rows)
     may_record = registration.may_record(ctx) and fuel is not None
     page = service.list_devices(ctx.session, service.DeviceFilters(mpxn=mpxn), cursor, 50)
-    return render(request, "smi_mpxn.html", {
+    return {
         "mpxn": mpxn, "fuel": fuel, "form_problem": form_problem, "may_read": may_read, "may_record": may_record,
         "history": registration.history_read(ctx.session, mpxn, rows) if may_read and rows else None,
-        "devices": [summary_of(ctx.session, d) for d in page.items],
+        "devices": [queries.device_summary(ctx.session, d) for d in page.items],
         "next_url": f"/smi/mpxn/{mpxn}?{urlencode({'cursor': page.next_cursor})}" if page.next_cursor else None,
         "suppliers": registration.supplier_parties(ctx.session) if may_record else [],
-        "networks": registration.network_parties(ctx.session, fuel) if may_record else [],
-        "form": form or {}, "errors": errors or {}, "error": error,
-        "today": ctx.clock.today().isoformat()}, status_code=status_code)
+        "networks": registration.network_parties(ctx.session, fuel) if may_record and fuel else [],
+        "form": {}, "errors": {}, "error": None, "today": ctx.clock.today().isoformat()}
 
 
 @router.get("/smi/mpxn/{mpxn}")
 def mpxn_page(request: Request, mpxn: str, ctx: Ctx = Depends(get_ctx), cursor: str | None = None) -> Response:
-    return _mpxn_page(request, ctx, mpxn, cursor=cursor)
+    return render(request, "smi_mpxn.html", _mpxn_context(ctx, mpxn, cursor))
 
 
-def _registration_create(mpxn: str, form: dict) -> RegistrationCreate:
+def _registration_create(mpxn: str, form: dict[str, str]) -> RegistrationCreate:
     """The form as the API's RegistrationCreate: Parties chosen by id, the fuel from the MPxN's form."""
     raw = (form.get("valid_from") or "").strip()
     try:
@@ -259,24 +223,19 @@ def _registration_create(mpxn: str, form: dict) -> RegistrationCreate:
     except ValueError:
         message = (f"{raw!r} is not a date: " if raw else "required: ") + "give the day this registration starts"
         raise Invalid(f"valid_from: {message}.", detail=[{"field": "valid_from", "message": message}]) from None
-    return RegistrationCreate(mpxn=mpxn, supplier=form.get("supplier") or "",
-                              network_operator=form.get("network_operator") or "", valid_from=valid_from,
-                              supplier_user_id=form.get("supplier_user_id") or None,
-                              network_operator_user_id=form.get("network_operator_user_id") or None)
+    return parse(RegistrationCreate, {}, mpxn=mpxn, supplier=form.get("supplier") or "",
+                 network_operator=form.get("network_operator") or "", valid_from=valid_from,
+                 supplier_user_id=form.get("supplier_user_id") or None,
+                 network_operator_user_id=form.get("network_operator_user_id") or None)
 
 
 @router.post("/smi/mpxn/{mpxn}/registrations")
 async def record_registration(request: Request, mpxn: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     """Record registration data for this MPxN (the DCC or the Code Administrator), then show its history."""
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
+    form = await read_form(request)
     try:
-        if not registration.may_record(ctx):
-            raise Forbidden(registration.FORBIDDEN_TO_RECORD)
         registration.record_registration(ctx, _registration_create(mpxn, form))
-    except (ValidationError, AppError) as exc:
-        ctx.session.rollback()
-        message = (f"Nothing was recorded: {exc.message}" if isinstance(exc, AppError)
-                   else "Nothing was recorded: please correct the fields marked below.")
-        return _mpxn_page(request, ctx, mpxn, form=form, errors=_field_errors(exc), error=message,
-                          status_code=getattr(exc, "status", 422))
+    except FORM_FAILURES as exc:
+        return rerender(request, ctx, exc, "smi_mpxn.html", lambda: _mpxn_context(ctx, mpxn), form=form,
+                        prefix="Nothing was recorded")
     return RedirectResponse(f"/smi/mpxn/{int(mpxn)}?done=registration", status_code=303)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -10,6 +11,8 @@ from gbsmart.core.types import DbId, Line, Text
 from gbsmart.smi.rules import CspRegion, DeviceType, Fuel, SmiStatus, eui64_to_int
 
 EUI_EXAMPLE = "00-0D-6F-00-00-12-34-56"
+MPXN_PATTERN = re.compile(r"[1-9](?:\d{5,9}|\d{12})")
+MPXN_FORMS = "give an MPAN core (13 digits) or an MPRN (6 to 10 digits), digits only"
 
 
 def _eui(value: str | None) -> str | None:
@@ -31,13 +34,20 @@ class DeviceCreate(BaseModel):
     hardware_version: Line | None = Field(default=None, max_length=50)
     firmware_version: Line | None = Field(default=None, max_length=50)
     smi_status: SmiStatus = SmiStatus.PENDING
-    mpxn: Line | None = Field(default=None, pattern=r"^[1-9](?:\d{5,9}|\d{12})$",
+    mpxn: Line | None = Field(default=None, json_schema_extra={"pattern": MPXN_PATTERN.pattern},
                              description="MPAN core (13 digits) or MPRN (6 to 10 digits), as in rules.mpxn_fuel")
     chf_device_id: Line | None = Field(default=None, description="The Communications Hub Function (meters)")
     associated_meter_id: Line | None = Field(default=None, description="The associated meter (other devices)")
     csp_region: CspRegion = CspRegion.CENTRAL
 
     _ids = field_validator("device_id", "chf_device_id", "associated_meter_id")(_eui)
+
+    @field_validator("mpxn")
+    @classmethod
+    def _mpxn(cls, value: str | None) -> str | None:
+        if value is not None and not MPXN_PATTERN.fullmatch(value):
+            raise ValueError(MPXN_FORMS)  # the same words at the API, the page and the CLI
+        return value
 
 
 class FirmwareUpdate(BaseModel):

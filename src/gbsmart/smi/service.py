@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from gbsmart.core.audit import record_change
 from gbsmart.core.context import Ctx
 from gbsmart.core.db import UTCDateTime
-from gbsmart.core.errors import Invalid
+from gbsmart.core.errors import Forbidden, Invalid
 from gbsmart.core.pagination import CURSOR_NOT_OURS, Page, decode_cursor, encode_cursor
 from gbsmart.core.types import as_db_id
 from gbsmart.models.smi import (
@@ -50,6 +50,15 @@ from gbsmart.smi.rules import (
     int_to_eui64,
 )
 from gbsmart.smi.schemas import DeviceCreate
+
+#: who adds devices to the SMI and reads every device's events: the DCC and the Code Administrator (and system jobs)
+WRITERS = ("dcc", "code_administrator")
+FORBIDDEN_TO_ADD = "Only the DCC or the Code Administrator may add devices to the Smart Metering Inventory."
+FORBIDDEN_TO_CHANGE = ("Only the DCC, the Code Administrator or the registered Supplier of the device's MPxN may "
+                       "change this device (DUIS response E4).")
+
+#: statuses in which a device's firmware is no longer recorded
+FIRMWARE_FROZEN = frozenset({SmiStatus.DECOMMISSIONED, SmiStatus.WITHDRAWN})
 
 MODEL_FIELDS = ("manufacturer", "model", "hardware_version", "firmware_version", "physical_device_type", "status")
 MODEL_KEY = MODEL_FIELDS[:4]
@@ -355,7 +364,10 @@ def _transition(ctx: Ctx, device: SmiDevice, target: SmiStatus, reason: str) -> 
 
 
 def add_device(ctx: Ctx, data: DeviceCreate) -> SmiDevice:
-    """Add a device to the SMI: its Device Model must be on the SMI's copy of the CPL (but IHD and CAD)."""
+    """Add a device to the SMI: its Device Model must be on the SMI's copy of the CPL (but IHD and CAD).
+
+    Only a writer (``may_add``) may add one; anyone else is refused with ``FORBIDDEN_TO_ADD`` (403)."""
+    require_writer(ctx)
     s = ctx.session
     key = parse_device_id(data.device_id)
     if s.get(SmiDevice, key) is not None:
@@ -427,7 +439,7 @@ def _restore(ctx: Ctx, device: SmiDevice, reason: str) -> None:
 
 def commission(ctx: Ctx, device_id: str | int, reason: str = "commissioned") -> SmiDevice:
     """Commission a device: refused unless its Device Model is Active on the DCC's view of the CPL."""
-    device = get_device(ctx.session, device_id)
+    device = device_for_change(ctx, device_id)
     model = ctx.session.get(SmiDeviceModel, device.device_model_id) if device.device_model_id else None
     refusal = rules.commission_refusal(model is not None, model.status if model else None,
                                        DEVICE_TYPE_OF[device.device_type])
@@ -437,22 +449,22 @@ def commission(ctx: Ctx, device_id: str | int, reason: str = "commissioned") -> 
 
 
 def decommission(ctx: Ctx, device_id: str | int, reason: str = "decommissioned") -> SmiDevice:
-    return _transition(ctx, get_device(ctx.session, device_id), SmiStatus.DECOMMISSIONED, reason or "decommissioned")
+    return _transition(ctx, device_for_change(ctx, device_id), SmiStatus.DECOMMISSIONED, reason or "decommissioned")
 
 
 def change_status(ctx: Ctx, device_id: str | int, target: SmiStatus, reason: str = "") -> SmiDevice:
     """Any ordinary lifecycle step (whitelist, install, withdraw, recovery ...); commissioning has its own checks."""
     if target is SmiStatus.COMMISSIONED:
         return commission(ctx, device_id, reason)
-    return _transition(ctx, get_device(ctx.session, device_id), target, reason or target.value)
+    return _transition(ctx, device_for_change(ctx, device_id), target, reason or target.value)
 
 
 def update_firmware(ctx: Ctx, device_id: str | int, firmware_version: str) -> SmiDevice:
     """Move the device to the Device Model with the new firmware version; the CPL rule then applies to it."""
     s = ctx.session
-    device = get_device(s, device_id)
+    device = device_for_change(ctx, device_id)
     status = STATUS_OF[device.smi_status]
-    if status in (SmiStatus.DECOMMISSIONED, SmiStatus.WITHDRAWN):
+    if status in FIRMWARE_FROZEN:
         raise StatusChangeRefused(f"The firmware of a {status.value} device cannot be updated.")
     old = s.get(SmiDeviceModel, device.device_model_id) if device.device_model_id else None
     if old is None:
@@ -555,9 +567,51 @@ def model_of(session: Session, device: SmiDevice) -> SmiDeviceModel | None:
     return session.get(SmiDeviceModel, device.device_model_id) if device.device_model_id else None
 
 
+# ---------------------------------------------------------------- who may write (every door asks here)
+
+
+def may_add(ctx: Ctx) -> bool:
+    """Adding devices (and listing every device's events): the DCC or the Code Administrator, or a system job."""
+    return ctx.actor.has_role(*WRITERS, "system")
+
+
+def require_writer(ctx: Ctx) -> None:
+    """403 with ``FORBIDDEN_TO_ADD`` unless the actor may add devices."""
+    if not may_add(ctx):
+        raise Forbidden(FORBIDDEN_TO_ADD)
+
+
 def may_act_on(ctx: Ctx, device: SmiDevice) -> bool:
     """The DCC and the Code Administrator may; a Party user only for a device at an MPxN its Party supplies."""
-    if ctx.actor.has_role("dcc", "code_administrator", "system"):
+    if may_add(ctx):
         return True
     reg = current_registration(ctx.session, device.mpxn) if device.mpxn is not None else None
     return reg is not None and ctx.actor.organisation_id == reg.supplier_org_id
+
+
+def device_for_change(ctx: Ctx, device_id: str | int) -> SmiDevice:
+    """The device, if the actor may change it (``may_act_on``); 403 with ``FORBIDDEN_TO_CHANGE`` (DUIS E4) otherwise."""
+    device = get_device(ctx.session, device_id)
+    if not may_act_on(ctx, device):
+        raise Forbidden(FORBIDDEN_TO_CHANGE)
+    return device
+
+
+@dataclass(frozen=True)
+class DeviceActions:
+    """What an actor may do to a device now (what a page offers): nothing unless ``may_act_on``."""
+
+    may_act: bool = False  # the actor may change this device at all (``may_act_on``)
+    statuses: list[SmiStatus] = field(default_factory=list)  # the SMI Statuses the lifecycle allows next
+    commission: bool = False  # Commissioned is among them
+    firmware: bool = False  # a firmware update may be recorded
+
+
+def actions_for(ctx: Ctx, device: SmiDevice) -> DeviceActions:
+    """The actions valid for the device's status (``rules.TRANSITIONS``), if the actor may change it at all."""
+    if not may_act_on(ctx, device):
+        return DeviceActions()
+    status = STATUS_OF[device.smi_status]
+    statuses = rules.allowed_from(status)
+    return DeviceActions(may_act=True, statuses=statuses, commission=SmiStatus.COMMISSIONED in statuses,
+                         firmware=status not in FIRMWARE_FROZEN)

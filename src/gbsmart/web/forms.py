@@ -96,21 +96,26 @@ def rerender(
     context: Callable[[], dict[str, Any]] | dict[str, Any],
     *,
     form: Mapping[str, Any] | None = None,
-    prefix: str = "Nothing was saved",
+    prefix: str | None = None,
     error_key: str = "error",
+    keep: bool = False,
 ) -> Response:
     """Roll back the failed action, then render ``template`` again with ``errors``, ``error`` and ``form``.
 
     ``context`` is called after the rollback, so the page shows the database as it was before the attempt.
     ``error_key`` names the template variable for the top line where a page holds several forms.
+    ``keep`` is for a refusal the service records as evidence (a refused CPL submission, decision 0015): nothing is
+    rolled back, and since the page returns rather than raises, the request's transaction commits what was written.
+    ``prefix`` opens the top line: "Nothing was saved" unless ``keep``, when the refusal's own message stands alone.
     """
     if not isinstance(exc, FORM_FAILURES) or (isinstance(exc, AppError) and exc.status in _NOT_FORM_PROBLEMS):
         raise exc
-    ctx.session.rollback()
+    if not keep:
+        ctx.session.rollback()
     values = context() if callable(context) else dict(context)
     if form is not None:
         values["form"] = dict(form)
     values.setdefault("form", {})
     values["errors"] = {**values.get("errors", {}), **field_errors(exc)}
-    values[error_key] = failure_message(exc, prefix)
+    values[error_key] = failure_message(exc, ("" if keep else "Nothing was saved") if prefix is None else prefix)
     return render(request, template, values, status_code=failure_status(exc))
