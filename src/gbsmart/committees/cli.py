@@ -33,8 +33,9 @@ def list_cmd() -> None:
             t.add_column(col, overflow="fold")
         for c in service.list_committees(ctx.session):
             chair, sec = service.chair_of(c, today), service.secretary_of(c, today)
-            t.add_row(c.code, c.name, str(service.member_count(c, today)), chair.person.full_name if chair else "",
-                      sec.person.full_name if sec else "", str(c.quorum), str(len(c.meetings)))
+            t.add_row(escape(c.code), escape(c.name), str(service.member_count(c, today)),
+                      escape(chair.person.full_name) if chair else "", escape(sec.person.full_name) if sec else "",
+                      str(c.quorum), str(len(c.meetings)))
         console.print(t)
 
 
@@ -55,7 +56,7 @@ def minutes(
                                         else "")
         q = service.quorum_of(m)
         console.print(Panel(f"{when}\n{escape(m.venue)}\n[bold]{MinutesStatus(m.minutes_status).label}[/] · "
-                            f"{q.describe()}", title=f"SEC {c.name} Meeting {m.reference}"))
+                            f"{escape(q.describe())}", title=escape(f"SEC {c.name} Meeting {m.reference}")))
         members, others = service.attendee_groups(m)
         t = Table(title="Attendees")
         t.add_column("Category / Representing")
@@ -114,9 +115,9 @@ def actions_cmd(
             t.add_column(col, overflow="fold")
         for a in found:
             late = rules.is_overdue(a.status, a.due_date, today)
-            t.add_row(a.reference, a.owner, a.text, (f"{a.due_date:%d %b %Y}" if a.due_date else "")
-                      + (" [red]OVERDUE[/]" if late else ""), ActionStatus(a.status).label,
-                      a.updates[-1].text if a.updates else "")
+            t.add_row(escape(a.reference), escape(a.owner), escape(a.text),
+                      (f"{a.due_date:%d %b %Y}" if a.due_date else "") + (" [red]OVERDUE[/]" if late else ""),
+                      ActionStatus(a.status).label, escape(a.updates[-1].text) if a.updates else "")
         console.print(t)
 
 
@@ -131,4 +132,5 @@ def update_cmd(
     """Record progress on an action (and close it with --status closed)."""
     with friendly_errors(), cli_ctx(acting_as) as ctx:
         u = action_service.record_update(ctx, reference, ActionUpdateCreate(text=text, status=status, meeting=meeting))
-        console.print(f"[green]✓[/] {u.action.reference}: update recorded; status {ActionStatus(u.status_after).label}")
+        console.print(f"[green]✓[/] {escape(u.action.reference)}: update recorded; "
+                      f"status {ActionStatus(u.status_after).label}")

@@ -56,12 +56,17 @@ def _form_value(form: dict, name: str) -> str | None:
 
 @router.get("/papers")
 def papers(request: Request, ctx: Ctx = Depends(get_ctx), q: str | None = None, classification: str | None = None,
-           committee: str | None = None, status: str | None = None) -> Response:
+           committee: str | None = None, status: str | None = None, cursor: str | None = None) -> Response:
     f = PaperFilters(q=q or None, classification=classification or None, committee=committee or None,
                      status=status or None)
-    views = service.list_papers(ctx, f, AccessChannel.PAGE)
+    page = service.list_papers(ctx, f, AccessChannel.PAGE, cursor or None)
     counts = service.count_papers(ctx, PaperFilters(q=f.q, committee=f.committee, status=f.status))
-    return render_page(request, "papers_list.html", {"views": views, "f": f, "counts": counts, **ENUMS,
+    chosen = {k: v for k, v in (("q", f.q), ("classification", f.classification), ("committee", f.committee),
+                                ("status", f.status)) if v}
+    next_url = f"/papers?{urlencode({**chosen, 'cursor': page.next_cursor})}" if page.next_cursor else None
+    first_url = f"/papers?{urlencode(chosen)}" if cursor else None
+    return render_page(request, "papers_list.html", {"views": page.items, "f": f, "counts": counts, **ENUMS,
+                                                     "next_url": next_url, "first_url": first_url,
                                                      "may_create": ctx.actor.has_role("code_administrator")})
 
 
