@@ -101,3 +101,27 @@ def test_rerender_rolls_back_and_shows_field_messages(form_app, session) -> None
         assert session.scalar(select(func.count()).select_from(Organisation)) == 0
         assert c.post("/things", data={"name": "Acme Energy", "count": "2"}).text == "made"
     assert session.scalar(select(func.count()).select_from(Organisation)) == 1
+
+
+def test_a_field_prefix_marks_only_the_fields_of_the_form_that_was_sent(tmp_path, engine, clock, settings) -> None:
+    """Two forms on one page may both have a ``title``: the prefix names the one that was refused."""
+    (tmp_path / "p.html").write_text("{{ error }}|{% for k, v in errors.items() %}{{ k }}={{ v }};{% endfor %}")
+    app = FastAPI()
+    app.state.templates = Jinja2Templates(directory=str(tmp_path))
+    factory = make_sessionmaker(engine)
+
+    @app.post("/page")
+    async def post(request: Request) -> Response:
+        with factory() as session:
+            ctx = Ctx(session=session, actor=Actor.system("test"), clock=clock, settings=settings)
+            form = await read_form(request)
+            try:
+                parse(Thing, form)
+            except FORM_FAILURES as exc:
+                return rerender(request, ctx, exc, "p.html", {}, form=form, field_prefix="appendix.")
+            return Response("made")
+
+    with TestClient(app) as c:
+        r = c.post("/page", data={"name": "abc", "count": "1"})
+    assert (r.status_code, r.text) == (
+        422, "Nothing was saved: please correct the fields marked below.|appendix.name=must be at least 5 characters;")

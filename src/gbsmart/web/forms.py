@@ -98,11 +98,14 @@ def rerender(
     form: Mapping[str, Any] | None = None,
     prefix: str = "Nothing was saved",
     error_key: str = "error",
+    field_prefix: str = "",
 ) -> Response:
     """Roll back the failed action, then render ``template`` again with ``errors``, ``error`` and ``form``.
 
     ``context`` is called after the rollback, so the page shows the database as it was before the attempt.
-    ``error_key`` names the template variable for the top line where a page holds several forms.
+    ``error_key`` names the template variable for the top line where a page holds several forms;
+    ``field_prefix`` (e.g. ``"appendix."``) is put before every field name in ``errors``, so that forms on one
+    page whose fields share names (two ``title`` fields) mark only their own.
     """
     if not isinstance(exc, FORM_FAILURES) or (isinstance(exc, AppError) and exc.status in _NOT_FORM_PROBLEMS):
         raise exc
@@ -111,6 +114,6 @@ def rerender(
     if form is not None:
         values["form"] = dict(form)
     values.setdefault("form", {})
-    values["errors"] = {**values.get("errors", {}), **field_errors(exc)}
+    values["errors"] = {**values.get("errors", {}), **{f"{field_prefix}{k}": v for k, v in field_errors(exc).items()}}
     values[error_key] = failure_message(exc, prefix)
     return render(request, template, values, status_code=failure_status(exc))
