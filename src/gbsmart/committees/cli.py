@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from gbsmart.committees import actions as action_service
 from gbsmart.committees import rules, service, views
@@ -16,6 +17,7 @@ from gbsmart.committees.schemas import ActionUpdateCreate
 from gbsmart.core.cli_support import cli_ctx, console, friendly_errors
 
 app = typer.Typer(help="The Panel and its sub-committees: meetings, minutes and actions.", no_args_is_help=True)
+# a Panel title is Text, not str: Rich reads a str title as markup with :emoji: codes whatever the console says
 AS = typer.Option(..., "--as", help="The username acting (see `gbsmart parties people`).")
 
 
@@ -56,7 +58,7 @@ def minutes(
                                         else "")
         q = service.quorum_of(m)
         console.print(Panel(f"{when}\n{escape(m.venue)}\n[bold]{MinutesStatus(m.minutes_status).label}[/] · "
-                            f"{escape(q.describe())}", title=escape(f"SEC {c.name} Meeting {m.reference}")))
+                            f"{escape(q.describe())}", title=Text(f"SEC {c.name} Meeting {m.reference}")))
         members, others = service.attendee_groups(m)
         t = Table(title="Attendees")
         t.add_column("Category / Representing")

@@ -15,6 +15,7 @@ from rich.markdown import Markdown
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from gbsmart.core.cli_support import cli_ctx, console, friendly_errors
 from gbsmart.papers import access_log, render, reports, service
@@ -67,13 +68,14 @@ def show(reference: str, acting_as: str = AS) -> None:
     with friendly_errors(), cli_ctx(acting_as) as ctx:
         v = service.get_view(ctx, reference, AccessChannel.CLI)
         p = v.paper
+        # a Panel title is Text, not str: Rich reads a str title as markup with :emoji: codes whatever the console says
         console.print(Panel(
             f"{_tlp(p.classification)}  [bold]{escape(p.title)}[/]\n{PaperAction(p.action).label} · "
             f"{escape(p.author_name)}{', ' + escape(p.author_organisation) if p.author_organisation else ''} · "
-            f"{p.paper_date:%d %B %Y} · {PaperStatus(p.status).label}", title=escape(p.reference)))
+            f"{p.paper_date:%d %B %Y} · {PaperStatus(p.status).label}", title=Text(p.reference)))
         console.print(Markdown(p.body))
         for a in v.appendices:
-            console.print(Panel(Markdown(a.body), title=f"Appendix {escape(a.letter)}: {escape(a.title)}",
+            console.print(Panel(Markdown(a.body), title=Text(f"Appendix {a.letter}: {a.title}"),
                                 subtitle=Classification(v.effective(a)).label))
         if v.history:
             t = Table(title="Re-classification history")

@@ -99,16 +99,24 @@ def rerender(
     prefix: str = "Nothing was saved",
     error_key: str = "error",
     field_prefix: str = "",
+    page_found: bool = False,
 ) -> Response:
     """Roll back the failed action, then render ``template`` again with ``errors``, ``error`` and ``form``.
 
     ``context`` is called after the rollback, so the page shows the database as it was before the attempt.
     ``error_key`` names the template variable for the top line where a page holds several forms;
     ``field_prefix`` (e.g. ``"appendix."``) is put before every field name in ``errors``, so that forms on one
-    page whose fields share names (two ``title`` fields) mark only their own.
+    page whose fields share names (two ``title`` fields) mark only their own. ``page_found`` says the page's own
+    object was loaded before the action, so a 404 from the action is about something the form names (a person,
+    a proposal): it is shown on the form as a 422 rather than as a missing page.
     """
-    if not isinstance(exc, FORM_FAILURES) or (isinstance(exc, AppError) and exc.status in _NOT_FORM_PROBLEMS):
+    if not isinstance(exc, FORM_FAILURES):
         raise exc
+    status = failure_status(exc)
+    if isinstance(exc, AppError) and exc.status in _NOT_FORM_PROBLEMS:
+        if not (page_found and exc.status == 404):
+            raise exc
+        status = 422
     ctx.session.rollback()
     values = context() if callable(context) else dict(context)
     if form is not None:
@@ -116,4 +124,4 @@ def rerender(
     values.setdefault("form", {})
     values["errors"] = {**values.get("errors", {}), **{f"{field_prefix}{k}": v for k, v in field_errors(exc).items()}}
     values[error_key] = failure_message(exc, prefix)
-    return render(request, template, values, status_code=failure_status(exc))
+    return render(request, template, values, status_code=status)
