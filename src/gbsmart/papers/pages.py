@@ -14,16 +14,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from gbsmart.core.context import Ctx
-from gbsmart.papers import access_log, render, reports, service
+from gbsmart.papers import access_log, render, reports, schemas, service
 from gbsmart.papers.enums import AccessChannel, Classification, PaperAction, PaperStatus
-from gbsmart.papers.schemas import (
-    AppendixCreate,
-    PaperCreate,
-    PaperUpdate,
-    RecipientsUpdate,
-    ReclassifyRequest,
-    ReportRequest,
-)
 from gbsmart.papers.service import PaperFilters, PaperView
 from gbsmart.web.csrf import csrf_protect
 from gbsmart.web.deps import get_ctx
@@ -82,7 +74,7 @@ def new_form(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
 async def create(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     form = await read_form(request)
     try:
-        paper = service.create_paper(ctx, parse(PaperCreate, {
+        paper = service.create_paper(ctx, parse(schemas.PaperCreate, {
             "reference": form.get("reference", ""), "title": form.get("title", ""), "purpose": form.get("purpose", ""),
             "action": form.get("action") or PaperAction.FOR_INFORMATION, "author": _form_value(form, "author"),
             "author_organisation": _form_value(form, "author_organisation"),
@@ -107,7 +99,7 @@ def report_form(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
 async def report_create(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     form = await read_form(request)
     try:
-        paper = reports.draft_report(ctx, parse(ReportRequest, {
+        paper = reports.draft_report(ctx, parse(schemas.ReportRequest, {
             "period_start": form.get("period_start") or None, "period_end": form.get("period_end") or None,
             "reference": _form_value(form, "reference")}))
     except FORM_FAILURES as exc:
@@ -129,7 +121,7 @@ def edit_form(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> 
 async def edit(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     form = await read_form(request)
     try:
-        paper = service.update_paper(ctx, reference, parse(PaperUpdate, {
+        paper = service.update_paper(ctx, reference, parse(schemas.PaperUpdate, {
             "title": form.get("title", ""), "purpose": form.get("purpose", ""), "action": form.get("action") or None,
             "author_organisation": form.get("author_organisation", ""), "paper_date": _form_value(form, "paper_date"),
             "committee_code": _form_value(form, "committee_code"), "body": form.get("body", "")}), AccessChannel.PAGE)
@@ -188,12 +180,13 @@ def red_access_log(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)
     return response
 
 
-async def _change(request: Request, ctx: Ctx, reference: str, action: Callable[[dict[str, str]], str],
+async def _change(request: Request, ctx: Ctx, reference: str, action: Callable[[Ctx, str, dict[str, str]], str],
                   form_name: str) -> Response:
-    """Run ``action(form)``; on a refusal show the paper again with the messages beside the fields of that form."""
+    """Run ``action(ctx, reference, form)``; on a refusal show the paper again with the messages beside the fields
+    of that form."""
     form = await read_form(request)
     try:
-        done = action(form)
+        done = action(ctx, reference, form)
     except FORM_FAILURES as exc:
         shown: list[PaperView] = []
 
@@ -207,42 +200,41 @@ async def _change(request: Request, ctx: Ctx, reference: str, action: Callable[[
     return RedirectResponse(f"/papers/{reference}?done={done}", status_code=303)
 
 
-@router.post("/papers/{reference}/reclassify")
-async def reclassify(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
-    def act(form: dict[str, str]) -> str:
-        service.reclassify(ctx, reference, parse(ReclassifyRequest, {
-            "classification": form.get("classification", ""), "reason": form.get("reason", ""),
-            "appendix": _form_value(form, "appendix")}))
-        return "reclassified"
-
-    return await _change(request, ctx, reference, act, "reclassify")
+def _reclassify(ctx: Ctx, reference: str, form: dict[str, str]) -> str:
+    service.reclassify(ctx, reference, parse(schemas.ReclassifyRequest, {
+        "classification": form.get("classification", ""), "reason": form.get("reason", ""),
+        "appendix": _form_value(form, "appendix")}))
+    return "reclassified"
 
 
-@router.post("/papers/{reference}/recipients")
-async def recipients(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
-    def act(form: dict[str, str]) -> str:
-        service.update_recipients(ctx, reference, parse(RecipientsUpdate, {
-            "add": _usernames(form, "add"), "remove": _usernames(form, "remove")}), AccessChannel.PAGE)
-        return "recipients"
-
-    return await _change(request, ctx, reference, act, "recipients")
+def _name_recipients(ctx: Ctx, reference: str, form: dict[str, str]) -> str:
+    service.update_recipients(ctx, reference, parse(schemas.RecipientsUpdate, {
+        "add": _usernames(form, "add"), "remove": _usernames(form, "remove")}), AccessChannel.PAGE)
+    return "recipients"
 
 
-@router.post("/papers/{reference}/appendices")
-async def add_appendix(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
-    def act(form: dict[str, str]) -> str:
-        service.add_appendix(ctx, reference, parse(AppendixCreate, {
-            "letter": _form_value(form, "letter"), "title": form.get("title", ""), "body": form.get("body", ""),
-            "classification": form.get("appendix_classification", "")}))
-        return "appendix"
-
-    return await _change(request, ctx, reference, act, "appendix")
+def _add_appendix(ctx: Ctx, reference: str, form: dict[str, str]) -> str:
+    service.add_appendix(ctx, reference, parse(schemas.AppendixCreate, {
+        "letter": _form_value(form, "letter"), "title": form.get("title", ""), "body": form.get("body", ""),
+        "classification": form.get("appendix_classification", "")}))
+    return "appendix"
 
 
-@router.post("/papers/{reference}/issue")
-async def issue(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
-    def act(form: dict[str, str]) -> str:
-        service.issue(ctx, reference)
-        return "issued"
+def _issue(ctx: Ctx, reference: str, form: dict[str, str]) -> str:
+    service.issue(ctx, reference)
+    return "issued"
 
-    return await _change(request, ctx, reference, act, "issue")
+
+def _form_route(path: str, action: Callable[[Ctx, str, dict[str, str]], str], form_name: str) -> None:
+    """POST /papers/{reference}/``path``: one of the paper page's forms, run through ``_change``."""
+    async def post_form(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
+        return await _change(request, ctx, reference, action, form_name)
+
+    post_form.__name__ = f"paper_{form_name}"
+    router.add_api_route(f"/papers/{{reference}}/{path}", post_form, methods=["POST"])
+
+
+_form_route("reclassify", _reclassify, "reclassify")
+_form_route("recipients", _name_recipients, "recipients")
+_form_route("appendices", _add_appendix, "appendix")
+_form_route("issue", _issue, "issue")

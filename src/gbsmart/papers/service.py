@@ -12,9 +12,10 @@ from __future__ import annotations
 import csv
 import io
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
@@ -201,25 +202,27 @@ EXPORT_BATCH = 200
 ORDER = (Paper.paper_date.desc(), Paper.reference)
 
 
-def _after(cursor: str | None) -> tuple[date, str] | None:
-    """The (paper date, reference) a page cursor continues after; a cursor gbsmart did not issue is a 422."""
+def cursor_key(cursor: str | None, *parts: Callable[[str], Any]) -> tuple[Any, ...] | None:
+    """The key a page cursor continues after, each value read by its part of ``parts`` (``None`` for the first
+    page); a cursor gbsmart did not issue is a 422."""
     values = decode_cursor(cursor)
     if values is None:
         return None
     try:
-        paper_date, reference = values
-        return date.fromisoformat(str(paper_date)), str(reference)
+        if len(values) != len(parts):
+            raise ValueError("a key of another length")
+        return tuple(read(str(v)) for read, v in zip(parts, values, strict=True))
     except (TypeError, ValueError) as exc:
         raise Invalid(CURSOR_NOT_OURS, detail=[{"field": "cursor", "message": CURSOR_NOT_OURS}]) from exc
 
 
-def _check_limit(limit: int) -> None:
+def check_limit(limit: int) -> None:
     if not 1 <= limit <= MAX_LIMIT:
         raise Invalid(f"limit must be between 1 and {MAX_LIMIT}.",
                       detail=[{"field": "limit", "message": f"between 1 and {MAX_LIMIT}"}])
 
 
-def _page(ctx: Ctx, viewer: Viewer, f: PaperFilters, after: tuple[date, str] | None, limit: int) -> Page[PaperView]:
+def _page(ctx: Ctx, viewer: Viewer, f: PaperFilters, after: tuple[Any, ...] | None, limit: int) -> Page[PaperView]:
     """One keyset page: visibility is in the SQL, so the page is full of papers the viewer may see."""
     stmt = _filtered(viewer, f, select(Paper)).options(selectinload(Paper.recipients))
     if after is not None:
@@ -249,8 +252,8 @@ def list_papers(ctx: Ctx, f: PaperFilters, channel: AccessChannel, cursor: str |
     Pass a page's ``next_cursor`` as ``cursor`` for the next page; it is ``None`` on the last page.
     """
     _check_filters(f)
-    _check_limit(limit)
-    after = _after(cursor)
+    check_limit(limit)
+    after = cursor_key(cursor, date.fromisoformat, str)
     viewer = access.viewer_of(ctx)
     page = _page(ctx, viewer, f, after, limit)
     log_channel = AccessChannel.SEARCH if f.q and channel != AccessChannel.EXPORT else channel
@@ -341,7 +344,7 @@ def export_csv(ctx: Ctx, f: PaperFilters, batch: int = EXPORT_BATCH) -> Iterator
     chunk is yielded, so a caller that commits before sending each chunk on never sends unrecorded RED material.
     """
     _check_filters(f)
-    _check_limit(batch)
+    check_limit(batch)
     return _export_chunks(ctx, f, batch)
 
 
