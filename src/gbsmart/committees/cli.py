@@ -63,14 +63,14 @@ def minutes(
         t = Table(title="Attendees")
         t.add_column("Category / Representing")
         t.add_column("Name")
-        for a in [*members, *others]:
-            notes = [x for x in ("Meeting Secretary" if a.role == AttendeeRole.MEETING_SECRETARY else "",
-                                 "teleconference" if a.teleconference else "") if x]
-            t.add_row(escape(a.representing), escape(a.name) + (f" ({', '.join(notes)})" if notes else ""))
+        for who in [*members, *others]:
+            notes = [x for x in ("Meeting Secretary" if who.role == AttendeeRole.MEETING_SECRETARY else "",
+                                 "teleconference" if who.teleconference else "") if x]
+            t.add_row(escape(who.representing), escape(who.name) + (f" ({', '.join(notes)})" if notes else ""))
         console.print(t)
         if m.apologies:
-            console.print("[bold]Apologies:[/] " + "; ".join(f"{escape(a.name)} ({escape(a.representing)})"
-                                                             for a in m.apologies))
+            console.print("[bold]Apologies:[/] " + "; ".join(f"{escape(ap.name)} ({escape(ap.representing)})"
+                                                             for ap in m.apologies))
         outstanding = action_service.outstanding_at(s, m)
         if outstanding:
             console.print("\n[bold]Actions Outstanding[/]")
