@@ -40,3 +40,26 @@ def test_list_minutes_actions_and_an_update(cli_env):
     r = run("actions", "--status", "closed")
     assert "CSC 11/01" in r.output and "CSC 11/02" not in r.output
     assert run("minutes", "CSC", "99_0101").exit_code == 1
+
+
+TYPED = "[bold]x[/bold] :AB:"
+
+
+def test_names_and_minuted_text_come_out_verbatim(cli_env, session):
+    """What people typed is printed as they typed it: no Rich markup, no :emoji: codes."""
+    from sqlalchemy import select
+
+    from gbsmart.models.committees import Committee
+
+    csc = session.scalar(select(Committee).where(Committee.code == "CSC"))
+    csc.name = f"Change {TYPED}"
+    session.commit()
+    r = run("list")
+    assert r.exit_code == 0 and f"Change {TYPED}" in r.output, r.output
+    r = run("action-update", "CSC-11-01", "--text", f"Sent {TYPED}", "--meeting", "12_2502", "--as", "louise.evans")
+    assert r.exit_code == 0, r.output
+    r = run("actions", "--committee", "CSC")
+    assert f"Sent {TYPED}" in r.output, r.output
+    r = run("minutes", "CSC", "11_2801")
+    assert f"SEC Change {TYPED} Meeting 11_2801" in r.output, r.output
+    assert "🆎" not in r.output

@@ -67,12 +67,12 @@ def test_lists_counts_and_search_show_exactly_what_can_see_allows(session, clock
                     a.letter for a in p.appendices
                     if rules.can_see(viewer, rules.effective(p.classification, a.classification), pctx))
         got = {v.paper.reference: sorted(a.letter for a in v.appendices)
-               for v in service.list_papers(ctx, PaperFilters(), AccessChannel.API)}
+               for v in service.list_papers(ctx, PaperFilters(), AccessChannel.API).items}
         assert got == expected, person.username
         counts = service.count_papers(ctx, PaperFilters())
         assert counts["total"] == len(expected)
         assert sum(counts["appendices"].values()) == sum(len(v) for v in expected.values())
-        found = {v.paper.reference for v in service.list_papers(ctx, PaperFilters(q="needle"), AccessChannel.API)}
+        found = {v.paper.reference for v in service.list_papers(ctx, PaperFilters(q="needle"), AccessChannel.API).items}
         want = {ref for ref, letters in expected.items()
                 if "needle" in next(p for p in papers if p.reference == ref).body
                 or any(a.body == "needle inside" and a.letter in letters

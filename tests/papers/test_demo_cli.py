@@ -47,8 +47,8 @@ def test_the_demo_loads_once_and_shows_both_sides_of_a_red_appendix(ctx, session
     assert "Fictional demonstration placeholder" in seen.appendices[0].body
     assert service.get_view(secas, "SECP_77_1402_19", AccessChannel.API).appendices == []
     assert [v.paper.reference for v in service.list_papers(secas, PaperFilters(q="Example Agent Three"),
-                                                           AccessChannel.API)] == []
-    assert len(service.list_papers(panel, PaperFilters(q="Example Agent Three"), AccessChannel.API)) == 2
+                                                           AccessChannel.API).items] == []
+    assert len(service.list_papers(panel, PaperFilters(q="Example Agent Three"), AccessChannel.API).items) == 2
 
     dp104 = service.get_view(as_(ctx, session, "large"), "DP104_PS", AccessChannel.API)
     assert dp104.paper.classification == "green" and dp104.paper.committee_code == "CSC"

@@ -46,10 +46,10 @@ def test_a_red_appendix_does_not_exist_for_a_non_recipient(client, cast, report,
     assert client.get(f"/api/v1/papers/{REF}/appendices/A", headers=h).status_code == 404
     assert client.get(f"/api/v1/papers/{REF}/appendices/a", headers=h).status_code == 404
 
-    listed = client.get("/api/v1/papers", headers=h).json()
+    listed = client.get("/api/v1/papers", headers=h).json()["items"]
     assert [p["reference"] for p in listed] == [REF] and listed[0]["appendices"] == []
-    assert client.get("/api/v1/papers", params={"q": SECRET}, headers=h).json() == []
-    assert client.get("/api/v1/papers", params={"classification": "red"}, headers=h).json() == []
+    assert client.get("/api/v1/papers", params={"q": SECRET}, headers=h).json()["items"] == []
+    assert client.get("/api/v1/papers", params={"classification": "red"}, headers=h).json()["items"] == []
     counts = client.get("/api/v1/papers/count", headers=h).json()
     assert counts["papers"] == {"white": 0, "green": 1, "amber": 0, "red": 0}
     assert counts["appendices"]["red"] == 0 and counts["total"] == 1
@@ -77,7 +77,7 @@ def test_a_named_recipient_sees_the_red_appendix_and_every_access_is_audited(cli
     [appendix] = paper["appendices"]
     assert appendix["letter"] == "A" and appendix["classification"] == "red" and SECRET in appendix["body"]
     assert client.get(f"/api/v1/papers/{REF}/appendices/A", headers=h).json()["body"] == appendix["body"]
-    assert client.get("/api/v1/papers", params={"q": SECRET}, headers=h).json()[0]["reference"] == REF
+    assert client.get("/api/v1/papers", params={"q": SECRET}, headers=h).json()["items"][0]["reference"] == REF
     assert client.get("/api/v1/papers/count", headers=h).json()["appendices"]["red"] == 1
     exported = client.get("/api/v1/papers/export.csv", headers=h).text
     assert "A (RED) User Security Assessments" in exported and SECRET not in exported  # titles, not text
@@ -96,7 +96,7 @@ def test_a_red_paper_is_for_its_committee_author_and_recipients_only(client, cas
     cast.paper("SSC_12_AMBER", "amber", committee_code="SSC", body="AMBER note.")
     seen = {}
     for who in ("rebecca", "cara", "tom", "secas", "wendy", "guest"):
-        refs = [p["reference"] for p in client.get("/api/v1/papers", headers=cast.headers[who]).json()]
+        refs = [p["reference"] for p in client.get("/api/v1/papers", headers=cast.headers[who]).json()["items"]]
         seen[who] = sorted(refs)
     assert seen == {
         "rebecca": ["SSC_12_RED"],                  # the RED paper's author; not on the SSC, so no AMBER note

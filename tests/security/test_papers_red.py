@@ -253,7 +253,7 @@ def test_every_door_answers_an_unseen_reference_as_a_free_one(client, cast, hidd
 
 def test_lists_search_counts_and_export_say_nothing_of_an_unseen_paper(client, cast, hidden):
     h = cast.headers["secas"]
-    assert client.get("/api/v1/papers", headers=h, params={"q": HIDDEN}).json() == []
+    assert client.get("/api/v1/papers", headers=h, params={"q": HIDDEN}).json()["items"] == []
     assert client.get("/api/v1/papers/count", headers=h).json()["total"] == 0
     assert HIDDEN not in client.get("/api/v1/papers/export.csv", headers=h).text
     assert HIDDEN not in client.get("/papers", headers=h, params={"q": "SSC"}).text

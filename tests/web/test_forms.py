@@ -115,3 +115,41 @@ def test_rerender_can_keep_a_refusal_recorded_as_evidence(form_app, session) -> 
         assert r.status_code == 422
         assert r.text == "Refused, and kept|count=six is refused;|Kept Energy|kept"  # not "Nothing was saved"
     assert session.scalar(select(Organisation.name)) == "Kept Energy"
+
+
+def test_a_field_prefix_and_a_reference_in_the_form_that_names_nothing(tmp_path, engine, clock, settings) -> None:
+    """Two forms on one page may both have a ``title``: the prefix names the one that was refused. A 404 after the
+    page's own object was found is about the form's input: a 422 on the form."""
+    (tmp_path / "p.html").write_text("{{ error }}|{% for k, v in errors.items() %}{{ k }}={{ v }};{% endfor %}")
+    app = FastAPI()
+    app.state.templates = Jinja2Templates(directory=str(tmp_path))
+    factory = make_sessionmaker(engine)
+
+    @app.post("/page")
+    async def post(request: Request) -> Response:
+        with factory() as session:
+            ctx = Ctx(session=session, actor=Actor.system("test"), clock=clock, settings=settings)
+            form = await read_form(request)
+            try:
+                parse(Thing, form)
+            except FORM_FAILURES as exc:
+                return rerender(request, ctx, exc, "p.html", {}, form=form, field_prefix="appendix.")
+            return Response("made")
+
+    @app.post("/meeting")
+    async def minute(request: Request) -> Response:
+        """The page's meeting was found; the form then names a person who does not exist."""
+        with factory() as session:
+            ctx = Ctx(session=session, actor=Actor.system("test"), clock=clock, settings=settings)
+            try:
+                raise NotFound("No person nobody.")
+            except FORM_FAILURES as exc:
+                return rerender(request, ctx, exc, "p.html", {}, page_found=True)
+
+    with TestClient(app) as c:
+        r = c.post("/page", data={"name": "abc", "count": "1"})
+        assert r.status_code == 422
+        assert r.text == ("Nothing was saved: please correct the fields marked below."
+                          "|appendix.name=must be at least 5 characters;")
+        r = c.post("/meeting")
+        assert (r.status_code, r.text) == (422, "Nothing was saved: No person nobody.|")

@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from gbsmart.committees import actions as action_service
 from gbsmart.committees import rules, service, views
@@ -16,6 +17,7 @@ from gbsmart.committees.schemas import ActionUpdateCreate
 from gbsmart.core.cli_support import cli_ctx, console, friendly_errors
 
 app = typer.Typer(help="The Panel and its sub-committees: meetings, minutes and actions.", no_args_is_help=True)
+# a Panel title is Text, not str: Rich reads a str title as markup with :emoji: codes whatever the console says
 AS = typer.Option(..., "--as", help="The username acting (see `gbsmart parties people`).")
 
 
@@ -33,8 +35,9 @@ def list_cmd() -> None:
             t.add_column(col, overflow="fold")
         for c in service.list_committees(ctx.session):
             chair, sec = service.chair_of(c, today), service.secretary_of(c, today)
-            t.add_row(c.code, c.name, str(service.member_count(c, today)), chair.person.full_name if chair else "",
-                      sec.person.full_name if sec else "", str(c.quorum), str(len(c.meetings)))
+            t.add_row(escape(c.code), escape(c.name), str(service.member_count(c, today)),
+                      escape(chair.person.full_name) if chair else "", escape(sec.person.full_name) if sec else "",
+                      str(c.quorum), str(len(c.meetings)))
         console.print(t)
 
 
@@ -55,19 +58,19 @@ def minutes(
                                         else "")
         q = service.quorum_of(m)
         console.print(Panel(f"{when}\n{escape(m.venue)}\n[bold]{MinutesStatus(m.minutes_status).label}[/] · "
-                            f"{q.describe()}", title=f"SEC {c.name} Meeting {m.reference}"))
+                            f"{escape(q.describe())}", title=Text(f"SEC {c.name} Meeting {m.reference}")))
         members, others = service.attendee_groups(m)
         t = Table(title="Attendees")
         t.add_column("Category / Representing")
         t.add_column("Name")
-        for a in [*members, *others]:
-            notes = [x for x in ("Meeting Secretary" if a.role == AttendeeRole.MEETING_SECRETARY else "",
-                                 "teleconference" if a.teleconference else "") if x]
-            t.add_row(escape(a.representing), escape(a.name) + (f" ({', '.join(notes)})" if notes else ""))
+        for who in [*members, *others]:
+            notes = [x for x in ("Meeting Secretary" if who.role == AttendeeRole.MEETING_SECRETARY else "",
+                                 "teleconference" if who.teleconference else "") if x]
+            t.add_row(escape(who.representing), escape(who.name) + (f" ({', '.join(notes)})" if notes else ""))
         console.print(t)
         if m.apologies:
-            console.print("[bold]Apologies:[/] " + "; ".join(f"{escape(a.name)} ({escape(a.representing)})"
-                                                             for a in m.apologies))
+            console.print("[bold]Apologies:[/] " + "; ".join(f"{escape(ap.name)} ({escape(ap.representing)})"
+                                                             for ap in m.apologies))
         outstanding = action_service.outstanding_at(s, m)
         if outstanding:
             console.print("\n[bold]Actions Outstanding[/]")
@@ -114,9 +117,9 @@ def actions_cmd(
             t.add_column(col, overflow="fold")
         for a in found:
             late = rules.is_overdue(a.status, a.due_date, today)
-            t.add_row(a.reference, a.owner, a.text, (f"{a.due_date:%d %b %Y}" if a.due_date else "")
-                      + (" [red]OVERDUE[/]" if late else ""), ActionStatus(a.status).label,
-                      a.updates[-1].text if a.updates else "")
+            t.add_row(escape(a.reference), escape(a.owner), escape(a.text),
+                      (f"{a.due_date:%d %b %Y}" if a.due_date else "") + (" [red]OVERDUE[/]" if late else ""),
+                      ActionStatus(a.status).label, escape(a.updates[-1].text) if a.updates else "")
         console.print(t)
 
 
@@ -131,4 +134,5 @@ def update_cmd(
     """Record progress on an action (and close it with --status closed)."""
     with friendly_errors(), cli_ctx(acting_as) as ctx:
         u = action_service.record_update(ctx, reference, ActionUpdateCreate(text=text, status=status, meeting=meeting))
-        console.print(f"[green]✓[/] {u.action.reference}: update recorded; status {ActionStatus(u.status_after).label}")
+        console.print(f"[green]✓[/] {escape(u.action.reference)}: update recorded; "
+                      f"status {ActionStatus(u.status_after).label}")

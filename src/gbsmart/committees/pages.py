@@ -8,17 +8,16 @@ the page and nothing is saved.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, time
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
-from pydantic import ValidationError
-from sqlalchemy import select
 
 from gbsmart.change import rules as change_rules
-from gbsmart.change.enums import ProposalState, Route
+from gbsmart.change.enums import Route
 from gbsmart.committees import actions as action_service
 from gbsmart.committees import rules, service, views
 from gbsmart.committees.enums import (
@@ -40,12 +39,12 @@ from gbsmart.committees.schemas import (
     MinuteDecisionCreate,
 )
 from gbsmart.core.context import Ctx
-from gbsmart.core.errors import AppError, NotFound, plain_validation_message
-from gbsmart.models.change import Proposal
+from gbsmart.core.errors import Invalid
 from gbsmart.models.committees import Meeting
 from gbsmart.models.parties import PartyCategory
 from gbsmart.web.csrf import csrf_protect
 from gbsmart.web.deps import get_ctx
+from gbsmart.web.forms import FORM_FAILURES, parse, read_form, rerender
 from gbsmart.web.templating import render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
@@ -78,31 +77,12 @@ HELPERS: dict[str, Any] = {
 }
 
 
-def _errors(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'form'}: {plain_validation_message(e)}"
-                     for e in exc.errors())
+NO_WORD = "Choose the decision's wording (AGREED, RECOMMENDED, NOTED or APPROVED)."
 
 
-def _failure(exc: Exception) -> tuple[str, int]:
-    if isinstance(exc, ValidationError):
-        return _errors(exc), 422
-    if isinstance(exc, AppError):
-        if isinstance(exc, NotFound):  # the meeting itself was found before the form: this is a bad reference in it
-            return exc.message, 422
-        fields = exc.detail if isinstance(exc.detail, list) else []
-        extra = "; ".join(f"{d['field']}: {d['message']}" for d in fields if isinstance(d, dict) and "field" in d
-                          and d.get("message") != exc.message)
-        return exc.message + (f" ({extra})" if extra else ""), exc.status
-    return str(exc), 422
-
-
-def _opt(form: dict, name: str) -> str | None:
+def _opt(form: dict[str, str], name: str) -> str | None:
     value = form.get(name)
     return value.strip() if isinstance(value, str) and value.strip() else None
-
-
-def _date(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
 
 
 # ---------------------------------------------------------------- committees
@@ -120,7 +100,7 @@ def _committee_context(ctx: Ctx, code: str) -> dict:
     today = ctx.clock.today()
     return {"c": c, "summary": views.committee_summary(c, today), "members": c.members, "today": today,
             "meetings": sorted(c.meetings, key=lambda m: m.meeting_date, reverse=True),
-            "can_write": service.can_write(ctx, c), "error": None, "form": {}, **HELPERS}
+            "can_write": service.can_write(ctx, c), "error": None, "errors": {}, "form": {}, **HELPERS}
 
 
 @router.get("/committees/{code}")
@@ -130,17 +110,14 @@ def committee(request: Request, code: str, ctx: Ctx = Depends(get_ctx)) -> Respo
 
 @router.post("/committees/{code}/meetings")
 async def create_meeting(request: Request, code: str, ctx: Ctx = Depends(get_ctx)) -> Response:
-    form = dict(await request.form())
+    form = await read_form(request)
     try:
-        data = MeetingCreate(number=_opt(form, "number"), meeting_date=form.get("meeting_date") or None,
-                             start_time=_opt(form, "start_time"), end_time=_opt(form, "end_time"),
-                             venue=form.get("venue", ""), status=form.get("status") or "scheduled")
-        m = service.create_meeting(ctx, code, data)
-    except (ValidationError, AppError, ValueError) as exc:
-        ctx.session.rollback()
-        message, status = _failure(exc)
-        return render(request, "committee.html", {**_committee_context(ctx, code), "error": message, "form": form},
-                      status_code=status)
+        m = service.create_meeting(ctx, code, parse(MeetingCreate, {
+            "number": _opt(form, "number"), "meeting_date": form.get("meeting_date") or None,
+            "start_time": _opt(form, "start_time"), "end_time": _opt(form, "end_time"),
+            "venue": form.get("venue", ""), "status": form.get("status") or "scheduled"}))
+    except FORM_FAILURES as exc:
+        return rerender(request, ctx, exc, "committee.html", lambda: _committee_context(ctx, code), form=form)
     return RedirectResponse(views.meeting_url(m), status_code=303)
 
 
@@ -155,20 +132,16 @@ def _meeting_context(ctx: Ctx, committee: str, ref: str) -> dict:
     items = [i for i in m.agenda_items if i.sub == 0]
     subs = {i.number: [x for x in m.agenda_items if x.number == i.number and x.sub] for i in items}
     editable = m.minutes_status == MinutesStatus.DRAFT and service.can_write(ctx, m.committee)
-    proposals = []
-    if editable:
-        proposals = list(s.scalars(select(Proposal).where(Proposal.state.not_in(
-            [st.value for st in ProposalState if st.is_closed])).order_by(Proposal.reference)))
     return {
         "m": m, "c": m.committee, "members": members, "others": others, "quorum": service.quorum_of(m),
         "outstanding": outstanding, "items": items, "subs": subs, "papers": views.cited_papers(ctx, m.agenda_items),
         "raised": action_service.raised_at(s, m), "next": service.next_meeting(s, m),
         "today": ctx.clock.today(), "editable": editable,
         "can_approve": m.minutes_status == MinutesStatus.DRAFT and service.can_approve(ctx, m.committee),
-        "proposals": proposals, "proposal_ref": service.decision_proposal_ref,
+        "proposals": service.proposals_to_minute(s) if editable else [], "proposal_ref": service.decision_proposal_ref,
         "steps": [st for st in change_rules.PROCESS if not st.internal],
         "open_actions": [a for a, _ in outstanding if a.status == ActionStatus.OPEN],
-        "is_overdue": rules.is_overdue, "error": None, "done": None, **HELPERS,
+        "is_overdue": rules.is_overdue, "error": None, "errors": {}, "form": {}, "done": None, **HELPERS,
     }
 
 
@@ -178,27 +151,29 @@ def meeting(request: Request, committee: str, ref: str, ctx: Ctx = Depends(get_c
                                             "done": request.query_params.get("done")})
 
 
-async def _minute(request: Request, ctx: Ctx, committee: str, ref: str, write) -> Response:
-    """Run one minuting form: on success redirect back, on refusal show the page with the message (nothing saved)."""
-    form = dict(await request.form())
+async def _minute(request: Request, ctx: Ctx, committee: str, ref: str,
+                  write: Callable[[Meeting, dict[str, str]], str]) -> Response:
+    """Run one minuting form: on success redirect back, on refusal show the page with the message (nothing saved).
+
+    The meeting is found first, so a reference in the form that names nothing (a person, a proposal) is a 422.
+    """
+    form = await read_form(request)
     m = service.get_meeting(ctx.session, committee, ref)
     try:
         done = write(m, form)
-    except (ValidationError, AppError, ValueError) as exc:
-        ctx.session.rollback()
-        message, status = _failure(exc)
-        return render(request, "meeting.html", {**_meeting_context(ctx, committee, ref), "error": message},
-                      status_code=status)
+    except FORM_FAILURES as exc:
+        return rerender(request, ctx, exc, "meeting.html", lambda: _meeting_context(ctx, committee, ref),
+                        page_found=True)
     return RedirectResponse(f"{views.meeting_url(m)}?done={quote(done, safe='')}", status_code=303)
 
 
 @router.post("/meetings/{committee}/{ref}/attendees")
 async def add_attendee(request: Request, committee: str, ref: str, ctx: Ctx = Depends(get_ctx)) -> Response:
-    def write(m: Meeting, form: dict) -> str:
-        service.add_attendee(ctx, m, AttendeeCreate(
-            person=_opt(form, "person"), name=_opt(form, "name"), representing=form.get("representing", ""),
-            party_category=_opt(form, "party_category"), role=form.get("role") or "member",
-            teleconference=bool(form.get("teleconference"))))
+    def write(m: Meeting, form: dict[str, str]) -> str:
+        service.add_attendee(ctx, m, parse(AttendeeCreate, {
+            "person": _opt(form, "person"), "name": _opt(form, "name"), "representing": form.get("representing", ""),
+            "party_category": _opt(form, "party_category"), "role": form.get("role") or "member",
+            "teleconference": bool(form.get("teleconference"))}))
         return "attendee"
 
     return await _minute(request, ctx, committee, ref, write)
@@ -206,32 +181,33 @@ async def add_attendee(request: Request, committee: str, ref: str, ctx: Ctx = De
 
 @router.post("/meetings/{committee}/{ref}/apologies")
 async def add_apology(request: Request, committee: str, ref: str, ctx: Ctx = Depends(get_ctx)) -> Response:
-    def write(m: Meeting, form: dict) -> str:
-        service.add_apology(ctx, m, ApologyCreate(person=_opt(form, "person"), name=_opt(form, "name"),
-                                                  representing=form.get("representing", "")))
+    def write(m: Meeting, form: dict[str, str]) -> str:
+        service.add_apology(ctx, m, parse(ApologyCreate, {"person": _opt(form, "person"), "name": _opt(form, "name"),
+                                                          "representing": form.get("representing", "")}))
         return "apologies"
 
     return await _minute(request, ctx, committee, ref, write)
 
 
-def _decision_from(form: dict) -> DecisionCreate | None:
+def _decision_from(form: dict[str, str]) -> DecisionCreate | None:
     if not _opt(form, "word"):
         return None
     step = _opt(form, "step")
-    return DecisionCreate(word=form["word"], text=form.get("text", ""), proposal=_opt(form, "proposal"),
-                          step=None if step in (None, "infer", "none") else step, route=_opt(form, "route"),
-                          take_step=step != "none")
+    return parse(DecisionCreate, {"word": form["word"], "text": form.get("text", ""),
+                                  "proposal": _opt(form, "proposal"),
+                                  "step": None if step in (None, "infer", "none") else step,
+                                  "route": _opt(form, "route"), "take_step": step != "none"})
 
 
 @router.post("/meetings/{committee}/{ref}/agenda-items")
 async def add_agenda_item(request: Request, committee: str, ref: str, ctx: Ctx = Depends(get_ctx)) -> Response:
-    def write(m: Meeting, form: dict) -> str:
+    def write(m: Meeting, form: dict[str, str]) -> str:
         decision = _decision_from(form)
         proposals = [p for p in [_opt(form, "proposal")] if p]
-        service.add_agenda_item(ctx, m, AgendaItemCreate(
-            number=_opt(form, "number"), sub=_opt(form, "sub") or 0, title=form.get("title", ""),
-            discussion=form.get("discussion", ""), proposals=proposals, paper_id=_opt(form, "paper_id"),
-            decisions=[decision] if decision else []))
+        service.add_agenda_item(ctx, m, parse(AgendaItemCreate, {
+            "number": _opt(form, "number"), "sub": _opt(form, "sub") or 0, "title": form.get("title", ""),
+            "discussion": form.get("discussion", ""), "proposals": proposals, "paper_id": _opt(form, "paper_id"),
+            "decisions": [decision] if decision else []}))
         return "agenda item" + (" and decision" if decision else "")
 
     return await _minute(request, ctx, committee, ref, write)
@@ -239,11 +215,12 @@ async def add_agenda_item(request: Request, committee: str, ref: str, ctx: Ctx =
 
 @router.post("/meetings/{committee}/{ref}/decisions")
 async def add_decision(request: Request, committee: str, ref: str, ctx: Ctx = Depends(get_ctx)) -> Response:
-    def write(m: Meeting, form: dict) -> str:
+    def write(m: Meeting, form: dict[str, str]) -> str:
         d = _decision_from(form)
         if d is None:
-            raise ValueError("Choose the decision's wording (AGREED, RECOMMENDED, NOTED or APPROVED).")
-        service.record_decision(ctx, m, MinuteDecisionCreate(**d.model_dump(), agenda_item=form.get("agenda_item", "")))
+            raise Invalid(NO_WORD, detail=[{"field": "word", "message": NO_WORD}])
+        service.record_decision(ctx, m, parse(MinuteDecisionCreate, d.model_dump(),
+                                              agenda_item=form.get("agenda_item", "")))
         return "decision"
 
     return await _minute(request, ctx, committee, ref, write)
@@ -251,11 +228,11 @@ async def add_decision(request: Request, committee: str, ref: str, ctx: Ctx = De
 
 @router.post("/meetings/{committee}/{ref}/actions")
 async def raise_action(request: Request, committee: str, ref: str, ctx: Ctx = Depends(get_ctx)) -> Response:
-    def write(m: Meeting, form: dict) -> str:
-        a = action_service.raise_action_at(ctx, m, ActionCreate(
-            committee=m.committee.code, meeting=m.reference, agenda_item=_opt(form, "agenda_item"),
-            owner=form.get("owner", ""), owner_organisation=_opt(form, "owner_organisation"),
-            text=form.get("text", ""), due_date=_opt(form, "due_date")))
+    def write(m: Meeting, form: dict[str, str]) -> str:
+        a = action_service.raise_action_at(ctx, m, parse(ActionCreate, {
+            "committee": m.committee.code, "meeting": m.reference, "agenda_item": _opt(form, "agenda_item"),
+            "owner": form.get("owner", ""), "owner_organisation": _opt(form, "owner_organisation"),
+            "text": form.get("text", ""), "due_date": _opt(form, "due_date")}))
         return a.reference
 
     return await _minute(request, ctx, committee, ref, write)
@@ -263,10 +240,10 @@ async def raise_action(request: Request, committee: str, ref: str, ctx: Ctx = De
 
 @router.post("/meetings/{committee}/{ref}/action-updates")
 async def action_update(request: Request, committee: str, ref: str, ctx: Ctx = Depends(get_ctx)) -> Response:
-    def write(m: Meeting, form: dict) -> str:
+    def write(m: Meeting, form: dict[str, str]) -> str:
         action_ref = form.get("action", "")
-        action_service.record_update(ctx, action_ref, ActionUpdateCreate(
-            text=form.get("text", ""), status=form.get("status") or "open", meeting=m.reference))
+        action_service.record_update(ctx, action_ref, parse(ActionUpdateCreate, {
+            "text": form.get("text", ""), "status": form.get("status") or "open", "meeting": m.reference}))
         return f"update to {action_ref}"
 
     return await _minute(request, ctx, committee, ref, write)
@@ -274,7 +251,7 @@ async def action_update(request: Request, committee: str, ref: str, ctx: Ctx = D
 
 @router.post("/meetings/{committee}/{ref}/approve")
 async def approve(request: Request, committee: str, ref: str, ctx: Ctx = Depends(get_ctx)) -> Response:
-    def write(m: Meeting, form: dict) -> str:
+    def write(m: Meeting, form: dict[str, str]) -> str:
         service.approve_minutes(ctx, m)
         return "minutes approved"
 

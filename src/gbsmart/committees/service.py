@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from gbsmart.change import rules as change_rules
 from gbsmart.change import service as change_service
+from gbsmart.change.enums import ProposalState
 from gbsmart.change.schemas import StepCreate
 from gbsmart.committees import rules
 from gbsmart.committees.enums import AttendeeRole, DecisionWord, MeetingStatus, MinutesStatus
@@ -251,6 +252,12 @@ def list_meetings(session: Session, code: str) -> list[Meeting]:
     return list(session.scalars(select(Meeting).where(Meeting.committee_id == c.id).order_by(Meeting.meeting_date)))
 
 
+def proposals_to_minute(session: Session) -> list[Proposal]:
+    """The proposals a decision may cite: those not closed, by reference."""
+    closed = [st.value for st in ProposalState if st.is_closed]
+    return list(session.scalars(select(Proposal).where(Proposal.state.not_in(closed)).order_by(Proposal.reference)))
+
+
 def create_meeting(ctx: Ctx, code: str, data: MeetingCreate) -> Meeting:
     s = ctx.session
     c = get_committee(s, code)
@@ -289,39 +296,45 @@ def update_meeting(ctx: Ctx, meeting: Meeting, data: MeetingUpdate) -> Meeting:
     return meeting
 
 
-def add_attendee(ctx: Ctx, meeting: Meeting, data: AttendeeCreate) -> MeetingAttendee:
+def _person_to_minute(ctx: Ctx, meeting: Meeting, person_key: str | None, name: str | None,
+                      minuted: list[MeetingAttendee] | list[MeetingApology], already: str) -> tuple[Person | None, str]:
+    """The person named (if any) and the name to minute for them at a draft meeting the actor may minute; a name
+    ``minuted`` already holds is a 409 saying ``already`` (with ``{name}`` and ``{meeting}`` filled in)."""
     require_writer(ctx, meeting.committee, "minute its meetings")
     require_draft(meeting)
-    person = find_person(ctx.session, data.person) if data.person else None
-    name = data.name or person.full_name  # type: ignore[union-attr]  # the schema asks for a person if no name
-    if any(a.name.lower() == name.lower() for a in meeting.attendees):
-        raise Conflict(f"{name} is already minuted as attending {minute_reference(meeting)}.")
+    person = find_person(ctx.session, person_key) if person_key else None
+    name = name or person.full_name  # type: ignore[union-attr]  # the schema asks for a person if no name
+    if any(m.name.lower() == name.lower() for m in minuted):
+        raise Conflict(already.format(name=name, meeting=minute_reference(meeting)))
+    return person, name
+
+
+def _minuted(ctx: Ctx, meeting: Meeting, action: str, after: dict) -> None:
+    meeting.updated_at = ctx.clock.now()
+    ctx.session.flush()
+    record_change(ctx, action, "meeting", minute_reference(meeting), None, after)
+
+
+def add_attendee(ctx: Ctx, meeting: Meeting, data: AttendeeCreate) -> MeetingAttendee:
+    person, name = _person_to_minute(ctx, meeting, data.person, data.name, meeting.attendees,
+                                     "{name} is already minuted as attending {meeting}.")
     a = MeetingAttendee(position=len(meeting.attendees) + 1, person_id=person.id if person else None, name=name,
                         representing=data.representing,
                         party_category=data.party_category.value if data.party_category else None,
                         role=data.role.value, teleconference=data.teleconference)
     meeting.attendees.append(a)
-    meeting.updated_at = ctx.clock.now()
-    ctx.session.flush()
-    record_change(ctx, "meeting.attendee_add", "meeting", minute_reference(meeting), None,
-                  {"name": a.name, "representing": a.representing, "role": a.role, "teleconference": a.teleconference})
+    _minuted(ctx, meeting, "meeting.attendee_add", {"name": a.name, "representing": a.representing, "role": a.role,
+                                                    "teleconference": a.teleconference})
     return a
 
 
 def add_apology(ctx: Ctx, meeting: Meeting, data: ApologyCreate) -> MeetingApology:
-    require_writer(ctx, meeting.committee, "minute its meetings")
-    require_draft(meeting)
-    person = find_person(ctx.session, data.person) if data.person else None
-    name = data.name or person.full_name  # type: ignore[union-attr]  # the schema asks for a person if no name
-    if any(a.name.lower() == name.lower() for a in meeting.apologies):
-        raise Conflict(f"{name}'s apologies are already minuted for {minute_reference(meeting)}.")
+    person, name = _person_to_minute(ctx, meeting, data.person, data.name, meeting.apologies,
+                                     "{name}'s apologies are already minuted for {meeting}.")
     a = MeetingApology(position=len(meeting.apologies) + 1, person_id=person.id if person else None, name=name,
                        representing=data.representing)
     meeting.apologies.append(a)
-    meeting.updated_at = ctx.clock.now()
-    ctx.session.flush()
-    record_change(ctx, "meeting.apology_add", "meeting", minute_reference(meeting), None,
-                  {"name": a.name, "representing": a.representing})
+    _minuted(ctx, meeting, "meeting.apology_add", {"name": a.name, "representing": a.representing})
     return a
 
 

@@ -20,15 +20,14 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 
 from gbsmart.core.context import Ctx
-from gbsmart.core.errors import Forbidden, Invalid
-from gbsmart.core.pagination import decode_cursor, encode_cursor
+from gbsmart.core.errors import Forbidden
+from gbsmart.core.pagination import encode_cursor
 from gbsmart.models.papers import Paper, RedAccessRecord
 from gbsmart.models.parties import Organisation, Person
 from gbsmart.papers import access, rules
 from gbsmart.papers.enums import AccessChannel
-from gbsmart.papers.service import REFUSED_RECIPIENTS, _find_visible
-
-MAX_LIMIT = 500
+from gbsmart.papers.service import MAX_LIMIT as MAX_LIMIT  # the access log pages as the papers list does
+from gbsmart.papers.service import REFUSED_RECIPIENTS, _find_visible, check_limit, cursor_key
 
 
 @dataclass
@@ -77,23 +76,10 @@ def _paper_for_log(ctx: Ctx, reference: str) -> tuple[Paper, bool]:
     return paper, True
 
 
-def _after(cursor: str | None) -> tuple[datetime, int] | None:
-    values = decode_cursor(cursor)
-    if values is None:
-        return None
-    try:
-        at, record_id = values
-        return datetime.fromisoformat(str(at)), int(record_id)
-    except (TypeError, ValueError) as exc:
-        raise Invalid("The page cursor is not one gbsmart issued; start again from the first page.") from exc
-
-
 def read_access_log(ctx: Ctx, reference: str, cursor: str | None = None, limit: int = 50) -> AccessLog:
     """The accesses to RED material of paper ``reference`` and its appendices, newest first (author or SECAS)."""
-    if not 1 <= limit <= MAX_LIMIT:
-        raise Invalid(f"limit must be between 1 and {MAX_LIMIT}.",
-                      detail=[{"field": "limit", "message": f"between 1 and {MAX_LIMIT}"}])
-    after = _after(cursor)
+    check_limit(limit)
+    after = cursor_key(cursor, datetime.fromisoformat, int)
     paper, visible = _paper_for_log(ctx, reference)
     r = RedAccessRecord
     q = (

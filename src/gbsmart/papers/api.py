@@ -7,9 +7,14 @@ export, and its URLs answer 404 (never 403).
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Response
+from collections.abc import Iterator
+from dataclasses import replace
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
 
 from gbsmart.core.context import Ctx
+from gbsmart.core.db import session_scope
 from gbsmart.models.papers import PaperAppendix, PaperReclassification
 from gbsmart.papers import access, access_log, render, reports, service
 from gbsmart.papers.enums import AccessChannel, Classification
@@ -22,6 +27,7 @@ from gbsmart.papers.schemas import (
     AppendixSummary,
     PaperCounts,
     PaperCreate,
+    PaperPage,
     PaperRead,
     PaperSummary,
     PaperUpdate,
@@ -79,9 +85,17 @@ def read_of(v: PaperView) -> PaperRead:
     )
 
 
-@router.get("/papers", response_model=list[PaperSummary], summary="Papers you may see (search with q)")
-def list_papers(ctx: Ctx = Depends(get_ctx), f: PaperFilters = Depends(filters)) -> list[PaperSummary]:
-    return [summary_of(v) for v in service.list_papers(ctx, f, AccessChannel.API)]
+@router.get("/papers", response_model=PaperPage, summary="Papers you may see, newest first (paged; search with q)")
+def list_papers(
+    ctx: Ctx = Depends(get_ctx),
+    f: PaperFilters = Depends(filters),
+    cursor: str | None = Query(None, description="next_cursor of the previous page; leave out for the first page"),
+    limit: int = Query(service.PAGE_SIZE, ge=1, le=service.MAX_LIMIT, description="Papers per page"),
+) -> PaperPage:
+    """A page of the papers you may see. Every page is full (``limit`` papers) but the last; its ``next_cursor``
+    leads to the next page and is null on the last. A cursor gbsmart did not issue is a 422."""
+    page = service.list_papers(ctx, f, AccessChannel.API, cursor, limit)
+    return PaperPage(items=[summary_of(v) for v in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/papers/count", response_model=PaperCounts, summary="How many papers and appendices you may see")
@@ -89,10 +103,22 @@ def count_papers(ctx: Ctx = Depends(get_ctx), f: PaperFilters = Depends(filters)
     return service.count_papers(ctx, f)
 
 
-@router.get("/papers/export.csv", response_class=Response, summary="The papers you may see, as CSV")
-def export_csv(ctx: Ctx = Depends(get_ctx), f: PaperFilters = Depends(filters)) -> Response:
-    return Response(service.export_csv(ctx, f), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="sec-papers.csv"'})
+def _committed(request: Request, ctx: Ctx, f: PaperFilters) -> Iterator[str]:
+    """The export's chunks, read in a transaction of the stream's own (the request's has ended by the time the
+    response is sent); each chunk's RED access records are committed before the chunk is sent."""
+    with session_scope(request.app.state.sessionmaker) as session:
+        for chunk in service.export_csv(replace(ctx, session=session), f):
+            session.commit()
+            yield chunk
+
+
+@router.get("/papers/export.csv", response_class=StreamingResponse, summary="The papers you may see, as CSV (streamed)",
+            responses={200: {"content": {"text/csv": {}}}})
+def export_csv(request: Request, ctx: Ctx = Depends(get_ctx), f: PaperFilters = Depends(filters)) -> StreamingResponse:
+    """Every paper you may see (with the appendices you may see), newest first, streamed as it is read."""
+    service.export_csv(ctx, f)  # bad filters are a 422 here, before the response starts
+    return StreamingResponse(_committed(request, ctx, f), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": 'attachment; filename="sec-papers.csv"'})
 
 
 @router.post("/papers", response_model=PaperRead, status_code=201, summary="Create a draft paper (SECAS)")

@@ -15,6 +15,7 @@ from rich.markdown import Markdown
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from gbsmart.core.cli_support import cli_ctx, console, friendly_errors
 from gbsmart.papers import access_log, render, reports, service
@@ -39,20 +40,26 @@ def list_cmd(
     q: str = typer.Option(None, "--search", "-q", help="Words to find."),
     classification: str = typer.Option(None, help="white, green, amber or red"),
     committee: str = typer.Option(None, help='Committee code, e.g. "SSC"'),
+    limit: int = typer.Option(service.PAGE_SIZE, "--limit", min=1, max=service.MAX_LIMIT, help="Papers per page."),
+    cursor: str = typer.Option(None, "--cursor", help="Continue from the next cursor a page printed."),
 ) -> None:
-    """The papers USER may see."""
+    """The papers USER may see, newest first, one page at a time (each page prints the cursor of the next)."""
     with friendly_errors(), cli_ctx(acting_as) as ctx:
-        views = service.list_papers(ctx, PaperFilters(q=q, classification=classification, committee=committee),
-                                    AccessChannel.CLI)
-        t = Table(title=f"{len(views)} papers visible to {acting_as}")
+        page = service.list_papers(ctx, PaperFilters(q=q, classification=classification, committee=committee),
+                                   AccessChannel.CLI, cursor, limit)
+        t = Table(title=f"{len(page.items)} papers visible to {escape(acting_as)} on this page")
         for col in ("reference", "title", "classification", "action", "date", "committee", "status", "appendices"):
             t.add_column(col, overflow="fold")
-        for v in views:
+        for v in page.items:
             p = v.paper
-            t.add_row(p.reference, p.title, _tlp(p.classification), PaperAction(p.action).label,
-                      f"{p.paper_date:%d %b %Y}", p.committee_code or "", PaperStatus(p.status).label,
-                      " ".join(f"{a.letter} {_tlp(v.effective(a).value)}" for a in v.appendices))
+            t.add_row(escape(p.reference), escape(p.title), _tlp(p.classification), PaperAction(p.action).label,
+                      f"{p.paper_date:%d %b %Y}", escape(p.committee_code or ""), PaperStatus(p.status).label,
+                      " ".join(f"{escape(a.letter)} {_tlp(v.effective(a).value)}" for a in v.appendices))
         console.print(t)
+        if page.next_cursor:
+            console.print(f"next page: [bold]--cursor {page.next_cursor}[/]", soft_wrap=True)
+        elif page.items and cursor is not None:
+            console.print("[dim](last page)[/]")
 
 
 @app.command()
@@ -61,21 +68,23 @@ def show(reference: str, acting_as: str = AS) -> None:
     with friendly_errors(), cli_ctx(acting_as) as ctx:
         v = service.get_view(ctx, reference, AccessChannel.CLI)
         p = v.paper
+        # a Panel title is Text, not str: Rich reads a str title as markup with :emoji: codes whatever the console says
         console.print(Panel(
-            f"{_tlp(p.classification)}  [bold]{p.title}[/]\n{PaperAction(p.action).label} · {p.author_name}"
-            f"{', ' + p.author_organisation if p.author_organisation else ''} · {p.paper_date:%d %B %Y} · "
-            f"{PaperStatus(p.status).label}", title=p.reference))
+            f"{_tlp(p.classification)}  [bold]{escape(p.title)}[/]\n{PaperAction(p.action).label} · "
+            f"{escape(p.author_name)}{', ' + escape(p.author_organisation) if p.author_organisation else ''} · "
+            f"{p.paper_date:%d %B %Y} · {PaperStatus(p.status).label}", title=Text(p.reference)))
         console.print(Markdown(p.body))
         for a in v.appendices:
-            console.print(Panel(Markdown(a.body), title=f"Appendix {a.letter}: {a.title}",
+            console.print(Panel(Markdown(a.body), title=Text(f"Appendix {a.letter}: {a.title}"),
                                 subtitle=Classification(v.effective(a)).label))
         if v.history:
             t = Table(title="Re-classification history")
             for col in ("when", "by", "what", "from", "to", "reason"):
                 t.add_column(col, overflow="fold")
             for r in v.history:
-                t.add_row(f"{r.at:%d %b %Y %H:%M}", r.actor_name, f"Appendix {r.appendix_letter}" if r.appendix_letter
-                          else "Paper", _tlp(r.from_classification), _tlp(r.to_classification), r.reason)
+                t.add_row(f"{r.at:%d %b %Y %H:%M}", escape(r.actor_name),
+                          f"Appendix {escape(r.appendix_letter)}" if r.appendix_letter else "Paper",
+                          _tlp(r.from_classification), _tlp(r.to_classification), escape(r.reason))
             console.print(t)
 
 
@@ -92,7 +101,7 @@ def reclassify(
         r = service.reclassify(ctx, reference, ReclassifyRequest(classification=to.lower(), reason=reason,
                                                                  appendix=appendix))
         what = f"{reference} Appendix {r.appendix_letter}" if r.appendix_letter else reference
-        console.print(f"[green]✓[/] {what}: {_tlp(r.from_classification)} → {_tlp(r.to_classification)}")
+        console.print(f"[green]✓[/] {escape(what)}: {_tlp(r.from_classification)} → {_tlp(r.to_classification)}")
 
 
 @app.command("access-log")
@@ -105,7 +114,8 @@ def access_log_cmd(
     """Who was given the paper's RED material, newest first (its author or a Code Administrator)."""
     with friendly_errors(), cli_ctx(acting_as) as ctx:
         log = access_log.read_access_log(ctx, reference, cursor, limit)
-        t = Table(title=f"RED access log of {log.paper.reference}: {len(log.entries)} on this page, newest first")
+        t = Table(title=f"RED access log of {escape(log.paper.reference)}: {len(log.entries)} on this page, "
+                        "newest first")
         for col in ("when", "who", "organisation", "what", "how", "request"):
             t.add_column(col, overflow="fold")
         for e in log.entries:
@@ -131,7 +141,7 @@ def draft_report(
     with friendly_errors(), cli_ctx(acting_as) as ctx:
         paper = reports.draft_report(ctx, ReportRequest(period_start=period_from.date(), period_end=period_to.date(),
                                                         reference=reference))
-        console.print(f"[green]✓[/] drafted [bold]{paper.reference}[/] '{paper.title}' "
+        console.print(f"[green]✓[/] drafted [bold]{escape(paper.reference)}[/] '{escape(paper.title)}' "
                       f"({_tlp(paper.classification)}, draft): edit it in the portal, then issue it.")
 
 
@@ -148,4 +158,4 @@ def pdf(
         data = render.html_to_pdf(html, ctx.settings.chromium_path)
         target = out or Path(f"{v.paper.reference}.pdf")
         target.write_bytes(data)
-        console.print(f"[green]✓[/] {target} ({len(data):,} bytes, marked {v.marking.label})")
+        console.print(f"[green]✓[/] {escape(str(target))} ({len(data):,} bytes, marked {v.marking.label})")

@@ -6,28 +6,20 @@ see is a 404 here too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import ValidationError
 
 from gbsmart.core.context import Ctx
-from gbsmart.core.errors import AppError, plain_validation_message
-from gbsmart.papers import access_log, render, reports, service
+from gbsmart.papers import access_log, render, reports, schemas, service
 from gbsmart.papers.enums import AccessChannel, Classification, PaperAction, PaperStatus
-from gbsmart.papers.schemas import (
-    AppendixCreate,
-    PaperCreate,
-    PaperUpdate,
-    RecipientsUpdate,
-    ReclassifyRequest,
-    ReportRequest,
-)
-from gbsmart.papers.service import PaperFilters
+from gbsmart.papers.service import PaperFilters, PaperView
 from gbsmart.web.csrf import csrf_protect
 from gbsmart.web.deps import get_ctx
+from gbsmart.web.forms import FORM_FAILURES, parse, read_form, rerender
 from gbsmart.web.templating import render as render_page
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
@@ -36,19 +28,14 @@ ENUMS = {"Classification": Classification, "PaperAction": PaperAction, "PaperSta
          "md": render.markdown_html}
 
 
-def _errors(exc: ValidationError) -> dict[str, str]:
-    return {".".join(str(x) for x in e["loc"]) or "form": plain_validation_message(e) for e in exc.errors()}
-
-
-def _app_errors(exc: AppError, default_field: str = "form") -> dict[str, str]:
-    if isinstance(exc.detail, list) and exc.detail and isinstance(exc.detail[0], dict) and "field" in exc.detail[0]:
-        return {str(d["field"]): exc.message for d in exc.detail}
-    return {default_field: exc.message}
-
-
 def _form_value(form: dict, name: str) -> str | None:
     value = form.get(name)
     return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _usernames(form: dict, name: str) -> list[str]:
+    """A field of usernames separated by spaces or commas."""
+    return [r for r in (form.get(name) or "").replace(",", " ").split() if r]
 
 
 # ------------------------------------------------------------------------------------------------ list
@@ -56,12 +43,17 @@ def _form_value(form: dict, name: str) -> str | None:
 
 @router.get("/papers")
 def papers(request: Request, ctx: Ctx = Depends(get_ctx), q: str | None = None, classification: str | None = None,
-           committee: str | None = None, status: str | None = None) -> Response:
+           committee: str | None = None, status: str | None = None, cursor: str | None = None) -> Response:
     f = PaperFilters(q=q or None, classification=classification or None, committee=committee or None,
                      status=status or None)
-    views = service.list_papers(ctx, f, AccessChannel.PAGE)
+    page = service.list_papers(ctx, f, AccessChannel.PAGE, cursor or None)
     counts = service.count_papers(ctx, PaperFilters(q=f.q, committee=f.committee, status=f.status))
-    return render_page(request, "papers_list.html", {"views": views, "f": f, "counts": counts, **ENUMS,
+    chosen = {k: v for k, v in (("q", f.q), ("classification", f.classification), ("committee", f.committee),
+                                ("status", f.status)) if v}
+    next_url = f"/papers?{urlencode({**chosen, 'cursor': page.next_cursor})}" if page.next_cursor else None
+    first_url = f"/papers?{urlencode(chosen)}" if cursor else None
+    return render_page(request, "papers_list.html", {"views": page.items, "f": f, "counts": counts, **ENUMS,
+                                                     "next_url": next_url, "first_url": first_url,
                                                      "may_create": ctx.actor.has_role("code_administrator")})
 
 
@@ -80,25 +72,18 @@ def new_form(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
 
 @router.post("/papers/new")
 async def create(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
-    form = dict(await request.form())
+    form = await read_form(request)
     try:
-        data = PaperCreate(
-            reference=form.get("reference", ""), title=form.get("title", ""), purpose=form.get("purpose", ""),
-            action=form.get("action") or PaperAction.FOR_INFORMATION, author=_form_value(form, "author"),
-            author_organisation=_form_value(form, "author_organisation"),
-            paper_date=_form_value(form, "paper_date"), committee_code=_form_value(form, "committee_code"),
-            body=form.get("body", ""), classification=form.get("classification") or Classification.GREEN,
-            recipients=[r for r in (form.get("recipients") or "").replace(",", " ").split() if r],
-        )
-        paper = service.create_paper(ctx, data)
-    except ValidationError as exc:
-        return render_page(request, "paper_form.html", {"form": form, "errors": _errors(exc), "editing": None,
-                                                        **ENUMS}, status_code=422)
-    except AppError as exc:
-        ctx.session.rollback()
-        field = {409: "reference"}.get(exc.status, "form")
-        return render_page(request, "paper_form.html", {"form": form, "errors": _app_errors(exc, field),
-                                                        "editing": None, **ENUMS}, status_code=exc.status)
+        paper = service.create_paper(ctx, parse(schemas.PaperCreate, {
+            "reference": form.get("reference", ""), "title": form.get("title", ""), "purpose": form.get("purpose", ""),
+            "action": form.get("action") or PaperAction.FOR_INFORMATION, "author": _form_value(form, "author"),
+            "author_organisation": _form_value(form, "author_organisation"),
+            "paper_date": _form_value(form, "paper_date"), "committee_code": _form_value(form, "committee_code"),
+            "body": form.get("body", ""), "classification": form.get("classification") or Classification.GREEN,
+            "recipients": _usernames(form, "recipients"),
+        }))
+    except FORM_FAILURES as exc:
+        return rerender(request, ctx, exc, "paper_form.html", {"editing": None, **ENUMS}, form=form)
     return RedirectResponse(f"/papers/{paper.reference}", status_code=303)
 
 
@@ -112,18 +97,13 @@ def report_form(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
 
 @router.post("/papers/reports/new")
 async def report_create(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
-    form = dict(await request.form())
+    form = await read_form(request)
     try:
-        req = ReportRequest(period_start=form.get("period_start") or None, period_end=form.get("period_end") or None,
-                            reference=_form_value(form, "reference"))
-        paper = reports.draft_report(ctx, req)
-    except ValidationError as exc:
-        return render_page(request, "papers_report_new.html", {"form": form, "errors": _errors(exc)},
-                           status_code=422)
-    except AppError as exc:
-        ctx.session.rollback()
-        return render_page(request, "papers_report_new.html", {"form": form, "errors": _app_errors(exc)},
-                           status_code=exc.status)
+        paper = reports.draft_report(ctx, parse(schemas.ReportRequest, {
+            "period_start": form.get("period_start") or None, "period_end": form.get("period_end") or None,
+            "reference": _form_value(form, "reference")}))
+    except FORM_FAILURES as exc:
+        return rerender(request, ctx, exc, "papers_report_new.html", {}, form=form)
     return RedirectResponse(f"/papers/{paper.reference}?done=drafted", status_code=303)
 
 
@@ -139,35 +119,26 @@ def edit_form(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> 
 
 @router.post("/papers/{reference}/edit")
 async def edit(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
-    form = dict(await request.form())
+    form = await read_form(request)
     try:
-        data = PaperUpdate(title=form.get("title", ""), purpose=form.get("purpose", ""),
-                           action=form.get("action") or None, author_organisation=form.get("author_organisation", ""),
-                           paper_date=_form_value(form, "paper_date"),
-                           committee_code=_form_value(form, "committee_code"), body=form.get("body", ""))
-        paper = service.update_paper(ctx, reference, data, AccessChannel.PAGE)
-    except (ValidationError, AppError) as exc:
-        if isinstance(exc, AppError) and exc.status == 404:
-            raise
-        ctx.session.rollback()
-        view = service.get_view(ctx, reference, None)
-        errors = _errors(exc) if isinstance(exc, ValidationError) else _app_errors(exc)
-        return render_page(request, "paper_form.html", {"form": {**form, "reference": view.paper.reference},
-                                                        "errors": errors, "editing": view.paper, **ENUMS},
-                           status_code=422 if isinstance(exc, ValidationError) else exc.status)
+        paper = service.update_paper(ctx, reference, parse(schemas.PaperUpdate, {
+            "title": form.get("title", ""), "purpose": form.get("purpose", ""), "action": form.get("action") or None,
+            "author_organisation": form.get("author_organisation", ""), "paper_date": _form_value(form, "paper_date"),
+            "committee_code": _form_value(form, "committee_code"), "body": form.get("body", "")}), AccessChannel.PAGE)
+    except FORM_FAILURES as exc:
+        def context() -> dict:
+            editing = service.get_view(ctx, reference, None).paper
+            return {"editing": editing, "form": {**form, "reference": editing.reference}, **ENUMS}
+
+        return rerender(request, ctx, exc, "paper_form.html", context)
     return RedirectResponse(f"/papers/{paper.reference}?done=saved", status_code=303)
 
 
 # ---------------------------------------------------------------------------------------------- a paper
 
 
-def _detail(request: Request, ctx: Ctx, reference: str, errors: dict | None = None, form: dict | None = None,
-            status_code: int = 200, done: str | None = None) -> Response:
-    view = service.get_view(ctx, reference, AccessChannel.PAGE)
-    response = render_page(request, "paper_detail.html", {"v": view, "p": view.paper, "errors": errors or {},
-                                                          "form": form or {}, "done": done, **ENUMS},
-                           status_code=status_code)
-    return _no_store_if_red(response, view.marking)
+def _detail_context(view: PaperView, done: str | None = None) -> dict:
+    return {"v": view, "p": view.paper, "errors": {}, "error": None, "form": {}, "done": done, **ENUMS}
 
 
 def _no_store_if_red(response: Response, level: Classification) -> Response:
@@ -179,7 +150,8 @@ def _no_store_if_red(response: Response, level: Classification) -> Response:
 
 @router.get("/papers/{reference}")
 def paper(request: Request, reference: str, ctx: Ctx = Depends(get_ctx), done: str | None = None) -> Response:
-    return _detail(request, ctx, reference, done=done)
+    view = service.get_view(ctx, reference, AccessChannel.PAGE)
+    return _no_store_if_red(render_page(request, "paper_detail.html", _detail_context(view, done)), view.marking)
 
 
 @router.get("/papers/{reference}/print")
@@ -208,57 +180,61 @@ def red_access_log(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)
     return response
 
 
-async def _change(request: Request, ctx: Ctx, reference: str, action, form_name: str,
-                  default_field: str) -> Response:
-    """Run ``action(form)``; on a refusal show the paper again with the message beside the field of that form."""
-    form = dict(await request.form())
+async def _change(request: Request, ctx: Ctx, reference: str, action: Callable[[Ctx, str, dict[str, str]], str],
+                  form_name: str) -> Response:
+    """Run ``action(ctx, reference, form)``; on a refusal show the paper again with the messages beside the fields
+    of that form."""
+    form = await read_form(request)
     try:
-        done = action(form)
-    except (ValidationError, AppError) as exc:
-        if isinstance(exc, AppError) and exc.status == 404:
-            raise
-        ctx.session.rollback()
-        errors = _errors(exc) if isinstance(exc, ValidationError) else _app_errors(exc, default_field)
-        status = 422 if isinstance(exc, ValidationError) else exc.status
-        return _detail(request, ctx, reference, {f"{form_name}.{k}": v for k, v in errors.items()},
-                       {"name": form_name, **form}, status)
+        done = action(ctx, reference, form)
+    except FORM_FAILURES as exc:
+        shown: list[PaperView] = []
+
+        def context() -> dict:
+            shown.append(service.get_view(ctx, reference, AccessChannel.PAGE))
+            return _detail_context(shown[0])
+
+        response = rerender(request, ctx, exc, "paper_detail.html", context, form={"name": form_name, **form},
+                            field_prefix=f"{form_name}.")
+        return _no_store_if_red(response, shown[0].marking)
     return RedirectResponse(f"/papers/{reference}?done={done}", status_code=303)
 
 
-@router.post("/papers/{reference}/reclassify")
-async def reclassify(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
-    def act(form: dict) -> str:
-        service.reclassify(ctx, reference, ReclassifyRequest(
-            classification=form.get("classification", ""), reason=form.get("reason", ""),
-            appendix=_form_value(form, "appendix")))
-        return "reclassified"
-
-    return await _change(request, ctx, reference, act, "reclassify", "classification")
+def _reclassify(ctx: Ctx, reference: str, form: dict[str, str]) -> str:
+    service.reclassify(ctx, reference, parse(schemas.ReclassifyRequest, {
+        "classification": form.get("classification", ""), "reason": form.get("reason", ""),
+        "appendix": _form_value(form, "appendix")}))
+    return "reclassified"
 
 
-@router.post("/papers/{reference}/recipients")
-async def recipients(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
-    def act(form: dict) -> str:
-        add = [r for r in (form.get("add") or "").replace(",", " ").split() if r]
-        remove = [r for r in (form.get("remove") or "").replace(",", " ").split() if r]
-        service.update_recipients(ctx, reference, RecipientsUpdate(add=add, remove=remove), AccessChannel.PAGE)
-        return "recipients"
-
-    return await _change(request, ctx, reference, act, "recipients", "add")
+def _name_recipients(ctx: Ctx, reference: str, form: dict[str, str]) -> str:
+    service.update_recipients(ctx, reference, parse(schemas.RecipientsUpdate, {
+        "add": _usernames(form, "add"), "remove": _usernames(form, "remove")}), AccessChannel.PAGE)
+    return "recipients"
 
 
-@router.post("/papers/{reference}/appendices")
-async def add_appendix(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
-    def act(form: dict) -> str:
-        service.add_appendix(ctx, reference, AppendixCreate(
-            letter=_form_value(form, "letter"), title=form.get("title", ""), body=form.get("body", ""),
-            classification=form.get("appendix_classification", "")))
-        return "appendix"
-
-    return await _change(request, ctx, reference, act, "appendix", "title")
+def _add_appendix(ctx: Ctx, reference: str, form: dict[str, str]) -> str:
+    service.add_appendix(ctx, reference, parse(schemas.AppendixCreate, {
+        "letter": _form_value(form, "letter"), "title": form.get("title", ""), "body": form.get("body", ""),
+        "classification": form.get("appendix_classification", "")}))
+    return "appendix"
 
 
-@router.post("/papers/{reference}/issue")
-async def issue(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
-    return await _change(request, ctx, reference, lambda form: (service.issue(ctx, reference), "issued")[1],
-                         "issue", "form")
+def _issue(ctx: Ctx, reference: str, form: dict[str, str]) -> str:
+    service.issue(ctx, reference)
+    return "issued"
+
+
+def _form_route(path: str, action: Callable[[Ctx, str, dict[str, str]], str], form_name: str) -> None:
+    """POST /papers/{reference}/``path``: one of the paper page's forms, run through ``_change``."""
+    async def post_form(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
+        return await _change(request, ctx, reference, action, form_name)
+
+    post_form.__name__ = f"paper_{form_name}"
+    router.add_api_route(f"/papers/{{reference}}/{path}", post_form, methods=["POST"])
+
+
+_form_route("reclassify", _reclassify, "reclassify")
+_form_route("recipients", _name_recipients, "recipients")
+_form_route("appendices", _add_appendix, "appendix")
+_form_route("issue", _issue, "issue")

@@ -154,6 +154,13 @@ class PaperRead(PaperSummary):
     reclassifications: list[ReclassificationRead]
 
 
+class PaperPage(BaseModel):
+    """One page of the papers you may see, newest first."""
+
+    items: list[PaperSummary]
+    next_cursor: str | None = Field(None, description="Pass as ?cursor= for the next page; null on the last page")
+
+
 class PaperCounts(BaseModel):
     papers: dict[str, int]
     appendices: dict[str, int]

@@ -1,4 +1,5 @@
-"""Use cases of papers: list, count, search, read, export, create, edit, appendices, recipients, re-classify, issue.
+"""Use cases of papers: list (keyset pages), count, search, read, export (streamed), create, edit, appendices,
+recipients, re-classify, issue.
 
 Every read goes through ``access.visible_papers`` / ``access.visible_appendices`` (and, for single items, is
 checked again with ``rules.can_see``): material a person may not see does not exist for them, so it is a
@@ -11,9 +12,12 @@ from __future__ import annotations
 import csv
 import io
 import secrets
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
 from gbsmart.core.audit import record_change, snapshot
@@ -21,6 +25,7 @@ from gbsmart.core.context import Ctx
 from gbsmart.core.db import insert_or_conflict, make_sessionmaker, session_scope
 from gbsmart.core.errors import Conflict, Forbidden, Invalid, NotFound
 from gbsmart.core.exports import csv_cell
+from gbsmart.core.pagination import CURSOR_NOT_OURS, Page, decode_cursor, encode_cursor
 from gbsmart.models.papers import Paper, PaperAppendix, PaperRecipient, PaperReclassification, RedAccessRecord
 from gbsmart.models.parties import Organisation, Person
 from gbsmart.papers import access, rules
@@ -187,24 +192,74 @@ def _visible_appendices_of(ctx: Ctx, viewer: Viewer, paper_ids: list[int]) -> di
     return out
 
 
-def list_papers(ctx: Ctx, f: PaperFilters, channel: AccessChannel, limit: int = 500) -> list[PaperView]:
-    """The papers (and their appendices) that exist for the caller, newest first."""
-    _check_filters(f)
-    viewer = access.viewer_of(ctx)
+#: papers on one page of a list unless the caller asks for another number (at most ``MAX_LIMIT``)
+PAGE_SIZE = 50
+MAX_LIMIT = 500
+#: papers read from the database at a time while an export streams
+EXPORT_BATCH = 200
+
+#: the list's order: newest first, then by reference (unique), so a key names one place in it
+ORDER = (Paper.paper_date.desc(), Paper.reference)
+
+
+def cursor_key(cursor: str | None, *parts: Callable[[str], Any]) -> tuple[Any, ...] | None:
+    """The key a page cursor continues after, each value read by its part of ``parts`` (``None`` for the first
+    page); a cursor gbsmart did not issue is a 422."""
+    values = decode_cursor(cursor)
+    if values is None:
+        return None
+    try:
+        if len(values) != len(parts):
+            raise ValueError("a key of another length")
+        return tuple(read(str(v)) for read, v in zip(parts, values, strict=True))
+    except (TypeError, ValueError) as exc:
+        raise Invalid(CURSOR_NOT_OURS, detail=[{"field": "cursor", "message": CURSOR_NOT_OURS}]) from exc
+
+
+def check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Invalid(f"limit must be between 1 and {MAX_LIMIT}.",
+                      detail=[{"field": "limit", "message": f"between 1 and {MAX_LIMIT}"}])
+
+
+def _page(ctx: Ctx, viewer: Viewer, f: PaperFilters, after: tuple[Any, ...] | None, limit: int) -> Page[PaperView]:
+    """One keyset page: visibility is in the SQL, so the page is full of papers the viewer may see."""
     stmt = _filtered(viewer, f, select(Paper)).options(selectinload(Paper.recipients))
-    papers = list(ctx.session.scalars(stmt.order_by(Paper.paper_date.desc(), Paper.reference).limit(limit)))
+    if after is not None:
+        stmt = stmt.where(or_(Paper.paper_date < after[0],
+                              and_(Paper.paper_date == after[0], Paper.reference > after[1])))
+    rows = list(ctx.session.scalars(stmt.order_by(*ORDER).limit(limit + 1)))
+    papers = rows[:limit]
+    next_cursor = (encode_cursor([papers[-1].paper_date.isoformat(), papers[-1].reference])
+                   if len(rows) > limit else None)
     appendices = _visible_appendices_of(ctx, viewer, [p.id for p in papers])
     views = []
     for p in papers:
-        view = PaperView(paper=p, viewer=viewer, appendices=[
+        pctx = access.context_of(p)
+        # the SQL filter and the pure rule must agree; a row either refuses is left out, whatever the page's size
+        if not rules.can_see(viewer, p.classification, pctx):
+            continue
+        views.append(PaperView(paper=p, viewer=viewer, appendices=[
             a for a in appendices[p.id] if rules.can_see(viewer, rules.effective(p.classification, a.classification),
-                                                         access.context_of(p))])
-        if rules.can_see(viewer, p.classification, view.context):
-            views.append(view)
+                                                         pctx)]))
+    return Page(items=views, next_cursor=next_cursor)
+
+
+def list_papers(ctx: Ctx, f: PaperFilters, channel: AccessChannel, cursor: str | None = None,
+                limit: int = PAGE_SIZE) -> Page[PaperView]:
+    """One page of the papers (and their appendices) that exist for the caller, newest first, paged by key.
+
+    Pass a page's ``next_cursor`` as ``cursor`` for the next page; it is ``None`` on the last page.
+    """
+    _check_filters(f)
+    check_limit(limit)
+    after = cursor_key(cursor, date.fromisoformat, str)
+    viewer = access.viewer_of(ctx)
+    page = _page(ctx, viewer, f, after, limit)
     log_channel = AccessChannel.SEARCH if f.q and channel != AccessChannel.EXPORT else channel
-    for v in views:
+    for v in page.items:
         _log_view(ctx, v, log_channel)
-    return views
+    return page
 
 
 def count_papers(ctx: Ctx, f: PaperFilters) -> dict:
@@ -281,18 +336,44 @@ EXPORT_HEADINGS = ["reference", "title", "classification", "action", "status", "
                    "paper_date", "committee", "appendices"]
 
 
-def export_csv(ctx: Ctx, f: PaperFilters) -> str:
-    """The visible papers as CSV text (their visible appendices listed as 'A (RED) title')."""
+def export_csv(ctx: Ctx, f: PaperFilters, batch: int = EXPORT_BATCH) -> Iterator[str]:
+    """The visible papers as CSV text (their visible appendices listed as 'A (RED) title'), streamed.
+
+    Bad filters raise ``Invalid`` here, before any text is produced. The iterator yields the headings, then one
+    chunk per keyset page of ``batch`` papers; the RED access of a page is added to ``ctx.session`` before its
+    chunk is yielded, so a caller that commits before sending each chunk on never sends unrecorded RED material.
+    """
+    _check_filters(f)
+    check_limit(batch)
+    return _export_chunks(ctx, f, batch)
+
+
+def _export_chunks(ctx: Ctx, f: PaperFilters, batch: int) -> Iterator[str]:
     out = io.StringIO()
     w = csv.writer(out)
+
+    def taken() -> str:
+        text = out.getvalue()
+        out.seek(0)
+        out.truncate()
+        return text
+
     w.writerow(EXPORT_HEADINGS)
-    for v in list_papers(ctx, f, AccessChannel.EXPORT, limit=100_000):
-        p = v.paper
-        w.writerow([csv_cell(x) for x in (
-            p.reference, p.title, Classification(p.classification).label, p.action, p.status, p.author_name,
-            p.author_organisation, p.paper_date.isoformat(), p.committee_code or "",
-            "; ".join(f"{a.letter} ({Classification(a.classification).label}) {a.title}" for a in v.appendices))])
-    return out.getvalue()
+    yield taken()
+    cursor = None
+    while True:
+        page = list_papers(ctx, f, AccessChannel.EXPORT, cursor, batch)
+        for v in page.items:
+            p = v.paper
+            w.writerow([csv_cell(x) for x in (
+                p.reference, p.title, Classification(p.classification).label, p.action, p.status, p.author_name,
+                p.author_organisation, p.paper_date.isoformat(), p.committee_code or "",
+                "; ".join(f"{a.letter} ({Classification(a.classification).label}) {a.title}" for a in v.appendices))])
+        if page.items:
+            yield taken()
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
 
 
 # -------------------------------------------------------------------------------------------- changes

@@ -99,23 +99,34 @@ def rerender(
     prefix: str | None = None,
     error_key: str = "error",
     keep: bool = False,
+    field_prefix: str = "",
+    page_found: bool = False,
 ) -> Response:
     """Roll back the failed action, then render ``template`` again with ``errors``, ``error`` and ``form``.
 
     ``context`` is called after the rollback, so the page shows the database as it was before the attempt.
-    ``error_key`` names the template variable for the top line where a page holds several forms.
+    ``error_key`` names the template variable for the top line where a page holds several forms;
+    ``field_prefix`` (e.g. ``"appendix."``) is put before every field name in ``errors``, so that forms on one
+    page whose fields share names (two ``title`` fields) mark only their own. ``page_found`` says the page's own
+    object was loaded before the action, so a 404 from the action is about something the form names (a person,
+    a proposal): it is shown on the form as a 422 rather than as a missing page.
     ``keep`` is for a refusal the service records as evidence (a refused CPL submission, decision 0015): nothing is
     rolled back, and since the page returns rather than raises, the request's transaction commits what was written.
     ``prefix`` opens the top line: "Nothing was saved" unless ``keep``, when the refusal's own message stands alone.
     """
-    if not isinstance(exc, FORM_FAILURES) or (isinstance(exc, AppError) and exc.status in _NOT_FORM_PROBLEMS):
+    if not isinstance(exc, FORM_FAILURES):
         raise exc
+    status = failure_status(exc)
+    if isinstance(exc, AppError) and exc.status in _NOT_FORM_PROBLEMS:
+        if not (page_found and exc.status == 404):
+            raise exc
+        status = 422
     if not keep:
         ctx.session.rollback()
     values = context() if callable(context) else dict(context)
     if form is not None:
         values["form"] = dict(form)
     values.setdefault("form", {})
-    values["errors"] = {**values.get("errors", {}), **field_errors(exc)}
+    values["errors"] = {**values.get("errors", {}), **{f"{field_prefix}{k}": v for k, v in field_errors(exc).items()}}
     values[error_key] = failure_message(exc, ("" if keep else "Nothing was saved") if prefix is None else prefix)
-    return render(request, template, values, status_code=failure_status(exc))
+    return render(request, template, values, status_code=status)
