@@ -64,6 +64,16 @@ EFFECTS: Mapping[str, str] = {
     "implement": "records the implementation date (the release's date unless given) and the release",
 }
 
+#: the fields of a step request (StepCreate) each effect reads; every step also takes a date, a reference and a reason
+EFFECT_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "route": ("route",),
+    "convert": ("mp_reference",),
+    "path": ("path", "route"),
+    "preliminary_assessment": ("pa_status",),
+    "target_release": ("release",),
+    "implement": ("release",),
+}
+
 
 @dataclass(frozen=True)
 class Step:
@@ -85,6 +95,11 @@ class Step:
     def internal(self) -> bool:
         """Taken through its own endpoint (a vote, a consultation response), not through /steps."""
         return self.endpoint is not None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """What the step reads beyond its date, reference and reason (the Next steps form shows just these)."""
+        return EFFECT_FIELDS.get(self.effect, ())
 
 
 PROCESS: tuple[Step, ...] = (

@@ -70,6 +70,11 @@ def find_release(session: Session, name: str) -> Release:
     return rel
 
 
+def release_names(session: Session) -> list[str]:
+    """Every SEC Release's name, in release order: the choices a form offers."""
+    return list(session.scalars(select(Release.name).order_by(Release.release_date, Release.name)))
+
+
 def add_release(ctx: Ctx, data: ReleaseCreate) -> Release:
     """The Code Administrator adds a SEC Release; only a future one, since only a future one can take a change."""
     if not ctx.actor.has_role(rules.CA):
@@ -105,6 +110,7 @@ def allowed_steps(ctx: Ctx, proposal: Proposal) -> list[dict]:
             "label": s.label,
             "actors": rules.describe_actors(s),
             "requires": list(s.requires),
+            "fields": list(s.fields),
             "you_may": rules.actor_may(s, ctx.actor.roles, mine),
             "help": s.help,
             "internal": s.internal,
@@ -152,6 +158,13 @@ def _add_event(
     proposal.events.append(event)
     proposal.updated_at = ctx.clock.now()
     return event
+
+
+def organisations_to_raise_for(ctx: Ctx) -> list[str]:
+    """The organisations a Draft Proposal may be raised on behalf of: any, for the Code Administrator; else none."""
+    if not ctx.actor.has_role(rules.CA):
+        return []
+    return list(ctx.session.scalars(select(Organisation.name).order_by(Organisation.name)))
 
 
 def raise_draft_proposal(ctx: Ctx, data: DraftProposalCreate) -> Proposal:
@@ -383,6 +396,14 @@ def _progress_text(step: rules.Step, p: Proposal, data: StepCreate, on: date) ->
 
 
 # ---------------------------------------------------------------- Change Board
+
+
+def parties_to_act_for(ctx: Ctx, p: Proposal) -> list[Organisation]:
+    """The SEC Parties a vote or a response on ``p`` may be recorded for: those without a vote in this round."""
+    voted = {v.organisation_id for v in p.votes if v.round == p.change_board_round}
+    parties = ctx.session.scalars(select(Organisation).where(Organisation.kind == OrganisationKind.SEC_PARTY)
+                                  .order_by(Organisation.name))
+    return [o for o in parties if o.id not in voted or p.state != ProposalState.CHANGE_BOARD]
 
 
 def voting_rules(ctx: Ctx) -> VotingRules:
