@@ -133,6 +133,13 @@ async def respond(request: Request, reference: str, ctx: Ctx = Depends(get_ctx))
     return RedirectResponse(f"/proposals/{reference}?done=consultation_response", status_code=303)
 
 
+@router.get("/change-board")
+def change_board(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
+    """The proposals at the Change Board, each with its tally so far and links to vote; the what-if calculator."""
+    return render(request, "change_board.html", {"rows": service.at_change_board(ctx), "Path": ProposalPath,
+                                                  "Vote": Vote, "State": ProposalState})
+
+
 @router.get("/change-board/tally")
 def tally_form(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     return render(request, "tally.html", {"rows": [], "result": None, "error": None, "Vote": Vote,

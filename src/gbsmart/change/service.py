@@ -406,6 +406,28 @@ def parties_to_act_for(ctx: Ctx, p: Proposal) -> list[Organisation]:
     return [o for o in parties if o.id not in voted or p.state != ProposalState.CHANGE_BOARD]
 
 
+@dataclass
+class AtChangeBoard:
+    """A proposal whose Change Board vote is open, with the tally so far and the caller's own Party's vote."""
+
+    proposal: Proposal
+    tally: TallyResult
+    votes_cast: int
+    my_vote: str | None
+
+
+def at_change_board(ctx: Ctx) -> list[AtChangeBoard]:
+    """The proposals at the Change Board now, in reference order (SECMP0041 voting, seed 004)."""
+    stmt = (select(Proposal).where(Proposal.state == ProposalState.CHANGE_BOARD).order_by(Proposal.reference)
+            .options(selectinload(Proposal.votes)))
+    rows = []
+    for p in ctx.session.scalars(stmt):
+        votes = [v for v in p.votes if v.round == p.change_board_round]
+        mine = next((v.vote for v in votes if v.organisation_id == ctx.actor.organisation_id), None)
+        rows.append(AtChangeBoard(p, current_tally(ctx, p), len(votes), mine))
+    return rows
+
+
 def voting_rules(ctx: Ctx) -> VotingRules:
     return VotingRules.from_settings(ctx.settings)
 
