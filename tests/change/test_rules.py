@@ -52,6 +52,15 @@ def test_steps_that_write_what_they_require_name_the_matching_effect():
             assert s.effect in ("target_release", "implement"), s.name
 
 
+def test_the_fields_a_step_shows_are_request_fields_and_include_what_it_requires():
+    assert set(rules.EFFECT_FIELDS) <= set(rules.EFFECTS)
+    common = {"step", "decided_on", "reference", "reason"}
+    for s in rules.PROCESS:
+        assert set(s.fields) <= set(StepCreate.model_fields) - common, s.name
+        assert set(s.requires) <= set(s.fields), s.name
+    assert rules.STEPS["set_path"].fields == ("path", "route") and rules.STEPS["withdraw"].fields == ()
+
+
 def test_internal_steps_have_an_endpoint_and_authority_steps_a_determination():
     assert {s.name: s.endpoint for s in rules.PROCESS if s.internal} == {
         "consultation_response": "responses", "cast_vote": "votes"}

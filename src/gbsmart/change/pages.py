@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
 
@@ -22,12 +24,8 @@ STEP_OPTIONS = ("reference", "decided_on", "path", "route", "release", "mp_refer
 
 
 def _filter_options(ctx: Ctx) -> dict:
-    return {
-        "stages": [("draft", "Draft Proposals"), ("modification", "Modification Proposals (open)"),
-                   ("open", "All open"), ("closed", "Closed")] + [(s.value, s.label) for s in ProposalState],
-        "paths": [("none", "No path yet")] + ProposalPath.choices(),
-        "releases": service.release_names(ctx.session),
-    }
+    return {"stages": service.STAGE_CHOICES, "paths": service.PATH_CHOICES,
+            "releases": service.release_names(ctx.session)}
 
 
 @router.get("/proposals")
@@ -92,45 +90,48 @@ def proposal(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> R
     return render(request, "proposal.html", _detail_context(ctx, reference))
 
 
-def _refused(request: Request, ctx: Ctx, reference: str, exc: Exception, form: dict[str, str]) -> Response:
-    """The proposal page again, with the service's refusal on top (in its own words) and its field messages."""
-    return rerender(request, ctx, exc, "proposal.html", lambda: _detail_context(ctx, reference), form=form,
-                    prefix="")
+async def _act(request: Request, ctx: Ctx, reference: str, action: Callable[[dict[str, str]], str]) -> Response:
+    """Run one of the proposal page's forms: ``action`` calls the service and says where to go next; a refusal shows
+    the proposal page again with the service's message on top (in its own words) and its field messages."""
+    form = await read_form(request)
+    try:
+        then = action(form)
+    except FORM_FAILURES as exc:
+        return rerender(request, ctx, exc, "proposal.html", lambda: _detail_context(ctx, reference), form=form,
+                        prefix="")
+    return RedirectResponse(then, status_code=303)
 
 
 @router.post("/proposals/{reference}/steps")
 async def step(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
-    form = await read_form(request)
-    try:
+    def take(form: dict[str, str]) -> str:
         data = parse(StepCreate, {k: form.get(k) or None for k in STEP_OPTIONS},
                      step=form.get("step", ""), reason=form.get("reason", ""))
         p = service.take_step(ctx, reference, data)
-    except FORM_FAILURES as exc:
-        return _refused(request, ctx, reference, exc, form)
-    return RedirectResponse(f"/proposals/{p.reference}?done={data.step}", status_code=303)
+        return f"/proposals/{p.reference}?done={data.step}"
+
+    return await _act(request, ctx, reference, take)
 
 
 @router.post("/proposals/{reference}/votes")
 async def vote(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
-    form = await read_form(request)
-    try:
+    def cast(form: dict[str, str]) -> str:
         service.cast_vote(ctx, reference, parse(VoteCreate, {"vote": form.get("vote", "")},
                                                 party=form.get("party") or None))
-    except FORM_FAILURES as exc:
-        return _refused(request, ctx, reference, exc, form)
-    return RedirectResponse(f"/proposals/{reference}#change-board", status_code=303)
+        return f"/proposals/{reference}#change-board"
+
+    return await _act(request, ctx, reference, cast)
 
 
 @router.post("/proposals/{reference}/responses")
 async def respond(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
-    form = await read_form(request)
-    try:
+    def send(form: dict[str, str]) -> str:
         service.record_response(ctx, reference, parse(
             ResponseCreate, {"comments": form.get("comments", "")}, party=form.get("party") or None,
             supports={"yes": True, "no": False}.get(form.get("supports", ""))))
-    except FORM_FAILURES as exc:
-        return _refused(request, ctx, reference, exc, form)
-    return RedirectResponse(f"/proposals/{reference}?done=consultation_response", status_code=303)
+        return f"/proposals/{reference}?done=consultation_response"
+
+    return await _act(request, ctx, reference, send)
 
 
 @router.get("/change-board")
@@ -149,7 +150,7 @@ def tally_form(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
 @router.post("/change-board/tally")
 async def tally_what_if(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     form = await request.form()
-    parties, cats, votes = form.getlist("party"), form.getlist("category"), form.getlist("vote")
+    parties, cats, votes = ([str(x) for x in form.getlist(name)] for name in ("party", "category", "vote"))
     rows = [{"party": p.strip(), "category": c, "vote": v} for p, c, v in zip(parties, cats, votes, strict=False)
             if p.strip()]
     result, error = None, None

@@ -21,15 +21,6 @@ from gbsmart.web.templating import render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
 
-STAGE_CHOICES = [
-    ("draft", "Draft Proposals"),
-    ("modification", "Modification Proposals (open)"),
-    ("open", "All open"),
-    ("closed", "Closed"),
-] + ProposalState.choices()
-PATH_CHOICES = [("none", "No path yet"), *ProposalPath.choices()]
-
-
 def _query_string(f: ProposalFilters) -> str:
     """The current filters as a query string, so downloads export what the page shows."""
     pairs = {"q": f.q, "stage": f.stage, "path": f.path, "release": f.release, "proposer": f.proposer}
@@ -48,7 +39,7 @@ def register_page(request: Request, ctx: Ctx = Depends(get_ctx),
     suffix = f"?{query}" if query else ""
     return render(request, "register.html", {
         "rows": rows, "f": f, "error": error, "State": ProposalState, "Path": ProposalPath,
-        "stages": STAGE_CHOICES, "paths": PATH_CHOICES, "releases": service.release_names(ctx.session),
+        "stages": service.STAGE_CHOICES, "paths": service.PATH_CHOICES, "releases": service.release_names(ctx.session),
         "csv_url": f"/api/v1/register.csv{suffix}", "xlsx_url": f"/api/v1/register.xlsx{suffix}",
     }, status_code=status)
 

@@ -575,6 +575,11 @@ STAGE_GROUPS = {
     "closed": [s.value for s in ProposalState if s.is_closed],
 }
 
+#: the stage filter's choices, as lists and the Register offer them: the groups, then every state
+STAGE_CHOICES = [("draft", "Draft Proposals"), ("modification", "Modification Proposals (open)"), ("open", "All open"),
+                 ("closed", "Closed"), *ProposalState.choices()]
+PATH_CHOICES = [("none", "No path yet"), *ProposalPath.choices()]
+
 
 def _filtered(f: ProposalFilters) -> Select[Proposal]:
     stmt = select(Proposal).options(selectinload(Proposal.release))
