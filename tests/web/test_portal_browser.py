@@ -396,6 +396,8 @@ def test_draft_to_implemented_through_the_portal(site: Site) -> None:
 def test_what_if_tally(site: Site) -> None:
     page = site.sign_in("bob", "/proposals")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Change Board").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Change Board")  # the proposals at the Board
+    page.get_by_role("link", name="the what-if tally calculator").click()
     expect(page.get_by_role("heading", name="Change Board what-if tally")).to_be_visible()
     for n, (party, category) in enumerate((("A", "Large Suppliers"), ("B", "Small Suppliers"),
                                            ("C", "Networks"), ("D", "Other Parties")), start=1):

@@ -46,20 +46,15 @@ def summary_of(p: Proposal) -> ProposalSummary:
     )
 
 
+#: ProposalRead fields read straight off the proposal
+AS_STORED = ("problem_statement", "summary", "latest_progress", "route", "pa_status", "change_board_determination",
+             "change_board_date", "authority_determination", "authority_date", "implementation_date", "source")
+
+
 def read_of(ctx: Ctx, p: Proposal) -> ProposalRead:
     return ProposalRead(
         **summary_of(p).model_dump(),
-        problem_statement=p.problem_statement,
-        summary=p.summary,
-        latest_progress=p.latest_progress,
-        route=p.route,
-        pa_status=p.pa_status,
-        change_board_determination=p.change_board_determination,
-        change_board_date=p.change_board_date,
-        authority_determination=p.authority_determination,
-        authority_date=p.authority_date,
-        implementation_date=p.implementation_date,
-        source=p.source,
+        **{name: getattr(p, name) for name in AS_STORED},
         interests=[{"committee": i.committee, "noted_on": i.noted_on, "note": i.note, "source": i.source}
                    for i in p.interests],
         impacts=[{"group": i.group, "area": i.area} for i in p.impacts],

@@ -2,39 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
-from pydantic import ValidationError
-from sqlalchemy import select
 
 from gbsmart.change import rules, service
 from gbsmart.change.enums import ProposalPath, ProposalState, Route, Vote, VotingCategory
 from gbsmart.change.schemas import DraftProposalCreate, ResponseCreate, StepCreate, VoteCreate
 from gbsmart.change.voting import Ballot, VotingError, tally
 from gbsmart.core.context import Ctx
-from gbsmart.core.errors import AppError, plain_validation_message
-from gbsmart.models.change import Release
-from gbsmart.models.parties import Organisation, OrganisationKind
 from gbsmart.web.csrf import csrf_protect
 from gbsmart.web.deps import get_ctx
+from gbsmart.web.forms import FORM_FAILURES, parse, read_form, rerender
 from gbsmart.web.templating import render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
 
-
-def _errors(exc: ValidationError) -> dict[str, str]:
-    return {".".join(str(x) for x in e["loc"]) or "form": plain_validation_message(e) for e in exc.errors()}
+#: the Next steps form's optional fields: a blank one is "not given"
+STEP_OPTIONS = ("reference", "decided_on", "path", "route", "release", "mp_reference", "pa_status")
 
 
 def _filter_options(ctx: Ctx) -> dict:
-    return {
-        "stages": [("draft", "Draft Proposals"), ("modification", "Modification Proposals (open)"),
-                   ("open", "All open"), ("closed", "Closed")] + [(s.value, s.label) for s in ProposalState],
-        "paths": [("none", "No path yet")] + ProposalPath.choices(),
-        "releases": [r.name for r in ctx.session.scalars(select(Release).order_by(Release.release_date))],
-    }
+    return {"stages": service.STAGE_CHOICES, "paths": service.PATH_CHOICES,
+            "releases": service.release_names(ctx.session)}
 
 
 @router.get("/proposals")
@@ -51,27 +42,24 @@ def proposals(request: Request, ctx: Ctx = Depends(get_ctx), q: str | None = Non
     return response
 
 
+def _new_context(ctx: Ctx) -> dict:
+    return {"errors": {}, "form": {}, "error": None, "orgs": service.organisations_to_raise_for(ctx)}
+
+
 @router.get("/proposals/new")
 def new_form(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
-    return render(request, "proposal_new.html", {"errors": {}, "form": {}, "orgs": _orgs(ctx)})
-
-
-def _orgs(ctx: Ctx) -> list[str]:
-    if not ctx.actor.has_role("code_administrator"):
-        return []
-    return list(ctx.session.scalars(select(Organisation.name).order_by(Organisation.name)))
+    return render(request, "proposal_new.html", _new_context(ctx))
 
 
 @router.post("/proposals/new")
 async def raise_draft(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
-    form = dict(await request.form())
+    form = await read_form(request)
     try:
-        data = DraftProposalCreate(title=form.get("title", ""), problem_statement=form.get("problem_statement", ""),
-                                   proposer_organisation=form.get("proposer_organisation") or None)
-        p = service.raise_draft_proposal(ctx, data)
-    except ValidationError as exc:
-        return render(request, "proposal_new.html", {"errors": _errors(exc), "form": form, "orgs": _orgs(ctx)},
-                      status_code=422)
+        text = {"title": form.get("title", ""), "problem_statement": form.get("problem_statement", "")}
+        p = service.raise_draft_proposal(ctx, parse(DraftProposalCreate, text,
+                                                    proposer_organisation=form.get("proposer_organisation") or None))
+    except FORM_FAILURES as exc:
+        return rerender(request, ctx, exc, "proposal_new.html", lambda: _new_context(ctx), form=form, prefix="")
     return RedirectResponse(f"/proposals/{p.reference}", status_code=303)
 
 
@@ -82,79 +70,75 @@ def _detail_context(ctx: Ctx, reference: str) -> dict:
     # the steps with their own form on this page (a consultation response, a Change Board vote), if yours
     own_form = {s["step"]: s for s in allowed if s["internal"] and s["you_may"]}
     result = service.current_tally(ctx, p) if p.change_board_round else None
-    parties = []
-    if "cast_vote" in own_form or "consultation_response" in own_form:  # the Parties the form may act for
-        voted = {v.organisation_id for v in p.votes if v.round == p.change_board_round}
-        parties = [o for o in ctx.session.scalars(select(Organisation).where(
-            Organisation.kind == OrganisationKind.SEC_PARTY).order_by(Organisation.name))
-            if o.id not in voted or p.state != ProposalState.CHANGE_BOARD]
+    acting = "cast_vote" in own_form or "consultation_response" in own_form
     return {
-        "p": p, "steps": steps, "tally": result, "parties": parties, "State": ProposalState, "Path": ProposalPath,
+        "p": p, "steps": steps, "tally": result, "State": ProposalState, "Path": ProposalPath,
+        "parties": service.parties_to_act_for(ctx, p) if acting else [],  # the Parties the form may act for
         "Route": Route, "Vote": Vote, "VotingCategory": VotingCategory, "step_label": rules.step_label,
-        "releases": [r.name for r in ctx.session.scalars(select(Release).order_by(Release.release_date))],
+        "releases": service.release_names(ctx.session),
         "round_votes": [v for v in p.votes if v.round == p.change_board_round],
-        "can_vote_any": ctx.actor.has_role("code_administrator"),
+        "can_vote_any": ctx.actor.has_role(rules.CA),
         "respond": own_form.get("consultation_response"), "vote_step": own_form.get("cast_vote"),
         "my_vote": next((v for v in p.votes if v.round == p.change_board_round
                          and v.organisation_id == ctx.actor.organisation_id), None),
+        "message": None, "error": None, "errors": {}, "form": {},
     }
 
 
 @router.get("/proposals/{reference}")
 def proposal(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
-    return render(request, "proposal.html", {**_detail_context(ctx, reference), "message": None, "error": None})
+    return render(request, "proposal.html", _detail_context(ctx, reference))
+
+
+async def _act(request: Request, ctx: Ctx, reference: str, action: Callable[[dict[str, str]], str]) -> Response:
+    """Run one of the proposal page's forms: ``action`` calls the service and says where to go next; a refusal shows
+    the proposal page again with the service's message on top (in its own words) and its field messages."""
+    form = await read_form(request)
+    try:
+        then = action(form)
+    except FORM_FAILURES as exc:
+        return rerender(request, ctx, exc, "proposal.html", lambda: _detail_context(ctx, reference), form=form,
+                        prefix="")
+    return RedirectResponse(then, status_code=303)
 
 
 @router.post("/proposals/{reference}/steps")
 async def step(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
-    form = dict(await request.form())
-    try:
-        data = StepCreate(
-            step=form.get("step", ""), reason=form.get("reason", ""), reference=form.get("reference") or None,
-            decided_on=date.fromisoformat(form["decided_on"]) if form.get("decided_on") else None,
-            path=form.get("path") or None, route=form.get("route") or None, release=form.get("release") or None,
-            mp_reference=form.get("mp_reference") or None, pa_status=form.get("pa_status") or None)
+    def take(form: dict[str, str]) -> str:
+        data = parse(StepCreate, {k: form.get(k) or None for k in STEP_OPTIONS},
+                     step=form.get("step", ""), reason=form.get("reason", ""))
         p = service.take_step(ctx, reference, data)
-    except (ValidationError, ValueError, AppError) as exc:
-        return _detail_with_error(request, ctx, reference, exc)
-    return RedirectResponse(f"/proposals/{p.reference}?done={form.get('step')}", status_code=303)
+        return f"/proposals/{p.reference}?done={data.step}"
+
+    return await _act(request, ctx, reference, take)
 
 
 @router.post("/proposals/{reference}/votes")
 async def vote(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
-    form = dict(await request.form())
-    try:
-        service.cast_vote(ctx, reference, VoteCreate(party=form.get("party") or None, vote=form.get("vote", "")))
-    except (ValidationError, AppError) as exc:
-        return _detail_with_error(request, ctx, reference, exc)
-    return RedirectResponse(f"/proposals/{reference}#change-board", status_code=303)
+    def cast(form: dict[str, str]) -> str:
+        service.cast_vote(ctx, reference, parse(VoteCreate, {"vote": form.get("vote", "")},
+                                                party=form.get("party") or None))
+        return f"/proposals/{reference}#change-board"
+
+    return await _act(request, ctx, reference, cast)
 
 
 @router.post("/proposals/{reference}/responses")
 async def respond(request: Request, reference: str, ctx: Ctx = Depends(get_ctx)) -> Response:
-    form = dict(await request.form())
-    supports = {"yes": True, "no": False}.get(str(form.get("supports", "")))
-    try:
-        service.record_response(ctx, reference, ResponseCreate(party=str(form.get("party") or "") or None,
-                                                               supports=supports,
-                                                               comments=str(form.get("comments", ""))))
-    except (ValidationError, AppError) as exc:
-        return _detail_with_error(request, ctx, reference, exc)
-    return RedirectResponse(f"/proposals/{reference}?done=consultation_response", status_code=303)
+    def send(form: dict[str, str]) -> str:
+        service.record_response(ctx, reference, parse(
+            ResponseCreate, {"comments": form.get("comments", "")}, party=form.get("party") or None,
+            supports={"yes": True, "no": False}.get(form.get("supports", ""))))
+        return f"/proposals/{reference}?done=consultation_response"
+
+    return await _act(request, ctx, reference, send)
 
 
-def _detail_with_error(request: Request, ctx: Ctx, reference: str, exc: Exception) -> Response:
-    ctx.session.rollback()
-    if isinstance(exc, ValidationError):
-        message, status = "; ".join(f"{k}: {v}" for k, v in _errors(exc).items()), 422
-    elif isinstance(exc, AppError):
-        message, status = exc.message, exc.status
-        if status == 404:
-            raise exc
-    else:
-        message, status = str(exc), 422
-    return render(request, "proposal.html", {**_detail_context(ctx, reference), "message": None, "error": message},
-                  status_code=status)
+@router.get("/change-board")
+def change_board(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
+    """The proposals at the Change Board, each with its tally so far and links to vote; the what-if calculator."""
+    return render(request, "change_board.html", {"rows": service.at_change_board(ctx), "Path": ProposalPath,
+                                                  "Vote": Vote, "State": ProposalState})
 
 
 @router.get("/change-board/tally")
@@ -166,7 +150,7 @@ def tally_form(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
 @router.post("/change-board/tally")
 async def tally_what_if(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     form = await request.form()
-    parties, cats, votes = form.getlist("party"), form.getlist("category"), form.getlist("vote")
+    parties, cats, votes = ([str(x) for x in form.getlist(name)] for name in ("party", "category", "vote"))
     rows = [{"party": p.strip(), "category": c, "vote": v} for p, c, v in zip(parties, cats, votes, strict=False)
             if p.strip()]
     result, error = None, None

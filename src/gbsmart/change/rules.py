@@ -2,13 +2,15 @@
 
 Sources: DOMAIN.md section 2; seed 001 (the CSC's Development Stage decisions of 28 January 2020) and
 seed 004 (the process, paths, Change Board and releases). The table below *is* the process: services
-look steps up here and never hard-code a transition. Pure: no I/O.
+look steps up here and never hard-code a transition. Each step names its ``effect``: what taking it writes on the
+proposal beyond the new state (``EFFECTS`` lists them; ``change/service.py`` holds one handler per effect, so the
+service never branches on a step's name). Pure: no I/O.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from gbsmart.change.enums import ProposalPath, ProposalState, Route
@@ -47,6 +49,32 @@ BEFORE_DECISION = (
 )
 
 
+#: what taking a step writes on the proposal beyond its state; ``change/service.py`` has one handler for each
+EFFECTS: Mapping[str, str] = {
+    "none": "nothing beyond the timeline entry",
+    "route": "records the recommended route (Refinement or Report Phase)",
+    "convert": "gives the Draft Proposal its Modification Proposal reference (MPnnn)",
+    "path": "records the path; the next state follows from the path and the route (after_path)",
+    "preliminary_assessment": "records the Preliminary Assessment status, if given",
+    "consultation_round": "opens the next consultation round",
+    "change_board_round": "opens the next Change Board round",
+    "change_board_result": "tallies the round; the next state follows from the outcome (after_change_board)",
+    "authority_determination": "records the Authority's determination (the step's ``determination``) and its date",
+    "target_release": "records the SEC Release the modification is targeted at",
+    "implement": "records the implementation date (the release's date unless given) and the release",
+}
+
+#: the fields of a step request (StepCreate) each effect reads; every step also takes a date, a reference and a reason
+EFFECT_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "route": ("route",),
+    "convert": ("mp_reference",),
+    "path": ("path", "route"),
+    "preliminary_assessment": ("pa_status",),
+    "target_release": ("release",),
+    "implement": ("release",),
+}
+
+
 @dataclass(frozen=True)
 class Step:
     """One permitted step: from these states, to that state (None: stays), taken by these actors."""
@@ -59,7 +87,19 @@ class Step:
     requires: tuple[str, ...] = ()
     branch: str | None = None  # the name of a rule below that picks the next state from the step's data
     help: str = ""
-    internal: bool = field(default=False)  # taken through its own endpoint (votes, responses), not /steps
+    effect: str = "none"  # a key of EFFECTS: what the step writes beyond the state
+    endpoint: str | None = None  # taken through its own endpoint under /proposals/{ref}/ (votes, responses)
+    determination: str | None = None  # what an Authority step records as the determination
+
+    @property
+    def internal(self) -> bool:
+        """Taken through its own endpoint (a vote, a consultation response), not through /steps."""
+        return self.endpoint is not None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """What the step reads beyond its date, reference and reason (the Next steps form shows just these)."""
+        return EFFECT_FIELDS.get(self.effect, ())
 
 
 PROCESS: tuple[Step, ...] = (
@@ -69,24 +109,26 @@ PROCESS: tuple[Step, ...] = (
     Step("further_development", "Further development required", (S.DEVELOPMENT,), None, (CA, COMMITTEE),
          help="The CSC AGREED further development is required to define and understand the issue."),
     Step("ready_to_convert", "Ready to convert", (S.DEVELOPMENT,), S.READY_TO_CONVERT, (CA, COMMITTEE),
-         requires=("route",),
+         requires=("route",), effect="route",
          help="The CSC AGREED the Draft Proposal is ready to be converted and RECOMMENDED a route."),
     Step("convert", "Convert to Modification Proposal", (S.READY_TO_CONVERT,), S.AWAITING_PATH, (PANEL, CA),
+         effect="convert",
          help="The Panel converts the Draft Proposal into a Modification Proposal (MPnnn)."),
     Step("set_path", "Set path", (S.AWAITING_PATH,), None, (PANEL, CA), requires=("path",), branch="after_path",
+         effect="path",
          help="The Panel sets Path 1, 2, 3, Fast-Track or Urgent and sends it to Refinement or Report Phase."),
     # -- Refinement Process (never for Fast-Track) --
     Step("request_preliminary_assessment", "Request Preliminary Assessment", (S.REFINEMENT,), None, (CA,)),
     Step("preliminary_assessment", "Preliminary Assessment returned", (S.REFINEMENT,), None, (DCC, CA),
-         help="The DCC returns its Preliminary Assessment (PA)."),
+         effect="preliminary_assessment", help="The DCC returns its Preliminary Assessment (PA)."),
     Step("working_group", "Working Group meeting", (S.REFINEMENT,), None, (CA,)),
     Step("request_impact_assessment", "Request Impact Assessment", (S.REFINEMENT,), None, (CA, PANEL)),
     Step("impact_assessment", "Impact Assessment returned", (S.REFINEMENT,), None, (DCC, CA),
          help="The DCC returns its Impact Assessment (IA)."),
     Step("open_refinement_consultation", "Open Refinement Consultation", (S.REFINEMENT,),
-         S.REFINEMENT_CONSULTATION, (CA,)),
+         S.REFINEMENT_CONSULTATION, (CA,), effect="consultation_round"),
     Step("consultation_response", "Consultation response", (S.REFINEMENT_CONSULTATION, S.MR_CONSULTATION),
-         None, (PARTY, CA), internal=True),
+         None, (PARTY, CA), endpoint="responses"),
     Step("close_refinement_consultation", "Close Refinement Consultation", (S.REFINEMENT_CONSULTATION,),
          S.REFINEMENT, (CA,)),
     Step("complete_refinement", "Refinement complete", (S.REFINEMENT,), S.REPORT_PHASE, (CA, PANEL),
@@ -94,26 +136,30 @@ PROCESS: tuple[Step, ...] = (
     # -- Report Phase --
     Step("draft_modification_report", "Draft Modification Report", (S.REPORT_PHASE,), None, (CA,)),
     Step("open_mr_consultation", "Open Modification Report Consultation", (S.REPORT_PHASE,),
-         S.MR_CONSULTATION, (PANEL, CA)),
+         S.MR_CONSULTATION, (PANEL, CA), effect="consultation_round"),
     Step("close_mr_consultation", "Final Modification Report", (S.MR_CONSULTATION,), S.FINAL_REPORT, (CA,),
          help="The consultation closes and the Final Modification Report is issued."),
     # -- Decision --
-    Step("open_change_board", "Open Change Board vote", (S.FINAL_REPORT,), S.CHANGE_BOARD, (CA,)),
-    Step("cast_vote", "Change Board vote", (S.CHANGE_BOARD,), None, (PARTY, CA), internal=True),
+    Step("open_change_board", "Open Change Board vote", (S.FINAL_REPORT,), S.CHANGE_BOARD, (CA,),
+         effect="change_board_round"),
+    Step("cast_vote", "Change Board vote", (S.CHANGE_BOARD,), None, (PARTY, CA), endpoint="votes"),
     Step("close_change_board", "Close Change Board vote", (S.CHANGE_BOARD,), None, (CA,),
-         branch="after_change_board",
+         branch="after_change_board", effect="change_board_result",
          help="Tally by Party Category (SECMP0041); Path 3 decides, Paths 1, 2 and Urgent recommend."),
     Step("panel_approve", "Panel approves (Fast-Track)", (S.PANEL_DECISION,), S.APPROVED, (PANEL, CA)),
     Step("panel_reject", "Panel rejects (Fast-Track)", (S.PANEL_DECISION,), S.REJECTED, (PANEL, CA)),
-    Step("authority_approve", "Authority approves", (S.AUTHORITY_DETERMINATION,), S.APPROVED, (AUTHORITY,)),
-    Step("authority_reject", "Authority rejects", (S.AUTHORITY_DETERMINATION,), S.REJECTED, (AUTHORITY,)),
+    Step("authority_approve", "Authority approves", (S.AUTHORITY_DETERMINATION,), S.APPROVED, (AUTHORITY,),
+         effect="authority_determination", determination="Approved"),
+    Step("authority_reject", "Authority rejects", (S.AUTHORITY_DETERMINATION,), S.REJECTED, (AUTHORITY,),
+         effect="authority_determination", determination="Rejected"),
     Step("authority_send_back", "Authority sends back", (S.AUTHORITY_DETERMINATION,), S.REPORT_PHASE,
-         (AUTHORITY,), help="The Authority sends the Final Modification Report back to the Panel."),
+         (AUTHORITY,), effect="authority_determination", determination="Sent back",
+         help="The Authority sends the Final Modification Report back to the Panel."),
     # -- Release --
     Step("target_release", "Target a SEC Release", BEFORE_DECISION[2:] + (S.APPROVED,), None, (CA, PANEL),
-         requires=("release",)),
+         requires=("release",), effect="target_release"),
     Step("implement", "Implemented", (S.APPROVED,), S.IMPLEMENTED, (CA,), requires=("release",),
-         help="The modification is implemented in its SEC Release."),
+         effect="implement", help="The modification is implemented in its SEC Release."),
     # -- Withdrawal --
     Step("withdraw", "Withdrawn by the Proposer", BEFORE_DECISION, S.WITHDRAWN, (PROPOSER,),
          help="The Proposer may withdraw at any time before the decision."),
@@ -182,7 +228,7 @@ def date_problems(step: Step, *, raised: date, decided_on: date, release_name: s
         if release_date < raised:
             problems.append({"field": "release", "message": f"{release_name} ({release_date:%d %b %Y}) was released "
                                                             f"before the proposal was raised on {raised:%d %b %Y}"})
-        elif step.name == "target_release" and release_date < decided_on:
+        elif step.effect == "target_release" and release_date < decided_on:
             problems.append({"field": "release", "message": f"{release_name} ({release_date:%d %b %Y}) was released "
                                                             f"before this decision ({decided_on:%d %b %Y})"})
     return problems

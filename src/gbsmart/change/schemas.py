@@ -179,6 +179,7 @@ class StepInfo(BaseModel):
     label: str
     actors: str
     requires: list[str]
+    fields: list[str] = Field(description="The request fields the step reads beyond decided_on, reference, reason.")
     you_may: bool
     help: str
 

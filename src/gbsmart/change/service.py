@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import Select, func, or_, select
@@ -69,6 +70,11 @@ def find_release(session: Session, name: str) -> Release:
     return rel
 
 
+def release_names(session: Session) -> list[str]:
+    """Every SEC Release's name, in release order: the choices a form offers."""
+    return list(session.scalars(select(Release.name).order_by(Release.release_date, Release.name)))
+
+
 def add_release(ctx: Ctx, data: ReleaseCreate) -> Release:
     """The Code Administrator adds a SEC Release; only a future one, since only a future one can take a change."""
     if not ctx.actor.has_role(rules.CA):
@@ -104,6 +110,7 @@ def allowed_steps(ctx: Ctx, proposal: Proposal) -> list[dict]:
             "label": s.label,
             "actors": rules.describe_actors(s),
             "requires": list(s.requires),
+            "fields": list(s.fields),
             "you_may": rules.actor_may(s, ctx.actor.roles, mine),
             "help": s.help,
             "internal": s.internal,
@@ -151,6 +158,13 @@ def _add_event(
     proposal.events.append(event)
     proposal.updated_at = ctx.clock.now()
     return event
+
+
+def organisations_to_raise_for(ctx: Ctx) -> list[str]:
+    """The organisations a Draft Proposal may be raised on behalf of: any, for the Code Administrator; else none."""
+    if not ctx.actor.has_role(rules.CA):
+        return []
+    return list(ctx.session.scalars(select(Organisation.name).order_by(Organisation.name)))
 
 
 def raise_draft_proposal(ctx: Ctx, data: DraftProposalCreate) -> Proposal:
@@ -213,15 +227,12 @@ def take_step(ctx: Ctx, reference: str, data: StepCreate) -> Proposal:
         raise _refuse(p, data.step, ctx)
     if step.internal:
         raise Conflict(
-            f"'{step.name}' has its own endpoint: use POST /api/v1/proposals/{p.reference}/"
-            f"{'votes' if step.name == 'cast_vote' else 'responses'}.",
+            f"'{step.name}' has its own endpoint: use POST /api/v1/proposals/{p.reference}/{step.endpoint}.",
             detail={"state": state.value},
         )
     if not rules.actor_may(step, ctx.actor.roles, is_proposer(ctx, p)):
         raise Forbidden(f"Only the {rules.describe_actors(step)} may take '{step.name}' ({step.label}).")
     before = snapshot(p, *AUDITED)
-    extra: dict = {}
-    decided_on = data.decided_on or ctx.clock.today()
 
     if "route" in step.requires and data.route is None:
         raise Invalid("This step needs a route.", detail=[{"field": "route", "message": "refinement or report_phase"}])
@@ -232,82 +243,139 @@ def take_step(ctx: Ctx, reference: str, data: StepCreate) -> Proposal:
         raise Invalid("This step needs a SEC Release.", detail=[{"field": "release", "message": "a release name"}])
 
     release = find_release(s, data.release) if data.release and "release" in step.requires else None
-    target = release or (p.release if step.name == "implement" else None)
-    on = decided_on
-    if step.name == "implement":
+    implementing = step.effect == "implement"
+    target = release or (p.release if implementing else None)
+    decided_on = data.decided_on or ctx.clock.today()
+    if implementing:
         assert target is not None  # "release" is required by the step: checked above
-        on = data.decided_on or target.release_date
-    problems = rules.date_problems(step, raised=p.date_raised, decided_on=on,
+        decided_on = data.decided_on or target.release_date
+    problems = rules.date_problems(step, raised=p.date_raised, decided_on=decided_on,
                                    release_name=target.name if target else None,
                                    release_date=target.release_date if target else None)
     if problems:
         raise Invalid(f"'{step.name}' ({step.label}) refused: " + "; ".join(x["message"] for x in problems) + ".",
                       detail=problems)
 
-    new_state: ProposalState = step.to_state or state
-    # each branch's step requires what it reads (checked above), hence the asserts
-    if step.name == "ready_to_convert":
-        assert data.route is not None
-        p.route = data.route.value
-        extra["route"] = data.route.value
-    elif step.name == "convert":
-        mp_ref = data.mp_reference or _mp_reference_for(s, p)
-        if s.scalar(select(Proposal.id).where(Proposal.reference == mp_ref, Proposal.id != p.id)):
-            raise Conflict(f"{mp_ref} is already in use; give another mp_reference.")
-        extra["mp_reference"] = mp_ref
-        p.reference = mp_ref
-    elif step.name == "set_path":
-        assert data.path is not None
-        route = data.route or (Route(p.route) if p.route else None)
-        new_state = rules.after_path(data.path, route)
-        p.path = data.path.value
-        if route and data.path != ProposalPath.FAST_TRACK:
-            p.route = route.value
-        extra.update(path=data.path.value, route=p.route)
-    elif step.name == "preliminary_assessment" and data.pa_status:
-        p.pa_status = data.pa_status
-        extra["pa_status"] = data.pa_status
-    elif step.name in ("open_refinement_consultation", "open_mr_consultation"):
-        p.consultation_round += 1
-    elif step.name == "open_change_board":
-        p.change_board_round += 1
-        extra["round"] = p.change_board_round
-    elif step.name == "close_change_board":
-        result = current_tally(ctx, p)
-        new_state = rules.after_change_board(ProposalPath(p.path or "path_3"), result.valid, result.outcome)
-        extra["tally"] = result.as_dict()
-        if result.valid:
-            p.change_board_determination = "Approved" if result.outcome == "approve" else "Rejected"
-            p.change_board_date = decided_on
-        else:
-            p.change_board_determination = None
-    elif step.name in ("authority_approve", "authority_reject", "authority_send_back"):
-        p.authority_determination = {"authority_approve": "Approved", "authority_reject": "Rejected",
-                                     "authority_send_back": "Sent back"}[step.name]
-        p.authority_date = decided_on
-    elif step.name == "target_release":
-        rel = release or p.release
-        assert rel is not None
-        p.release_id = rel.id
-        p.release = rel
-        extra["release"] = rel.name
-    elif step.name == "implement":
-        if release:
-            p.release_id, p.release = release.id, release
-        assert p.release is not None
-        p.implementation_date = decided_on = on
-        extra["release"] = p.release.name
-
+    run = StepRun(ctx, p, step, data, release, decided_on)
+    new_state = EFFECTS[step.effect](run) or step.to_state or state
     from_state = p.state
     p.state = new_state.value
     if p.release_id is not None:
         p.release_status = rules.release_status(new_state)
     p.latest_progress = _progress_text(step, p, data, decided_on)
     _add_event(ctx, p, step.name, from_state, reason=data.reason, reference=data.reference,
-               decided_on=decided_on, data=extra or None)
+               decided_on=decided_on, data=run.extra or None)
     s.flush()
     record_change(ctx, f"proposal.{step.name}", "proposal", p.reference, before, snapshot(p, *AUDITED))
     return p
+
+
+# ---------------------------------------------------------------- what each step writes (rules.EFFECTS)
+
+
+@dataclass
+class StepRun:
+    """One step being taken: what its effect handler reads, and ``extra``, what it adds to the timeline entry."""
+
+    ctx: Ctx
+    proposal: Proposal
+    step: rules.Step
+    data: StepCreate
+    release: Release | None  # the SEC Release the request named, if the step takes one
+    decided_on: date
+    extra: dict = field(default_factory=dict)
+
+
+def _no_effect(run: StepRun) -> None:
+    return None
+
+
+def _record_route(run: StepRun) -> None:
+    assert run.data.route is not None  # the step requires a route: checked before
+    run.proposal.route = run.extra["route"] = run.data.route.value
+
+
+def _convert(run: StepRun) -> None:
+    s, p = run.ctx.session, run.proposal
+    mp_ref = run.data.mp_reference or _mp_reference_for(s, p)
+    if s.scalar(select(Proposal.id).where(Proposal.reference == mp_ref, Proposal.id != p.id)):
+        raise Conflict(f"{mp_ref} is already in use; give another mp_reference.")
+    p.reference = run.extra["mp_reference"] = mp_ref
+
+
+def _set_path(run: StepRun) -> ProposalState:
+    p, path = run.proposal, run.data.path
+    assert path is not None  # the step requires a path: checked before
+    route = run.data.route or (Route(p.route) if p.route else None)
+    p.path = path.value
+    if route and path != ProposalPath.FAST_TRACK:
+        p.route = route.value
+    run.extra.update(path=path.value, route=p.route)
+    return rules.after_path(path, route)
+
+
+def _preliminary_assessment(run: StepRun) -> None:
+    if run.data.pa_status:
+        run.proposal.pa_status = run.extra["pa_status"] = run.data.pa_status
+
+
+def _next_consultation_round(run: StepRun) -> None:
+    run.proposal.consultation_round += 1
+
+
+def _next_change_board_round(run: StepRun) -> None:
+    run.proposal.change_board_round += 1
+    run.extra["round"] = run.proposal.change_board_round
+
+
+def _change_board_result(run: StepRun) -> ProposalState:
+    p = run.proposal
+    result = current_tally(run.ctx, p)
+    run.extra["tally"] = result.as_dict()
+    if result.valid:
+        p.change_board_determination = "Approved" if result.outcome == "approve" else "Rejected"
+        p.change_board_date = run.decided_on
+    else:
+        p.change_board_determination = None
+    return rules.after_change_board(ProposalPath(p.path or "path_3"), result.valid, result.outcome)
+
+
+def _authority_determination(run: StepRun) -> None:
+    run.proposal.authority_determination = run.step.determination
+    run.proposal.authority_date = run.decided_on
+
+
+def _target_release(run: StepRun) -> None:
+    p = run.proposal
+    rel = run.release or p.release
+    assert rel is not None  # the step requires a release: checked before
+    p.release_id, p.release = rel.id, rel
+    run.extra["release"] = rel.name
+
+
+def _implement(run: StepRun) -> None:
+    p = run.proposal
+    if run.release:
+        p.release_id, p.release = run.release.id, run.release
+    assert p.release is not None  # the step requires a release: checked before
+    p.implementation_date = run.decided_on
+    run.extra["release"] = p.release.name
+
+
+#: one handler per ``rules.EFFECTS`` key; a handler may return the next state where the step's data decides it
+EFFECTS: Mapping[str, Callable[[StepRun], ProposalState | None]] = {
+    "none": _no_effect,
+    "route": _record_route,
+    "convert": _convert,
+    "path": _set_path,
+    "preliminary_assessment": _preliminary_assessment,
+    "consultation_round": _next_consultation_round,
+    "change_board_round": _next_change_board_round,
+    "change_board_result": _change_board_result,
+    "authority_determination": _authority_determination,
+    "target_release": _target_release,
+    "implement": _implement,
+}
 
 
 def _mp_reference_for(session: Session, p: Proposal) -> str:
@@ -328,6 +396,36 @@ def _progress_text(step: rules.Step, p: Proposal, data: StepCreate, on: date) ->
 
 
 # ---------------------------------------------------------------- Change Board
+
+
+def parties_to_act_for(ctx: Ctx, p: Proposal) -> list[Organisation]:
+    """The SEC Parties a vote or a response on ``p`` may be recorded for: those without a vote in this round."""
+    voted = {v.organisation_id for v in p.votes if v.round == p.change_board_round}
+    parties = ctx.session.scalars(select(Organisation).where(Organisation.kind == OrganisationKind.SEC_PARTY)
+                                  .order_by(Organisation.name))
+    return [o for o in parties if o.id not in voted or p.state != ProposalState.CHANGE_BOARD]
+
+
+@dataclass
+class AtChangeBoard:
+    """A proposal whose Change Board vote is open, with the tally so far and the caller's own Party's vote."""
+
+    proposal: Proposal
+    tally: TallyResult
+    votes_cast: int
+    my_vote: str | None
+
+
+def at_change_board(ctx: Ctx) -> list[AtChangeBoard]:
+    """The proposals at the Change Board now, in reference order (SECMP0041 voting, seed 004)."""
+    stmt = (select(Proposal).where(Proposal.state == ProposalState.CHANGE_BOARD).order_by(Proposal.reference)
+            .options(selectinload(Proposal.votes)))
+    rows = []
+    for p in ctx.session.scalars(stmt):
+        votes = [v for v in p.votes if v.round == p.change_board_round]
+        mine = next((v.vote for v in votes if v.organisation_id == ctx.actor.organisation_id), None)
+        rows.append(AtChangeBoard(p, current_tally(ctx, p), len(votes), mine))
+    return rows
 
 
 def voting_rules(ctx: Ctx) -> VotingRules:
@@ -476,6 +574,11 @@ STAGE_GROUPS = {
     "modification": [s.value for s in ProposalState if not s.is_draft and not s.is_closed],
     "closed": [s.value for s in ProposalState if s.is_closed],
 }
+
+#: the stage filter's choices, as lists and the Register offer them: the groups, then every state
+STAGE_CHOICES = [("draft", "Draft Proposals"), ("modification", "Modification Proposals (open)"), ("open", "All open"),
+                 ("closed", "Closed"), *ProposalState.choices()]
+PATH_CHOICES = [("none", "No path yet"), *ProposalPath.choices()]
 
 
 def _filtered(f: ProposalFilters) -> Select[Proposal]:

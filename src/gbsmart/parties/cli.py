@@ -1,8 +1,13 @@
-"""`gbsmart parties ...`: list Parties, people and DCC User IDs; add people."""
+"""`gbsmart parties ...`: list Parties, people and DCC User IDs; add people.
+
+Names, usernames and organisations are what people typed: they are printed as they are (``escape``), never read as
+Rich markup, so a Party called ``[bold]x[/bold]`` shows those brackets.
+"""
 
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from gbsmart.core.cli_support import cli_ctx, console, friendly_errors
@@ -23,7 +28,7 @@ def list_parties(category: PartyCategory | None = typer.Option(None, help="Only 
             t.add_column(col)
         for o in orgs:
             users = ", ".join(f"{u.eui64} ({'/'.join(u.roles)})" for u in o.dcc_users)
-            t.add_row(o.name, OrganisationKind(o.kind).label,
+            t.add_row(escape(o.name), OrganisationKind(o.kind).label,
                       PartyCategory(o.party_category).label if o.party_category else "", users)
         console.print(t)
 
@@ -31,16 +36,12 @@ def list_parties(category: PartyCategory | None = typer.Option(None, help="Only 
 @app.command("people")
 def list_people() -> None:
     """Everyone who can sign in, with their organisation and roles."""
-    from sqlalchemy import select
-
-    from gbsmart.models.parties import Person
-
     with friendly_errors(), cli_ctx() as ctx:
         t = Table(title="People")
         for col in ("username", "name", "organisation", "roles"):
             t.add_column(col)
-        for p in ctx.session.scalars(select(Person).order_by(Person.username)):
-            t.add_row(p.username, p.full_name, p.organisation.name if p.organisation else "",
+        for p in service.list_people(ctx.session):
+            t.add_row(escape(p.username), escape(p.full_name), escape(p.organisation.name) if p.organisation else "",
                       ", ".join(Role(r).label for r in sorted(p.roles)))
         console.print(t)
 
@@ -58,4 +59,4 @@ def add_person(
     with friendly_errors(), cli_ctx(acting_as) as ctx:
         p = service.create_person(ctx, PersonCreate(username=username, full_name=full_name,
                                                     organisation=organisation, roles=role, password=password))
-        console.print(f"[green]✓[/] added {p.username}")
+        console.print(f"[green]✓[/] added {escape(p.username)} ({escape(p.full_name)})")

@@ -118,6 +118,11 @@ def create_person(ctx: Ctx, data: PersonCreate) -> Person:
     return person
 
 
+def list_people(session: Session) -> list[Person]:
+    """Everyone who can sign in, by username, with their organisation."""
+    return list(session.scalars(select(Person).options(selectinload(Person.organisation)).order_by(Person.username)))
+
+
 def person_by_username(session: Session, username: str) -> Person:
     person = session.scalar(select(Person).where(Person.username == username))
     if person is None:
