@@ -16,7 +16,8 @@ from gbsmart.change.voting import Ballot, VotingError, tally
 from gbsmart.core.context import Ctx
 from gbsmart.core.errors import AppError, plain_validation_message
 from gbsmart.models.change import Release
-from gbsmart.models.parties import Organisation, OrganisationKind
+from gbsmart.models.parties import Organisation
+from gbsmart.parties.enums import OrganisationKind
 from gbsmart.web.csrf import csrf_protect
 from gbsmart.web.deps import get_ctx
 from gbsmart.web.templating import render

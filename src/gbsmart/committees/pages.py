@@ -43,7 +43,7 @@ from gbsmart.core.context import Ctx
 from gbsmart.core.errors import AppError, NotFound, plain_validation_message
 from gbsmart.models.change import Proposal
 from gbsmart.models.committees import Meeting
-from gbsmart.models.parties import PartyCategory
+from gbsmart.parties.enums import PartyCategory
 from gbsmart.web.csrf import csrf_protect
 from gbsmart.web.deps import get_ctx
 from gbsmart.web.templating import render

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from gbsmart.core.context import Ctx
 from gbsmart.core.types import DbId
 from gbsmart.cpl import service, signatures, upload, workbook
+from gbsmart.cpl.enums import EntryStatus, PhysicalDeviceType, SubmissionStatus
 from gbsmart.cpl.schemas import (
     CertificateRead,
     EntryPage,
@@ -26,15 +27,7 @@ from gbsmart.cpl.schemas import (
     VersionRead,
     VersionSet,
 )
-from gbsmart.models.cpl import (
-    CplEntry,
-    EntryStatus,
-    GbcsVersion,
-    PhysicalDeviceType,
-    Submission,
-    SubmissionStatus,
-    TechnicalSpecification,
-)
+from gbsmart.models.cpl import CplEntry, GbcsVersion, Submission, TechnicalSpecification
 from gbsmart.web.deps import get_ctx
 
 router = APIRouter(tags=["cpl"])

@@ -15,19 +15,17 @@ from gbsmart.core.errors import AppError
 from gbsmart.core.types import DbId
 from gbsmart.cpl import rules, service, signatures, upload, workbook
 from gbsmart.cpl.api import XLSX
-from gbsmart.cpl.errors import WorkbookInvalid, WorkbookTooLarge
-from gbsmart.cpl.schemas import RemovalCreate, SubmissionCreate
-from gbsmart.models.cpl import (
+from gbsmart.cpl.enums import (
     CertificateKind,
-    CplEntry,
     EntryStatus,
-    GbcsVersion,
     NoticeKind,
     PhysicalDeviceType,
     SubmissionKind,
     SubmissionStatus,
-    TechnicalSpecification,
 )
+from gbsmart.cpl.errors import WorkbookInvalid, WorkbookTooLarge
+from gbsmart.cpl.schemas import RemovalCreate, SubmissionCreate
+from gbsmart.models.cpl import CplEntry, GbcsVersion, TechnicalSpecification
 from gbsmart.web.csrf import csrf_protect
 from gbsmart.web.deps import get_ctx
 from gbsmart.web.templating import render

@@ -6,8 +6,9 @@ from fastapi import APIRouter, Depends, Query
 
 from gbsmart.core.context import Ctx
 from gbsmart.core.types import DbId
-from gbsmart.models.parties import Organisation, OrganisationKind, PartyCategory
+from gbsmart.models.parties import Organisation
 from gbsmart.parties import service
+from gbsmart.parties.enums import OrganisationKind, PartyCategory
 from gbsmart.parties.schemas import (
     DccUserCreate,
     DccUserRead,
