@@ -27,8 +27,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from gbsmart.core.db import Base, UTCDateTime
-from gbsmart.cpl.enums import CertificateKind
+from gbsmart.core.db import Base, UTCDateTime, enum_check
+from gbsmart.cpl.enums import (
+    CertificateKind,
+    EntryStatus,
+    NoticeKind,
+    PhysicalDeviceType,
+    SubmissionKind,
+    SubmissionStatus,
+)
 from gbsmart.models.parties import Organisation
 
 
@@ -77,7 +84,10 @@ class DeviceModel(Base):
     firmware_version: Mapped[str] = mapped_column(String(50), nullable=False)
     physical_device_type: Mapped[str] = mapped_column(String(20), nullable=False)
 
-    __table_args__ = (UniqueConstraint("manufacturer", "model", "hardware_version", "firmware_version"),)
+    __table_args__ = (
+        UniqueConstraint("manufacturer", "model", "hardware_version", "firmware_version"),
+        enum_check("physical_device_type", PhysicalDeviceType),
+    )
 
     @property
     def label(self) -> str:
@@ -110,7 +120,7 @@ class Certificate(Base):
 
     entries: Mapped[list[CplEntry]] = relationship(secondary=entry_certificates, back_populates="certificates")
 
-    __table_args__ = (UniqueConstraint("kind", "number"),)
+    __table_args__ = (UniqueConstraint("kind", "number"), enum_check("kind", CertificateKind))
 
     @property
     def expiry_label(self) -> str:
@@ -161,6 +171,8 @@ class CplEntry(Base):
     removals: Mapped[list[ScheduledRemoval]] = relationship(
         back_populates="entry", order_by="ScheduledRemoval.id", cascade="all, delete-orphan")
 
+    __table_args__ = (enum_check("status", EntryStatus),)
+
     @property
     def ordered_certificates(self) -> list[Certificate]:
         """ZigBee, then DLMS, then CPA."""
@@ -190,7 +202,11 @@ class CplEntryEvent(Base):
 
     entry: Mapped[CplEntry] = relationship(back_populates="events")
 
-    __table_args__ = (UniqueConstraint("entry_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("entry_id", "seq"),
+        enum_check("from_status", EntryStatus),
+        enum_check("to_status", EntryStatus),
+    )
 
 
 class Submission(Base):
@@ -222,6 +238,8 @@ class Submission(Base):
     failures: Mapped[list[ValidationFailure]] = relationship(
         back_populates="submission", order_by="ValidationFailure.id", cascade="all, delete-orphan")
     submitter_org: Mapped[Organisation | None] = relationship()
+
+    __table_args__ = (enum_check("kind", SubmissionKind), enum_check("status", SubmissionStatus))
 
     @property
     def label(self) -> str:
@@ -257,7 +275,7 @@ class ExpiryNotice(Base):
 
     entry: Mapped[CplEntry] = relationship(back_populates="notices")
 
-    __table_args__ = (UniqueConstraint("entry_id", "kind", "cpa_expiry"),)
+    __table_args__ = (UniqueConstraint("entry_id", "kind", "cpa_expiry"), enum_check("kind", NoticeKind))
 
 
 class ScheduledRemoval(Base):
@@ -279,4 +297,7 @@ class ScheduledRemoval(Base):
 
     entry: Mapped[CplEntry] = relationship(back_populates="removals")
 
-    __table_args__ = (Index("ix_cpl_scheduled_removals_pending", "applied_at", "takes_effect_on"),)
+    __table_args__ = (
+        Index("ix_cpl_scheduled_removals_pending", "applied_at", "takes_effect_on"),
+        enum_check("to_status", EntryStatus),
+    )

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from gbsmart.core.db import Base, UTCDateTime
-from gbsmart.parties.enums import OrganisationKind
+from gbsmart.core.db import Base, UTCDateTime, enum_check
+from gbsmart.parties.enums import OrganisationKind, PartyCategory, Role, UserRole
 
 
 class Organisation(Base):
@@ -24,6 +24,8 @@ class Organisation(Base):
 
     people: Mapped[list[Person]] = relationship(back_populates="organisation")
     dcc_users: Mapped[list[DccUser]] = relationship(back_populates="organisation", order_by="DccUser.eui64")
+
+    __table_args__ = (enum_check("kind", OrganisationKind), enum_check("party_category", PartyCategory))
 
     @property
     def is_voting_party(self) -> bool:
@@ -66,7 +68,7 @@ class PersonRole(Base):
 
     person: Mapped[Person] = relationship(back_populates="role_rows")
 
-    __table_args__ = (UniqueConstraint("person_id", "role"),)
+    __table_args__ = (UniqueConstraint("person_id", "role"), enum_check("role", Role))
 
 
 class ApiToken(Base):
@@ -113,4 +115,4 @@ class DccUserRole(Base):
 
     dcc_user: Mapped[DccUser] = relationship(back_populates="role_rows")
 
-    __table_args__ = (UniqueConstraint("dcc_user_id", "role"),)
+    __table_args__ = (UniqueConstraint("dcc_user_id", "role"), enum_check("role", UserRole))
