@@ -1,4 +1,5 @@
-"""The allowed direction of imports between domain packages (docs/decisions/0014-domain-dependencies.md).
+"""The allowed direction of imports between domain packages (docs/decisions/0014-domain-dependencies.md), and where
+enumerations live (docs/decisions/0018-enumerations.md).
 
 Every module's imports are read with ``ast``, function-local ones included, so a cycle cannot hide in a function.
 """
@@ -6,13 +7,23 @@ Every module's imports are read with ``ast``, function-local ones included, so a
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
+import pkgutil
 from pathlib import Path
 
 import gbsmart
+from gbsmart.core.enums import LabelledEnum
 
 PACKAGE = Path(gbsmart.__file__).parent
 DOMAINS = ("parties", "change", "committees", "papers", "cpl", "smi")
-BASE = ("core", "models")  # below every domain: they import none
+BASE = ("core", "models")  # below every domain: they import none (but models may read a domain's enums module)
+#: enumerations defined outside a ``<domain>/enums.py``, each with why; the test fails if one is added or one goes
+ENUMS_ELSEWHERE = {
+    # the SMI's enumerations sit beside the small-integer code tables built from their declaration order
+    # (STATUS_CODE ...); moving them to smi/enums.py is the rest of issue 9 point 5 for the SMI
+    "gbsmart.smi.rules": {"DeviceType", "SmiStatus", "CspRegion", "DeviceEvent", "Fuel"},
+}
 #: known edges against the rule, each with what removes it; the test fails if one is added or one goes unnoticed
 KNOWN_EXCEPTIONS = {
     # agendas cite papers (papers.service.visible_by_id, issue 8) while the Panel Information Policy reads committee
@@ -37,8 +48,17 @@ def imported_modules(path: Path) -> set[str]:
     return {m for m in found if m.startswith("gbsmart.")}
 
 
-def package_edges() -> dict[tuple[str, str], list[str]]:
-    """(importing package, imported package) -> the modules where it happens, for the domain and base packages."""
+def is_enums_module(module: str) -> bool:
+    """``gbsmart.<domain>.enums``: the one module of a domain that ``models`` may import."""
+    parts = module.split(".")
+    return len(parts) == 3 and parts[1] in DOMAINS and parts[2] == "enums"
+
+
+def package_edges(*, enums: bool = True) -> dict[tuple[str, str], list[str]]:
+    """(importing package, imported package) -> the modules where it happens, for the domain and base packages.
+
+    ``enums=False`` leaves out ``models`` importing a domain's enums module, which decision 0018 allows.
+    """
     watched = DOMAINS + BASE
     edges: dict[tuple[str, str], list[str]] = {}
     for path in sorted(PACKAGE.rglob("*.py")):
@@ -47,6 +67,8 @@ def package_edges() -> dict[tuple[str, str], list[str]]:
             continue
         for module in imported_modules(path):
             target = module.split(".")[1]
+            if not enums and rel.parts[0] == "models" and is_enums_module(module):
+                continue
             if target in watched and target != rel.parts[0]:
                 edges.setdefault((rel.parts[0], target), []).append(f"{rel} imports {module}")
     return edges
@@ -79,9 +101,63 @@ def test_the_finder_sees_function_local_imports_and_cycles(tmp_path):
 
 
 def test_core_and_models_import_no_domain():
-    edges = package_edges()
+    """``core`` imports no domain; ``models`` imports a domain's ``enums`` module (decision 0018) and nothing else."""
+    edges = package_edges(enums=False)
     wrong = {e: where for e, where in edges.items() if e[0] in BASE and e[1] in DOMAINS and e not in KNOWN_EXCEPTIONS}
     assert wrong == {}
+    # the allowance is used (the CHECK constraints name the enumerations) and is no wider than enums modules
+    allowed = {e: where for e, where in package_edges().items() if e[0] == "models" and e[1] in DOMAINS}
+    assert allowed, "models no longer reads any enums module: narrow the rule back (decision 0018)"
+    assert all(where.split(" imports ")[1].endswith(".enums") for wheres in allowed.values() for where in wheres)
+
+
+def test_the_models_rule_tells_an_enums_module_from_the_rest_of_a_domain():
+    assert is_enums_module("gbsmart.cpl.enums")
+    assert not is_enums_module("gbsmart.cpl.service")
+    assert not is_enums_module("gbsmart.core.enums")  # core is below every domain anyway
+    assert not is_enums_module("gbsmart.cpl.enums.extra")
+
+
+def test_every_enums_module_imports_only_core():
+    """A domain's enums module sits below the models, so it may read ``core`` and nothing else of gbsmart."""
+    found = {}
+    for domain in DOMAINS:
+        path = PACKAGE / domain / "enums.py"
+        if path.exists():
+            found[domain] = sorted(m for m in imported_modules(path) if m.split(".")[1] != "core")
+    assert {"cpl", "parties", "change", "committees", "papers"} <= set(found)
+    assert {d: m for d, m in found.items() if m} == {}
+
+
+def _labelled_enums() -> dict[str, set[str]]:
+    """module -> the LabelledEnum subclasses it defines, for every module of gbsmart (migrations aside)."""
+    found: dict[str, set[str]] = {}
+    for info in pkgutil.walk_packages(gbsmart.__path__, "gbsmart."):
+        if ".migrations" in info.name:
+            continue
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            if (inspect.isclass(value) and issubclass(value, LabelledEnum) and value is not LabelledEnum
+                    and value.__module__ == info.name and value.__name__ == name):
+                found.setdefault(info.name, set()).add(name)
+    return found
+
+
+def test_enumerations_are_defined_in_their_domains_enums_module():
+    elsewhere = {m: names for m, names in _labelled_enums().items() if not is_enums_module(m)}
+    assert elsewhere == ENUMS_ELSEWHERE
+
+
+def test_no_module_reads_an_enumeration_through_the_models():
+    """``from gbsmart.models.cpl import EntryStatus`` works (the model imports it) but names the wrong owner."""
+    enum_names = {n for names in _labelled_enums().values() for n in names}
+    wrong = []
+    for path in sorted(Path(__file__).parents[1].rglob("*.py")) + sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("gbsmart.models"):
+                wrong += [f"{path.name}: {node.module}.{a.name}" for a in node.names if a.name in enum_names]
+    assert wrong == []
 
 
 def test_no_import_cycle_between_domains():

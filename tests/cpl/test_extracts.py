@@ -37,6 +37,7 @@ from gbsmart.core.signing import (
     sign,
 )
 from gbsmart.cpl import extracts
+from gbsmart.cpl.enums import EntryStatus
 from gbsmart.cpl.extracts import (
     FORMAT,
     ExtractOutOfOrder,
@@ -47,7 +48,6 @@ from gbsmart.cpl.extracts import (
     verify_extract,
 )
 from gbsmart.models.audit import ChangeRecord
-from gbsmart.models.cpl import EntryStatus
 from gbsmart.models.extracts import CplExtract
 from gbsmart.models.parties import Person, PersonRole
 from tests.cpl.conftest import Cast

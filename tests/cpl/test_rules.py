@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gbsmart.cpl import rules
+from gbsmart.cpl.enums import CertificateKind, NoticeKind, PhysicalDeviceType, SubmissionKind
 from gbsmart.cpl.rules import CertificateFacts, Failure, SubmissionFacts
-from gbsmart.models.cpl import CertificateKind, NoticeKind, PhysicalDeviceType, SubmissionKind
 
 Z, D, C = CertificateKind.ZIGBEE, CertificateKind.DLMS, CertificateKind.CPA
 ON = date(2020, 1, 28)

@@ -130,11 +130,11 @@ def test_decisions_and_meetings_of_the_committees_domain_are_included(session, c
         for n, d in enumerate(decided, start=1):
             session.add(Decision(agenda_item_id=item.id, position=n, created_at=at, created_by_name="SECAS", **d))
 
-    minute(opsg, 34, "34_0402", date(2020, 2, 4), {"word": "APPROVED",
+    minute(opsg, 34, "34_0402", date(2020, 2, 4), {"word": "approved",
                                                    "text": "The OPSG APPROVED the Evaluation Framework."})
-    minute(opsg, 35, "35_0404", date(2020, 4, 4), {"word": "NOTED", "text": "Outside the period."})
+    minute(opsg, 35, "35_0404", date(2020, 4, 4), {"word": "noted", "text": "Outside the period."})
     minute(csc, 11, "11_2801", date(2020, 1, 28), {  # the step already on DP105's timeline is reported once
-        "word": "AGREED", "text": "The CSC AGREED DP105 is ready to be converted (as minuted)",
+        "word": "agreed", "text": "The CSC AGREED DP105 is ready to be converted (as minuted)",
         "proposal_id": dp105_event.proposal_id, "proposal_event_id": dp105_event.id})
     session.add(Meeting(committee_id=opsg.id, number=36, reference="36_1002", meeting_date=date(2020, 2, 10),
                         status="scheduled", created_at=at, updated_at=at))  # not held: not counted

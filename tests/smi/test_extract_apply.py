@@ -21,9 +21,9 @@ from gbsmart.core.clock import SystemClock
 from gbsmart.core.errors import Forbidden
 from gbsmart.core.signing import create_test_pki, fingerprint, load_certificates, load_private_key
 from gbsmart.cpl import service as cpl_service
+from gbsmart.cpl.enums import EntryStatus
 from gbsmart.cpl.extracts import ExtractOutOfOrder, ExtractRefused, ExtractReplayed, issue_extract
 from gbsmart.models.audit import ChangeRecord
-from gbsmart.models.cpl import EntryStatus
 from gbsmart.models.extracts import CplExtract
 from gbsmart.models.smi import SmiDevice, SmiDeviceEvent, SmiDeviceModel, SmiExtractApplication, SmiStatusHistory
 from gbsmart.pki.cli import app as pki_app

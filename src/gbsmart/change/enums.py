@@ -6,39 +6,21 @@ from gbsmart.core.enums import LabelledEnum
 
 
 class ProposalState(LabelledEnum):
-    DEVELOPMENT = "development"
-    READY_TO_CONVERT = "ready_to_convert"
-    AWAITING_PATH = "awaiting_path"
-    REFINEMENT = "refinement"
-    REFINEMENT_CONSULTATION = "refinement_consultation"
-    REPORT_PHASE = "report_phase"
-    MR_CONSULTATION = "mr_consultation"
-    FINAL_REPORT = "final_report"
-    CHANGE_BOARD = "change_board"
-    PANEL_DECISION = "panel_decision"
-    AUTHORITY_DETERMINATION = "authority_determination"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    IMPLEMENTED = "implemented"
-    WITHDRAWN = "withdrawn"
-
-    __labels__ = {
-        "development": ("Development Stage", "grey"),
-        "ready_to_convert": ("Ready to convert", "cyan"),
-        "awaiting_path": ("Awaiting Panel path decision", "cyan"),
-        "refinement": ("Refinement Process", "blue"),
-        "refinement_consultation": ("Refinement Consultation", "blue"),
-        "report_phase": ("Report Phase", "purple"),
-        "mr_consultation": ("Modification Report Consultation", "purple"),
-        "final_report": ("Final Modification Report", "purple"),
-        "change_board": ("Change Board vote", "orange"),
-        "panel_decision": ("Panel decision (Fast-Track)", "orange"),
-        "authority_determination": ("Authority determination", "orange"),
-        "approved": ("Approved", "green"),
-        "rejected": ("Rejected", "red"),
-        "implemented": ("Implemented", "green"),
-        "withdrawn": ("Withdrawn", "red"),
-    }
+    DEVELOPMENT = "development", "Development Stage", "grey"
+    READY_TO_CONVERT = "ready_to_convert", "Ready to convert", "cyan"
+    AWAITING_PATH = "awaiting_path", "Awaiting Panel path decision", "cyan"
+    REFINEMENT = "refinement", "Refinement Process", "blue"
+    REFINEMENT_CONSULTATION = "refinement_consultation", "Refinement Consultation", "blue"
+    REPORT_PHASE = "report_phase", "Report Phase", "purple"
+    MR_CONSULTATION = "mr_consultation", "Modification Report Consultation", "purple"
+    FINAL_REPORT = "final_report", "Final Modification Report", "purple"
+    CHANGE_BOARD = "change_board", "Change Board vote", "orange"
+    PANEL_DECISION = "panel_decision", "Panel decision (Fast-Track)", "orange"
+    AUTHORITY_DETERMINATION = "authority_determination", "Authority determination", "orange"
+    APPROVED = "approved", "Approved", "green"
+    REJECTED = "rejected", "Rejected", "red"
+    IMPLEMENTED = "implemented", "Implemented", "green"
+    WITHDRAWN = "withdrawn", "Withdrawn", "red"
 
     @property
     def is_draft(self) -> bool:
@@ -50,61 +32,34 @@ class ProposalState(LabelledEnum):
 
 
 class ProposalPath(LabelledEnum):
-    PATH_1 = "path_1"
-    PATH_2 = "path_2"
-    PATH_3 = "path_3"
-    FAST_TRACK = "fast_track"
-    URGENT = "urgent"
-
-    __labels__ = {
-        "path_1": ("Path 1: Authority-led", "red"),
-        "path_2": ("Path 2: Authority Determination", "orange"),
-        "path_3": ("Path 3: Self-Governance", "green"),
-        "fast_track": ("Fast-Track", "cyan"),
-        "urgent": ("Urgent", "red"),
-    }
+    PATH_1 = "path_1", "Path 1: Authority-led", "red"
+    PATH_2 = "path_2", "Path 2: Authority Determination", "orange"
+    PATH_3 = "path_3", "Path 3: Self-Governance", "green"
+    FAST_TRACK = "fast_track", "Fast-Track", "cyan"
+    URGENT = "urgent", "Urgent", "red"
 
 
 class Route(LabelledEnum):
     """Where a converted proposal goes next, as recommended by the CSC and decided by the Panel."""
 
-    REFINEMENT = "refinement"
-    REPORT_PHASE = "report_phase"
-
-    __labels__ = {
-        "refinement": ("Refinement Process", "blue"),
-        "report_phase": ("Report Phase", "purple"),
-    }
+    REFINEMENT = "refinement", "Refinement Process", "blue"
+    REPORT_PHASE = "report_phase", "Report Phase", "purple"
 
 
 class Vote(LabelledEnum):
-    APPROVE = "approve"
-    REJECT = "reject"
-    ABSTAIN = "abstain"
-    RETURN_TO_PANEL = "return_to_panel"
-
-    __labels__ = {
-        "approve": ("Approve", "green"),
-        "reject": ("Reject", "red"),
-        "abstain": ("Abstain", "grey"),
-        "return_to_panel": ("Return to Panel", "orange"),
-    }
+    APPROVE = "approve", "Approve", "green"
+    REJECT = "reject", "Reject", "red"
+    ABSTAIN = "abstain", "Abstain", "grey"
+    RETURN_TO_PANEL = "return_to_panel", "Return to Panel", "orange"
 
 
 class VotingCategory(LabelledEnum):
     """Change Board voting categories (SECMP0041, seed 004): Networks joins electricity and gas."""
 
-    LARGE_SUPPLIER = "large_supplier"
-    SMALL_SUPPLIER = "small_supplier"
-    NETWORKS = "networks"
-    OTHER = "other"
-
-    __labels__ = {
-        "large_supplier": ("Large Suppliers", "blue"),
-        "small_supplier": ("Small Suppliers", "cyan"),
-        "networks": ("Networks", "yellow"),
-        "other": ("Other Parties", "grey"),
-    }
+    LARGE_SUPPLIER = "large_supplier", "Large Suppliers", "blue"
+    SMALL_SUPPLIER = "small_supplier", "Small Suppliers", "cyan"
+    NETWORKS = "networks", "Networks", "yellow"
+    OTHER = "other", "Other Parties", "grey"
 
 
 PARTY_TO_VOTING_CATEGORY = {
@@ -117,10 +72,5 @@ PARTY_TO_VOTING_CATEGORY = {
 
 
 class Consultation(LabelledEnum):
-    REFINEMENT = "refinement"
-    MODIFICATION_REPORT = "modification_report"
-
-    __labels__ = {
-        "refinement": ("Refinement Consultation", "blue"),
-        "modification_report": ("Modification Report Consultation", "purple"),
-    }
+    REFINEMENT = "refinement", "Refinement Consultation", "blue"
+    MODIFICATION_REPORT = "modification_report", "Modification Report Consultation", "purple"

@@ -41,7 +41,8 @@ from gbsmart.models.change import (
     ProposalEvent,
     Release,
 )
-from gbsmart.models.parties import Organisation, OrganisationKind
+from gbsmart.models.parties import Organisation
+from gbsmart.parties.enums import OrganisationKind
 from gbsmart.parties.service import organisation_by_name
 
 AUDITED = (

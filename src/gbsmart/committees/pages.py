@@ -41,7 +41,7 @@ from gbsmart.committees.schemas import (
 from gbsmart.core.context import Ctx
 from gbsmart.core.errors import Invalid
 from gbsmart.models.committees import Meeting
-from gbsmart.models.parties import PartyCategory
+from gbsmart.parties.enums import PartyCategory
 from gbsmart.web.csrf import csrf_protect
 from gbsmart.web.deps import get_ctx
 from gbsmart.web.forms import FORM_FAILURES, parse, read_form, rerender

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from gbsmart.change.enums import Route
 from gbsmart.committees.enums import ActionStatus, AttendeeRole, CommitteeKind, DecisionWord, MeetingStatus
 from gbsmart.core.types import DbId, Line, Text
-from gbsmart.models.parties import PartyCategory
+from gbsmart.parties.enums import PartyCategory
 
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

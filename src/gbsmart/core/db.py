@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import CheckConstraint, DateTime, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +29,24 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def enum_condition(column: str, values: type[StrEnum] | Iterable[str]) -> str:
+    """The SQL condition ``column IN ('a', 'b', ...)`` over an enumeration's values (or the values given)."""
+    allowed = [m.value for m in values] if isinstance(values, type) else list(values)
+    if not allowed:
+        raise ValueError(f"no values to allow in {column}")
+    return f"{column} IN (" + ", ".join("'" + v.replace("'", "''") + "'" for v in allowed) + ")"
+
+
+def enum_check(column: str, enum: type[StrEnum]) -> CheckConstraint:
+    """A CHECK that ``column`` holds one of ``enum``'s values, named ``ck_<table>_<column>`` by the convention.
+
+    NULL passes (whether the column may be empty is its own ``nullable``). A migration writes the same condition
+    with ``enum_condition`` over the values as they were then; ``tests/core/test_enum_checks.py`` fails when the
+    models' enumerations and the migrated database stop agreeing, so a new value needs a new migration.
+    """
+    return CheckConstraint(enum_condition(column, enum), name=column)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

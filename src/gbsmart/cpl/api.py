@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from gbsmart.core.context import Ctx
 from gbsmart.core.types import DbId
 from gbsmart.cpl import service, signatures, upload, workbook
+from gbsmart.cpl.enums import EntryStatus, PhysicalDeviceType, SubmissionStatus
 from gbsmart.cpl.schemas import (
     CertificateRead,
     EntryPage,
@@ -25,7 +26,7 @@ from gbsmart.cpl.schemas import (
     VersionRead,
     VersionSet,
 )
-from gbsmart.models.cpl import CplEntry, EntryStatus, PhysicalDeviceType, Submission, SubmissionStatus
+from gbsmart.models.cpl import CplEntry, Submission
 from gbsmart.web.deps import get_ctx
 
 router = APIRouter(tags=["cpl"])

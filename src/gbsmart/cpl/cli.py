@@ -20,9 +20,9 @@ from gbsmart.core.cli_support import DbIdArgument, cli_ctx, console, err_console
 from gbsmart.core.context import Ctx
 from gbsmart.core.errors import Invalid
 from gbsmart.cpl import rules, service, signatures, workbook
+from gbsmart.cpl.enums import CertificateKind, EntryStatus, PhysicalDeviceType, SubmissionStatus
 from gbsmart.cpl.errors import SubmissionRefused, WorkbookInvalid, WorkbookTooLarge
 from gbsmart.cpl.schemas import SubmissionCreate
-from gbsmart.models.cpl import CertificateKind, EntryStatus, PhysicalDeviceType, SubmissionStatus
 
 app = typer.Typer(help="The Central Products List (SEC F2): Device Models, certificates, submissions.",
                   no_args_is_help=True)

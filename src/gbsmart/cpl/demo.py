@@ -25,9 +25,10 @@ from gbsmart.core.audit import record_change
 from gbsmart.core.context import Actor, Ctx
 from gbsmart.core.signing import SigningError, TestPki, certificate_pem, load_certificate, sign
 from gbsmart.cpl import rules, service, signatures
+from gbsmart.cpl.enums import EntryStatus
 from gbsmart.cpl.schemas import SubmissionCreate
 from gbsmart.demo.loader import LoadReport
-from gbsmart.models.cpl import EntryStatus, GbcsVersion, Submission, TechnicalSpecification
+from gbsmart.models.cpl import GbcsVersion, Submission, TechnicalSpecification
 from gbsmart.models.parties import Organisation
 from gbsmart.parties.service import find_organisation
 

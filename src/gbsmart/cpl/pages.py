@@ -11,17 +11,17 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from gbsmart.core.context import Ctx
 from gbsmart.core.types import DbId
 from gbsmart.cpl import rules, service, signatures, upload, workbook
-from gbsmart.cpl.errors import WorkbookInvalid, WorkbookTooLarge
-from gbsmart.cpl.schemas import RemovalCreate, SubmissionCreate
-from gbsmart.models.cpl import (
+from gbsmart.cpl.enums import (
     CertificateKind,
-    CplEntry,
     EntryStatus,
     NoticeKind,
     PhysicalDeviceType,
     SubmissionKind,
     SubmissionStatus,
 )
+from gbsmart.cpl.errors import WorkbookInvalid, WorkbookTooLarge
+from gbsmart.cpl.schemas import RemovalCreate, SubmissionCreate
+from gbsmart.models.cpl import CplEntry
 from gbsmart.web.csrf import csrf_protect
 from gbsmart.web.deps import get_ctx
 from gbsmart.web.forms import FORM_FAILURES, parse, read_form, rerender

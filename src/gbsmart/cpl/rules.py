@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from gbsmart.models.cpl import CertificateKind, NoticeKind, PhysicalDeviceType, SubmissionKind
+from gbsmart.cpl.enums import CertificateKind, NoticeKind, PhysicalDeviceType, SubmissionKind
 
 Z, D, C = CertificateKind.ZIGBEE, CertificateKind.DLMS, CertificateKind.CPA
 

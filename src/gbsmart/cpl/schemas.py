@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from gbsmart.core.types import Line, Text
-from gbsmart.models.cpl import CertificateKind, EntryStatus, SubmissionKind
+from gbsmart.cpl.enums import CertificateKind, EntryStatus, SubmissionKind
 
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

@@ -18,26 +18,23 @@ from gbsmart.core.context import Ctx
 from gbsmart.core.errors import Conflict, Forbidden, Invalid, NotFound
 from gbsmart.core.pagination import Page, decode_cursor, encode_cursor
 from gbsmart.cpl import rules, signatures
+from gbsmart.cpl.enums import CertificateKind, EntryStatus, NoticeKind, SubmissionKind, SubmissionStatus
 from gbsmart.cpl.errors import EntryNotActive, SubmissionRefused
 from gbsmart.cpl.schemas import CertificateIn, RemovalCreate, SubmissionCreate
 from gbsmart.models.cpl import (
     Certificate,
-    CertificateKind,
     CplEntry,
     CplEntryEvent,
     DeviceModel,
-    EntryStatus,
     ExpiryNotice,
     GbcsVersion,
-    NoticeKind,
     ScheduledRemoval,
     Submission,
-    SubmissionKind,
-    SubmissionStatus,
     TechnicalSpecification,
     ValidationFailure,
 )
-from gbsmart.models.parties import Organisation, OrganisationKind, Person
+from gbsmart.models.parties import Organisation, Person
+from gbsmart.parties.enums import OrganisationKind
 from gbsmart.parties.service import find_organisation, no_such_organisation
 
 CA = "code_administrator"

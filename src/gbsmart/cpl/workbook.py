@@ -38,20 +38,10 @@ from gbsmart.core.context import Ctx
 from gbsmart.core.errors import Invalid
 from gbsmart.core.exports import xlsx_cell
 from gbsmart.cpl import rules, service, signatures
+from gbsmart.cpl.enums import CertificateKind, EntryStatus, PhysicalDeviceType, SubmissionKind, SubmissionStatus
 from gbsmart.cpl.errors import WorkbookInvalid, WorkbookTooLarge
 from gbsmart.cpl.schemas import CertificateIn, SubmissionCreate
-from gbsmart.models.cpl import (
-    Certificate,
-    CertificateKind,
-    CplEntry,
-    EntryStatus,
-    GbcsVersion,
-    PhysicalDeviceType,
-    ScheduledRemoval,
-    SubmissionKind,
-    SubmissionStatus,
-    TechnicalSpecification,
-)
+from gbsmart.models.cpl import Certificate, CplEntry, GbcsVersion, ScheduledRemoval, TechnicalSpecification
 from gbsmart.parties.service import find_organisation
 
 CPL, NEW, VERSIONS = "CPL", "New Entry", "Versions"

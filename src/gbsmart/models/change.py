@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from gbsmart.core.db import Base, UTCDateTime
+from gbsmart.change.enums import Consultation, ProposalPath, ProposalState, Route, Vote, VotingCategory
+from gbsmart.core.db import Base, UTCDateTime, enum_check
 from gbsmart.models.parties import Organisation, Person
 
 
@@ -82,6 +83,8 @@ class Proposal(Base):
         back_populates="proposal", order_by="ConsultationResponse.id", cascade="all, delete-orphan"
     )
 
+    __table_args__ = (enum_check("state", ProposalState), enum_check("path", ProposalPath), enum_check("route", Route))
+
 
 class ProposalEvent(Base):
     """One step in a proposal's life: who took it, when, why, and the minute or document that decided it."""
@@ -104,7 +107,11 @@ class ProposalEvent(Base):
 
     proposal: Mapped[Proposal] = relationship(back_populates="events")
 
-    __table_args__ = (UniqueConstraint("proposal_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "seq"),
+        enum_check("from_state", ProposalState),
+        enum_check("to_state", ProposalState),
+    )
 
 
 class ProposalDocument(Base):
@@ -172,7 +179,10 @@ class ConsultationResponse(Base):
     proposal: Mapped[Proposal] = relationship(back_populates="responses")
     organisation: Mapped[Organisation] = relationship()
 
-    __table_args__ = (UniqueConstraint("proposal_id", "consultation", "round", "organisation_id"),)
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "consultation", "round", "organisation_id"),
+        enum_check("consultation", Consultation),
+    )
 
 
 class ChangeBoardVote(Base):
@@ -196,4 +206,6 @@ class ChangeBoardVote(Base):
     __table_args__ = (
         UniqueConstraint("proposal_id", "round", "organisation_id"),
         Index("ix_change_board_votes_round", "proposal_id", "round"),
+        enum_check("category", VotingCategory),
+        enum_check("vote", Vote),
     )

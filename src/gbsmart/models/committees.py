@@ -24,9 +24,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from gbsmart.core.db import Base, UTCDateTime
+from gbsmart.change.enums import Route
+from gbsmart.committees.enums import (
+    ActionStatus,
+    AttendeeRole,
+    CommitteeKind,
+    DecisionWord,
+    MeetingStatus,
+    MinutesStatus,
+)
+from gbsmart.core.db import Base, UTCDateTime, enum_check
 from gbsmart.models.change import Proposal, ProposalEvent
 from gbsmart.models.parties import Organisation, Person
+from gbsmart.parties.enums import PartyCategory
 
 
 class Committee(Base):
@@ -53,6 +63,8 @@ class Committee(Base):
         back_populates="committee", order_by="Meeting.meeting_date", cascade="all, delete-orphan"
     )
 
+    __table_args__ = (enum_check("kind", CommitteeKind),)
+
 
 class CommitteeMember(Base):
     """A person's seat on a committee: whom they represent, whether chair or secretary, and for when."""
@@ -77,7 +89,10 @@ class CommitteeMember(Base):
     organisation: Mapped[Organisation | None] = relationship()
     alternate_for: Mapped[CommitteeMember | None] = relationship(remote_side="CommitteeMember.id")
 
-    __table_args__ = (Index("ix_committee_members_person", "committee_id", "person_id"),)
+    __table_args__ = (
+        Index("ix_committee_members_person", "committee_id", "person_id"),
+        enum_check("party_category", PartyCategory),
+    )
 
     def current_on(self, day: date) -> bool:
         return (self.from_date is None or self.from_date <= day) and (self.to_date is None or day <= self.to_date)
@@ -119,6 +134,8 @@ class Meeting(Base):
     __table_args__ = (
         UniqueConstraint("committee_id", "number"),
         UniqueConstraint("committee_id", "reference"),
+        enum_check("status", MeetingStatus),
+        enum_check("minutes_status", MinutesStatus),
     )
 
 
@@ -139,6 +156,8 @@ class MeetingAttendee(Base):
 
     meeting: Mapped[Meeting] = relationship(back_populates="attendees")
     person: Mapped[Person | None] = relationship()
+
+    __table_args__ = (enum_check("party_category", PartyCategory), enum_check("role", AttendeeRole))
 
 
 class MeetingApology(Base):
@@ -221,7 +240,11 @@ class Decision(Base):
     proposal: Mapped[Proposal | None] = relationship()
     proposal_event: Mapped[ProposalEvent | None] = relationship()
 
-    __table_args__ = (UniqueConstraint("agenda_item_id", "position"),)
+    __table_args__ = (
+        UniqueConstraint("agenda_item_id", "position"),
+        enum_check("word", DecisionWord),
+        enum_check("route", Route),
+    )
 
 
 class Action(Base):
@@ -259,7 +282,10 @@ class Action(Base):
         back_populates="action", order_by="ActionUpdate.id", cascade="all, delete-orphan"
     )
 
-    __table_args__ = (UniqueConstraint("committee_id", "meeting_number", "sequence"),)
+    __table_args__ = (
+        UniqueConstraint("committee_id", "meeting_number", "sequence"),
+        enum_check("status", ActionStatus),
+    )
 
 
 class ActionUpdate(Base):
@@ -279,3 +305,5 @@ class ActionUpdate(Base):
 
     action: Mapped[Action] = relationship(back_populates="updates")
     meeting: Mapped[Meeting | None] = relationship()
+
+    __table_args__ = (enum_check("status_after", ActionStatus),)

@@ -27,111 +27,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from gbsmart.core.db import Base, UTCDateTime
-from gbsmart.core.enums import LabelledEnum
+from gbsmart.core.db import Base, UTCDateTime, enum_check
+from gbsmart.cpl.enums import (
+    CertificateKind,
+    EntryStatus,
+    NoticeKind,
+    PhysicalDeviceType,
+    SubmissionKind,
+    SubmissionStatus,
+)
 from gbsmart.models.parties import Organisation
-
-
-class PhysicalDeviceType(LabelledEnum):
-    """The Physical Device Types of SEC Section A1 (seed 004)."""
-
-    CH = "CH"
-    ESME_SINGLE = "ESME_SINGLE"
-    ESME_TWIN = "ESME_TWIN"
-    ESME_POLYPHASE = "ESME_POLYPHASE"
-    GSME = "GSME"
-    PPMID = "PPMID"
-    HCALCS = "HCALCS"
-    IHD = "IHD"
-    TYPE2 = "TYPE2"
-
-    __labels__ = {
-        "CH": ("Communications Hub", "purple"),
-        "ESME_SINGLE": ("Single Element Electricity Metering Equipment", "yellow"),
-        "ESME_TWIN": ("Twin Element Electricity Metering Equipment", "yellow"),
-        "ESME_POLYPHASE": ("Polyphase Electricity Metering Equipment", "yellow"),
-        "GSME": ("Gas Smart Meter", "orange"),
-        "PPMID": ("Pre-Payment Meter Interface Device", "cyan"),
-        "HCALCS": ("HAN Connected Auxiliary Load Control Switch", "blue"),
-        "IHD": ("IHD", "grey"),
-        "TYPE2": ("Type 2 Device (Other)", "grey"),
-    }
-
-    @property
-    def short(self) -> str:
-        """The short name used in the SEC's papers: CH, ESME, GSME, PPMID, HCALCS, IHD, Type 2."""
-        return {"ESME_SINGLE": "ESME", "ESME_TWIN": "ESME", "ESME_POLYPHASE": "ESME", "TYPE2": "Type 2 Device"}.get(
-            self.value, self.value)
-
-
-class CertificateKind(LabelledEnum):
-    """The three kinds of Assurance Certificate (seed 004)."""
-
-    ZIGBEE = "zigbee"
-    DLMS = "dlms"
-    CPA = "cpa"
-
-    __labels__ = {
-        "zigbee": ("ZigBee", "blue"),
-        "dlms": ("DLMS", "purple"),
-        "cpa": ("CPA", "teal"),
-    }
-
-
-class EntryStatus(LabelledEnum):
-    """The DUIS statuses of a CPL entry (DOMAIN.md section 4)."""
-
-    ACTIVE = "Active"
-    CANCELLED = "Cancelled"
-    EXPIRED = "Expired"
-    WITHDRAWN = "Withdrawn"
-
-    __labels__ = {
-        "Active": ("Active", "green"),
-        "Cancelled": ("Cancelled", "grey"),
-        "Expired": ("Expired", "orange"),
-        "Withdrawn": ("Withdrawn", "red"),
-    }
-
-
-class SubmissionKind(LabelledEnum):
-    NEW_ENTRY = "new_entry"
-    FIRMWARE_UPDATE = "firmware_update"
-
-    __labels__ = {
-        "new_entry": ("New entry", "blue"),
-        "firmware_update": ("Firmware update", "cyan"),
-    }
-
-
-class SubmissionStatus(LabelledEnum):
-    SUBMITTED = "submitted"
-    VALIDATED = "validated"
-    REFUSED = "refused"
-    APPROVED = "approved"
-
-    __labels__ = {
-        "submitted": ("Submitted", "grey"),
-        "validated": ("Validated: awaiting SECAS", "blue"),
-        "refused": ("Refused", "red"),
-        "approved": ("Approved", "green"),
-    }
-
-
-class NoticeKind(LabelledEnum):
-    """Notices to the submitter before a CPA certificate expires (seed 004: twelve and six months)."""
-
-    TWELVE_MONTHS = "12_months"
-    SIX_MONTHS = "6_months"
-
-    __labels__ = {
-        "12_months": ("12-month CPA expiry notice", "yellow"),
-        "6_months": ("6-month CPA expiry notice", "orange"),
-    }
-
-    @property
-    def months(self) -> int:
-        return 12 if self is NoticeKind.TWELVE_MONTHS else 6
 
 
 class TechnicalSpecification(Base):
@@ -179,7 +84,10 @@ class DeviceModel(Base):
     firmware_version: Mapped[str] = mapped_column(String(50), nullable=False)
     physical_device_type: Mapped[str] = mapped_column(String(20), nullable=False)
 
-    __table_args__ = (UniqueConstraint("manufacturer", "model", "hardware_version", "firmware_version"),)
+    __table_args__ = (
+        UniqueConstraint("manufacturer", "model", "hardware_version", "firmware_version"),
+        enum_check("physical_device_type", PhysicalDeviceType),
+    )
 
     @property
     def label(self) -> str:
@@ -212,7 +120,7 @@ class Certificate(Base):
 
     entries: Mapped[list[CplEntry]] = relationship(secondary=entry_certificates, back_populates="certificates")
 
-    __table_args__ = (UniqueConstraint("kind", "number"),)
+    __table_args__ = (UniqueConstraint("kind", "number"), enum_check("kind", CertificateKind))
 
     @property
     def expiry_label(self) -> str:
@@ -263,6 +171,8 @@ class CplEntry(Base):
     removals: Mapped[list[ScheduledRemoval]] = relationship(
         back_populates="entry", order_by="ScheduledRemoval.id", cascade="all, delete-orphan")
 
+    __table_args__ = (enum_check("status", EntryStatus),)
+
     @property
     def ordered_certificates(self) -> list[Certificate]:
         """ZigBee, then DLMS, then CPA."""
@@ -292,7 +202,11 @@ class CplEntryEvent(Base):
 
     entry: Mapped[CplEntry] = relationship(back_populates="events")
 
-    __table_args__ = (UniqueConstraint("entry_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("entry_id", "seq"),
+        enum_check("from_status", EntryStatus),
+        enum_check("to_status", EntryStatus),
+    )
 
 
 class Submission(Base):
@@ -324,6 +238,8 @@ class Submission(Base):
     failures: Mapped[list[ValidationFailure]] = relationship(
         back_populates="submission", order_by="ValidationFailure.id", cascade="all, delete-orphan")
     submitter_org: Mapped[Organisation | None] = relationship()
+
+    __table_args__ = (enum_check("kind", SubmissionKind), enum_check("status", SubmissionStatus))
 
     @property
     def label(self) -> str:
@@ -359,7 +275,7 @@ class ExpiryNotice(Base):
 
     entry: Mapped[CplEntry] = relationship(back_populates="notices")
 
-    __table_args__ = (UniqueConstraint("entry_id", "kind", "cpa_expiry"),)
+    __table_args__ = (UniqueConstraint("entry_id", "kind", "cpa_expiry"), enum_check("kind", NoticeKind))
 
 
 class ScheduledRemoval(Base):
@@ -381,4 +297,7 @@ class ScheduledRemoval(Base):
 
     entry: Mapped[CplEntry] = relationship(back_populates="removals")
 
-    __table_args__ = (Index("ix_cpl_scheduled_removals_pending", "applied_at", "takes_effect_on"),)
+    __table_args__ = (
+        Index("ix_cpl_scheduled_removals_pending", "applied_at", "takes_effect_on"),
+        enum_check("to_status", EntryStatus),
+    )

@@ -12,8 +12,9 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from gbsmart.core.db import Base, UTCDateTime
+from gbsmart.core.db import Base, UTCDateTime, enum_check
 from gbsmart.models.parties import Person
+from gbsmart.papers.enums import AccessChannel, Classification, PaperAction, PaperStatus
 
 
 class Paper(Base):
@@ -52,6 +53,12 @@ class Paper(Base):
         back_populates="paper", order_by="PaperReclassification.id", cascade="all, delete-orphan"
     )
 
+    __table_args__ = (
+        enum_check("action", PaperAction),
+        enum_check("status", PaperStatus),
+        enum_check("classification", Classification),
+    )
+
 
 class PaperAppendix(Base):
     """An appendix, which may carry a stricter classification than its paper (seed 000 Appendix A is RED)."""
@@ -68,7 +75,7 @@ class PaperAppendix(Base):
 
     paper: Mapped[Paper] = relationship(back_populates="appendices")
 
-    __table_args__ = (UniqueConstraint("paper_id", "letter"),)
+    __table_args__ = (UniqueConstraint("paper_id", "letter"), enum_check("classification", Classification))
 
 
 class PaperRecipient(Base):
@@ -108,6 +115,11 @@ class PaperReclassification(Base):
 
     paper: Mapped[Paper] = relationship(back_populates="reclassifications")
 
+    __table_args__ = (
+        enum_check("from_classification", Classification),
+        enum_check("to_classification", Classification),
+    )
+
 
 class RedAccessRecord(Base):
     """One access to RED material: who, when, what, and through which channel (page, API, PDF, search, export)."""
@@ -128,4 +140,5 @@ class RedAccessRecord(Base):
     __table_args__ = (
         Index("ix_red_access_records_paper", "paper_reference", "at"),
         Index("ix_red_access_records_person", "person_id", "at"),
+        enum_check("channel", AccessChannel),
     )

@@ -7,86 +7,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from gbsmart.core.db import Base, UTCDateTime
-from gbsmart.core.enums import LabelledEnum
-
-
-class OrganisationKind(LabelledEnum):
-    SEC_PARTY = "sec_party"
-    DCC = "dcc"
-    SECAS = "secas"
-    AUTHORITY = "authority"
-    CONSUMER = "consumer"
-    PANEL = "panel"
-
-    __labels__ = {
-        "sec_party": ("SEC Party", "blue"),
-        "dcc": ("DCC", "purple"),
-        "secas": ("SECAS (Code Administrator)", "teal"),
-        "authority": ("Authority", "red"),
-        "consumer": ("Consumer representative", "orange"),
-        "panel": ("SEC Panel", "grey"),
-    }
-
-
-class PartyCategory(LabelledEnum):
-    """The five Party Categories of the SEC (DOMAIN.md section 1)."""
-
-    LARGE_SUPPLIER = "large_supplier"
-    SMALL_SUPPLIER = "small_supplier"
-    ELECTRICITY_NETWORK = "electricity_network"
-    GAS_NETWORK = "gas_network"
-    OTHER = "other"
-
-    __labels__ = {
-        "large_supplier": ("Large Supplier", "blue"),
-        "small_supplier": ("Small Supplier", "cyan"),
-        "electricity_network": ("Electricity Network Party", "yellow"),
-        "gas_network": ("Gas Network Party", "orange"),
-        "other": ("Other SEC Party", "grey"),
-    }
-
-
-class Role(LabelledEnum):
-    """What a person may do in gbsmart."""
-
-    CODE_ADMINISTRATOR = "code_administrator"
-    PANEL_MEMBER = "panel_member"
-    COMMITTEE_MEMBER = "committee_member"
-    PARTY_USER = "party_user"
-    DCC = "dcc"
-    AUTHORITY = "authority"
-
-    __labels__ = {
-        "code_administrator": ("Code Administrator", "teal"),
-        "panel_member": ("Panel member", "purple"),
-        "committee_member": ("Committee member", "blue"),
-        "party_user": ("Party user", "grey"),
-        "dcc": ("DCC", "purple"),
-        "authority": ("Authority", "red"),
-    }
-
-
-class UserRole(LabelledEnum):
-    """DCC User Roles (DOMAIN.md section 1)."""
-
-    IS = "IS"
-    ES = "ES"
-    GS = "GS"
-    ED = "ED"
-    GT = "GT"
-    OU = "OU"
-    RSA = "RSA"
-
-    __labels__ = {
-        "IS": ("Import Supplier", "blue"),
-        "ES": ("Export Supplier", "cyan"),
-        "GS": ("Gas Supplier", "orange"),
-        "ED": ("Electricity Distributor", "yellow"),
-        "GT": ("Gas Transporter", "orange"),
-        "OU": ("Other User", "grey"),
-        "RSA": ("Registered Supplier Agent", "grey"),
-    }
+from gbsmart.core.db import Base, UTCDateTime, enum_check
+from gbsmart.parties.enums import OrganisationKind, PartyCategory, Role, UserRole
 
 
 class Organisation(Base):
@@ -102,6 +24,8 @@ class Organisation(Base):
 
     people: Mapped[list[Person]] = relationship(back_populates="organisation")
     dcc_users: Mapped[list[DccUser]] = relationship(back_populates="organisation", order_by="DccUser.eui64")
+
+    __table_args__ = (enum_check("kind", OrganisationKind), enum_check("party_category", PartyCategory))
 
     @property
     def is_voting_party(self) -> bool:
@@ -144,7 +68,7 @@ class PersonRole(Base):
 
     person: Mapped[Person] = relationship(back_populates="role_rows")
 
-    __table_args__ = (UniqueConstraint("person_id", "role"),)
+    __table_args__ = (UniqueConstraint("person_id", "role"), enum_check("role", Role))
 
 
 class ApiToken(Base):
@@ -191,4 +115,4 @@ class DccUserRole(Base):
 
     dcc_user: Mapped[DccUser] = relationship(back_populates="role_rows")
 
-    __table_args__ = (UniqueConstraint("dcc_user_id", "role"),)
+    __table_args__ = (UniqueConstraint("dcc_user_id", "role"), enum_check("role", UserRole))

@@ -30,7 +30,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
-from gbsmart.core.db import Base, UTCDateTime
+from gbsmart.core.db import Base, UTCDateTime, enum_check
+from gbsmart.cpl.enums import EntryStatus
 
 #: BIGINT everywhere, but exactly "INTEGER" on SQLite so that the primary key is the rowid itself
 #: (no second B-tree for 54 million keys).
@@ -75,6 +76,7 @@ class SmiDeviceModel(Base):
     __table_args__ = (
         UniqueConstraint("manufacturer", "model", "hardware_version", "firmware_version"),
         Index("ix_smi_device_models_status", "status"),
+        enum_check("status", EntryStatus),
     )
 
 

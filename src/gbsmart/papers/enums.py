@@ -8,17 +8,10 @@ from gbsmart.core.enums import LabelledEnum
 class Classification(LabelledEnum):
     """The Panel Information Policy's Traffic Light Protocol levels (DOMAIN.md section 3), least strict first."""
 
-    WHITE = "white"
-    GREEN = "green"
-    AMBER = "amber"
-    RED = "red"
-
-    __labels__ = {
-        "white": ("WHITE", "grey"),
-        "green": ("GREEN", "green"),
-        "amber": ("AMBER", "orange"),
-        "red": ("RED", "red"),
-    }
+    WHITE = "white", "WHITE", "grey"
+    GREEN = "green", "GREEN", "green"
+    AMBER = "amber", "AMBER", "orange"
+    RED = "red", "RED", "red"
 
     @property
     def rank(self) -> int:
@@ -55,40 +48,21 @@ _POLICY = {
 class PaperAction(LabelledEnum):
     """What the paper asks its committee to do."""
 
-    FOR_INFORMATION = "for_information"
-    FOR_DECISION = "for_decision"
-
-    __labels__ = {
-        "for_information": ("For Information", "blue"),
-        "for_decision": ("For Decision", "purple"),
-    }
+    FOR_INFORMATION = "for_information", "For Information", "blue"
+    FOR_DECISION = "for_decision", "For Decision", "purple"
 
 
 class PaperStatus(LabelledEnum):
-    DRAFT = "draft"
-    ISSUED = "issued"
-
-    __labels__ = {
-        "draft": ("Draft", "yellow"),
-        "issued": ("Issued", "green"),
-    }
+    DRAFT = "draft", "Draft", "yellow"
+    ISSUED = "issued", "Issued", "green"
 
 
 class AccessChannel(LabelledEnum):
     """How RED material was reached, for the RED access audit."""
 
-    PAGE = "page"
-    API = "api"
-    PDF = "pdf"
-    SEARCH = "search"
-    EXPORT = "export"
-    CLI = "cli"
-
-    __labels__ = {
-        "page": ("Portal page", "blue"),
-        "api": ("API", "purple"),
-        "pdf": ("PDF", "orange"),
-        "search": ("Search or list", "teal"),
-        "export": ("Export", "cyan"),
-        "cli": ("Command line", "grey"),
-    }
+    PAGE = "page", "Portal page", "blue"
+    API = "api", "API", "purple"
+    PDF = "pdf", "PDF", "orange"
+    SEARCH = "search", "Search or list", "teal"
+    EXPORT = "export", "Export", "cyan"
+    CLI = "cli", "Command line", "grey"

@@ -6,8 +6,9 @@ from fastapi import APIRouter, Depends, Query
 
 from gbsmart.core.context import Ctx
 from gbsmart.core.types import DbId
-from gbsmart.models.parties import Organisation, OrganisationKind, PartyCategory, Person
+from gbsmart.models.parties import Organisation, Person
 from gbsmart.parties import schemas, service
+from gbsmart.parties.enums import OrganisationKind, PartyCategory
 from gbsmart.web.deps import get_ctx
 
 router = APIRouter(tags=["parties"])

@@ -11,8 +11,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from gbsmart.core.cli_support import cli_ctx, console, friendly_errors
-from gbsmart.models.parties import OrganisationKind, PartyCategory, Role
 from gbsmart.parties import service
+from gbsmart.parties.enums import OrganisationKind, PartyCategory, Role
 from gbsmart.parties.schemas import PersonCreate
 
 app = typer.Typer(help="SEC Parties, bodies, people and DCC User IDs.", no_args_is_help=True)

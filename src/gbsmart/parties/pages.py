@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from gbsmart.core.context import Ctx
 from gbsmart.core.types import DbId
-from gbsmart.models.parties import OrganisationKind, PartyCategory, Role
 from gbsmart.parties import service
+from gbsmart.parties.enums import OrganisationKind, PartyCategory, Role
 from gbsmart.web.deps import get_ctx
 from gbsmart.web.templating import render
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gbsmart.core.types import Line
-from gbsmart.models.parties import OrganisationKind, PartyCategory, Role, UserRole
+from gbsmart.parties.enums import OrganisationKind, PartyCategory, Role, UserRole
 
 PASSWORD_MIN, PASSWORD_MAX = 10, 200
 EUI64 = re.compile(r"^[0-9A-F]{2}(-[0-9A-F]{2}){7}$")

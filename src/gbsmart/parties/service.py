@@ -10,7 +10,8 @@ from gbsmart.core.context import Ctx
 from gbsmart.core.db import insert_or_conflict
 from gbsmart.core.errors import Conflict, Forbidden, Invalid, NotFound
 from gbsmart.core.security import hash_password
-from gbsmart.models.parties import DccUser, DccUserRole, Organisation, OrganisationKind, Person, PersonRole
+from gbsmart.models.parties import DccUser, DccUserRole, Organisation, Person, PersonRole
+from gbsmart.parties.enums import OrganisationKind
 from gbsmart.parties.schemas import DccUserCreate, OrganisationCreate, PersonCreate
 
 CA = "code_administrator"

@@ -19,8 +19,9 @@ from gbsmart.core.audit import record_change
 from gbsmart.core.context import Ctx
 from gbsmart.core.db import insert_or_conflict
 from gbsmart.core.errors import Conflict, Forbidden, Invalid, NotFound
-from gbsmart.models.parties import DccUser, Organisation, OrganisationKind, PartyCategory
+from gbsmart.models.parties import DccUser, Organisation
 from gbsmart.models.smi import SmiRegistration
+from gbsmart.parties.enums import OrganisationKind, PartyCategory
 from gbsmart.parties.schemas import normalise_eui64
 from gbsmart.parties.service import find_organisation
 from gbsmart.smi import rules

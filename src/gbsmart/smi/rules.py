@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from gbsmart.core.enums import LabelledEnum
+from gbsmart.cpl.enums import EntryStatus
 
 # ---------------------------------------------------------------- EUI-64 Device IDs
 
@@ -91,20 +92,9 @@ class SmiStatus(LabelledEnum):
     }
 
 
-class ModelStatus(LabelledEnum):
-    """DUIS statuses of a CPL entry (DOMAIN.md section 4)."""
-
-    ACTIVE = "Active"
-    CANCELLED = "Cancelled"
-    EXPIRED = "Expired"
-    WITHDRAWN = "Withdrawn"
-
-    __labels__ = {
-        "Active": ("Active", "green"),
-        "Cancelled": ("Cancelled", "red"),
-        "Expired": ("Expired", "orange"),
-        "Withdrawn": ("Withdrawn (removed from the CPL)", "grey"),
-    }
+#: A Device Model's status in the DCC's copy of the CPL: the CPL's own DUIS entry statuses, one enumeration
+#: (``gbsmart.cpl.enums.EntryStatus``) with the same labels and colours at both registers.
+ModelStatus = EntryStatus
 
 
 class CspRegion(LabelledEnum):
