@@ -181,7 +181,7 @@ INDEXES = {status: make_index(status) for status in SmiStatus}
 SRVS = st.one_of(st.sampled_from(sorted(request_matrix())), st.text(max_size=12))
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(originator=EUIS, target=EUIS, srv=SRVS, cv=st.integers(0, 99), service=st.sampled_from(list(WebService)),
        at=st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
        status=st.sampled_from(list(SmiStatus)))
