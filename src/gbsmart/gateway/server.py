@@ -6,7 +6,8 @@
 1. media type (415) and size (413, read no further than the limit);
 2. parse once: hardened XML, DUIS schema, header (400 with the codec's message);
 3. XML Signature against the originator's certificate in the keystore (400; 403 for another User's key);
-4. RequestID counter strictly above the originator's last accepted one (409: a replay or a decrease);
+4. RequestID counter strictly above the originator's last accepted one (409: a replay or a decrease; no DUIS
+   Response Code describes it that we know of, decision 0020);
 5. authorisation (``gateway.authorise``): a refusal is a signed DUIS Response with its E-code, the plain-English
    reason in the ``X-DUIS-Explanation`` header;
 6. the durable log (``gateway.log``): the request is fsynced before anything is answered;
