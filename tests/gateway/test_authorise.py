@@ -182,7 +182,8 @@ SRVS = st.one_of(st.sampled_from(sorted(request_matrix())), st.text(max_size=12)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(originator=EUIS, target=EUIS, srv=SRVS, cv=st.integers(0, 99), service=st.sampled_from(list(WebService)),
+@given(originator=EUIS, target=st.one_of(EUIS, st.text(max_size=30)), srv=SRVS, cv=st.integers(0, 99),
+       service=st.sampled_from(list(WebService)),
        at=st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
        status=st.sampled_from(list(SmiStatus)))
 def test_any_request_gets_a_decision_never_an_exception(originator, target, srv, cv, service, at, status):

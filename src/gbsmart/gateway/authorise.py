@@ -288,7 +288,10 @@ def authorise(index: AuthorisationIndex, request: DuisRequest, service: WebServi
                               f"{_role_names(user.roles)}: send it from a User ID with an eligible role", variant)
     if not variant.non_device:
         target = request.request_id.target
-        found = index.devices.status(eui64_to_int(target))
+        try:
+            found = index.devices.status(eui64_to_int(target))
+        except ValueError:  # the codec only passes EUI-64s; another caller might not
+            found = None
         if found is None:
             return Decision("E19", f"device {target} (the RequestID's second part) is not in the Smart Metering "
                                    "Inventory: check the Device ID, or add the device to the inventory first",
