@@ -16,6 +16,7 @@ much it dropped) and rebuilds each originator's last counter. docs/decisions/002
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import os
 import struct
@@ -47,6 +48,10 @@ class CounterNotIncreasing(DuisRefused):
 
 class LogClosed(RuntimeError):
     """The log is closed, or a write failed and it refuses further appends until reopened."""
+
+
+class LogLocked(RuntimeError):
+    """Another process (or another ``RequestLog`` in this one) has the log open: it has one writer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +181,7 @@ def _recover(path: Path) -> _Recovered:
 class RequestLog:
     """The durable log of accepted requests; see the module docstring. Use from one event loop."""
 
-    def __init__(self, path: Path, recovered: _Recovered, *, max_pending: int, max_batch: int) -> None:
+    def __init__(self, path: Path, fd: int, recovered: _Recovered, *, max_pending: int, max_batch: int) -> None:
         self.path = path
         self.dropped_bytes = recovered.dropped_bytes
         self._durable = dict(recovered.last_counters)
@@ -192,7 +197,7 @@ class RequestLog:
         self._closing = False
         #: how many batches (one write and one fdatasync each) the writer has made durable
         self.batches_written = 0
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        self._fd = fd
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="request-log")
         self._writer = asyncio.get_running_loop().create_task(self._write_batches(), name="request-log-writer")
 
@@ -209,8 +214,20 @@ class RequestLog:
                 os.fsync(directory)  # the new file's name is durable too
             finally:
                 os.close(directory)
-        recovered = await asyncio.get_running_loop().run_in_executor(None, _recover, path)
-        return cls(path, recovered, max_pending=max_pending, max_batch=max_batch)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        try:
+            # one writer: a second process would interleave its batches, and its recovery could cut the first's
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise LogLocked(f"the request log {path} is open in another process (or another RequestLog): "
+                            "one gateway process writes it") from None
+        try:
+            recovered = await asyncio.get_running_loop().run_in_executor(None, _recover, path)
+        except BaseException:
+            os.close(fd)
+            raise
+        return cls(path, fd, recovered, max_pending=max_pending, max_batch=max_batch)
 
     def last_counter(self, originator: str) -> int | None:
         """The highest counter durably logged for ``originator``, or None if it has none."""
