@@ -8,6 +8,8 @@ is digested after the enveloped-signature transform (the Signature detached for 
 libxml2's own C14N (``etree.tostring(method="c14n")``, no comments: exc-c14n when the Reference names it, else
 inclusive C14N 1.0, XMLDSig 4.3.3.2), SHA-256 by hashlib, and SignedInfo's exc-c14n checked with one ECDSA
 verify through ``cryptography`` (XMLDSig's r||s turned into DER). No canonicalisation is written here.
+The request's tree is changed while it is being checked (the Signature detached, then put back as it was), so
+one tree must not be verified from two threads at once; each request's own parse is only its own.
 docs/decisions/0023-duis-signature-fast-path.md has the figures.
 """
 
