@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from gbsmart.gateway.log import CounterNotIncreasing, LogClosed, LogRecord, RequestLog, encode
+from gbsmart.gateway.log import CounterNotIncreasing, LogClosed, LogLocked, LogRecord, RequestLog, encode
 
 AT = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 SUPPLIER = "90-B3-D5-1F-30-01-00-00"
@@ -205,3 +207,32 @@ def test_a_naive_time_is_refused(tmp_path):
         await log.close()
 
     asyncio.run(run())
+
+
+def test_a_second_writer_is_refused_while_the_log_is_open_and_let_in_after(tmp_path):
+    path = tmp_path / "requests.log"
+
+    async def run() -> None:
+        log = await RequestLog.open(path)
+        await _append(log, SUPPLIER, 1)
+        with pytest.raises(LogLocked, match="one gateway process"):
+            await RequestLog.open(path)
+        other = subprocess.run([sys.executable, "-c", PROBE, str(path)], capture_output=True, text=True, timeout=60,
+                               env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")})
+        assert other.stdout.strip() == "refused", other.stderr  # another process is refused too
+        await log.close()
+        again = await RequestLog.open(path)
+        assert again.last_counter(SUPPLIER) == 1
+        await again.close()
+
+    asyncio.run(run())
+
+
+PROBE = """
+import asyncio, sys
+from gbsmart.gateway.log import LogLocked, RequestLog
+try:
+    asyncio.run(RequestLog.open(sys.argv[1]))
+except LogLocked:
+    print("refused")
+"""

@@ -16,6 +16,7 @@ much it dropped) and rebuilds each originator's last counter. docs/decisions/002
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import os
 import struct
@@ -49,6 +50,10 @@ class LogClosed(RuntimeError):
     """The log is closed, or a write failed and it refuses further appends until reopened."""
 
 
+class LogLocked(RuntimeError):
+    """Another process (or another ``RequestLog`` in this one) has the log open: it has one writer."""
+
+
 @dataclass(frozen=True, slots=True)
 class LogRecord:
     """One accepted request as logged: ``seq`` numbers records 1, 2, 3, ... in the order they were made durable."""
@@ -67,6 +72,7 @@ class _Pending:
     counter: int
     service: str
     received_at: datetime
+    micros: int
     body: bytes
     done: asyncio.Future[LogRecord]
 
@@ -86,12 +92,13 @@ def _micros(at: datetime) -> int:
     return (at - _EPOCH) // timedelta(microseconds=1)
 
 
-def encode(record: LogRecord) -> bytes:
-    """``record`` framed as it is stored: length, CRC32, payload."""
+def encode(record: LogRecord, micros: int | None = None) -> bytes:
+    """``record`` framed as it is stored: length, CRC32, payload (``micros``: its received_at, if known)."""
     originator = record.originator.encode()
     service = record.service.encode()
-    payload = b"".join((_FIXED.pack(record.seq, record.counter, _micros(record.received_at), len(originator),
-                                    len(service)), originator, service, record.body))
+    at = _micros(record.received_at) if micros is None else micros
+    payload = b"".join((_FIXED.pack(record.seq, record.counter, at, len(originator), len(service)), originator,
+                        service, record.body))
     return _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
 
 
@@ -111,41 +118,41 @@ def _decode(payload: bytes | memoryview) -> LogRecord:
 _INDEX_EVERY = 4096
 
 
-def _frames(path: Path, start: int = 0, end: int | None = None) -> Iterator[tuple[int, LogRecord | None]]:
-    """(offset, record) for each frame from ``start``; a final (offset, None) where a frame is torn or corrupt."""
+def _frames(path: Path, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, LogRecord | None]]:
+    """(offset, end, record) for each frame from ``start``; a last (offset, offset, None) at a torn or bad frame."""
     with open(path, "rb") as file:
         file.seek(start)
-        offset, buffer = start, b""
+        offset, buffer, at = start, b"", 0  # ``at``: where in ``buffer`` the frame at ``offset`` starts
+
+        def fill(needed: int) -> bool:
+            nonlocal buffer, at
+            if len(buffer) - at >= needed:
+                return True
+            buffer = buffer[at:] + file.read(max(_READ_CHUNK, needed))
+            at = 0
+            return len(buffer) >= needed
+
         while end is None or offset < end:
-            while len(buffer) < _FRAME.size:
-                chunk = file.read(_READ_CHUNK)
-                if not chunk:
-                    if buffer:
-                        yield offset, None
-                    return
-                buffer += chunk
-            length, crc = _FRAME.unpack_from(buffer)
-            if length < _FIXED.size or length > MAX_RECORD_BYTES:
-                yield offset, None
+            if not fill(_FRAME.size):
+                if len(buffer) > at:
+                    yield offset, offset, None
                 return
+            length, crc = _FRAME.unpack_from(buffer, at)
             total = _FRAME.size + length
-            while len(buffer) < total:
-                chunk = file.read(max(_READ_CHUNK, total - len(buffer)))
-                if not chunk:
-                    yield offset, None
-                    return
-                buffer += chunk
-            payload = memoryview(buffer)[_FRAME.size:total]
+            if length < _FIXED.size or length > MAX_RECORD_BYTES or not fill(total):
+                yield offset, offset, None
+                return
+            payload = memoryview(buffer)[at + _FRAME.size:at + total]
             try:
                 if zlib.crc32(payload) != crc:
                     raise ValueError("CRC mismatch")
                 record = _decode(payload)
             except (ValueError, UnicodeDecodeError, struct.error):
-                yield offset, None
+                yield offset, offset, None
                 return
-            yield offset, record
+            yield offset, offset + total, record
             offset += total
-            buffer = buffer[total:]
+            at += total
 
 
 def _recover(path: Path) -> _Recovered:
@@ -153,14 +160,14 @@ def _recover(path: Path) -> _Recovered:
     last: dict[str, int] = {}
     index: list[int] = []
     expected, good_end, size = 1, 0, path.stat().st_size
-    for offset, record in _frames(path):
+    for offset, end, record in _frames(path):
         if record is None or record.seq != expected:
             break
         if (expected - 1) % _INDEX_EVERY == 0:
             index.append(offset)
         last[record.originator] = max(record.counter, last.get(record.originator, 0))
         expected += 1
-        good_end = offset + len(encode(record))
+        good_end = end
     dropped = size - good_end
     if dropped:
         log.warning("request log %s: dropped %d bytes of a torn or corrupt tail after record %d (offset %d)",
@@ -174,7 +181,7 @@ def _recover(path: Path) -> _Recovered:
 class RequestLog:
     """The durable log of accepted requests; see the module docstring. Use from one event loop."""
 
-    def __init__(self, path: Path, recovered: _Recovered, *, max_pending: int, max_batch: int) -> None:
+    def __init__(self, path: Path, fd: int, recovered: _Recovered, *, max_pending: int, max_batch: int) -> None:
         self.path = path
         self.dropped_bytes = recovered.dropped_bytes
         self._durable = dict(recovered.last_counters)
@@ -190,7 +197,7 @@ class RequestLog:
         self._closing = False
         #: how many batches (one write and one fdatasync each) the writer has made durable
         self.batches_written = 0
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        self._fd = fd
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="request-log")
         self._writer = asyncio.get_running_loop().create_task(self._write_batches(), name="request-log-writer")
 
@@ -207,8 +214,20 @@ class RequestLog:
                 os.fsync(directory)  # the new file's name is durable too
             finally:
                 os.close(directory)
-        recovered = await asyncio.get_running_loop().run_in_executor(None, _recover, path)
-        return cls(path, recovered, max_pending=max_pending, max_batch=max_batch)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        try:
+            # one writer: a second process would interleave its batches, and its recovery could cut the first's
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise LogLocked(f"the request log {path} is open in another process (or another RequestLog): "
+                            "one gateway process writes it") from None
+        try:
+            recovered = await asyncio.get_running_loop().run_in_executor(None, _recover, path)
+        except BaseException:
+            os.close(fd)
+            raise
+        return cls(path, fd, recovered, max_pending=max_pending, max_batch=max_batch)
 
     def last_counter(self, originator: str) -> int | None:
         """The highest counter durably logged for ``originator``, or None if it has none."""
@@ -219,7 +238,7 @@ class RequestLog:
         """``body`` logged durably (its batch fsynced) before this returns; CounterNotIncreasing for a replay."""
         if not 0 <= counter < 2**64:
             raise ValueError("the counter is an unsigned 64-bit integer")
-        _micros(received_at)
+        micros = _micros(received_at)
         await self._space.acquire()
         try:
             self._check_open()
@@ -234,15 +253,15 @@ class RequestLog:
         # no await between the check and the queueing: the reservation and the write order are the same
         self._reserved[originator] = counter
         done: asyncio.Future[LogRecord] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(originator, counter, service, received_at, body, done))
+        self._queue.append(_Pending(originator, counter, service, received_at, micros, body, done))
         self._wake.set()
-        return await asyncio.shield(done)
+        return await done  # cancelling the caller cancels this future; the writer then skips it
 
     def read_from(self, seq: int = 1) -> Iterator[LogRecord]:
         """The durable records from ``seq`` on, in order (those made durable while iterating may be included)."""
         slot = max(0, min((seq - 1) // _INDEX_EVERY, len(self._index) - 1))
         start = self._index[slot] if self._index else 0
-        for _, record in _frames(self.path, start, self._size):
+        for _, _, record in _frames(self.path, start, self._size):
             if record is None:
                 return
             if record.seq >= seq:
@@ -279,7 +298,8 @@ class RequestLog:
             try:
                 if self._failure is not None:
                     raise LogClosed(f"the request log could not be written ({self._failure})")
-                offsets = await loop.run_in_executor(self._thread, self._write, records, self._size)
+                offsets = await loop.run_in_executor(self._thread, self._write, records,
+                                                     [p.micros for p in batch], self._size)
             except BaseException as exc:  # a failed write acknowledges nobody in its batch, nor after it
                 self._failure = self._failure or exc
                 for pending in batch:
@@ -299,9 +319,9 @@ class RequestLog:
                     pending.done.set_result(record)
                 self._space.release()
 
-    def _write(self, records: list[LogRecord], size: int) -> list[int]:
+    def _write(self, records: list[LogRecord], micros: list[int], size: int) -> list[int]:
         """In the writer thread: one write and one fdatasync for the batch; each frame's offset, then the end."""
-        frames = [encode(record) for record in records]
+        frames = [encode(record, at) for record, at in zip(records, micros, strict=True)]
         offsets = [size]
         for frame in frames:
             offsets.append(offsets[-1] + len(frame))
