@@ -28,7 +28,6 @@ from .test_interop import EXAMPLES
 
 AT = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 UNCHECKED = DuisCodec(None)
-boxed = test_interop.boxed  # the DCC Boxed signing tool, and the RTDS requests it signed
 signed_by_boxed = test_interop.signed_by_boxed  # hardened parse, no schema: mutations reach the signature check
 
 

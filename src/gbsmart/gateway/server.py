@@ -36,12 +36,12 @@ from gbsmart.core.db import make_engine, make_sessionmaker
 from gbsmart.gateway.authorise import AuthorisationIndex, authorise
 from gbsmart.gateway.duis import DuisCodec, DuisRequest
 from gbsmart.gateway.errors import BodyTooLarge, DuisRefused
+from gbsmart.gateway.fastsig import sign, verify_request  # signxml-checked fast path (decision 0023)
 from gbsmart.gateway.inventory import read_inventory
 from gbsmart.gateway.keystore import Keystore
 from gbsmart.gateway.log import CounterNotIncreasing, RequestLog
 from gbsmart.gateway.matrix import WebService
 from gbsmart.gateway.responses import acknowledgement, response
-from gbsmart.gateway.signatures import sign, verify_request
 from gbsmart.gateway.store import DccSigner, dcc_signer, load_keystore, log_path
 from gbsmart.gateway.xml import SUG_NS, check_media_type
 
