@@ -13,16 +13,15 @@ runs in this one process, single-threaded, and is counted in CPU seconds like ``
 ``parse+verify`` (both, what the gateway does per request) and ``sign`` (an I99 response built and signed with
 the DCC's key). The ceiling, in the same run: ``openssl speed -seconds 2 ecdsap256`` (ECDSA P-256 sign/s and
 verify/s on one core), and the same verify through Python's ``cryptography`` (no XML); for decision 0019's
-options, a DUIS-only C14N + ECDSA path and, when importable, python-xmlsec.
+options, ``gateway/fastsig.py`` (the DUIS-only path on libxml2's C14N, decision 0023: verify, parse+verify,
+sign, and the whole round trip, as above) and, when importable, python-xmlsec.
 Figures are printed as a table, then as one JSON line (``RESULT {...}``).
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import cProfile
-import hashlib
 import json
 import pstats
 import re
@@ -36,16 +35,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from cryptography import x509  # noqa: E402
-from cryptography.exceptions import InvalidSignature  # noqa: E402
 from cryptography.hazmat.primitives import hashes  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature  # noqa: E402
 from cryptography.x509.oid import NameOID  # noqa: E402
 from lxml import etree  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from gbsmart.gateway import fastsig  # noqa: E402
 from gbsmart.gateway.duis import DuisCodec  # noqa: E402
+from gbsmart.gateway.errors import SignatureMismatch  # noqa: E402
 from gbsmart.gateway.keystore import Keystore  # noqa: E402
 from gbsmart.gateway.responses import acknowledgement  # noqa: E402
 from gbsmart.gateway.signatures import sign, verify_request  # noqa: E402
@@ -128,33 +127,6 @@ def where_verify_time_goes(verify: Callable[[int], object], n: int) -> list[tupl
     return found
 
 
-def fast_verify(root: etree._Element, public_key: ec.EllipticCurvePublicKey) -> bool:
-    """What a DUIS-only fast path would cost: libxml2's own C14N, hashlib and one ECDSA verify, no signxml.
-
-    Only for the one signature shape ``signatures._check_shape`` admits; measured here to size the option in
-    docs/decisions/0019-duis-signatures.md, and checked against signxml's answers below.
-    """
-    ds = "{http://www.w3.org/2000/09/xmldsig#}"
-    signature = root.find(f"{ds}Signature")
-    assert signature is not None
-    signed_info = signature.find(f"{ds}SignedInfo")
-    assert signed_info is not None
-    exclusive = any(t.get("Algorithm") == "http://www.w3.org/2001/10/xml-exc-c14n#"
-                    for t in signed_info.iter(f"{ds}Transform"))
-    copy = etree.fromstring(etree.tostring(root))
-    copy.remove(copy.find(f"{ds}Signature"))  # the enveloped-signature transform
-    digest = hashlib.sha256(etree.tostring(copy, method="c14n", exclusive=exclusive)).digest()
-    if base64.b64decode(signed_info.findtext(f"{ds}Reference/{ds}DigestValue") or "") != digest:
-        return False
-    raw = base64.b64decode(signature.findtext(f"{ds}SignatureValue") or "")
-    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
-    try:
-        public_key.verify(der, etree.tostring(signed_info, method="c14n", exclusive=True), ec.ECDSA(hashes.SHA256()))
-    except InvalidSignature:
-        return False
-    return True
-
-
 def xmlsec_rates(bodies: list[bytes], unsigned: bytes, user_key: ec.EllipticCurvePrivateKey,
                  user_cert: x509.Certificate, n: int) -> dict[str, int]:
     """python-xmlsec (libxmlsec1) parse + verify and build + sign rates, if it is importable (not a dependency:
@@ -233,8 +205,19 @@ def main() -> None:
     public = user_cert.public_key()
     assert isinstance(public, ec.EllipticCurvePublicKey)
     tampered = codec.parse(bodies[0].replace(b":1000<", b":1009<"))
-    assert fast_verify(parsed[0].root, public) and not fast_verify(tampered.root, public)  # agrees with signxml
-    figures["fast_path_verify_rps"] = round(rate(lambda i: fast_verify(parsed[i].root, public), n))
+    fastsig.verify_request(parsed[0], keystore)  # agrees with signxml (tests/gateway/test_fastsig.py proves more)
+    try:
+        fastsig.verify_request(tampered, keystore)
+        raise AssertionError("fastsig accepted a tampered request")
+    except SignatureMismatch:
+        pass
+    figures["fastsig_verify_rps"] = round(rate(lambda i: fastsig.verify_request(parsed[i], keystore), n))
+    figures["fastsig_parse_verify_rps"] = round(rate(
+        lambda i: fastsig.verify_request(codec.parse(bodies[i]), keystore), n))
+    figures["fastsig_sign_rps"] = round(rate(
+        lambda i: fastsig.sign(acknowledgement(parsed[i], NOW), dsp_key, dsp_cert), n))
+    figures["fastsig_verify_sign_rps"] = round(rate(lambda i: fastsig.sign(acknowledgement(
+        verify_request_and_return(codec, bodies[i], keystore, fastsig.verify_request), NOW), dsp_key, dsp_cert), n))
 
     figures.update(xmlsec_rates(bodies, request_bytes(5), user_key, user_cert, n))
 
@@ -250,7 +233,8 @@ def main() -> None:
     ceiling = 1 / (1 / ossl_verify + 1 / ossl_sign)
     figures["ecdsa_verify_sign_ceiling_per_core"] = round(ceiling)
     figures["verify_vs_ceiling"] = round(ossl_verify / float(figures["verify_rps"]), 1)  # type: ignore[arg-type]
-    figures["fast_path_vs_ceiling"] = round(ossl_verify / float(figures["fast_path_verify_rps"]), 1)  # type: ignore[arg-type]
+    figures["fastsig_verify_vs_ceiling"] = round(ossl_verify / float(figures["fastsig_verify_rps"]), 1)  # type: ignore[arg-type]
+    figures["fastsig_verify_sign_vs_ceiling"] = round(ceiling / float(figures["fastsig_verify_sign_rps"]), 1)  # type: ignore[arg-type]
     figures["verify_sign_vs_ceiling"] = round(ceiling / float(figures["verify_sign_rps"]), 1)  # type: ignore[arg-type]
 
     table = Table(title=f"DUIS codec, one core, {n} requests of {len(bodies[0])} bytes")
@@ -262,7 +246,10 @@ def main() -> None:
                        ("parse_verify_rps", "parse + validate + verify"),
                        ("sign_rps", "build + sign I99 response"),
                        ("verify_sign_rps", "parse + verify + build + sign (per request)"),
-                       ("fast_path_verify_rps", "option: C14N + SHA-256 + ECDSA, no signxml"),
+                       ("fastsig_verify_rps", "fastsig verify (parsed)"),
+                       ("fastsig_parse_verify_rps", "parse + validate + fastsig verify"),
+                       ("fastsig_sign_rps", "build + fastsig sign I99 response"),
+                       ("fastsig_verify_sign_rps", "parse + fastsig verify + build + sign (per request)"),
                        ("xmlsec_parse_verify_rps", "option: python-xmlsec parse + verify"),
                        ("xmlsec_sign_rps", "option: python-xmlsec build + sign"),
                        ("python_ecdsa_verify_per_core", "ECDSA P-256 verify alone (cryptography)"),
@@ -276,7 +263,8 @@ def main() -> None:
         table.add_row(label, f"{value:,.0f}", f"{1e6 / value:,.1f}")
     console.print(table)
     console.print(f"verify is {figures['verify_vs_ceiling']}x below openssl's verify ceiling; verify+sign per "
-                  f"request {figures['verify_sign_vs_ceiling']}x below one verify + one sign")
+                  f"request {figures['verify_sign_vs_ceiling']}x below one verify + one sign; with fastsig "
+                  f"{figures['fastsig_verify_vs_ceiling']}x and {figures['fastsig_verify_sign_vs_ceiling']}x")
 
     if args.profile:
         shares = where_verify_time_goes(lambda i: verify_request(parsed[i % n], keystore), min(n, 1000))
@@ -290,9 +278,10 @@ def main() -> None:
     print("RESULT " + json.dumps(figures), flush=True)
 
 
-def verify_request_and_return(codec: DuisCodec, body: bytes, keystore: Keystore):  # noqa: ANN201
+def verify_request_and_return(codec: DuisCodec, body: bytes, keystore: Keystore,  # noqa: ANN201
+                              verify: Callable[..., object] = verify_request):
     request = codec.parse(body)
-    verify_request(request, keystore)
+    verify(request, keystore)
     return request
 
 

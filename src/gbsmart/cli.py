@@ -109,6 +109,7 @@ def _mount_domains() -> None:
     from gbsmart.change.cli import app as change_app
     from gbsmart.committees.cli import app as committees_app
     from gbsmart.cpl.cli import app as cpl_app
+    from gbsmart.gateway.cli import app as gateway_app
     from gbsmart.papers.cli import app as papers_app
     from gbsmart.parties.cli import app as parties_app
     from gbsmart.parties.sessions_cli import app as sessions_app
@@ -127,6 +128,7 @@ def _mount_domains() -> None:
     app.add_typer(cpl_extract_app, name="cpl-extract")
     app.add_typer(pki_app, name="pki")
     app.add_typer(smi_app, name="smi")
+    app.add_typer(gateway_app, name="gateway")
 
 
 _mount_domains()

@@ -94,6 +94,16 @@ class Settings(BaseSettings):
     duis_schema_dir: Path | None = Field(default=None, description="DUIS XSD folder; default gbsmart/gateway/schema.")
     duis_max_body_bytes: int = Field(default=256 * 1024, ge=1, description="Largest DUIS body accepted (413).")
     duis_max_depth: int = Field(default=32, ge=2, description="Deepest element nesting a DUIS body may have.")
+    gateway_dir: Path | None = Field(default=None, description="Gateway certificates, keys and log; default "
+                                     "data_dir/gateway.")
+    gateway_signing_key: Path | None = Field(default=None, description="The DCC's response-signing key (PEM); "
+                                             "default gateway_dir/dcc-signing.key, generated if missing.")
+    gateway_signing_certificate: Path | None = Field(default=None, description="Its certificate (PEM); default "
+                                                     "gateway_dir/dcc-signing.pem.")
+    gateway_dcc_user_id: str = Field(default="90-B3-D5-1F-30-00-00-02", description="The DCC's own User ID, the "
+                                     "target of non-device requests (DCC Boxed's).")
+    gateway_refresh_seconds: float = Field(default=5.0, gt=0, description="How often the gateway re-reads Users, "
+                                           "registrations and device statuses.")
 
     @field_validator("cpl_signer_fingerprints")
     @classmethod
@@ -130,6 +140,9 @@ class Settings(BaseSettings):
 
     def resolved_cpl_signing_certificate(self) -> Path:
         return self.cpl_signing_certificate or self.resolved_pki_dir() / "secas-cpl-signer-chain.pem"
+
+    def resolved_gateway_dir(self) -> Path:
+        return self.gateway_dir if self.gateway_dir is not None else self.data_dir / "gateway"
 
     def resolved_extracts_dir(self) -> Path:
         """Where issued CPL extract files are written."""

@@ -84,3 +84,6 @@ def request_xml(*, request_id: str = f"{SUPPLIER}:{DEVICE}:1000", cv: str = "1",
 def signed(data: bytes, org: Organisation) -> bytes:
     """``data`` signed as a DUIS User signs it: enveloped, exc-c14n, ECDSA P-256, X509IssuerSerial."""
     return sign(etree.fromstring(data), org.key, org.certificate)
+
+
+from tests.gateway.boxed import boxed  # noqa: E402, F401  (the DCC Boxed tool, once per session for every module)

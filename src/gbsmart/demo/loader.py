@@ -110,6 +110,10 @@ def load_demo(ctx: Ctx, data: dict[str, Any] | None = None, progress: bool = Fal
     s.flush()
     load_cpl_demo(ctx, report)
     s.flush()
+    from gbsmart.gateway.demo import load_gateway_demo
+
+    for what, count in load_gateway_demo(ctx).items():  # the DCC Boxed test organisations, for the RTDS templates
+        report.counts[what] = (count, 0)
     _load_dcc_users(ctx, data, report)  # last: every Party, including those the CPL demo adds, gets a User ID
     s.flush()
     added = {k: v[0] for k, v in report.counts.items() if v[0]}

@@ -109,11 +109,9 @@ def _check_shape(signature: etree._Element) -> tuple[str, int]:
     return issuer, int(serial_text)
 
 
-def verify_request(request: DuisRequest, keystore: Keystore, *, at: datetime | None = None) -> KeyEntry:
-    """The originator's certificate that signed ``request``, or a ``SignatureRefused`` saying what is wrong.
-
-    ``at``: also refuse a certificate outside its validity period at that time (None: not checked here).
-    """
+def signer_of(request: DuisRequest, keystore: Keystore, *, at: datetime | None = None,
+              ) -> tuple[etree._Element, KeyEntry]:
+    """The request's ds:Signature, once of DUIS's shape, and the originator's certificate it names; else a refusal."""
     signature = _signature_element(request.root)
     issuer, serial = _check_shape(signature)
     entry = keystore.lookup(issuer, serial)
@@ -127,6 +125,15 @@ def verify_request(request: DuisRequest, keystore: Keystore, *, at: datetime | N
         raise SignatureRefused(f"the signing {entry.describe()} is not valid at {at.isoformat()}: it is valid from "
                                f"{entry.certificate.not_valid_before_utc:%Y-%m-%d} to "
                                f"{entry.certificate.not_valid_after_utc:%Y-%m-%d}")
+    return signature, entry
+
+
+def verify_request(request: DuisRequest, keystore: Keystore, *, at: datetime | None = None) -> KeyEntry:
+    """The originator's certificate that signed ``request``, or a ``SignatureRefused`` saying what is wrong.
+
+    ``at``: also refuse a certificate outside its validity period at that time (None: not checked here).
+    """
+    entry = signer_of(request, keystore, at=at)[1]
     # signxml also checks the certificate's dates, against the wall clock unless told a time: give it ``at``, or
     # (no date check asked for) a time inside the validity, so that the clock stays injected (ARCHITECTURE.md)
     expect = replace(_EXPECT, verification_time=at or entry.certificate.not_valid_before_utc)
@@ -135,7 +142,9 @@ def verify_request(request: DuisRequest, keystore: Keystore, *, at: datetime | N
     except InvalidSignature as exc:
         raise SignatureMismatch(f"the signature does not match the request and the originator's key: {exc} "
                                 "(the request was changed after signing, or signed with another key)") from None
-    except (InvalidInput, ValueError, TypeError) as exc:  # signxml on malformed values (base64, numbers, ...)
+    # signxml on malformed values (base64, numbers, ...), or on text after the Signature (it re-parses the element
+    # with its tail: only without the schema, which refuses such text first)
+    except (InvalidInput, ValueError, TypeError, etree.XMLSyntaxError) as exc:
         raise SignatureRefused(f"the signature cannot be checked: {str(exc)[:200]}") from None
     return entry
 

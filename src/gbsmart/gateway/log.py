@@ -1,0 +1,333 @@
+"""The durable request log: every accepted DUIS request is here, fsynced, before the gateway acknowledges it.
+
+One small interface (``RequestLog``: ``open``, ``append``, ``last_counter``, ``read_from``, ``close``) so that a
+later issue can put it on a distributed engine. The embedded default is one append-only file of framed records
+(``length``, ``CRC32``, payload; little-endian), written by **group commit**: appends from many coroutines are
+queued, and one writer thread writes each batch with one ``write`` and one ``fdatasync``; an ``append`` returns
+only after the fsync of its batch, so a returned record survives ``kill -9`` and power loss (as far as the disk
+honours fsync). The queue is bounded: ``append`` waits while it is full (back-pressure). The RequestID counter
+must increase strictly per originator (DUIS 3.1); it is checked and reserved in memory when ``append`` is
+called, so two concurrent appends of one counter cannot both succeed. A failed write fails every caller of
+that batch and every later one: the log is then closed for writing until reopened, never acknowledging what
+it could not store. ``open`` recovers: it verifies every frame, truncates a torn or corrupt tail (saying how
+much it dropped) and rebuilds each originator's last counter. docs/decisions/0022-request-log.md says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import struct
+import zlib
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from gbsmart.gateway.errors import DuisRefused
+
+log = logging.getLogger(__name__)
+
+#: a frame: payload length, CRC32 of the payload
+_FRAME = struct.Struct("<II")
+#: the payload's fixed part: seq, counter, received_at (µs since the epoch, UTC), originator and service lengths
+_FIXED = struct.Struct("<QQqHH")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: no record is larger than this; a frame claiming more is a corrupt tail
+MAX_RECORD_BYTES = 16 * 1024 * 1024
+_READ_CHUNK = 1024 * 1024
+
+
+class CounterNotIncreasing(DuisRefused):
+    """The RequestID counter is not above the last one logged for this originator (a replay or a decrease)."""
+
+
+class LogClosed(RuntimeError):
+    """The log is closed, or a write failed and it refuses further appends until reopened."""
+
+
+class LogLocked(RuntimeError):
+    """Another process (or another ``RequestLog`` in this one) has the log open: it has one writer."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """One accepted request as logged: ``seq`` numbers records 1, 2, 3, ... in the order they were made durable."""
+
+    seq: int
+    originator: str
+    counter: int
+    service: str
+    received_at: datetime
+    body: bytes
+
+
+@dataclass(slots=True)
+class _Pending:
+    originator: str
+    counter: int
+    service: str
+    received_at: datetime
+    micros: int
+    body: bytes
+    done: asyncio.Future[LogRecord]
+
+
+@dataclass(slots=True)
+class _Recovered:
+    size: int
+    next_seq: int
+    last_counters: dict[str, int]
+    dropped_bytes: int
+    index: list[int] = field(default_factory=list)
+
+
+def _micros(at: datetime) -> int:
+    if at.tzinfo is None:
+        raise ValueError("received_at must be timezone-aware (UTC)")
+    return (at - _EPOCH) // timedelta(microseconds=1)
+
+
+def encode(record: LogRecord, micros: int | None = None) -> bytes:
+    """``record`` framed as it is stored: length, CRC32, payload (``micros``: its received_at, if known)."""
+    originator = record.originator.encode()
+    service = record.service.encode()
+    at = _micros(record.received_at) if micros is None else micros
+    payload = b"".join((_FIXED.pack(record.seq, record.counter, at, len(originator), len(service)), originator,
+                        service, record.body))
+    return _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
+
+
+def _decode(payload: bytes | memoryview) -> LogRecord:
+    seq, counter, micros, n_originator, n_service = _FIXED.unpack_from(payload)
+    at = _FIXED.size
+    originator = bytes(payload[at:at + n_originator]).decode()
+    at += n_originator
+    service = bytes(payload[at:at + n_service]).decode()
+    at += n_service
+    if at > len(payload):
+        raise ValueError("the payload is shorter than its header says")
+    return LogRecord(seq, originator, counter, service, _EPOCH + timedelta(microseconds=micros), bytes(payload[at:]))
+
+
+#: an offset is kept in memory for every this many records, so ``read_from`` starts near its record
+_INDEX_EVERY = 4096
+
+
+def _frames(path: Path, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, LogRecord | None]]:
+    """(offset, end, record) for each frame from ``start``; a last (offset, offset, None) at a torn or bad frame."""
+    with open(path, "rb") as file:
+        file.seek(start)
+        offset, buffer, at = start, b"", 0  # ``at``: where in ``buffer`` the frame at ``offset`` starts
+
+        def fill(needed: int) -> bool:
+            nonlocal buffer, at
+            if len(buffer) - at >= needed:
+                return True
+            buffer = buffer[at:] + file.read(max(_READ_CHUNK, needed))
+            at = 0
+            return len(buffer) >= needed
+
+        while end is None or offset < end:
+            if not fill(_FRAME.size):
+                if len(buffer) > at:
+                    yield offset, offset, None
+                return
+            length, crc = _FRAME.unpack_from(buffer, at)
+            total = _FRAME.size + length
+            if length < _FIXED.size or length > MAX_RECORD_BYTES or not fill(total):
+                yield offset, offset, None
+                return
+            payload = memoryview(buffer)[at + _FRAME.size:at + total]
+            try:
+                if zlib.crc32(payload) != crc:
+                    raise ValueError("CRC mismatch")
+                record = _decode(payload)
+            except (ValueError, UnicodeDecodeError, struct.error):
+                yield offset, offset, None
+                return
+            yield offset, offset + total, record
+            offset += total
+            at += total
+
+
+def _recover(path: Path) -> _Recovered:
+    """Scan the file: the end of its last good frame, the next seq, each originator's last counter."""
+    last: dict[str, int] = {}
+    index: list[int] = []
+    expected, good_end, size = 1, 0, path.stat().st_size
+    for offset, end, record in _frames(path):
+        if record is None or record.seq != expected:
+            break
+        if (expected - 1) % _INDEX_EVERY == 0:
+            index.append(offset)
+        last[record.originator] = max(record.counter, last.get(record.originator, 0))
+        expected += 1
+        good_end = end
+    dropped = size - good_end
+    if dropped:
+        log.warning("request log %s: dropped %d bytes of a torn or corrupt tail after record %d (offset %d)",
+                    path, dropped, expected - 1, good_end)
+        with open(path, "r+b") as file:
+            file.truncate(good_end)
+            os.fsync(file.fileno())
+    return _Recovered(good_end, expected, last, dropped, index)
+
+
+class RequestLog:
+    """The durable log of accepted requests; see the module docstring. Use from one event loop."""
+
+    def __init__(self, path: Path, fd: int, recovered: _Recovered, *, max_pending: int, max_batch: int) -> None:
+        self.path = path
+        self.dropped_bytes = recovered.dropped_bytes
+        self._durable = dict(recovered.last_counters)
+        self._reserved = dict(recovered.last_counters)
+        self._next_seq = recovered.next_seq
+        self._size = recovered.size
+        self._index = recovered.index
+        self._max_batch = max_batch
+        self._space = asyncio.Semaphore(max_pending)
+        self._queue: deque[_Pending] = deque()
+        self._wake = asyncio.Event()
+        self._failure: BaseException | None = None
+        self._closing = False
+        #: how many batches (one write and one fdatasync each) the writer has made durable
+        self.batches_written = 0
+        self._fd = fd
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="request-log")
+        self._writer = asyncio.get_running_loop().create_task(self._write_batches(), name="request-log-writer")
+
+    @classmethod
+    async def open(cls, path: Path | str, *, max_pending: int = 8192, max_batch: int = 2048) -> RequestLog:
+        """The log at ``path`` (created if missing), recovered: a torn or corrupt tail truncated, counters rebuilt."""
+        path = Path(path)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+            os.close(fd)
+            directory = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(directory)  # the new file's name is durable too
+            finally:
+                os.close(directory)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        try:
+            # one writer: a second process would interleave its batches, and its recovery could cut the first's
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise LogLocked(f"the request log {path} is open in another process (or another RequestLog): "
+                            "one gateway process writes it") from None
+        try:
+            recovered = await asyncio.get_running_loop().run_in_executor(None, _recover, path)
+        except BaseException:
+            os.close(fd)
+            raise
+        return cls(path, fd, recovered, max_pending=max_pending, max_batch=max_batch)
+
+    def last_counter(self, originator: str) -> int | None:
+        """The highest counter durably logged for ``originator``, or None if it has none."""
+        return self._durable.get(originator)
+
+    async def append(self, *, originator: str, counter: int, service: str, received_at: datetime,
+                     body: bytes) -> LogRecord:
+        """``body`` logged durably (its batch fsynced) before this returns; CounterNotIncreasing for a replay."""
+        if not 0 <= counter < 2**64:
+            raise ValueError("the counter is an unsigned 64-bit integer")
+        micros = _micros(received_at)
+        await self._space.acquire()
+        try:
+            self._check_open()
+            last = self._reserved.get(originator)
+            if last is not None and counter <= last:
+                raise CounterNotIncreasing(
+                    f"the RequestID counter {counter} is not greater than {last}, the last one the DCC accepted "
+                    f"from {originator}: each request needs a counter above the previous one (a replay is refused)")
+        except BaseException:
+            self._space.release()
+            raise
+        # no await between the check and the queueing: the reservation and the write order are the same
+        self._reserved[originator] = counter
+        done: asyncio.Future[LogRecord] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Pending(originator, counter, service, received_at, micros, body, done))
+        self._wake.set()
+        return await done  # cancelling the caller cancels this future; the writer then skips it
+
+    def read_from(self, seq: int = 1) -> Iterator[LogRecord]:
+        """The durable records from ``seq`` on, in order (those made durable while iterating may be included)."""
+        slot = max(0, min((seq - 1) // _INDEX_EVERY, len(self._index) - 1))
+        start = self._index[slot] if self._index else 0
+        for _, _, record in _frames(self.path, start, self._size):
+            if record is None:
+                return
+            if record.seq >= seq:
+                yield record
+
+    async def close(self) -> None:
+        """Wait for queued appends to be made durable, then close the file."""
+        if self._closing:
+            return
+        self._closing = True
+        self._wake.set()
+        await self._writer
+        os.close(self._fd)
+        self._thread.shutdown(wait=True)
+
+    def _check_open(self) -> None:
+        if self._failure is not None:
+            raise LogClosed(f"the request log could not be written ({self._failure}); reopen it to recover")
+        if self._closing:
+            raise LogClosed("the request log is closed")
+
+    async def _write_batches(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._queue:
+                if self._closing or self._failure is not None:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            batch = [self._queue.popleft() for _ in range(min(self._max_batch, len(self._queue)))]
+            records = [LogRecord(self._next_seq + i, p.originator, p.counter, p.service, p.received_at, p.body)
+                       for i, p in enumerate(batch)]
+            try:
+                if self._failure is not None:
+                    raise LogClosed(f"the request log could not be written ({self._failure})")
+                offsets = await loop.run_in_executor(self._thread, self._write, records,
+                                                     [p.micros for p in batch], self._size)
+            except BaseException as exc:  # a failed write acknowledges nobody in its batch, nor after it
+                self._failure = self._failure or exc
+                for pending in batch:
+                    if not pending.done.done():
+                        pending.done.set_exception(LogClosed(f"the request was not logged: {exc}"))
+                    self._space.release()
+                continue
+            for record, offset in zip(records, offsets[:-1], strict=True):
+                if (record.seq - 1) % _INDEX_EVERY == 0:
+                    self._index.append(offset)
+                self._durable[record.originator] = record.counter
+            self._next_seq += len(records)
+            self.batches_written += 1
+            self._size = offsets[-1]
+            for pending, record in zip(batch, records, strict=True):
+                if not pending.done.done():
+                    pending.done.set_result(record)
+                self._space.release()
+
+    def _write(self, records: list[LogRecord], micros: list[int], size: int) -> list[int]:
+        """In the writer thread: one write and one fdatasync for the batch; each frame's offset, then the end."""
+        frames = [encode(record, at) for record, at in zip(records, micros, strict=True)]
+        offsets = [size]
+        for frame in frames:
+            offsets.append(offsets[-1] + len(frame))
+        data = memoryview(b"".join(frames))
+        while data:
+            written = os.write(self._fd, data)
+            data = data[written:]
+        os.fdatasync(self._fd)
+        return offsets

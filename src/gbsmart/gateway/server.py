@@ -1,0 +1,252 @@
+"""The DCC gateway server: DUIS over HTTP on DCC Boxed's paths, a raw ASGI app under uvicorn (decision 0020).
+
+``POST /api/v1/serviceS`` (Send Command), ``/api/v1/serviceT`` (Transform), ``/api/v1/serviceD`` (Non-Device),
+``application/xml`` in and out. Each request goes through one pipeline, in this order:
+
+1. media type (415) and size (413, read no further than the limit);
+2. parse once: hardened XML, DUIS schema, header (400 with the codec's message);
+3. XML Signature against the originator's certificate in the keystore (400; 403 for another User's key);
+4. RequestID counter strictly above the originator's last accepted one (409: a replay or a decrease; no DUIS
+   Response Code describes it that we know of, decision 0020);
+5. authorisation (``gateway.authorise``): a refusal is a signed DUIS Response with its E-code, the plain-English
+   reason in the ``X-DUIS-Explanation`` header;
+6. the durable log (``gateway.log``): the request is fsynced before anything is answered;
+7. the answer, signed with the DCC's key: I99 for a device request; for a non-device request the synchronous
+   answer (8.2 Read Inventory from the SMI), others I99 until their processing exists (docs/gateway.md).
+
+A refusal at steps 1 to 4 is an HTTP 4xx with a plain message (no DUIS Response: the request is not, or not
+provably, the User's); nothing is logged and no state changes. An unexpected error is a 500 with a plain
+message, logged; the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from lxml import etree
+
+from gbsmart.config import Settings
+from gbsmart.core.clock import Clock, SystemClock
+from gbsmart.core.db import make_engine, make_sessionmaker
+from gbsmart.gateway.authorise import AuthorisationIndex, authorise
+from gbsmart.gateway.duis import DuisCodec, DuisRequest
+from gbsmart.gateway.errors import BodyTooLarge, DuisRefused
+from gbsmart.gateway.fastsig import sign, verify_request  # signxml-checked fast path (decision 0023)
+from gbsmart.gateway.inventory import read_inventory
+from gbsmart.gateway.keystore import Keystore
+from gbsmart.gateway.log import CounterNotIncreasing, RequestLog
+from gbsmart.gateway.matrix import WebService
+from gbsmart.gateway.responses import acknowledgement, response
+from gbsmart.gateway.store import DccSigner, dcc_signer, load_keystore, log_path
+from gbsmart.gateway.xml import SUG_NS, check_media_type
+
+log = logging.getLogger("gbsmart.gateway")
+
+PATHS = {service.path: service for service in WebService}
+XML = b"application/xml"
+TEXT = b"text/plain; charset=utf-8"
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+
+
+class HttpRefusal(Exception):
+    """An HTTP-level refusal (404, 405, 409) with a plain message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+class Gateway:
+    """The ASGI app. ``start`` loads keystore, indexes, signer and log; ``stop`` closes the log."""
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.codec = DuisCodec.from_settings(settings)
+        self.keystore = Keystore()
+        self.index: AuthorisationIndex | None = None
+        self.signer: DccSigner | None = None
+        self.log: RequestLog | None = None
+        self._engine: Any = None
+        self._sessions: Any = None
+        self._refresher: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------ life cycle
+
+    async def start(self) -> None:
+        self._engine = make_engine(self.settings.resolved_database_url())
+        self._sessions = make_sessionmaker(self._engine)
+        self.keystore = load_keystore(self.settings)
+        self.signer = dcc_signer(self.settings, self.clock.now())
+        with self._sessions() as session:
+            self.index = AuthorisationIndex.load(session)
+        self.log = await RequestLog.open(log_path(self.settings))
+        self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever(), name="gateway-refresh")
+        log.info("gateway ready: %d Users, %d registrations, %d devices, %d certificates", len(self.index.users),
+                 len(self.index.registrations), len(self.index.devices), len(self.keystore))
+
+    async def stop(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
+        if self.log is not None:
+            await self.log.close()
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def refresh(self) -> None:
+        """Re-read the authorisation data and the keystore (in the event loop: requests never see half of it)."""
+        assert self.index is not None
+        with self._sessions() as session:
+            self.index.refresh(session)
+        self.keystore = load_keystore(self.settings)
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.gateway_refresh_seconds)
+            try:
+                self.refresh()
+            except Exception:  # a failed refresh keeps the last good data; the next one tries again
+                log.exception("gateway refresh failed")
+
+    # ------------------------------------------------------------ ASGI
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        try:
+            status, content_type, body, headers = await self.handle(scope, receive)
+        except Exception:
+            log.exception("gateway error on %s", scope.get("path"))
+            status, content_type, body, headers = 500, TEXT, b"the gateway failed to process this request; it " \
+                                                               b"was not accepted: send it again later\n", []
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode()),
+                                *headers]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.start()
+                except Exception as exc:
+                    log.exception("gateway failed to start")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _body(self, scope: dict[str, Any], receive: Receive) -> bytes:
+        limit = self.codec.max_bytes
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                raise BodyTooLarge(f"the body is {int(value)} bytes; the gateway accepts at most {limit}")
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise HttpRefusal(400, "the client disconnected before sending the whole body")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge(f"the body is more than {limit} bytes, the most the gateway accepts")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def handle(self, scope: dict[str, Any], receive: Receive) -> tuple[int, bytes, bytes, list]:
+        """(HTTP status, content type, body, extra headers) for one HTTP request."""
+        try:
+            service = PATHS.get(scope["path"])
+            if service is None:
+                raise HttpRefusal(404, f"no DUIS service at {scope['path'][:100]}: POST to "
+                                       f"{', '.join(PATHS)}")
+            if scope["method"] != "POST":
+                raise HttpRefusal(405, f"{service.path} takes POST with a DUIS request (application/xml)")
+            content_type = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"content-type"),
+                                None)
+            check_media_type(content_type)
+            body = await self._body(scope, receive)
+            return await self.process(service, body)
+        except DuisRefused as exc:
+            return exc.status, TEXT, f"{exc.message}\n".encode(), [(b"x-duis-refusal", exc.reason.encode())]
+        except HttpRefusal as exc:
+            return exc.status, TEXT, f"{exc.message}\n".encode(), []
+
+    async def process(self, service: WebService, body: bytes) -> tuple[int, bytes, bytes, list]:
+        """The pipeline after transport checks: parse, verify, counter, authorise, log, answer."""
+        assert self.index is not None and self.log is not None
+        received_at = self.clock.now()
+        request = self.codec.parse(body)
+        verify_request(request, self.keystore)
+        originator, counter = request.originator, request.request_id.counter
+        last = self.log.last_counter(originator)
+        if last is not None and counter <= last:
+            raise _replayed(originator, counter, last)
+        decision = authorise(self.index, request, service, received_at)
+        if not decision.accepted:
+            assert decision.code is not None
+            return self._answer(request, decision.code, received_at, decision.explanation)
+        try:
+            await self.log.append(originator=originator, counter=counter, service=service.value,
+                                  received_at=received_at, body=body)
+        except CounterNotIncreasing as exc:
+            raise HttpRefusal(409, exc.message) from None
+        assert decision.variant is not None
+        if decision.variant.srv == "8.2":
+            return await self._read_inventory(request, received_at)
+        root = acknowledgement(request, received_at)
+        return 200, XML, self._sign(root), []
+
+    async def _read_inventory(self, request: DuisRequest, at: datetime) -> tuple[int, bytes, bytes, list]:
+        def read() -> Any:
+            with self._sessions() as session:
+                return read_inventory(session, request)
+
+        answer = await asyncio.to_thread(read)
+        if answer.inventory is None:
+            return self._answer(request, answer.code, at, answer.explanation)
+        root = response(request, "I0", at)
+        root.find(f"{{{SUG_NS}}}Body/{{{SUG_NS}}}ResponseMessage").append(answer.inventory)  # type: ignore[union-attr]
+        return 200, XML, self._sign(root), []
+
+    def _answer(self, request: DuisRequest, code: str, at: datetime,
+                explanation: str) -> tuple[int, bytes, bytes, list]:
+        headers = [(b"x-duis-response-code", code.encode())]
+        if explanation:
+            headers.append((b"x-duis-explanation", explanation.encode("ascii", "replace")))
+        return 200, XML, self._sign(response(request, code, at)), headers
+
+    def _sign(self, root: etree._Element) -> bytes:
+        assert self.signer is not None
+        return sign(root, self.signer.key, self.signer.certificate)
+
+
+def _replayed(originator: str, counter: int, last: int) -> HttpRefusal:
+    return HttpRefusal(409, f"the RequestID counter {counter} is not greater than {last}, the last one the DCC "
+                            f"accepted from {originator}: each request needs a counter above the previous one "
+                            "(a replay is refused)")
+
+
+def serve(settings: Settings, host: str, port: int, *, clock: Clock | None = None) -> None:
+    """Serve the gateway with uvicorn until stopped (one process: the request log has one writer)."""
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    uvicorn.run(Gateway(settings, clock=clock), host=host, port=port, lifespan="on", log_level="warning",
+                access_log=False)
