@@ -19,11 +19,7 @@ PACKAGE = Path(gbsmart.__file__).parent
 DOMAINS = ("parties", "change", "committees", "papers", "cpl", "smi")
 BASE = ("core", "models")  # below every domain: they import none (but models may read a domain's enums module)
 #: enumerations defined outside a ``<domain>/enums.py``, each with why; the test fails if one is added or one goes
-ENUMS_ELSEWHERE = {
-    # the SMI's enumerations sit beside the small-integer code tables built from their declaration order
-    # (STATUS_CODE ...); moving them to smi/enums.py is the rest of issue 9 point 5 for the SMI
-    "gbsmart.smi.rules": {"DeviceType", "SmiStatus", "CspRegion", "DeviceEvent", "Fuel"},
-}
+ENUMS_ELSEWHERE: dict[str, set[str]] = {}
 #: known edges against the rule, each with what removes it; the test fails if one is added or one goes unnoticed
 KNOWN_EXCEPTIONS = {
     # agendas cite papers (papers.service.visible_by_id, issue 8) while the Panel Information Policy reads committee
@@ -125,7 +121,7 @@ def test_every_enums_module_imports_only_core():
         path = PACKAGE / domain / "enums.py"
         if path.exists():
             found[domain] = sorted(m for m in imported_modules(path) if m.split(".")[1] != "core")
-    assert {"cpl", "parties", "change", "committees", "papers"} <= set(found)
+    assert set(DOMAINS) <= set(found)
     assert {d: m for d, m in found.items() if m} == {}
 
 

@@ -26,7 +26,8 @@ from gbsmart.core.db import make_engine, make_sessionmaker
 from gbsmart.cpl.extracts import canonical_json
 from gbsmart.models.audit import ChangeRecord
 from gbsmart.models.smi import SmiDevice, SmiDeviceEvent, SmiDeviceModel, SmiExtractApplication, SmiStatusHistory
-from gbsmart.smi.rules import DEVICE_TYPE_CODE, STATUS_CODE, DeviceType, SmiStatus, int_to_eui64
+from gbsmart.smi.enums import DeviceType, SmiStatus
+from gbsmart.smi.rules import DEVICE_TYPE_CODE, STATUS_CODE, int_to_eui64
 
 runner = CliRunner()
 MINUTE = "SECP_80_2405_20 item 4"

@@ -25,9 +25,10 @@ from gbsmart.gateway.duis import DuisRequest, RequestId
 from gbsmart.gateway.matrix import WebService, request_matrix
 from gbsmart.models.parties import DccUser, DccUserRole
 from gbsmart.smi import service as smi_service
+from gbsmart.smi.enums import DeviceType, Fuel, SmiStatus
 from gbsmart.smi.lookup import StatusIndex
 from gbsmart.smi.registration import write_registration
-from gbsmart.smi.rules import DEVICE_TYPE_CODE, STATUS_CODE, DeviceType, Fuel, SmiStatus, eui64_to_int
+from gbsmart.smi.rules import DEVICE_TYPE_CODE, STATUS_CODE, eui64_to_int
 from gbsmart.smi.schemas import DeviceCreate
 
 DCC = "90-B3-D5-1F-30-00-00-02"

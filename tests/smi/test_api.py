@@ -7,7 +7,8 @@ import re
 from sqlalchemy import select
 
 from gbsmart.models.smi import SmiDevice, SmiRegistration
-from gbsmart.smi.rules import DEVICE_TYPE_CODE, DeviceType, int_to_eui64
+from gbsmart.smi.enums import DeviceType
+from gbsmart.smi.rules import DEVICE_TYPE_CODE, int_to_eui64
 from tests.conftest import TEST_PASSWORD
 
 NEW = {"device_id": "00-0D-6F-00-00-AA-00-01", "device_type": "ESME", "manufacturer": "Voltmeter Co",

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from gbsmart.models.smi import SmiDevice
 from gbsmart.smi.cli import app
-from gbsmart.smi.rules import DEVICE_TYPE_CODE, STATUS_CODE, DeviceType, SmiStatus, int_to_eui64
+from gbsmart.smi.enums import DeviceType, SmiStatus
+from gbsmart.smi.rules import DEVICE_TYPE_CODE, STATUS_CODE, int_to_eui64
 
 runner = CliRunner()
 

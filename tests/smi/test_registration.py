@@ -14,7 +14,7 @@ from gbsmart.models.audit import ChangeRecord
 from gbsmart.models.parties import DccUser, DccUserRole, Organisation
 from gbsmart.models.smi import SmiRegistration
 from gbsmart.smi import registration, service
-from gbsmart.smi.rules import Fuel
+from gbsmart.smi.enums import Fuel
 from gbsmart.smi.schemas import DeviceCreate, RegistrationCreate
 
 MPAN = "1200000123456"

@@ -6,13 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gbsmart.models.smi import SUSPENDED_CODE
 from gbsmart.smi import rules
+from gbsmart.smi.enums import CspRegion, DeviceEvent, DeviceType, Fuel, SmiStatus
 from gbsmart.smi.rules import (
     STATUS_CODE,
     STATUS_OF,
     SUSPENDABLE,
-    DeviceType,
-    SmiStatus,
     TransitionRefused,
     check_transition,
     cpl_target,
@@ -103,7 +103,7 @@ def test_commission_refusals_name_the_field_and_the_rule():
     assert rules.commission_refusal(False, None, DeviceType.IHD) is None  # IHDs need not be on the CPL
 
 
-E, G = rules.Fuel.ELECTRICITY, rules.Fuel.GAS
+E, G = Fuel.ELECTRICITY, Fuel.GAS
 
 
 @pytest.mark.parametrize(("mpxn", "fuel"), [("1200000123456", E), (2300000000001, E), ("123456", G),
@@ -122,3 +122,32 @@ def test_a_malformed_mpxn_names_the_forms(bad, says):
     if says != "starts with 0":
         with pytest.raises(ValueError, match=r"an MPAN core \(13 digits, electricity\) or an MPRN \(6 to 10 digits"):
             rules.mpxn_fuel(bad)
+
+
+def test_the_stored_codes_are_pinned():
+    """The small-integer codes are stored in smi_devices, smi_status_history and smi_device_events (and in the
+    look-up index): reordering an enumeration in smi/enums.py would silently change every stored row's meaning."""
+    assert {m.value: c for m, c in rules.DEVICE_TYPE_CODE.items()} == {
+        "ESME": 1, "GSME": 2, "GPF": 3, "CHF": 4, "HCALCS": 5, "PPMID": 6, "IHD": 7, "CAD": 8}
+    assert {m.value: c for m, c in rules.STATUS_CODE.items()} == {
+        "Pending": 1, "Whitelisted": 2, "InstalledNotCommissioned": 3, "Commissioned": 4, "Decommissioned": 5,
+        "Withdrawn": 6, "Suspended": 7, "Recovery": 8, "Recovered": 9}
+    assert {m.value: c for m, c in rules.REGION_CODE.items()} == {"North": 1, "Central": 2, "South": 3}
+    assert {m.value: c for m, c in rules.EVENT_CODE.items()} == {"DeviceSuspended": 1, "DeviceRestored": 2}
+    assert {m.value: c for m, c in rules.MODEL_STATUS_CODE.items()} == {
+        "Active": 1, "Cancelled": 2, "Expired": 3, "Withdrawn": 4}
+    assert all(rules.STATUS_OF[c] is s for s, c in rules.STATUS_CODE.items())
+    assert rules.SUSPENDED == SUSPENDED_CODE
+
+
+def test_labels_and_colours_are_unchanged():
+    assert {m.value: (m.label, m.colour) for m in SmiStatus} == {
+        "Pending": ("Pending", "grey"), "Whitelisted": ("Whitelisted", "cyan"),
+        "InstalledNotCommissioned": ("Installed, not commissioned", "blue"), "Commissioned": ("Commissioned", "green"),
+        "Decommissioned": ("Decommissioned", "grey"), "Withdrawn": ("Withdrawn", "grey"),
+        "Suspended": ("Suspended", "red"), "Recovery": ("Recovery", "orange"), "Recovered": ("Recovered", "teal")}
+    hcalcs = DeviceType.HCALCS
+    assert (hcalcs.label, hcalcs.colour) == ("HAN Connected Auxiliary Load Control Switch", "teal")
+    assert (Fuel.GAS.label, Fuel.GAS.colour) == ("Gas (MPRN)", "orange")
+    assert (CspRegion.CENTRAL.label, CspRegion.CENTRAL.colour) == ("Central", "grey")
+    assert (DeviceEvent.DEVICE_RESTORED.label, DeviceEvent.DEVICE_RESTORED.colour) == ("DeviceRestored", "green")

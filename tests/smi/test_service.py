@@ -9,21 +9,15 @@ import pytest
 from sqlalchemy import func, select, text
 
 from gbsmart.core.errors import Conflict, Invalid
+from gbsmart.cpl.enums import EntryStatus
 from gbsmart.models.smi import SmiDevice, SmiDeviceEvent, SmiDeviceModel, SmiRegistration, SmiStatusHistory
 from gbsmart.smi import service
+from gbsmart.smi.enums import DeviceType, SmiStatus
 from gbsmart.smi.errors import DeviceNotFound, DeviceRefused, StatusChangeRefused
 from gbsmart.smi.generate import catalogue_entries, generate_inventory
 from gbsmart.smi.lookup import PreparedLookup, StatusIndex
 from gbsmart.smi.registration import write_registration
-from gbsmart.smi.rules import (
-    DEVICE_TYPE_CODE,
-    STATUS_CODE,
-    SUSPENDABLE_CODES,
-    DeviceType,
-    ModelStatus,
-    SmiStatus,
-    int_to_eui64,
-)
+from gbsmart.smi.rules import DEVICE_TYPE_CODE, STATUS_CODE, SUSPENDABLE_CODES, int_to_eui64
 from gbsmart.smi.schemas import DeviceCreate
 
 S = STATUS_CODE
@@ -133,7 +127,7 @@ def test_removing_a_model_suspends_its_devices_with_events_then_relisting_restor
 
 def test_expired_or_cancelled_models_suspend_like_removals(ctx, session, inventory):
     model = _busiest_model(session, "GSME")
-    service.upsert_device_models(ctx, _extract(status={_key(model): ModelStatus.EXPIRED.value}))
+    service.upsert_device_models(ctx, _extract(status={_key(model): EntryStatus.EXPIRED.value}))
     result = service.apply_cpl_statuses(ctx, extract_sequence=1, reason="x")
     assert result.suspended > 0
     assert session.get(SmiDeviceModel, model.id).status == "Expired"
@@ -256,7 +250,7 @@ def test_the_lookup_index_agrees_with_the_database_and_refreshes(ctx, session, i
         SmiDevice.smi_status == S[SmiStatus.SUSPENDED])).all()
     for i in suspended[:50] + ids:
         assert index.status(i) == prepared.status(i), int_to_eui64(i)
-    assert index.status(suspended[0])[2] is ModelStatus.WITHDRAWN
+    assert index.status(suspended[0])[2] is EntryStatus.WITHDRAWN
     assert index.refresh(session) == 0
 
 

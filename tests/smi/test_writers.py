@@ -15,7 +15,8 @@ from gbsmart.core.errors import Forbidden
 from gbsmart.models.smi import SmiDevice, SmiStatusHistory
 from gbsmart.smi import service
 from gbsmart.smi.cli import app as smi_cli
-from gbsmart.smi.rules import STATUS_CODE, SmiStatus
+from gbsmart.smi.enums import SmiStatus
+from gbsmart.smi.rules import STATUS_CODE
 from gbsmart.smi.schemas import DeviceCreate
 from tests.conftest import TEST_PASSWORD
 

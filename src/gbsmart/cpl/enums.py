@@ -1,7 +1,7 @@
 """The vocabulary of the Central Products List (DOMAIN.md section 4; seed 004): Physical Device Types, certificate
 kinds, entry statuses, submissions and CPA expiry notices.
 
-``EntryStatus`` is also the SMI's view of a Device Model's status (``gbsmart.smi.rules.ModelStatus``).
+``EntryStatus`` is also the SMI's view of a Device Model's status (``smi_device_models.status``).
 """
 
 from __future__ import annotations

@@ -42,8 +42,9 @@ from gbsmart.gateway.matrix import (
     request_matrix,
     service_for,
 )
+from gbsmart.smi.enums import Fuel, SmiStatus
 from gbsmart.smi.lookup import StatusIndex
-from gbsmart.smi.rules import NETWORK_USER_ROLES, SUPPLIER_USER_ROLES, Fuel, SmiStatus, eui64_to_int
+from gbsmart.smi.rules import NETWORK_USER_ROLES, SUPPLIER_USER_ROLES, eui64_to_int
 
 #: SRVs a Suspended device still accepts: firmware updates, so a device on a withdrawn model can be mended
 SUSPENDED_ALLOWS = frozenset({"11.1", "11.2", "11.3"})

@@ -19,8 +19,9 @@ from gbsmart.core.context import Ctx
 from gbsmart.models.parties import DccUser, DccUserRole, Organisation
 from gbsmart.models.smi import SmiDevice, SmiDeviceModel
 from gbsmart.smi import service as smi_service
+from gbsmart.smi.enums import DeviceType, Fuel, SmiStatus
 from gbsmart.smi.registration import write_registration
-from gbsmart.smi.rules import DeviceType, Fuel, SmiStatus, eui64_to_int
+from gbsmart.smi.rules import eui64_to_int
 from gbsmart.smi.schemas import DeviceCreate
 
 BOXED_SUPPLIER = "90-B3-D5-1F-30-01-00-00"

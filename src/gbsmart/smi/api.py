@@ -7,8 +7,9 @@ from fastapi import APIRouter, Depends, Query, Response
 from gbsmart.core.context import Ctx
 from gbsmart.core.errors import Invalid
 from gbsmart.smi import registration, service
+from gbsmart.smi.enums import DeviceType, SmiStatus
 from gbsmart.smi.queries import device_read, device_summary, events_with_organisations
-from gbsmart.smi.rules import EVENT_OF, DeviceType, SmiStatus, int_to_eui64
+from gbsmart.smi.rules import EVENT_OF, int_to_eui64
 from gbsmart.smi.schemas import (
     CountRow,
     CountsRead,

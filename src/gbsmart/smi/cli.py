@@ -11,9 +11,9 @@ from rich.table import Table
 
 from gbsmart.core.cli_support import cli_ctx, console, friendly_errors
 from gbsmart.smi import extract_cli, registration, service
+from gbsmart.smi.enums import CspRegion, DeviceType, Fuel, SmiStatus
 from gbsmart.smi.generate import generate_inventory
 from gbsmart.smi.queries import device_read, device_summary
-from gbsmart.smi.rules import CspRegion, DeviceType, Fuel, SmiStatus
 from gbsmart.smi.schemas import DeviceCreate, RegistrationCreate, RegistrationHistory
 
 app = typer.Typer(help="Smart Metering Inventory: devices, SMI Statuses, registration data, the CPL rule.",

@@ -22,9 +22,11 @@ from sqlalchemy.orm import Session
 from gbsmart.core.audit import record_change
 from gbsmart.core.context import Ctx
 from gbsmart.core.errors import Conflict
+from gbsmart.cpl.enums import EntryStatus
 from gbsmart.models.parties import Organisation
 from gbsmart.models.smi import SmiDevice, SmiDeviceModel, SmiRegistration
-from gbsmart.smi.rules import DEVICE_TYPE_CODE, STATUS_CODE, DeviceType, ModelStatus, SmiStatus, eui64_to_int
+from gbsmart.smi.enums import DeviceType, SmiStatus
+from gbsmart.smi.rules import DEVICE_TYPE_CODE, STATUS_CODE, eui64_to_int
 
 #: Synthetic Device IDs: one OUI-like prefix, then a running serial (so rows arrive in key order).
 DEVICE_ID_BASE = eui64_to_int("BC-33-AC-00-00-00-00-00")
@@ -68,7 +70,7 @@ class GenerateResult:
 def catalogue_entries() -> list[dict]:
     """The synthetic CPL: every product/firmware pair as an Active Device Model entry."""
     return [{"manufacturer": m, "model": mo, "hardware_version": hw, "firmware_version": fw,
-             "physical_device_type": ptype, "status": ModelStatus.ACTIVE.value}
+             "physical_device_type": ptype, "status": EntryStatus.ACTIVE.value}
             for ptype, products in CATALOGUE.items() for (m, mo, hw, fws) in products for fw in fws]
 
 
@@ -106,7 +108,7 @@ def _models(ctx: Ctx) -> dict[str, np.ndarray]:
         s.flush()
     out: dict[str, list[int]] = {}
     for mid, ptype in s.execute(select(SmiDeviceModel.id, SmiDeviceModel.physical_device_type)
-                                .where(SmiDeviceModel.status == ModelStatus.ACTIVE).order_by(SmiDeviceModel.id)):
+                                .where(SmiDeviceModel.status == EntryStatus.ACTIVE).order_by(SmiDeviceModel.id)):
         # the CPL lists ESME_SINGLE / ESME_TWIN / ESME_POLYPHASE; the inventory's slot is any ESME
         out.setdefault("ESME" if ptype.startswith("ESME") else ptype, []).append(mid)
     missing = [p for p in CATALOGUE if p not in out]

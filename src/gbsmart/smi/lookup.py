@@ -20,7 +20,8 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gbsmart.smi.rules import DEVICE_TYPE_OF, MODEL_STATUS_CODE, MODEL_STATUS_OF, STATUS_OF, SUSPENDED, ModelStatus
+from gbsmart.cpl.enums import EntryStatus
+from gbsmart.smi.rules import DEVICE_TYPE_OF, MODEL_STATUS_CODE, MODEL_STATUS_OF, STATUS_OF, SUSPENDED
 
 _COLUMNS = "device_id, lifecycle_status, device_type, COALESCE(device_model_id, 0), COALESCE(mpxn, -1)"
 #: The same columns with the SMI Status as it is (Suspended while a suspension is open), for a few devices.
@@ -132,7 +133,7 @@ class StatusIndex:
         rows = session.execute(text("SELECT id, status FROM smi_device_models")).all()
         ms = np.zeros(max((r[0] for r in rows), default=0) + 1, dtype=np.uint8)
         for mid, status in rows:
-            ms[mid] = MODEL_STATUS_CODE[ModelStatus(status)] if status in ModelStatus._value2member_map_ else 0
+            ms[mid] = MODEL_STATUS_CODE[EntryStatus(status)] if status in EntryStatus._value2member_map_ else 0
         self.model_status = ms
 
     def _build_search(self) -> None:
@@ -181,7 +182,7 @@ class StatusIndex:
     # ------------------------------------------------------------ look-ups
 
     def status(self, device_id: int) -> tuple | None:
-        """(SmiStatus, DeviceType, ModelStatus | None, mpxn | None) of a stored Device ID, or None if unknown."""
+        """(SmiStatus, DeviceType, EntryStatus | None, mpxn | None) of a stored Device ID, or None if unknown."""
         b = (device_id - self._lo) >> self._shift
         if b < 0 or b >= len(self._buckets) - 1:
             return None
@@ -246,5 +247,5 @@ class PreparedLookup:
             row = self.cur.execute(self.sql, (device_id,)).fetchone()
         if row is None:
             return None
-        return STATUS_OF[row[0]], DEVICE_TYPE_OF[row[1]], ModelStatus(row[2]) if row[2] else None, row[3]
+        return STATUS_OF[row[0]], DEVICE_TYPE_OF[row[1]], EntryStatus(row[2]) if row[2] else None, row[3]
 

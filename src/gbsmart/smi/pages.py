@@ -17,16 +17,8 @@ from gbsmart.core.context import Ctx
 from gbsmart.core.errors import Invalid
 from gbsmart.models.smi import SmiDevice
 from gbsmart.smi import queries, registration, service
-from gbsmart.smi.rules import (
-    INITIAL_STATUSES,
-    STATUS_CODE,
-    CspRegion,
-    DeviceType,
-    SmiStatus,
-    eui64_to_int,
-    int_to_eui64,
-    mpxn_fuel,
-)
+from gbsmart.smi.enums import CspRegion, DeviceType, SmiStatus
+from gbsmart.smi.rules import INITIAL_STATUSES, STATUS_CODE, eui64_to_int, int_to_eui64, mpxn_fuel
 from gbsmart.smi.schemas import DeviceCreate, RegistrationCreate
 from gbsmart.web.csrf import csrf_protect
 from gbsmart.web.deps import get_ctx

@@ -8,10 +8,11 @@ from sqlalchemy.orm import Session
 
 from gbsmart.core.pagination import Page
 from gbsmart.core.types import as_db_id
+from gbsmart.cpl.enums import EntryStatus
 from gbsmart.models.smi import SmiDevice, SmiDeviceEvent, SmiDeviceModel
 from gbsmart.smi import service
 from gbsmart.smi.registration import organisation_names
-from gbsmart.smi.rules import DEVICE_TYPE_OF, REGION_OF, STATUS_OF, ModelStatus, int_to_eui64
+from gbsmart.smi.rules import DEVICE_TYPE_OF, REGION_OF, STATUS_OF, int_to_eui64
 from gbsmart.smi.schemas import DeviceRead, DeviceSummary, HistoryRead, ModelRead
 
 
@@ -49,7 +50,7 @@ def events_with_organisations(session: Session, device_id: str | None, cursor: s
 def active_models(session: Session) -> list[SmiDeviceModel]:
     """The Device Models a device may be added with: Active on the SMI's copy of the CPL, in model order."""
     return list(session.scalars(
-        select(SmiDeviceModel).where(SmiDeviceModel.status == ModelStatus.ACTIVE.value)
+        select(SmiDeviceModel).where(SmiDeviceModel.status == EntryStatus.ACTIVE.value)
         .order_by(SmiDeviceModel.manufacturer, SmiDeviceModel.model, SmiDeviceModel.hardware_version,
                   SmiDeviceModel.firmware_version)))
 

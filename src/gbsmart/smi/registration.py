@@ -25,7 +25,7 @@ from gbsmart.parties.enums import OrganisationKind, PartyCategory
 from gbsmart.parties.schemas import normalise_eui64
 from gbsmart.parties.service import find_organisation
 from gbsmart.smi import rules
-from gbsmart.smi.rules import Fuel
+from gbsmart.smi.enums import Fuel
 from gbsmart.smi.schemas import OrganisationRef, RegistrationCreate, RegistrationHistory, RegistrationRead
 
 #: Who records registration data (and reads any of it): the DCC, the Code Administrator, and system jobs.

@@ -8,9 +8,11 @@ listed version. No I/O here; the services and the set-based SQL use these codes 
 from __future__ import annotations
 
 import re
+from enum import Enum
+from typing import TypeVar
 
-from gbsmart.core.enums import LabelledEnum
 from gbsmart.cpl.enums import EntryStatus
+from gbsmart.smi.enums import CspRegion, DeviceEvent, DeviceType, Fuel, SmiStatus, codes
 
 # ---------------------------------------------------------------- EUI-64 Device IDs
 
@@ -43,85 +45,24 @@ def int_to_eui64(stored: int) -> str:
     return "-".join(raw[i : i + 2] for i in range(0, 16, 2))
 
 
-# ---------------------------------------------------------------- enumerations and their codes
+# ---------------------------------------------------------------- the enumerations' stored codes
 
 
-class DeviceType(LabelledEnum):
-    ESME = "ESME"
-    GSME = "GSME"
-    GPF = "GPF"
-    CHF = "CHF"
-    HCALCS = "HCALCS"
-    PPMID = "PPMID"
-    IHD = "IHD"
-    CAD = "CAD"
-
-    __labels__ = {
-        "ESME": ("Electricity Smart Metering Equipment", "yellow"),
-        "GSME": ("Gas Smart Metering Equipment", "orange"),
-        "GPF": ("Gas Proxy Function", "orange"),
-        "CHF": ("Communications Hub Function", "purple"),
-        "HCALCS": ("HAN Connected Auxiliary Load Control Switch", "teal"),
-        "PPMID": ("Pre-Payment Meter Interface Device", "cyan"),
-        "IHD": ("In-Home Display", "blue"),
-        "CAD": ("Consumer Access Device", "grey"),
-    }
+_E = TypeVar("_E", bound=Enum)
 
 
-class SmiStatus(LabelledEnum):
-    PENDING = "Pending"
-    WHITELISTED = "Whitelisted"
-    INSTALLED_NOT_COMMISSIONED = "InstalledNotCommissioned"
-    COMMISSIONED = "Commissioned"
-    DECOMMISSIONED = "Decommissioned"
-    WITHDRAWN = "Withdrawn"
-    SUSPENDED = "Suspended"
-    RECOVERY = "Recovery"
-    RECOVERED = "Recovered"
-
-    __labels__ = {
-        "Pending": ("Pending", "grey"),
-        "Whitelisted": ("Whitelisted", "cyan"),
-        "InstalledNotCommissioned": ("Installed, not commissioned", "blue"),
-        "Commissioned": ("Commissioned", "green"),
-        "Decommissioned": ("Decommissioned", "grey"),
-        "Withdrawn": ("Withdrawn", "grey"),
-        "Suspended": ("Suspended", "red"),
-        "Recovery": ("Recovery", "orange"),
-        "Recovered": ("Recovered", "teal"),
-    }
-
-
-#: A Device Model's status in the DCC's copy of the CPL: the CPL's own DUIS entry statuses, one enumeration
-#: (``gbsmart.cpl.enums.EntryStatus``) with the same labels and colours at both registers.
-ModelStatus = EntryStatus
-
-
-class CspRegion(LabelledEnum):
-    NORTH = "North"
-    CENTRAL = "Central"
-    SOUTH = "South"
-
-
-class DeviceEvent(LabelledEnum):
-    DEVICE_SUSPENDED = "DeviceSuspended"
-    DEVICE_RESTORED = "DeviceRestored"
-
-    __labels__ = {"DeviceSuspended": ("DeviceSuspended", "red"), "DeviceRestored": ("DeviceRestored", "green")}
-
-
-def _codes(enum: type[LabelledEnum]) -> tuple[dict, dict]:
-    forward = {member: i for i, member in enumerate(enum, start=1)}
+def _codes(enum: type[_E]) -> tuple[dict[_E, int], dict[int, _E]]:
+    forward = codes(enum)
     return forward, {i: member for member, i in forward.items()}
 
 
-#: Stored small-integer codes (1-based, in declaration order) and their inverses. Changing the order
-#: of an enumeration above changes the meaning of stored rows: append only.
+#: Stored small-integer codes (1-based, in declaration order: ``smi.enums.codes``) and their inverses. Changing the
+#: order of an enumeration in smi/enums.py changes the meaning of stored rows: append only.
 DEVICE_TYPE_CODE, DEVICE_TYPE_OF = _codes(DeviceType)
 STATUS_CODE, STATUS_OF = _codes(SmiStatus)
 REGION_CODE, REGION_OF = _codes(CspRegion)
 EVENT_CODE, EVENT_OF = _codes(DeviceEvent)
-MODEL_STATUS_CODE, MODEL_STATUS_OF = _codes(ModelStatus)
+MODEL_STATUS_CODE, MODEL_STATUS_OF = _codes(EntryStatus)
 
 SUSPENDED = STATUS_CODE[SmiStatus.SUSPENDED]
 assert SUSPENDED == 7  # models.smi.SUSPENDED_CODE
@@ -207,22 +148,13 @@ def commission_refusal(model_known: bool, model_status: str | None, device_type:
     if not model_known:
         return (f"device_model: a {device_type.value} may be commissioned only with a Device Model on the CPL; "
                 "this device's model is not in the SMI's copy of the CPL.")
-    if model_status != ModelStatus.ACTIVE:
+    if model_status != EntryStatus.ACTIVE:
         return (f"device_model: a {device_type.value} may be commissioned only if its Device Model is Active on "
                 f"the CPL; it is {model_status}.")
     return None
 
 
 # ---------------------------------------------------------------- registration data
-
-
-class Fuel(LabelledEnum):
-    """The fuel of an MPxN: an MPAN core is electricity, an MPRN gas."""
-
-    ELECTRICITY = "E"
-    GAS = "G"
-
-    __labels__ = {"E": ("Electricity (MPAN)", "yellow"), "G": ("Gas (MPRN)", "orange")}
 
 
 #: Party Categories (``models.parties.PartyCategory`` values) a registered Supplier may have ...

@@ -8,7 +8,8 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gbsmart.core.types import DbId, Line, Text
-from gbsmart.smi.rules import CspRegion, DeviceType, Fuel, SmiStatus, eui64_to_int
+from gbsmart.smi.enums import CspRegion, DeviceType, Fuel, SmiStatus
+from gbsmart.smi.rules import eui64_to_int
 
 EUI_EXAMPLE = "00-0D-6F-00-00-12-34-56"
 MPXN_PATTERN = re.compile(r"[1-9](?:\d{5,9}|\d{12})")

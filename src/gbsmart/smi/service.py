@@ -22,6 +22,7 @@ from gbsmart.core.db import UTCDateTime
 from gbsmart.core.errors import Forbidden, Invalid
 from gbsmart.core.pagination import CURSOR_NOT_OURS, Page, decode_cursor, encode_cursor
 from gbsmart.core.types import as_db_id
+from gbsmart.cpl.enums import EntryStatus
 from gbsmart.models.smi import (
     SmiDevice,
     SmiDeviceEvent,
@@ -33,6 +34,7 @@ from gbsmart.models.smi import (
     suspended_now,
 )
 from gbsmart.smi import rules
+from gbsmart.smi.enums import DeviceEvent, DeviceType, SmiStatus
 from gbsmart.smi.errors import DeviceNotFound, DeviceRefused, StatusChangeRefused
 from gbsmart.smi.rules import (
     DEVICE_TYPE_CODE,
@@ -42,10 +44,6 @@ from gbsmart.smi.rules import (
     STATUS_OF,
     SUSPENDABLE_CODES,
     SUSPENDED,
-    DeviceEvent,
-    DeviceType,
-    ModelStatus,
-    SmiStatus,
     eui64_to_int,
     int_to_eui64,
 )
@@ -69,7 +67,7 @@ MODEL_KEY = MODEL_FIELDS[:4]
 def _validate_models(models: list[dict]) -> None:
     problems = []
     seen: set[tuple] = set()
-    statuses = {s.value for s in ModelStatus}
+    statuses = {s.value for s in EntryStatus}
     for i, m in enumerate(models):
         for f in MODEL_FIELDS:
             if not isinstance(m.get(f), str) or not m[f].strip():
@@ -114,9 +112,9 @@ def upsert_device_models(ctx: Ctx, models: list[dict]) -> dict[str, int]:
             row.status, row.physical_device_type, row.updated_at = entry["status"], entry["physical_device_type"], now
             updated += 1
     for key, row in existing.items():
-        if key not in listed and row.status != ModelStatus.WITHDRAWN:
-            changes.append({"model": "/".join(key), "from": row.status, "to": ModelStatus.WITHDRAWN.value})
-            row.status, row.updated_at = ModelStatus.WITHDRAWN.value, now
+        if key not in listed and row.status != EntryStatus.WITHDRAWN:
+            changes.append({"model": "/".join(key), "from": row.status, "to": EntryStatus.WITHDRAWN.value})
+            row.status, row.updated_at = EntryStatus.WITHDRAWN.value, now
             updated += 1
             withdrawn += 1
     if new_rows:
@@ -385,7 +383,7 @@ def add_device(ctx: Ctx, data: DeviceCreate) -> SmiDevice:
                                                           if all(fields) else "give all four fields."))
         raise DeviceRefused(msg, detail=[{"field": "device_model", "message": msg}])
     status = data.smi_status
-    if status is SmiStatus.COMMISSIONED and model is not None and model.status != ModelStatus.ACTIVE:
+    if status is SmiStatus.COMMISSIONED and model is not None and model.status != EntryStatus.ACTIVE:
         raise DeviceRefused(rules.commission_refusal(True, model.status, data.device_type) or "")
     device = SmiDevice(
         device_id=key, device_type=DEVICE_TYPE_CODE[data.device_type], device_model_id=model.id if model else None,
@@ -397,7 +395,7 @@ def add_device(ctx: Ctx, data: DeviceCreate) -> SmiDevice:
     s.add(device)
     s.flush()
     _history(ctx, device, None, "added to the SMI")
-    if model is not None and model.status != ModelStatus.ACTIVE and status in rules.SUSPENDABLE:
+    if model is not None and model.status != EntryStatus.ACTIVE and status in rules.SUSPENDABLE:
         _suspend(ctx, device, f"Device Model {model.status} on the CPL")
     record_change(ctx, "smi.device.add", "smi_device", int_to_eui64(key), after=data.model_dump(mode="json"))
     s.flush()
@@ -479,7 +477,7 @@ def update_firmware(ctx: Ctx, device_id: str | int, firmware_version: str) -> Sm
     record_change(ctx, "smi.device.firmware", "smi_device", int_to_eui64(device.device_id),
                   before={"firmware_version": old.firmware_version}, after={"firmware_version": new.firmware_version})
     target = rules.cpl_target(status, STATUS_OF.get(device.status_before_suspension),
-                              new.status == ModelStatus.ACTIVE)
+                              new.status == EntryStatus.ACTIVE)
     if target is SmiStatus.SUSPENDED and status is not SmiStatus.SUSPENDED:
         _suspend(ctx, device, f"firmware {new.firmware_version} is {new.status} on the CPL")
     elif status is SmiStatus.SUSPENDED and target is not SmiStatus.SUSPENDED:
