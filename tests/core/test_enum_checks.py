@@ -1,5 +1,6 @@
 """Enumeration columns are checked by the database (decision 0018): the models declare the CHECK constraints, the
 migration e9ccc615ac55 adds them to a database that already holds data, and the two agree, on SQLite and PostgreSQL.
+The SMI's small-integer code columns (Device Type, SMI Status ...) are checked against their enumeration's codes.
 """
 
 from __future__ import annotations
@@ -8,18 +9,21 @@ from datetime import UTC, datetime
 
 import pytest
 from alembic import command
-from sqlalchemy import CheckConstraint, create_engine, func, inspect, select, text
+from sqlalchemy import CheckConstraint, Integer, create_engine, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from gbsmart.config import Settings
 from gbsmart.core import migrate
 from gbsmart.core.clock import FixedClock
 from gbsmart.core.context import Actor, Ctx
-from gbsmart.core.db import Base, enum_check, enum_condition, make_engine, make_sessionmaker
+from gbsmart.core.db import Base, code_check, code_condition, enum_check, enum_condition, make_engine, make_sessionmaker
 from gbsmart.cpl.enums import EntryStatus
 from gbsmart.demo.loader import load_demo
+from gbsmart.smi.enums import CspRegion, DeviceEvent, DeviceType, Fuel, SmiStatus, codes
 
 PREVIOUS_HEAD = "0fcf4e2e272c"
+#: the SMI's tables whose enumerations are stored as small-integer codes
+CODE_TABLES = ("smi_devices", "smi_status_history", "smi_device_events")
 
 
 def model_checks() -> dict[tuple[str, str], CheckConstraint]:
@@ -28,7 +32,7 @@ def model_checks() -> dict[tuple[str, str], CheckConstraint]:
     for table in Base.metadata.sorted_tables:
         for c in table.constraints:
             if isinstance(c, CheckConstraint):
-                found[(table.name, str(c.sqltext).split(" IN ")[0])] = c
+                found[(table.name, str(c.sqltext).split(" ")[0])] = c
     return found
 
 
@@ -51,14 +55,39 @@ def test_the_condition_lists_the_values_in_order_and_quotes_them():
     assert enum_check("status", EntryStatus).name == "status"  # the naming convention makes it ck_<table>_status
 
 
+def test_a_code_condition_is_a_range_when_the_codes_have_no_gap():
+    assert code_condition("device_type", codes(DeviceType).values()) == "device_type BETWEEN 1 AND 8"
+    assert code_condition("x", [3, 1, 2, 2]) == "x BETWEEN 1 AND 3"
+    assert code_condition("x", [1, 3]) == "x IN (1, 3)"
+    with pytest.raises(ValueError):
+        code_condition("x", [])
+    assert code_check("csp_region", [1, 2, 3]).name == "csp_region"
+
+
+def test_the_smi_code_columns_allow_exactly_their_enumerations_codes():
+    checks = {key: str(c.sqltext) for key, c in model_checks().items() if key[0].startswith("smi_")}
+    assert checks == {
+        ("smi_devices", "device_type"): f"device_type BETWEEN 1 AND {len(DeviceType)}",
+        ("smi_devices", "lifecycle_status"): f"lifecycle_status BETWEEN 1 AND {len(SmiStatus)}",
+        ("smi_devices", "csp_region"): f"csp_region BETWEEN 1 AND {len(CspRegion)}",
+        ("smi_status_history", "from_status"): f"from_status BETWEEN 1 AND {len(SmiStatus)}",
+        ("smi_status_history", "to_status"): f"to_status BETWEEN 1 AND {len(SmiStatus)}",
+        ("smi_device_events", "event"): f"event BETWEEN 1 AND {len(DeviceEvent)}",
+        ("smi_registrations", "fuel"): enum_condition("fuel", Fuel),
+        ("smi_device_models", "status"): enum_condition("status", EntryStatus),
+    }
+
+
 def test_every_enumeration_column_is_checked_but_the_free_text_device_type():
     checks = model_checks()
     assert ("cpl_submissions", "physical_device_type") not in checks  # free text by design: refusals explain it
     for expected in [("cpl_entries", "status"), ("smi_device_models", "status"), ("proposals", "state"),
                      ("organisations", "kind"), ("person_roles", "role"), ("papers", "classification"),
-                     ("meetings", "status"), ("change_board_votes", "vote"), ("cpl_submissions", "status")]:
+                     ("meetings", "status"), ("change_board_votes", "vote"), ("cpl_submissions", "status"),
+                     ("smi_devices", "device_type"), ("smi_registrations", "fuel")]:
         assert expected in checks
-    assert len(checks) == 39
+    assert ("smi_device_models", "physical_device_type") not in checks  # named as the extract names them
+    assert len(checks) == 46
 
 
 def _load_demo(engine, tmp_path) -> None:
@@ -72,9 +101,26 @@ def _load_demo(engine, tmp_path) -> None:
         session.commit()
     finally:
         session.close()
-    with engine.begin() as c:  # the demo has no SMI copy of the CPL: one Device Model, as an extract leaves it
+    with engine.begin() as c:  # one SMI Device Model, as an extract leaves it, and one device with its rows
+        model_id = c.scalar(text("SELECT COALESCE(MAX(id), 0) + 1 FROM smi_device_models"))
         c.execute(text("INSERT INTO smi_device_models (id, manufacturer, model, hardware_version, firmware_version, "
-                       "physical_device_type, status) VALUES (1, 'M', 'X', '1', '1', 'ESME', 'Active')"))
+                       "physical_device_type, status) VALUES (:id, 'M', 'X', '1', '1', 'ESME', 'Active')"),
+                  {"id": model_id})
+        c.execute(text("INSERT INTO smi_devices (device_id, device_type, device_model_id, lifecycle_status, "
+                       "lifecycle_date, mpxn, csp_region) VALUES (-5, 1, :id, 4, '2020-01-28', 1234567890123, 3)"),
+                  {"id": model_id})
+        c.execute(text("INSERT INTO smi_status_history (device_id, from_status, to_status, at, reason) "
+                       "VALUES (-5, 3, 4, '2020-01-28 10:00:00', 'test')"))
+        c.execute(text("INSERT INTO smi_registrations (mpxn, fuel, supplier_org_id, network_operator_org_id, "
+                       "valid_from) VALUES (1234567890123, 'E', 1, 2, '2020-01-01')"))
+        c.execute(text("INSERT INTO smi_device_events (event, device_id, user_org_id, at) "
+                       "VALUES (2, -5, 1, '2020-01-28 10:00:00')"))
+
+
+def _bad_value(table: str, column: str) -> str:
+    """A value no enumeration knows, as SQL: code 0 for a small-integer column, else a word that fits the column."""
+    kind = Base.metadata.tables[table].c[column].type
+    return "0" if isinstance(kind, Integer) else "'bad'" if (getattr(kind, "length", None) or 3) >= 3 else "'X'"
 
 
 def test_the_migration_keeps_the_data_checks_it_and_goes_back(tmp_path, db_url):
@@ -97,10 +143,26 @@ def test_the_migration_keeps_the_data_checks_it_and_goes_back(tmp_path, db_url):
             if not before[table]:
                 continue
             with pytest.raises(IntegrityError), engine.begin() as c:
-                c.execute(text(f"UPDATE {table} SET {column} = 'bad'"))  # noqa: S608 (names from the models)
+                c.execute(text(f"UPDATE {table} SET {column} = {_bad_value(table, column)}"))  # noqa: S608
             tried.append((table, column))
         assert {("cpl_entries", "status"), ("proposals", "state"), ("organisations", "kind"),
                 ("papers", "classification"), ("smi_device_models", "status")} <= set(tried), tried
+        # every SMI code column, at both ends of its range
+        smi = sorted(key for key in model_checks() if key[0] in CODE_TABLES)
+        assert {key for key in smi if key in tried} == set(smi) and len(smi) == 6
+        for table, column in smi:
+            last = {"device_type": len(DeviceType), "csp_region": len(CspRegion), "event": len(DeviceEvent)}.get(
+                column, len(SmiStatus))
+            mine = f"UPDATE {table} SET {column} = :v WHERE device_id = -5"  # noqa: S608 (names from the models)
+            with pytest.raises(IntegrityError), engine.begin() as c:
+                c.execute(text(mine), {"v": last + 1})
+            with engine.begin() as c:  # the last code is allowed (and the row is put back as it was)
+                old = c.scalar(text(f"SELECT {column} FROM {table} WHERE device_id = -5"))  # noqa: S608
+                c.execute(text(mine), {"v": last})
+                c.execute(text(mine), {"v": old})
+        with pytest.raises(IntegrityError), engine.begin() as c:
+            c.execute(text("INSERT INTO smi_devices (device_id, device_type, lifecycle_status, lifecycle_date, "
+                           "csp_region) VALUES (-6, 9, 1, '2020-01-28', 1)"))
         with pytest.raises(IntegrityError), engine.begin() as c:
             c.execute(text("INSERT INTO smi_device_models (id, manufacturer, model, hardware_version, "
                            "firmware_version, physical_device_type, status) "
@@ -113,6 +175,17 @@ def test_the_migration_keeps_the_data_checks_it_and_goes_back(tmp_path, db_url):
         with engine.begin() as c:  # no longer checked
             c.execute(text("UPDATE smi_device_models SET status = 'Listed'"))
             c.execute(text("UPDATE smi_device_models SET status = 'Active'"))
+            c.execute(text("INSERT INTO smi_devices (device_id, device_type, lifecycle_status, lifecycle_date, "
+                           "csp_region) VALUES (-6, 99, 0, '2020-01-28', 4)"))
+            c.execute(text("INSERT INTO smi_status_history (device_id, from_status, to_status, at, reason) "
+                           "VALUES (-6, 0, 10, '2020-01-28 10:00:00', 'test')"))
+            c.execute(text("INSERT INTO smi_device_events (event, device_id, user_org_id, at) "
+                           "VALUES (3, -6, 1, '2020-01-28 10:00:00')"))
+            c.execute(text("INSERT INTO smi_registrations (mpxn, fuel, supplier_org_id, network_operator_org_id, "
+                           "valid_from, valid_to) VALUES (1234567890123, 'X', 1, 2, '2019-01-01', '2019-12-31')"))
+            for table in CODE_TABLES:
+                c.execute(text(f"DELETE FROM {table} WHERE device_id = -6"))  # noqa: S608 (names from the tests)
+            c.execute(text("DELETE FROM smi_registrations WHERE fuel = 'X'"))
         migrate.upgrade(settings)
         assert row_counts(engine) == before
     finally:

@@ -1,8 +1,9 @@
 """Smart Metering Inventory tables, built for ~54 million devices (DOMAIN.md section 5).
 
 Compact rows with integer keys: Device IDs (EUI-64) are stored as signed 64-bit integers with the
-order-preserving offset of ``gbsmart.smi.rules.eui64_to_int``; Device Type, SMI Status and CSP Region
-are small integer codes (``gbsmart.smi.rules.DEVICE_TYPE_CODE``, ``STATUS_CODE``, ``REGION_CODE``);
+order-preserving offset of ``gbsmart.smi.rules.eui64_to_int``; Device Type, SMI Status, CSP Region
+and device event are small integer codes (``gbsmart.smi.enums.codes``: ``rules.DEVICE_TYPE_CODE``, ``STATUS_CODE``,
+``REGION_CODE``, ``EVENT_CODE``), each column CHECKed to its enumeration's codes (decision 0018);
 MPANs and MPRNs are integers. The hot tables (devices, history, registrations, events) carry no
 ForeignKeys: docs/decisions/0005-smi-storage.md says why and which indexes exist, and which of them
 a bulk load drops and creates again afterwards (``BULK_INDEXES``).
@@ -30,8 +31,12 @@ from sqlalchemy import (
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
-from gbsmart.core.db import Base, UTCDateTime, enum_check
+from gbsmart.core.db import Base, UTCDateTime, code_check, enum_check
 from gbsmart.cpl.enums import EntryStatus
+from gbsmart.smi.enums import CspRegion, DeviceEvent, DeviceType, Fuel, SmiStatus, codes
+
+DEVICE_TYPES = codes(DeviceType).values()
+STATUSES = codes(SmiStatus).values()
 
 #: BIGINT everywhere, but exactly "INTEGER" on SQLite so that the primary key is the rowid itself
 #: (no second B-tree for 54 million keys).
@@ -108,6 +113,9 @@ class SmiDevice(Base):
         # the CPL rule: every device of a model
         Index("ix_smi_devices_model", "device_model_id"),
         Index("ix_smi_devices_mpxn", "mpxn"),
+        code_check("device_type", DEVICE_TYPES),
+        code_check("lifecycle_status", STATUSES),
+        code_check("csp_region", codes(CspRegion).values()),
     )
 
     @property
@@ -161,7 +169,11 @@ class SmiStatusHistory(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     reason: Mapped[str] = mapped_column(String(300), nullable=False, default="")
 
-    __table_args__ = (Index("ix_smi_status_history_device", "device_id", "id"),)
+    __table_args__ = (
+        Index("ix_smi_status_history_device", "device_id", "id"),
+        code_check("from_status", STATUSES),
+        code_check("to_status", STATUSES),
+    )
 
 
 class SmiRegistration(Base):
@@ -188,6 +200,7 @@ class SmiRegistration(Base):
             sqlite_where=text("valid_to IS NULL"),
             postgresql_where=text("valid_to IS NULL"),
         ),
+        enum_check("fuel", Fuel),
     )
 
 
@@ -203,7 +216,10 @@ class SmiDeviceEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     extract_sequence: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
-    __table_args__ = (Index("ix_smi_device_events_device", "device_id"),)
+    __table_args__ = (
+        Index("ix_smi_device_events_device", "device_id"),
+        code_check("event", codes(DeviceEvent).values()),
+    )
 
 
 class SmiExtractApplication(Base):

@@ -5,7 +5,9 @@ constraint ``ck_<table>_<column>``, so a value no enumeration knows is refused b
 (issue 9 point 5, decision 0018). The conditions come from the one helper the models use
 (``gbsmart.core.db.enum_condition``), over the values as they are today, written out here so that this revision
 keeps meaning what it meant; tests/core/test_enum_checks.py fails when the models' enumerations and the migrated
-schema stop agreeing. ``cpl_submissions.physical_device_type`` is free text by design and is not checked.
+schema stop agreeing. ``cpl_submissions.physical_device_type`` is free text by design and is not checked. The
+SMI's small-integer code columns (Device Type, SMI Status, CSP Region, device event) get ``column BETWEEN 1 AND n``
+over their enumeration's codes (``gbsmart.core.db.code_condition``), written out here too.
 
 On SQLite each table is rebuilt (batch mode); migrations/env.py turns foreign-key enforcement off for it.
 
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from alembic import op
 
-from gbsmart.core.db import enum_condition
+from gbsmart.core.db import code_condition, enum_condition
 
 revision = 'e9ccc615ac55'
 down_revision = '0fcf4e2e272c'
@@ -87,18 +89,41 @@ CHECKS: dict[str, dict[str, tuple[str, ...]]] = {
     'cpl_expiry_notices': {'kind': ('12_months', '6_months')},
     'cpl_scheduled_removals': {'to_status': ENTRY_STATUS},
     'smi_device_models': {'status': ENTRY_STATUS},
+    'smi_registrations': {'fuel': ('E', 'G')},
+}
+
+SMI_STATUS_CODES = (1, 2, 3, 4, 5, 6, 7, 8, 9)  # Pending ... Recovered (gbsmart.smi.enums.SmiStatus)
+#: table -> column -> the small-integer codes allowed (1-based declaration order of the SMI's enumerations)
+CODE_CHECKS: dict[str, dict[str, tuple[int, ...]]] = {
+    'smi_devices': {
+        'device_type': (1, 2, 3, 4, 5, 6, 7, 8),  # ESME ... CAD
+        'lifecycle_status': SMI_STATUS_CODES,
+        'csp_region': (1, 2, 3),  # North, Central, South
+    },
+    'smi_status_history': {'from_status': SMI_STATUS_CODES, 'to_status': SMI_STATUS_CODES},
+    'smi_device_events': {'event': (1, 2)},  # DeviceSuspended, DeviceRestored
 }
 
 
-def upgrade() -> None:
+def _conditions() -> dict[str, dict[str, str]]:
+    """table -> column -> the CHECK's condition, string columns and code columns alike."""
+    found: dict[str, dict[str, str]] = {}
     for table, columns in CHECKS.items():
+        found.setdefault(table, {}).update({c: enum_condition(c, v) for c, v in columns.items()})
+    for table, codes in CODE_CHECKS.items():
+        found.setdefault(table, {}).update({c: code_condition(c, v) for c, v in codes.items()})
+    return found
+
+
+def upgrade() -> None:
+    for table, columns in _conditions().items():
         with op.batch_alter_table(table) as batch:
-            for column, values in columns.items():
-                batch.create_check_constraint(op.f(f'ck_{table}_{column}'), enum_condition(column, values))
+            for column, condition in columns.items():
+                batch.create_check_constraint(op.f(f'ck_{table}_{column}'), condition)
 
 
 def downgrade() -> None:
-    for table, columns in reversed(CHECKS.items()):
+    for table, columns in reversed(_conditions().items()):
         with op.batch_alter_table(table) as batch:
             for column in columns:
                 batch.drop_constraint(op.f(f'ck_{table}_{column}'), type_='check')
