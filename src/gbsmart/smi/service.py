@@ -476,7 +476,8 @@ def update_firmware(ctx: Ctx, device_id: str | int, firmware_version: str) -> Sm
     _history(ctx, device, device.smi_status, f"firmware updated from {old.firmware_version} to {new.firmware_version}")
     record_change(ctx, "smi.device.firmware", "smi_device", int_to_eui64(device.device_id),
                   before={"firmware_version": old.firmware_version}, after={"firmware_version": new.firmware_version})
-    target = rules.cpl_target(status, STATUS_OF.get(device.status_before_suspension),
+    before = device.status_before_suspension
+    target = rules.cpl_target(status, STATUS_OF.get(before) if before is not None else None,
                               new.status == EntryStatus.ACTIVE)
     if target is SmiStatus.SUSPENDED and status is not SmiStatus.SUSPENDED:
         _suspend(ctx, device, f"firmware {new.firmware_version} is {new.status} on the CPL")
