@@ -72,9 +72,9 @@ def _load_demo(engine, tmp_path) -> None:
         session.commit()
     finally:
         session.close()
-    with engine.begin() as c:  # the demo has no SMI copy of the CPL: one Device Model, as an extract leaves it
+    with engine.begin() as c:  # one more Device Model, as an extract leaves it (an id clear of the demo's own)
         c.execute(text("INSERT INTO smi_device_models (id, manufacturer, model, hardware_version, firmware_version, "
-                       "physical_device_type, status) VALUES (1, 'M', 'X', '1', '1', 'ESME', 'Active')"))
+                       "physical_device_type, status) VALUES (9001, 'M', 'X', '1', '1', 'ESME', 'Active')"))
 
 
 def test_the_migration_keeps_the_data_checks_it_and_goes_back(tmp_path, db_url):
@@ -104,7 +104,7 @@ def test_the_migration_keeps_the_data_checks_it_and_goes_back(tmp_path, db_url):
         with pytest.raises(IntegrityError), engine.begin() as c:
             c.execute(text("INSERT INTO smi_device_models (id, manufacturer, model, hardware_version, "
                            "firmware_version, physical_device_type, status) "
-                           "VALUES (2, 'M', 'Y', '1', '1', 'ESME', 'Listed')"))
+                           "VALUES (9002, 'M', 'Y', '1', '1', 'ESME', 'Listed')"))
         assert row_counts(engine) == before
 
         command.downgrade(migrate.alembic_config(db_url), PREVIOUS_HEAD)
