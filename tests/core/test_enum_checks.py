@@ -166,7 +166,7 @@ def test_the_migration_keeps_the_data_checks_it_and_goes_back(tmp_path, db_url):
         with pytest.raises(IntegrityError), engine.begin() as c:
             c.execute(text("INSERT INTO smi_device_models (id, manufacturer, model, hardware_version, "
                            "firmware_version, physical_device_type, status) "
-                           "VALUES (2, 'M', 'Y', '1', '1', 'ESME', 'Listed')"))
+                           "VALUES (9002, 'M', 'Y', '1', '1', 'ESME', 'Listed')"))
         assert row_counts(engine) == before
 
         command.downgrade(migrate.alembic_config(db_url), PREVIOUS_HEAD)

@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from gbsmart.cli import app
 from gbsmart.core.db import make_engine, make_sessionmaker
 from gbsmart.cpl.extracts import canonical_json
+from gbsmart.gateway.demo import BOXED_DEVICES
 from gbsmart.models.audit import ChangeRecord
 from gbsmart.models.smi import SmiDevice, SmiDeviceEvent, SmiDeviceModel, SmiExtractApplication, SmiStatusHistory
 from gbsmart.smi.enums import DeviceType, SmiStatus
@@ -173,7 +174,8 @@ def test_from_submission_to_suspended_devices_through_the_cli(cli_env, db):
     assert "Suspended since" in r.text and "before suspension │ Commissioned" in r.text
     assert "CPL extract 2 (suspended: Device Model not Active on the CPL)" in r.text
     r = ok("smi", "counts")
-    assert "2,000 devices by SMI Status and Device Type" in r.text
+    # the 2,000 generated devices and the demo's DCC Boxed test devices (gateway/demo.py)
+    assert f"{2000 + len(BOXED_DEVICES):,} devices by SMI Status and Device Type" in r.text
     r = ok("cpl-extract", "list")
     assert r.text.count("not yet") == 0
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from gbsmart.gateway.log import CounterNotIncreasing, LogClosed, LogLocked, LogRecord, RequestLog, encode
+from tests.gateway.aio import run_async
 
 AT = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 SUPPLIER = "90-B3-D5-1F-30-01-00-00"
@@ -39,7 +40,7 @@ def test_records_come_back_in_order_with_everything_that_was_logged(tmp_path):
         await log.close()
         return [first, second, third]
 
-    written = asyncio.run(run())
+    written = run_async(run())
     assert written[0] == LogRecord(1, SUPPLIER, 5, "S", AT + timedelta(microseconds=5), body(SUPPLIER, 5))
 
     async def reopen() -> None:
@@ -49,7 +50,7 @@ def test_records_come_back_in_order_with_everything_that_was_logged(tmp_path):
         assert (await _append(log, NETWORK_OPERATOR, 2)).seq == 4
         await log.close()
 
-    asyncio.run(reopen())
+    run_async(reopen())
 
 
 @pytest.mark.parametrize("counter", [5, 4, 0])
@@ -64,7 +65,7 @@ def test_a_counter_not_above_the_last_is_refused_and_logs_nothing(tmp_path, coun
         assert [r.seq for r in log.read_from(1)] == [1, 2]
         await log.close()
 
-    asyncio.run(run())
+    run_async(run())
 
 
 def test_concurrent_appends_are_group_committed_in_few_fsyncs_and_two_of_one_counter_never_both_succeed(tmp_path):
@@ -78,7 +79,7 @@ def test_concurrent_appends_are_group_committed_in_few_fsyncs_and_two_of_one_cou
         await log.close()
         return results, log.batches_written
 
-    results, batches = asyncio.run(run())
+    results, batches = run_async(run())
     logged = [r for r in results if isinstance(r, LogRecord)]
     refused = [r for r in results if isinstance(r, BaseException)]
     assert len(logged) == len(refused) == 400
@@ -93,7 +94,7 @@ def test_concurrent_appends_are_group_committed_in_few_fsyncs_and_two_of_one_cou
         await log.close()
         return records
 
-    records = asyncio.run(reopen())
+    records = run_async(reopen())
     assert records == sorted(logged, key=lambda r: r.seq)
     for originator in originators:  # each originator's counters are in the log in increasing order
         counters = [r.counter for r in records if r.originator == originator]
@@ -110,7 +111,7 @@ def test_a_full_queue_makes_append_wait(tmp_path):
         assert log.batches_written >= 10  # never more than max_batch records in one write
         await log.close()
 
-    asyncio.run(run())
+    run_async(run())
 
 
 def _log_of(path: Path, n: int) -> list[LogRecord]:
@@ -120,7 +121,7 @@ def _log_of(path: Path, n: int) -> list[LogRecord]:
         await log.close()
         return records
 
-    return asyncio.run(run())
+    return run_async(run())
 
 
 def _reopened(path: Path) -> tuple[list[LogRecord], int | None, int]:
@@ -132,7 +133,7 @@ def _reopened(path: Path) -> tuple[list[LogRecord], int | None, int]:
         await log.close()
         return found
 
-    return asyncio.run(run())
+    return run_async(run())
 
 
 @pytest.mark.parametrize("cut", [1, 7, 8, 20, 200])
@@ -179,7 +180,7 @@ def test_a_failed_write_acknowledges_no_one_in_its_batch_nor_after(tmp_path):
         assert log.last_counter(SUPPLIER) == 1
         await log.close()
 
-    asyncio.run(run())
+    run_async(run())
     found, counter, _ = _reopened(tmp_path / "requests.log")
     assert [r.counter for r in found] == [1] and counter == 1
 
@@ -196,7 +197,7 @@ def test_read_from_uses_its_index_across_many_records(tmp_path):
         assert len(list(reopened.read_from(4097))) == 10_000 - 4096
         await reopened.close()
 
-    asyncio.run(run())
+    run_async(run())
 
 
 def test_a_naive_time_is_refused(tmp_path):
@@ -206,7 +207,7 @@ def test_a_naive_time_is_refused(tmp_path):
             await log.append(originator=SUPPLIER, counter=1, service="S", received_at=datetime(2026, 1, 1), body=b"")
         await log.close()
 
-    asyncio.run(run())
+    run_async(run())
 
 
 def test_a_second_writer_is_refused_while_the_log_is_open_and_let_in_after(tmp_path):
@@ -225,7 +226,7 @@ def test_a_second_writer_is_refused_while_the_log_is_open_and_let_in_after(tmp_p
         assert again.last_counter(SUPPLIER) == 1
         await again.close()
 
-    asyncio.run(run())
+    run_async(run())
 
 
 PROBE = """

@@ -8,7 +8,6 @@ same log, three times in all.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import random
@@ -23,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from gbsmart.gateway.log import CounterNotIncreasing, RequestLog
+from tests.gateway.aio import run_async
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,4 +113,4 @@ def test_kill_9_loses_no_acknowledged_record_and_acknowledges_none_twice(tmp_pat
                                      received_at=datetime.now(UTC), body=b"replay")
             await log.close()
 
-        asyncio.run(check())
+        run_async(check())

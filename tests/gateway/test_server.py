@@ -46,6 +46,7 @@ from gbsmart.gateway.signatures import sign
 from gbsmart.gateway.store import save_boxed_material, save_certificates
 from gbsmart.gateway.xml import SUG_NS
 from gbsmart.models.parties import DccUser, DccUserRole
+from tests.gateway.aio import run_async
 from tests.gateway.boxed import EXAMPLES, _example, _without_signature
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -318,7 +319,7 @@ async def _send_until_killed(gateway: Running, bodies: dict[int, bytes], kill_af
 
 def test_kill_9_mid_stream_loses_no_acknowledged_request_and_acknowledges_none_twice(gateway, load_user):
     bodies = {c: _load_request(load_user, c) for c in range(100_000, 100_160)}
-    acknowledged = asyncio.run(_send_until_killed(gateway, bodies, kill_after=random.Random(9).randint(30, 80)))
+    acknowledged = run_async(_send_until_killed(gateway, bodies, kill_after=random.Random(9).randint(30, 80)))
     gateway.process.wait(10)
     assert gateway.process.returncode == -signal.SIGKILL and len(acknowledged) >= 30
 
@@ -329,7 +330,7 @@ def test_kill_9_mid_stream_loses_no_acknowledged_request_and_acknowledges_none_t
         finally:
             await log.close()
 
-    assert acknowledged <= asyncio.run(logged())  # every request that got an I99 is in the log
+    assert acknowledged <= run_async(logged())  # every request that got an I99 is in the log
     gateway.start()
     for counter in sorted(acknowledged)[-5:] + sorted(acknowledged)[:3]:
         again = gateway.post(WebService.SEND_COMMAND, bodies[counter])

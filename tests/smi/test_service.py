@@ -60,7 +60,7 @@ def test_generate_builds_a_plausible_inventory(session, inventory):
     assert session.scalar(select(func.count()).select_from(SmiRegistration)
                           .where(SmiRegistration.mpxn.in_(mpxns), SmiRegistration.valid_to.is_(None))) == \
         types[DEVICE_TYPE_CODE[DeviceType.GSME]]
-    with pytest.raises(Conflict, match="already holds devices"):
+    with pytest.raises(Conflict, match="already holds generated devices"):
         generate_inventory(service_ctx := None or _ctx_of(session), 10)  # noqa: F841
 
 

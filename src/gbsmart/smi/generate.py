@@ -24,7 +24,7 @@ from gbsmart.core.context import Ctx
 from gbsmart.core.errors import Conflict
 from gbsmart.cpl.enums import EntryStatus
 from gbsmart.models.parties import Organisation
-from gbsmart.models.smi import SmiDevice, SmiDeviceModel, SmiRegistration
+from gbsmart.models.smi import SmiDevice, SmiDeviceModel, SmiExtractApplication, SmiRegistration
 from gbsmart.smi.enums import DeviceType, SmiStatus
 from gbsmart.smi.rules import DEVICE_TYPE_CODE, STATUS_CODE, eui64_to_int
 
@@ -33,6 +33,9 @@ DEVICE_ID_BASE = eui64_to_int("BC-33-AC-00-00-00-00-00")
 SLOTS = (DeviceType.CHF, DeviceType.ESME, DeviceType.IHD, DeviceType.GSME, DeviceType.GPF,
          DeviceType.PPMID, DeviceType.HCALCS, DeviceType.CAD)
 SLOT_CODES = np.array([DEVICE_TYPE_CODE[t] for t in SLOTS], dtype=np.int16)
+#: Synthetic MPANs are the area's two digits, then 1 and a ten-digit premises number: clear of hand-made MPANs
+#: such as the DCC Boxed test premises' 1100000000001 in the demo (``gateway/demo.py``).
+MPAN_SERIAL_BASE = 10**10
 #: Shares of premises by CSP region (North, Central, South) and the DNO areas (MPAN prefixes) in each.
 REGION_SHARES = (0.26, 0.38, 0.36)
 REGION_AREAS = ((15, 16, 17, 18, 23), (10, 11, 13, 14, 21), (12, 19, 20, 22))
@@ -100,15 +103,26 @@ def _orgs(ctx: Ctx, categories: tuple[str, ...], synthetic: str, count: int) -> 
 
 
 def _models(ctx: Ctx) -> dict[str, np.ndarray]:
-    """Active Device Model ids per Physical Device Type; the synthetic catalogue is added if there are none."""
+    """Active Device Model ids per Physical Device Type, drawn from the SMI's copy of the CPL once a CPL extract has
+    been applied; before that, from the synthetic catalogue, added for the purpose (beside any hand-made test models,
+    such as the demo's DCC Boxed ones, which are not drawn from)."""
     s = ctx.session
-    if s.scalar(select(SmiDeviceModel.id).limit(1)) is None:
-        s.execute(SmiDeviceModel.__table__.insert(), [{**e, "updated_at": ctx.clock.now()} for e in
-                                                      catalogue_entries()])
-        s.flush()
+    query = select(SmiDeviceModel.id, SmiDeviceModel.physical_device_type).where(
+        SmiDeviceModel.status == EntryStatus.ACTIVE).order_by(SmiDeviceModel.id)
+    if s.scalar(select(SmiExtractApplication.id).limit(1)) is None:
+        entries = catalogue_entries()
+        key = (SmiDeviceModel.manufacturer, SmiDeviceModel.model, SmiDeviceModel.hardware_version,
+               SmiDeviceModel.firmware_version)
+        present = set(s.execute(select(*key)).tuples())
+        new = [{**e, "updated_at": ctx.clock.now()} for e in entries
+               if (e["manufacturer"], e["model"], e["hardware_version"], e["firmware_version"]) not in present]
+        if new:
+            s.execute(SmiDeviceModel.__table__.insert(), new)
+            s.flush()
+        query = query.where(SmiDeviceModel.manufacturer.in_({e["manufacturer"] for e in entries}),
+                            SmiDeviceModel.model.in_({e["model"] for e in entries}))
     out: dict[str, list[int]] = {}
-    for mid, ptype in s.execute(select(SmiDeviceModel.id, SmiDeviceModel.physical_device_type)
-                                .where(SmiDeviceModel.status == EntryStatus.ACTIVE).order_by(SmiDeviceModel.id)):
+    for mid, ptype in s.execute(query):
         # the CPL lists ESME_SINGLE / ESME_TWIN / ESME_POLYPHASE; the inventory's slot is any ESME
         out.setdefault("ESME" if ptype.startswith("ESME") else ptype, []).append(mid)
     missing = [p for p in CATALOGUE if p not in out]
@@ -150,7 +164,7 @@ def _chunk(plan: _Plan, rng: np.random.Generator, p0: int, n_prem: int, d0: int)
         sel = region == r
         area[sel] = rng.choice(areas, size=int(sel.sum()))
     premises_no = p0 + np.arange(n_prem, dtype=np.int64)
-    mpan = area * 10**11 + premises_no
+    mpan = area * 10**11 + MPAN_SERIAL_BASE + premises_no
     mprn = 1_000_000_000 + premises_no
     model_matrix = np.zeros((n_prem, len(SLOTS)), dtype=np.int64)
     ch = rng.choice(plan.models["CH"], size=n_prem, p=plan.model_weights["CH"])
@@ -294,11 +308,14 @@ def _bulk_indexes() -> list:
 
 def generate_inventory(ctx: Ctx, devices: int, *, seed: int = 1, chunk_premises: int = 250_000,
                        progress: Callable[[int], None] | None = None) -> GenerateResult:
-    """Load ``devices`` synthetic devices (and their premises' registrations) into an empty SMI, in one transaction."""
+    """Load ``devices`` synthetic devices (and their premises' registrations) into an SMI that holds no generated
+    devices yet, in one transaction."""
     started = time.perf_counter()
     s = ctx.session
-    if s.scalar(select(SmiDevice.device_id).limit(1)) is not None:
-        raise Conflict("The SMI already holds devices; generate into an empty database (nothing was changed).")
+    generated = (SmiDevice.device_id >= DEVICE_ID_BASE) & (SmiDevice.device_id < DEVICE_ID_BASE + 2**40)
+    if s.scalar(select(SmiDevice.device_id).where(generated).limit(1)) is not None:
+        raise Conflict("The SMI already holds generated devices (BC-33-AC-...); generate into a database without "
+                       "them, e.g. a new one (nothing was changed).")
     pg = s.get_bind().dialect.name == "postgresql"
     writer = _PgWriter(s) if pg else _SqliteWriter(s)
     rng0 = np.random.default_rng(seed)
