@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
+
+# cheap Argon2 for the suite and the CLI and server processes it starts (gbsmart.core.security.INSECURE_TEST_HASHES)
+os.environ["GBSMART_INSECURE_TEST_PASSWORD_HASHES"] = "1"
 
 import pytest
 from sqlalchemy.orm import Session

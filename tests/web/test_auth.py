@@ -26,6 +26,22 @@ def test_passwords_are_argon2_hashed():
     assert verify_password(h, "s3cret-passphrase") and not verify_password(h, "wrong")
 
 
+def test_outside_the_test_suite_passwords_get_argon2ids_full_cost(monkeypatch):
+    """The suite's cheap hashes (INSECURE_TEST_HASHES) are its own: without the variable, the default parameters."""
+    from gbsmart.core import security
+
+    cheap = hash_password("s3cret-passphrase")
+    assert "m=8,t=1,p=1" in cheap
+    monkeypatch.delenv(security.INSECURE_TEST_HASHES)
+    security._hasher.cache_clear()
+    try:
+        full = hash_password("s3cret-passphrase")
+        assert "m=65536,t=3,p=4" in full
+        assert verify_password(cheap, "s3cret-passphrase") and verify_password(full, "s3cret-passphrase")
+    finally:
+        security._hasher.cache_clear()
+
+
 def test_pages_redirect_to_sign_in(client):
     r = client.get("/proposals", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/login?next=%2Fproposals"
