@@ -7,6 +7,7 @@ compiles a small launcher so that one JVM signs or validates a whole batch of fi
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -130,7 +131,8 @@ def _extract(tarball: Path, dest: Path) -> Path:
 def boxed(request) -> Boxed:
     if shutil.which("java") is None or shutil.which("javac") is None:
         pytest.fail("Java (java and javac) is needed to run the DCC Boxed signing tool")
-    cache = Path(request.config.cache.mkdir("duis-npm"))
+    # one cache per xdist worker: two workers unpacking into one directory at once would read half-written files
+    cache = Path(request.config.cache.mkdir(f"duis-npm-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"))
     jar = _extract(_npm_pack(SIGN_WRAP, cache), cache / "sign-wrap") / "dist" / "tool.jar"
     templates = _extract(_npm_pack(TEMPLATES, cache), cache / "templates") / "templates"
     classes = cache / "batch"
