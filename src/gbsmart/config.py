@@ -104,6 +104,15 @@ class Settings(BaseSettings):
                                      "target of non-device requests (DCC Boxed's).")
     gateway_refresh_seconds: float = Field(default=5.0, gt=0, description="How often the gateway re-reads Users, "
                                            "registrations and device statuses.")
+    # Target Response Times (DOMAIN.md section 6), in seconds, from the request's receipt
+    trt_transform_seconds: float = Field(default=3.0, gt=0, description="TRT of a Transform (Pre-Command).")
+    trt_on_demand_seconds: float = Field(default=30.0, gt=0, description="TRT of an on-demand device response.")
+    trt_future_dated_seconds: float = Field(default=30.0, gt=0, description="TRT of a future-dated device "
+                                            "response, from its execution time.")
+    trt_non_device_seconds: float = Field(default=60.0, gt=0, description="TRT of a non-device response.")
+    trt_alert_seconds: float = Field(default=60.0, gt=0, description="TRT of an alert's delivery after receipt.")
+    gateway_journal_batch: int = Field(default=500, ge=1, description="Most journal rows written in one "
+                                       "transaction.")
 
     @field_validator("cpl_signer_fingerprints")
     @classmethod

@@ -44,7 +44,9 @@ def reflected_checks(engine) -> set[tuple[str, str | None, str]]:
 
 def row_counts(engine) -> dict[str, int]:
     with engine.connect() as c:
-        return {t.name: c.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
+        present = set(inspect(c).get_table_names())
+        return {t.name: c.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables
+                if t.name in present}
 
 
 def test_the_condition_lists_the_values_in_order_and_quotes_them():
@@ -87,7 +89,7 @@ def test_every_enumeration_column_is_checked_but_the_free_text_device_type():
                      ("smi_devices", "device_type"), ("smi_registrations", "fuel")]:
         assert expected in checks
     assert ("smi_device_models", "physical_device_type") not in checks  # named as the extract names them
-    assert len(checks) == 46
+    assert len(checks) == 48  # 46, and the gateway journal's state and TRT class
 
 
 def _load_demo(engine, tmp_path) -> None:
@@ -134,13 +136,14 @@ def test_the_migration_keeps_the_data_checks_it_and_goes_back(tmp_path, db_url):
 
         migrate.upgrade(settings)
         # nothing lost, not even the rows that reference a rebuilt table ON DELETE CASCADE (cpl_entry_events ...)
-        assert row_counts(engine) == before
+        after = row_counts(engine)
+        assert {t: after[t] for t in before} == before and set(after) - set(before) == {"gateway_messages"}
         migrate.check(settings)
 
         # every checked column of a table that holds rows refuses a value its enumeration does not know
         tried = []
         for (table, column) in sorted(model_checks()):
-            if not before[table]:
+            if not before.get(table):
                 continue
             with pytest.raises(IntegrityError), engine.begin() as c:
                 c.execute(text(f"UPDATE {table} SET {column} = {_bad_value(table, column)}"))  # noqa: S608
@@ -167,7 +170,8 @@ def test_the_migration_keeps_the_data_checks_it_and_goes_back(tmp_path, db_url):
             c.execute(text("INSERT INTO smi_device_models (id, manufacturer, model, hardware_version, "
                            "firmware_version, physical_device_type, status) "
                            "VALUES (9002, 'M', 'Y', '1', '1', 'ESME', 'Listed')"))
-        assert row_counts(engine) == before
+        after = row_counts(engine)
+        assert {t: after[t] for t in before} == before and set(after) - set(before) == {"gateway_messages"}
 
         command.downgrade(migrate.alembic_config(db_url), PREVIOUS_HEAD)
         assert row_counts(engine) == before
@@ -187,7 +191,8 @@ def test_the_migration_keeps_the_data_checks_it_and_goes_back(tmp_path, db_url):
                 c.execute(text(f"DELETE FROM {table} WHERE device_id = -6"))  # noqa: S608 (names from the tests)
             c.execute(text("DELETE FROM smi_registrations WHERE fuel = 'X'"))
         migrate.upgrade(settings)
-        assert row_counts(engine) == before
+        after = row_counts(engine)
+        assert {t: after[t] for t in before} == before and set(after) - set(before) == {"gateway_messages"}
     finally:
         engine.dispose()
 

@@ -34,7 +34,8 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 from sqlalchemy import select
 
-import gbsmart.models.smi  # noqa: F401  (registers the tables)
+import gbsmart.models.gateway  # noqa: F401  (registers the tables)
+import gbsmart.models.smi  # noqa: F401
 from gbsmart.config import Settings
 from gbsmart.core.clock import FixedClock
 from gbsmart.core.context import Actor, Ctx
@@ -45,6 +46,7 @@ from gbsmart.gateway.matrix import WebService, request_matrix, service_for
 from gbsmart.gateway.signatures import sign
 from gbsmart.gateway.store import save_boxed_material, save_certificates
 from gbsmart.gateway.xml import SUG_NS
+from gbsmart.models.gateway import GatewayMessage
 from gbsmart.models.parties import DccUser, DccUserRole
 from tests.gateway.aio import run_async
 from tests.gateway.boxed import EXAMPLES, _example, _without_signature
@@ -87,6 +89,22 @@ class Running:
     port: int
     process: subprocess.Popen
     data_dir: Path
+    database_url: str
+
+    def journal(self, request_id: str, *, wait: float = 10.0) -> list[GatewayMessage]:
+        """The journal rows of ``request_id``, once the gateway's batched writer has written at least one."""
+        engine = make_engine(self.database_url)
+        try:
+            deadline = time.monotonic() + wait
+            while True:
+                with make_sessionmaker(engine)() as session:
+                    rows = list(session.scalars(select(GatewayMessage).where(GatewayMessage.request_id == request_id)
+                                                .order_by(GatewayMessage.id)))
+                if rows or time.monotonic() > deadline:
+                    return rows
+                time.sleep(0.1)
+        finally:
+            engine.dispose()
 
     def start(self) -> None:
         self.process = _start(self.env, self.port)
@@ -159,7 +177,7 @@ def gateway(boxed, load_user, tmp_path_factory):
     save_boxed_material(settings, boxed.material, dsp_key=True)  # `add-certificate` do (test_cli.py)
     save_certificates(settings, LOAD_USER, load_user.certificate.public_bytes(encoding=Encoding.PEM))
     port = _free_port()
-    running = Running(f"http://127.0.0.1:{port}", env, port, _start(env, port), tmp / "var")
+    running = Running(f"http://127.0.0.1:{port}", env, port, _start(env, port), tmp / "var", url)
     yield running
     _stop(running.process)
 
@@ -269,6 +287,29 @@ def test_bad_input_is_refused_and_other_users_are_still_served(gateway, signed):
     assert httpx.post(f"{gateway.url}/api/v1/other", content=base).status_code == 404
     assert _code(gateway.post(WebService.SEND_COMMAND, signed["network.xml"])) == "I99"  # another User: served
     assert gateway.process.poll() is None
+
+
+def _request_id(data: bytes) -> str:
+    return etree.fromstring(data).findtext(f"{{{SUG_NS}}}Header/{{{SUG_NS}}}RequestID") or ""
+
+
+def test_every_duis_answer_is_journalled_with_its_times_and_reason(gateway, signed):
+    """Refusals keep their plain-English reason; accepted requests their log sequence number and TRT."""
+    unknown = _request_id(signed["unknown-device.xml"])
+    gateway.post(WebService.SEND_COMMAND, signed["unknown-device.xml"])
+    [refused] = gateway.journal(unknown)[-1:]
+    assert (refused.state, refused.code, refused.srv) == ("refused", "E19", "4.1.1")
+    assert "not in the Smart Metering Inventory" in refused.explanation and refused.log_seq is None
+    inventory = _request_id(signed["read-a0.xml"])
+    rows = gateway.journal(inventory)
+    assert rows, "the 8.2 request answered earlier in this module is journalled"
+    assert (rows[-1].state, rows[-1].code, rows[-1].trt_class) == ("answered", "I0", "non_device")
+    assert rows[-1].log_seq is not None and rows[-1].due_at == rows[-1].received_at + timedelta(seconds=60)
+    device = _request_id(signed["ECS17b_4.1.1_SINGLE_SUCCESS_REQUEST_DUIS.XML"])
+    acked = gateway.journal(device)[-1]
+    assert (acked.state, acked.code, acked.trt_class, acked.service) == ("acknowledged", "I99", "on_demand",
+                                                                          "serviceS")
+    assert acked.answered_at is not None and acked.answered_at >= acked.received_at
 
 
 def test_a_replayed_or_decreasing_counter_is_refused(gateway, signed):

@@ -35,12 +35,14 @@ from gbsmart.core.clock import Clock, SystemClock
 from gbsmart.core.db import make_engine, make_sessionmaker
 from gbsmart.gateway.authorise import AuthorisationIndex, authorise
 from gbsmart.gateway.duis import DuisCodec, DuisRequest
+from gbsmart.gateway.enums import MessageState
 from gbsmart.gateway.errors import BodyTooLarge, DuisRefused
 from gbsmart.gateway.fastsig import sign, verify_request  # signxml-checked fast path (decision 0023)
 from gbsmart.gateway.inventory import read_inventory
+from gbsmart.gateway.journal import Journal, JournalEntry, trt_for
 from gbsmart.gateway.keystore import Keystore
 from gbsmart.gateway.log import CounterNotIncreasing, RequestLog
-from gbsmart.gateway.matrix import WebService
+from gbsmart.gateway.matrix import WebService, request_matrix
 from gbsmart.gateway.responses import acknowledgement, response
 from gbsmart.gateway.store import DccSigner, dcc_signer, load_keystore, log_path
 from gbsmart.gateway.xml import SUG_NS, check_media_type
@@ -73,6 +75,7 @@ class Gateway:
         self.index: AuthorisationIndex | None = None
         self.signer: DccSigner | None = None
         self.log: RequestLog | None = None
+        self.journal: Journal | None = None
         self._engine: Any = None
         self._sessions: Any = None
         self._refresher: asyncio.Task[None] | None = None
@@ -87,6 +90,8 @@ class Gateway:
         with self._sessions() as session:
             self.index = AuthorisationIndex.load(session)
         self.log = await RequestLog.open(log_path(self.settings))
+        self.journal = Journal(self._sessions, batch=self.settings.gateway_journal_batch)
+        self.journal.start()
         self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever(), name="gateway-refresh")
         log.info("gateway ready: %d Users, %d registrations, %d devices, %d certificates", len(self.index.users),
                  len(self.index.registrations), len(self.index.devices), len(self.keystore))
@@ -96,6 +101,8 @@ class Gateway:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._refresher
+        if self.journal is not None:
+            await self.journal.close()
         if self.log is not None:
             await self.log.close()
         if self._engine is not None:
@@ -189,7 +196,7 @@ class Gateway:
             return exc.status, TEXT, f"{exc.message}\n".encode(), []
 
     async def process(self, service: WebService, body: bytes) -> tuple[int, bytes, bytes, list]:
-        """The pipeline after transport checks: parse, verify, counter, authorise, log, answer."""
+        """The pipeline after transport checks: parse, verify, counter, authorise, log, answer, journal."""
         assert self.index is not None and self.log is not None
         received_at = self.clock.now()
         request = self.codec.parse(body)
@@ -201,17 +208,39 @@ class Gateway:
         decision = authorise(self.index, request, service, received_at)
         if not decision.accepted:
             assert decision.code is not None
+            await self._journal(request, service, MessageState.REFUSED, decision.code, received_at,
+                                explanation=decision.explanation)
             return self._answer(request, decision.code, received_at, decision.explanation)
         try:
-            await self.log.append(originator=originator, counter=counter, service=service.value,
-                                  received_at=received_at, body=body)
+            record = await self.log.append(originator=originator, counter=counter, service=service.value,
+                                        received_at=received_at, body=body)
         except CounterNotIncreasing as exc:
             raise HttpRefusal(409, exc.message) from None
         assert decision.variant is not None
         if decision.variant.srv == "8.2":
-            return await self._read_inventory(request, received_at)
+            status, content_type, answer, headers = await self._read_inventory(request, received_at)
+            code = _header_value(headers, b"x-duis-response-code") or "I0"
+            explanation = _header_value(headers, b"x-duis-explanation") or ""
+            await self._journal(request, service, MessageState.ANSWERED, code, received_at, log_seq=record.seq,
+                                explanation=explanation)
+            return status, content_type, answer, headers
         root = acknowledgement(request, received_at)
+        await self._journal(request, service, MessageState.ACKNOWLEDGED, "I99", received_at, log_seq=record.seq)
         return 200, XML, self._sign(root), []
+
+    async def _journal(self, request: DuisRequest, service: WebService, state: MessageState, code: str,
+                       received_at: datetime, *, explanation: str = "", log_seq: int | None = None) -> None:
+        """Queue the journal row of a request just answered (``gateway.journal``: written in batches)."""
+        if self.journal is None:
+            return
+        variant = request_matrix().get(request.service_reference_variant)
+        trt_class, due_at = trt_for(self.settings, variant, service, received_at)
+        rid = request.request_id
+        await self.journal.record(JournalEntry(
+            request_id=str(rid), originator=rid.originator, target=rid.target, counter=rid.counter,
+            srv=request.service_reference_variant, command_variant=request.command_variant, service=service.value,
+            state=state.value, code=code, explanation=explanation, received_at=received_at,
+            answered_at=self.clock.now(), trt_class=trt_class.value, due_at=due_at, log_seq=log_seq))
 
     async def _read_inventory(self, request: DuisRequest, at: datetime) -> tuple[int, bytes, bytes, list]:
         def read() -> Any:
@@ -235,6 +264,10 @@ class Gateway:
     def _sign(self, root: etree._Element) -> bytes:
         assert self.signer is not None
         return sign(root, self.signer.key, self.signer.certificate)
+
+
+def _header_value(headers: list, name: bytes) -> str | None:
+    return next((value.decode() for key, value in headers if key == name), None)
 
 
 def _replayed(originator: str, counter: int, last: int) -> HttpRefusal:

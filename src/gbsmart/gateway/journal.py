@@ -1,0 +1,177 @@
+"""The message journal's writer: the gateway's DUIS requests and what became of them, written in batches.
+
+The server must not wait on the database per request, so ``Journal.record`` and ``Journal.update`` only queue
+an operation (awaiting only when ``max_pending`` operations are already queued: back-pressure), and one task
+writes them in order, up to ``batch`` in one transaction, in a worker thread. A failed write is retried (the
+operations are kept) and logged. ``flush`` waits until everything queued so far is written; ``close`` flushes.
+
+Rows are addressed by the request's originator and counter: an accepted request's counter is unique per
+originator (the request log refuses a counter that does not increase), so ``update`` touches the one
+non-refused row of that request. Refused rows are written once and never updated.
+
+``trt_for`` says which Target Response Time applies to a request and when it falls due (DOMAIN.md section 6;
+the seconds are settings, ``trt_*_seconds``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from gbsmart.config import Settings
+from gbsmart.gateway.enums import MessageState, TrtClass
+from gbsmart.gateway.matrix import ServiceRequestVariant, WebService
+from gbsmart.models.gateway import GatewayMessage
+
+log = logging.getLogger("gbsmart.gateway.journal")
+
+
+@dataclass(slots=True)
+class JournalEntry:
+    """One journal row as the server knows it when it answers a request."""
+
+    request_id: str
+    originator: str
+    target: str
+    counter: int
+    srv: str
+    command_variant: int
+    service: str
+    state: str
+    code: str
+    received_at: datetime
+    explanation: str = ""
+    trt_class: str | None = None
+    answered_at: datetime | None = None
+    due_at: datetime | None = None
+    completed_at: datetime | None = None
+    delivered_at: datetime | None = None
+    log_seq: int | None = None
+
+
+@dataclass(slots=True)
+class _Update:
+    originator: str
+    counter: int
+    values: dict[str, Any]
+
+
+def trt_for(settings: Settings, variant: ServiceRequestVariant | None, service: WebService,
+            received_at: datetime, *, execution_at: datetime | None = None) -> tuple[TrtClass, datetime]:
+    """The TRT class of a request and the time its response falls due (future-dated: from ``execution_at``)."""
+    if service is WebService.TRANSFORM:
+        return TrtClass.TRANSFORM, received_at + timedelta(seconds=settings.trt_transform_seconds)
+    if service is WebService.NON_DEVICE or (variant is not None and variant.non_device):
+        return TrtClass.NON_DEVICE, received_at + timedelta(seconds=settings.trt_non_device_seconds)
+    if execution_at is not None:
+        return TrtClass.FUTURE_DATED, max(execution_at, received_at) + timedelta(
+            seconds=settings.trt_future_dated_seconds)
+    return TrtClass.ON_DEMAND, received_at + timedelta(seconds=settings.trt_on_demand_seconds)
+
+
+class Journal:
+    """Queued, batched writes of ``gateway_messages`` rows (one writer task)."""
+
+    def __init__(self, sessions: sessionmaker[Session], *, batch: int = 500, max_pending: int = 100_000,
+                 retry_seconds: float = 1.0) -> None:
+        self._sessions = sessions
+        self._batch = batch
+        self._max_pending = max_pending
+        self._retry = retry_seconds
+        self._ops: deque[JournalEntry | _Update] = deque()
+        self._wake = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self.written = 0
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._write_forever(), name="gateway-journal")
+
+    async def record(self, entry: JournalEntry) -> None:
+        """Queue a new row."""
+        await self._queue(entry)
+
+    async def update(self, originator: str, counter: int, **values: Any) -> None:
+        """Queue new values for the accepted request ``originator``/``counter`` (``state``, ``code``, times ...)."""
+        if "state" in values:
+            values["state"] = MessageState(values["state"]).value
+        await self._queue(_Update(originator, counter, values))
+
+    async def _queue(self, op: JournalEntry | _Update) -> None:
+        if self._closing:
+            raise RuntimeError("the journal is closed")
+        while len(self._ops) >= self._max_pending:
+            self._room.clear()
+            await self._room.wait()
+        self._ops.append(op)
+        self._idle.clear()
+        self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._ops)
+
+    async def flush(self) -> None:
+        """Wait until every operation queued so far is written."""
+        if self._task is None:
+            raise RuntimeError("the journal is not started")
+        await self._idle.wait()
+
+    async def close(self) -> None:
+        if self._task is None:
+            return
+        await self.flush()
+        self._closing = True
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+    async def _write_forever(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._ops:
+                ops = [self._ops[i] for i in range(min(self._batch, len(self._ops)))]
+                try:
+                    await asyncio.to_thread(self._write, ops)
+                except Exception:
+                    log.exception("journal write of %d operations failed; retrying", len(ops))
+                    await asyncio.sleep(self._retry)
+                    continue
+                for _ in ops:
+                    self._ops.popleft()
+                self.written += len(ops)
+                if len(self._ops) < self._max_pending:
+                    self._room.set()
+            self._idle.set()
+
+    def _write(self, ops: list[JournalEntry | _Update]) -> None:
+        with self._sessions() as session, session.begin():
+            run: list[dict[str, Any]] = []
+            for op in ops:
+                if isinstance(op, JournalEntry):
+                    run.append(asdict(op))
+                    continue
+                if run:
+                    session.execute(insert(GatewayMessage), run)
+                    run = []
+                session.execute(update(GatewayMessage)
+                                .where(GatewayMessage.originator == op.originator,
+                                       GatewayMessage.counter == op.counter,
+                                       GatewayMessage.state != MessageState.REFUSED.value)
+                                .values(**op.values))
+            if run:
+                session.execute(insert(GatewayMessage), run)
