@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, and_, case, false, func, or_, select
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from gbsmart.gateway.rules import DEVICE_RESPONSE_CLASSES, sees_every_user, trt_
 from gbsmart.models.gateway import GatewayMessage
 from gbsmart.models.parties import DccUser
 
+E = TypeVar("E", MessageState, TrtClass)
 PAGE_SIZE = 50
 MAX_LIMIT = 500
 
@@ -63,7 +65,7 @@ def make_filters(*, request_id: str | None = None, device: str | None = None, or
         except ValueError as exc:
             raise _invalid(field, str(exc)) from None
 
-    def member(field: str, enum: type[MessageState] | type[TrtClass], value: str | None):  # noqa: ANN202
+    def member(field: str, enum: type[E], value: str | None) -> E | None:
         if not value:
             return None
         if value not in enum._value2member_map_:
