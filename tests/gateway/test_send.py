@@ -5,14 +5,15 @@ printed, and a non-zero exit on an HTTP refusal."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
+from dataclasses import dataclass
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import select
+from typer.testing import CliRunner
 
-from gbsmart.config import Settings
+from gbsmart.cli import app
+from gbsmart.config import Settings, get_settings
 from gbsmart.core.db import make_engine, make_sessionmaker
 from gbsmart.core.signing import write_certificates, write_private_key
 from gbsmart.gateway.send import TEST_KEY_NAME, paths_of_test_key
@@ -36,10 +37,35 @@ def gateway(tmp_path_factory):
     _stop(running.process)
 
 
-def _send(gateway: Running, *args: str, allow: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**gateway.env, "COLUMNS": "250", **({"GBSMART_GATEWAY_ALLOW_TEST_KEYS": "true"} if allow else {})}
-    return subprocess.run([sys.executable, "-m", "gbsmart.cli", "gateway", "send", *args, "--url", gateway.url],
-                          env=env, capture_output=True, text=True, timeout=60)
+@pytest.fixture(autouse=True)
+def _wide_consoles(monkeypatch):
+    from gbsmart.core.cli_support import console, err_console
+
+    monkeypatch.setattr(console, "_width", 250)
+    monkeypatch.setattr(err_console, "_width", 250)
+
+
+@dataclass
+class Sent:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _send(gateway: Running, *args: str, allow: bool = True) -> Sent:
+    """The command in this process (CliRunner), against the gateway process, with the gateway's settings."""
+    env = {k: gateway.env[k] for k in ("GBSMART_DATABASE_URL", "GBSMART_DATA_DIR")}
+    env["GBSMART_GATEWAY_REFRESH_SECONDS"] = "0.5"
+    env["GBSMART_GATEWAY_ALLOW_TEST_KEYS"] = "true" if allow else "false"
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["gateway", "send", *args, "--url", gateway.url], env=env,
+                                    terminal_width=250)
+    finally:
+        get_settings.cache_clear()
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Sent(result.exit_code, result.stdout, result.stderr)
 
 
 def test_send_signs_with_a_test_key_sends_and_prints_the_answer(gateway, tmp_path):
