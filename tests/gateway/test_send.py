@@ -5,6 +5,7 @@ printed, and a non-zero exit on an HTTP refusal."""
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -30,7 +31,7 @@ def gateway(tmp_path_factory):
     _seed(url)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "GBSMART_DATABASE_URL": url,
            "GBSMART_DATA_DIR": str(tmp / "var"), "GBSMART_GATEWAY_REFRESH_SECONDS": "0.5"}
-    env.pop("GBSMART_GATEWAY_ALLOW_TEST_KEYS", None)
+    env["GBSMART_GATEWAY_ALLOW_TEST_KEYS"] = "true"  # the gateway trusts test keys only with this (store.py)
     port = _free_port()
     running = Running(f"http://127.0.0.1:{port}", env, port, _start(env, port), tmp / "var", url)
     yield running
@@ -83,8 +84,12 @@ def test_send_signs_with_a_test_key_sends_and_prints_the_answer(gateway, tmp_pat
     assert "Response Code: I99" in first.stdout and "<sr:ResponseCode>I99</sr:ResponseCode>" in first.stdout
     key_path, cert_path = paths_of_test_key(settings, SUPPLIER)
     assert key_path.exists() and cert_path.exists()
-    trusted = load_keystore(settings).for_user(SUPPLIER)
+    allowing = Settings(data_dir=gateway.data_dir, gateway_allow_test_keys=True)
+    trusted = load_keystore(allowing).for_user(SUPPLIER)
     assert any(TEST_KEY_NAME in e.certificate.subject.rfc4514_string() for e in trusted)
+    # a gateway without the setting does not trust it, though the certificate stays saved
+    assert not any(TEST_KEY_NAME in e.certificate.subject.rfc4514_string()
+                   for e in load_keystore(settings).for_user(SUPPLIER))
 
     # the same counter again: the gateway's 409, printed, and a non-zero exit
     again = _send(gateway, str(request), "--test-key")
@@ -118,6 +123,7 @@ def test_send_signs_with_a_given_key_and_shows_a_refusal(gateway, organisations,
     settings = Settings(data_dir=gateway.data_dir)
     operator = organisations[NETWORK_OPERATOR]
     save_certificates(settings, NETWORK_OPERATOR, operator.certificate.public_bytes(Encoding.PEM))
+    time.sleep(1.0)  # the gateway re-reads its certificates every 0.5 s here
     key, cert = tmp_path / "no.key", tmp_path / "no.pem"
     write_private_key(key, operator.key)
     write_certificates(cert, operator.certificate)

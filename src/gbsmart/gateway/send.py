@@ -8,8 +8,9 @@ or a **test key**. ``post`` sends it and reads the answer.
 
 A test key is made once per User ID in ``gateway_dir/test-keys/USER-ID.key`` with a self-signed certificate
 named "gbsmart TEST KEY", saved to the gateway's keystore for that User (``store.save_certificates``, the same
-check as add-certificate), and only when ``gateway_allow_test_keys`` is set: a gateway trusting it accepts any
-request signed with a key anyone on this machine can read.
+check as add-certificate), and only when ``gateway_allow_test_keys`` is set; a gateway trusts test keys only
+with that setting too (``store.load_keystore``): it would accept any request signed with a key anyone on this
+machine can read.
 """
 
 from __future__ import annotations
@@ -36,10 +37,9 @@ from gbsmart.gateway.duis import DuisCodec, DuisRequest, parse_request_id
 from gbsmart.gateway.keystore import eui64
 from gbsmart.gateway.matrix import WebService, request_matrix, service_for
 from gbsmart.gateway.signatures import sign
-from gbsmart.gateway.store import load_keystore, save_certificates
+from gbsmart.gateway.store import TEST_KEY_NAME, load_keystore, save_certificates
 from gbsmart.gateway.xml import DS_NS, SUG_NS, parse_xml
 
-TEST_KEY_NAME = "gbsmart TEST KEY (not for production)"
 _REQUEST_ID = f"{{{SUG_NS}}}Header/{{{SUG_NS}}}RequestID"
 
 
