@@ -113,6 +113,8 @@ class Settings(BaseSettings):
     trt_alert_seconds: float = Field(default=60.0, gt=0, description="TRT of an alert's delivery after receipt.")
     gateway_journal_batch: int = Field(default=500, ge=1, description="Most journal rows written in one "
                                        "transaction.")
+    gateway_allow_test_keys: bool = Field(default=False, description="Let `gbsmart gateway send --test-key` make a "
+                                          "test signing key for a User ID and trust it (never in production).")
 
     @field_validator("cpl_signer_fingerprints")
     @classmethod

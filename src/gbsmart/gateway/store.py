@@ -33,13 +33,24 @@ def log_path(settings: Settings) -> Path:
     return settings.resolved_gateway_dir() / "requests.log"
 
 
+#: the subject CN of the test keys `gbsmart gateway send --test-key` makes (``gateway.send``)
+TEST_KEY_NAME = "gbsmart TEST KEY (not for production)"
+
+
+def is_test_key(cert: x509.Certificate) -> bool:
+    return any(a.value == TEST_KEY_NAME for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME))
+
+
 def load_keystore(settings: Settings) -> Keystore:
-    """Every certificate saved under ``certificates_dir``, each for the User its directory names."""
+    """Every certificate saved under ``certificates_dir``, each for the User its directory names; the test
+    keys of `gateway send --test-key` only while ``gateway_allow_test_keys`` is set."""
     store = Keystore()
     root = certificates_dir(settings)
     if root.is_dir():
         for user_dir in sorted(p for p in root.iterdir() if p.is_dir()):
             for path in sorted(user_dir.glob("*.pem")):
+                if not settings.gateway_allow_test_keys and is_test_key(load_certificate(path)):
+                    continue
                 store.load_file(user_dir.name, path)
     return store
 
