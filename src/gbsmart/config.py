@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     trt_alert_seconds: float = Field(default=60.0, gt=0, description="TRT of an alert's delivery after receipt.")
     gateway_journal_batch: int = Field(default=500, ge=1, description="Most journal rows written in one "
                                        "transaction.")
+    gateway_wan_coverage_file: Path | None = Field(default=None, description="JSON table of SM WAN coverage by "
+                                                   "postcode area for 12.1 Request WAN Matrix; default the built-in "
+                                                   "illustrative table (gateway/wan.py).")
 
     @field_validator("cpl_signer_fingerprints")
     @classmethod
