@@ -11,11 +11,14 @@ from sqlalchemy import select
 
 import gbsmart.models.smi  # noqa: F401  (registers the tables)
 from gbsmart.core.context import Ctx
+from gbsmart.core.db import make_sessionmaker
 from gbsmart.gateway import nondevice
+from gbsmart.gateway.authorise import AuthorisationIndex
 from gbsmart.gateway.demo import BOXED_MPAN, BOXED_MPRN, load_gateway_demo
 from gbsmart.gateway.duis import DuisCodec
 from gbsmart.gateway.matrix import request_matrix
 from gbsmart.gateway.responses import response
+from gbsmart.gateway.server import Gateway
 from gbsmart.gateway.xml import SUG_NS, duis_schema
 from gbsmart.models.parties import DccUser
 from gbsmart.models.smi import SmiDeviceModel
@@ -24,6 +27,7 @@ from gbsmart.smi.enums import SmiStatus
 from gbsmart.smi.errors import DeviceNotFound
 from gbsmart.smi.lookup import StatusIndex
 from gbsmart.smi.rules import STATUS_OF, eui64_to_int
+from tests.gateway.aio import run_async
 from tests.gateway.conftest import request_xml
 
 DCC = "90-B3-D5-1F-30-00-00-02"
@@ -226,3 +230,21 @@ def test_wan_matrix_answers_the_coverage_of_the_postcode_area(demo, tmp_path):
                                                          "AnticipatedCoverageDate", "ConnectivityLikelihood")] == [
         "4G North", "false", "2027-06-01", "Low"]
     assert _send(demo, "12.1", _wan("EC1A 1BB"))[0].code == "E19"  # the file replaces the built-in table
+
+
+def test_the_gateway_puts_the_changed_devices_into_its_index_at_once(demo, engine):
+    """``Gateway._non_device`` (the server's path): the handler in a worker thread, then the index updated, with no
+    refresh: the next request's authorisation sees the pre-notified device."""
+    gateway = Gateway(demo.settings, clock=demo.clock)
+    gateway._sessions = make_sessionmaker(engine)
+    with gateway._sessions() as session:
+        gateway.index = AuthorisationIndex.load(session)
+    mark = gateway.index.devices.history_mark
+    data = request_xml(request_id=f"{SUPPLIER}:{DCC}:{next(_counter)}", cv="8", sr="12.2", srv="12.2",
+                       body=_prenotify(NEW_CHF))
+    request = DuisCodec(duis_schema()).parse(data)
+    answer = run_async(gateway._non_device(nondevice.HANDLERS["12.2"], request, AT))
+    assert answer.code == "I0"
+    assert gateway.index.devices.status(eui64_to_int(NEW_CHF))[0] is SmiStatus.WHITELISTED
+    assert gateway.index.devices.history_mark == mark  # not a refresh: only the changed device was read
+    assert gateway.index.devices.status(eui64_to_int("00-DB-12-34-56-78-90-A0"))[0] is SmiStatus.COMMISSIONED

@@ -207,7 +207,7 @@ def _ch_return(element: str) -> Handler:
 
 def _wan_matrix(c: Context) -> NonDeviceAnswer:
     body = c.body("RequestWANMatrix")
-    matrix = wan.wan_matrix(body, wan.coverage_table(c.settings))
+    matrix = wan.wan_matrix(body, wan.coverage_table(c.settings), c.request.schema_version)
     if isinstance(matrix, str):
         return NonDeviceAnswer("E19", matrix)
     return NonDeviceAnswer("I0", "", matrix)

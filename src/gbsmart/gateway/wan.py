@@ -118,8 +118,13 @@ def postcode_area(postcode: str) -> str | None:
     return match.group(1) if match else None
 
 
-def wan_matrix(request: etree._Element, table: dict[str, Coverage]) -> etree._Element | str:
-    """The ``DSPWANMatrix`` answering a ``RequestWANMatrix`` element, or the reason there is none (E19)."""
+def wan_matrix(request: etree._Element, table: dict[str, Coverage], schema_version: str = "5.4"
+               ) -> etree._Element | str:
+    """The ``DSPWANMatrix`` answering a ``RequestWANMatrix`` element, or the reason there is none (E19).
+
+    DUIS V5.4 wraps each region's answer in a ``DSPWANMatrixResponse`` with its own ``CSPRegionResponseCode``;
+    V5.1 (what DCC Boxed's tool validates) has the same fields directly in ``DSPWANMatrix``: a request declaring
+    schema version 5.1 gets that shape, any later version the V5.4 one."""
     postcode = request.findtext(f"{_sr('PartialAddress')}/{_sr('PostCode')}")
     if postcode is None:
         return ("The DCC here holds no address data to locate a UPRN: ask for the WAN Matrix by PartialAddress "
@@ -133,9 +138,11 @@ def wan_matrix(request: etree._Element, table: dict[str, Coverage]) -> etree._El
     echoed = etree.SubElement(matrix, _sr("Request"))
     for child in request:
         echoed.append(copy.deepcopy(child))
-    answer = etree.SubElement(matrix, _sr("DSPWANMatrixResponse"))
+    v51 = schema_version == "5.1"  # normalised by the codec
+    answer = matrix if v51 else etree.SubElement(matrix, _sr("DSPWANMatrixResponse"))
     etree.SubElement(answer, _sr("CSPRegion")).text = found.region
-    etree.SubElement(answer, _sr("CSPRegionResponseCode")).text = "I0"
+    if not v51:
+        etree.SubElement(answer, _sr("CSPRegionResponseCode")).text = "I0"
     etree.SubElement(answer, _sr("CoverageAvailability")).text = "true" if found.coverage else "false"
     if found.anticipated is not None:
         etree.SubElement(answer, _sr("AnticipatedCoverageDate")).text = found.anticipated.isoformat()
