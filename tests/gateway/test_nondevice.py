@@ -112,6 +112,11 @@ def test_pre_notification_adds_the_device_whitelisted_and_the_index_sees_it(demo
     assert again.code == "E5" and "already in the Smart Metering Inventory" in why
 
 
+def test_a_pre_notified_ihd_needs_no_cpl_entry_to_be_whitelisted(demo):
+    answer, why = _send(demo, "12.2", _prenotify("00-DB-12-34-56-78-90-B5", "IHD", model="ANY-IHD"))
+    assert answer.code == "I0" and _status(demo, "00-DB-12-34-56-78-90-B5") is SmiStatus.WHITELISTED
+
+
 def test_pre_notification_of_a_model_not_on_the_cpl_is_refused_and_adds_nothing(demo):
     answer, why = _send(demo, "12.2", _prenotify("00-DB-12-34-56-78-90-B3", "ESME", model="NOT-ON-CPL"))
     assert answer.code == "E5" and "CPL" in why and not answer.changed
@@ -174,7 +179,7 @@ def test_update_inventory_refusals_name_what_is_wrong_and_change_nothing(demo):
     other, why = _send(demo, "8.4", _update("00-DB-12-34-56-78-90-A0", "<sr:DeleteDevice/>"), user=NETWORK)
     assert other.code == "E4" and "registered Supplier" in why
     # the RTDS 8.4 template deletes A0, which is Commissioned: the lifecycle allows Withdrawn only before use
-    delete, why = _send(demo, "8.4", _update("00-DB-12-34-56-78-90-A0", "<sr:DeleteDevice/>"))
+    delete, why = _send(demo, "8.4", _update("00-DB-12-34-56-78-90-A0", "<!-- a comment --><sr:DeleteDevice/>"))
     assert delete.code == "E5" and "Commissioned to Withdrawn" in why
     assert _status(demo, "00-DB-12-34-56-78-90-A0") is SmiStatus.COMMISSIONED
     mpxn, why = _send(demo, "8.4", _update("00-DB-12-34-56-78-90-A0", "<sr:UpdateMPxN><sr:ImportMPxN>1100000000002"

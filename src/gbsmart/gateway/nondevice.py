@@ -13,7 +13,7 @@ session it commits. A non-device SRV with no handler is acknowledged with I99 as
            Decommissioned)
 12.1       Request WAN Matrix: coverage for a postcode (``gateway.wan``)
 12.2       Device Pre-notification: the device added to the SMI, Pending, and Whitelisted at once if its
-           Device Model is Active on the CPL
+           Device Model is Active on the CPL (or it is an IHD or CAD, which need no CPL entry)
 =========  ===========================================================================================
 
 Every change goes through ``gbsmart.smi.service``, which owns who may change what (``may_add`` /
@@ -43,7 +43,7 @@ from gbsmart.gateway.xml import SUG_NS
 from gbsmart.models.smi import SmiDeviceModel
 from gbsmart.smi import service as smi_service
 from gbsmart.smi.enums import DeviceType, SmiStatus
-from gbsmart.smi.rules import DEVICE_TYPE_OF, STATUS_OF
+from gbsmart.smi.rules import DEVICE_TYPE_OF, STATUS_OF, requires_cpl
 from gbsmart.smi.schemas import DeviceCreate
 
 #: DUIS Response Code for each kind of SMI service refusal. The schema also has SRV-specific codes (E0804xx,
@@ -138,7 +138,7 @@ def _update_inventory(c: Context) -> NonDeviceAnswer:
     ctx = c.as_user()
     device = smi_service.device_for_change(ctx, device_id)  # E19 unknown, E4 not the User's to change
     device_type = DEVICE_TYPE_OF[device.device_type]
-    change = body[1]
+    change = [e for e in body.iterchildren(etree.Element) if e.tag != _sr("DeviceID")][0]  # not comments
     name = etree.QName(change).localname
     if name in ("UpdateDeviceStatusExceptCH", "UpdateDeviceStatusCH"):
         is_ch = device_type in CH_TYPES
@@ -154,7 +154,8 @@ def _update_inventory(c: Context) -> NonDeviceAnswer:
         what = f"Device {device_id} is Withdrawn from the Smart Metering Inventory (its history is kept)."
     elif name == "UpdateDeviceDetails":
         firmware = (change.findtext(_sr("FirmwareVersion")) or "").strip()
-        others = [etree.QName(e).localname for e in change if etree.QName(e).localname != "FirmwareVersion"]
+        others = [etree.QName(e).localname for e in change.iterchildren(etree.Element)
+                  if etree.QName(e).localname != "FirmwareVersion"]
         if others or not firmware:
             raise Invalid(f"Update Device Details can change only the FirmwareVersion here; "
                           f"{', '.join(others) or 'no FirmwareVersion'} given: the Device Model, manufacturer, "
@@ -240,9 +241,11 @@ def _pre_notification(c: Context) -> NonDeviceAnswer:
                         firmware_version=model.firmware_version if model else (firmware or None))
     device = smi_service.add_device(ctx, data)  # only the DCC adds; a model not on the CPL is refused there
     status = STATUS_OF[device.smi_status]
-    if status is SmiStatus.PENDING and model is not None and model.status == EntryStatus.ACTIVE:
+    listed = model is not None and model.status == EntryStatus.ACTIVE
+    if status is SmiStatus.PENDING and (listed or not requires_cpl(device_type)):
         smi_service.change_status(ctx, device_id, SmiStatus.WHITELISTED,
-                                  f"pre-notified by {c.caller.user_id}; Device Model Active on the CPL")
+                                  f"pre-notified by {c.caller.user_id}; " + (
+                                      "Device Model Active on the CPL" if listed else "needs no CPL entry"))
         status = SmiStatus.WHITELISTED
     return NonDeviceAnswer("I0", f"Device {device_id} ({device_type.value}) is in the Smart Metering Inventory, "
                                  f"{status.value}.", changed=[device.device_id])
