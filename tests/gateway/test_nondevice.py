@@ -253,3 +253,14 @@ def test_the_gateway_puts_the_changed_devices_into_its_index_at_once(demo, engin
     assert gateway.index.devices.status(eui64_to_int(NEW_CHF))[0] is SmiStatus.WHITELISTED
     assert gateway.index.devices.history_mark == mark  # not a refresh: only the changed device was read
     assert gateway.index.devices.status(eui64_to_int("00-DB-12-34-56-78-90-A0"))[0] is SmiStatus.COMMISSIONED
+
+
+def test_a_malformed_coverage_file_is_answered_with_what_is_wrong_in_it(demo, tmp_path):
+    table = tmp_path / "coverage.json"
+    table.write_text(json.dumps({"M": {"region": "Middle", "technology": "Cellular"}}))
+    demo.settings = demo.settings.model_copy(update={"gateway_wan_coverage_file": table})
+    answer, why = _send(demo, "12.1", _wan("M22 0RR"))
+    assert answer.code == "E5" and "'M'" in why and "region must be one of" in why
+    table.write_text("{not json")
+    answer, why = _send(demo, "12.1", _wan("M22 0RR"))
+    assert answer.code == "E5" and "cannot be read as JSON" in why

@@ -89,7 +89,7 @@ def parse_coverage(data: dict) -> dict[str, Coverage]:
 
 
 @lru_cache(maxsize=8)
-def _load(path: str, mtime: float) -> dict[str, Coverage]:
+def _load(path: str, stamp: tuple[int, int]) -> dict[str, Coverage]:  # stamp: re-read when the file changes
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -106,10 +106,10 @@ def coverage_table(settings: Settings) -> dict[str, Coverage]:
     if path is None:
         return DEFAULT_COVERAGE
     try:
-        mtime = path.stat().st_mtime
+        stat = path.stat()
     except OSError as exc:
         raise Invalid(f"The WAN coverage file {path} cannot be read ({exc.strerror}).") from exc
-    return _load(str(path), mtime)
+    return _load(str(path), (stat.st_mtime_ns, stat.st_size))
 
 
 def postcode_area(postcode: str) -> str | None:
