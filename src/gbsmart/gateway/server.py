@@ -254,7 +254,12 @@ class Gateway:
         def run() -> tuple[nondevice.NonDeviceAnswer, Any]:
             with self._sessions() as session:
                 answer = nondevice.answer(handler, session, request, caller, self.clock, self.settings)
-                changed = StatusIndex.read_devices(session, answer.changed) if answer.changed else None
+                try:
+                    changed = StatusIndex.read_devices(session, answer.changed) if answer.changed else None
+                except Exception:  # committed already: the periodic refresh brings the index up to date instead
+                    log.exception("re-reading the devices %s request %s changed failed", answer.changed,
+                                  request.request_id)
+                    changed = None
                 return answer, changed
 
         answer, changed = await asyncio.to_thread(run)
