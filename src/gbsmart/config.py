@@ -115,6 +115,9 @@ class Settings(BaseSettings):
                                        "transaction.")
     gateway_allow_test_keys: bool = Field(default=False, description="Let `gbsmart gateway send --test-key` make a "
                                           "test signing key for a User ID and trust it (never in production).")
+    gateway_wan_coverage_file: Path | None = Field(default=None, description="JSON table of SM WAN coverage by "
+                                                   "postcode area for 12.1 Request WAN Matrix; default the built-in "
+                                                   "illustrative table (gateway/wan.py).")
 
     @field_validator("cpl_signer_fingerprints")
     @classmethod

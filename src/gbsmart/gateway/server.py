@@ -12,7 +12,8 @@
    reason in the ``X-DUIS-Explanation`` header;
 6. the durable log (``gateway.log``): the request is fsynced before anything is answered;
 7. the answer, signed with the DCC's key: I99 for a device request; for a non-device request the synchronous
-   answer (8.2 Read Inventory from the SMI), others I99 until their processing exists (docs/gateway.md).
+   answer of ``gateway.nondevice`` (8.2, 8.4, 8.14.x, 12.1, 12.2, acting on the SMI), others I99 until their
+   processing exists (docs/gateway.md).
 
 A refusal at steps 1 to 4 is an HTTP 4xx with a plain message (no DUIS Response: the request is not, or not
 provably, the User's); nothing is logged and no state changes. An unexpected error is a 500 with a plain
@@ -33,12 +34,12 @@ from lxml import etree
 from gbsmart.config import Settings
 from gbsmart.core.clock import Clock, SystemClock
 from gbsmart.core.db import make_engine, make_sessionmaker
+from gbsmart.gateway import nondevice
 from gbsmart.gateway.authorise import AuthorisationIndex, authorise
 from gbsmart.gateway.duis import DuisCodec, DuisRequest
 from gbsmart.gateway.enums import MessageState
 from gbsmart.gateway.errors import BodyTooLarge, DuisRefused
 from gbsmart.gateway.fastsig import sign, verify_request  # signxml-checked fast path (decision 0023)
-from gbsmart.gateway.inventory import read_inventory
 from gbsmart.gateway.journal import Journal, JournalEntry, trt_for
 from gbsmart.gateway.keystore import Keystore
 from gbsmart.gateway.log import CounterNotIncreasing, RequestLog
@@ -46,6 +47,7 @@ from gbsmart.gateway.matrix import WebService, request_matrix
 from gbsmart.gateway.responses import acknowledgement, response
 from gbsmart.gateway.store import DccSigner, dcc_signer, load_keystore, log_path
 from gbsmart.gateway.xml import SUG_NS, check_media_type
+from gbsmart.smi.lookup import StatusIndex
 
 log = logging.getLogger("gbsmart.gateway")
 
@@ -217,13 +219,12 @@ class Gateway:
         except CounterNotIncreasing as exc:
             raise HttpRefusal(409, exc.message) from None
         assert decision.variant is not None
-        if decision.variant.srv == "8.2":
-            status, content_type, answer, headers = await self._read_inventory(request, received_at)
-            code = _header_value(headers, b"x-duis-response-code") or "I0"
-            explanation = _header_value(headers, b"x-duis-explanation") or ""
-            await self._journal(request, service, MessageState.ANSWERED, code, received_at, log_seq=record.seq,
-                                explanation=explanation)
-            return status, content_type, answer, headers
+        handler = nondevice.handler_for(decision.variant.srv) if decision.variant.non_device else None
+        if handler is not None:
+            answer = await self._non_device(handler, request, received_at)
+            await self._journal(request, service, MessageState.ANSWERED, answer.code, received_at,
+                                log_seq=record.seq, explanation=answer.explanation)
+            return self._answer(request, answer.code, received_at, answer.explanation, answer.payload)
         root = acknowledgement(request, received_at)
         await self._journal(request, service, MessageState.ACKNOWLEDGED, "I99", received_at, log_seq=record.seq)
         return 200, XML, self._sign(root), []
@@ -242,32 +243,43 @@ class Gateway:
             state=state.value, code=code, explanation=explanation, received_at=received_at,
             answered_at=self.clock.now(), trt_class=trt_class.value, due_at=due_at, log_seq=log_seq))
 
-    async def _read_inventory(self, request: DuisRequest, at: datetime) -> tuple[int, bytes, bytes, list]:
-        def read() -> Any:
+    async def _non_device(self, handler: nondevice.Handler, request: DuisRequest,
+                          at: datetime) -> nondevice.NonDeviceAnswer:
+        """Run a non-device handler in a worker thread; then put the devices it changed into the index at once."""
+        assert self.index is not None
+        user = self.index.users.get(request.originator)
+        assert user is not None  # authorised: the originator is a known User
+        caller = nondevice.Caller(request.originator, user.organisation_id, user.roles)
+
+        def run() -> tuple[nondevice.NonDeviceAnswer, Any]:
             with self._sessions() as session:
-                return read_inventory(session, request)
+                answer = nondevice.answer(handler, session, request, caller, self.clock, self.settings)
+                try:
+                    changed = StatusIndex.read_devices(session, answer.changed) if answer.changed else None
+                except Exception:  # committed already: the periodic refresh brings the index up to date instead
+                    log.exception("re-reading the devices %s request %s changed failed", answer.changed,
+                                  request.request_id)
+                    changed = None
+                return answer, changed
 
-        answer = await asyncio.to_thread(read)
-        if answer.inventory is None:
-            return self._answer(request, answer.code, at, answer.explanation)
-        root = response(request, "I0", at)
-        root.find(f"{{{SUG_NS}}}Body/{{{SUG_NS}}}ResponseMessage").append(answer.inventory)  # type: ignore[union-attr]
-        return 200, XML, self._sign(root), []
+        answer, changed = await asyncio.to_thread(run)
+        if changed is not None:
+            self.index.devices.apply(changed)  # in the loop: a request sees all of the change or none of it
+        return answer
 
-    def _answer(self, request: DuisRequest, code: str, at: datetime,
-                explanation: str) -> tuple[int, bytes, bytes, list]:
+    def _answer(self, request: DuisRequest, code: str, at: datetime, explanation: str,
+                payload: etree._Element | None = None) -> tuple[int, bytes, bytes, list]:
         headers = [(b"x-duis-response-code", code.encode())]
         if explanation:
             headers.append((b"x-duis-explanation", explanation.encode("ascii", "replace")))
-        return 200, XML, self._sign(response(request, code, at)), headers
+        root = response(request, code, at)
+        if payload is not None:
+            root.find(f"{{{SUG_NS}}}Body/{{{SUG_NS}}}ResponseMessage").append(payload)  # type: ignore[union-attr]
+        return 200, XML, self._sign(root), headers
 
     def _sign(self, root: etree._Element) -> bytes:
         assert self.signer is not None
         return sign(root, self.signer.key, self.signer.certificate)
-
-
-def _header_value(headers: list, name: bytes) -> str | None:
-    return next((value.decode() for key, value in headers if key == name), None)
 
 
 def _replayed(originator: str, counter: int, last: int) -> HttpRefusal:
