@@ -82,3 +82,13 @@ def certificates() -> None:
         for entry in store.for_user(user_id):
             table.add_row(user_id, str(entry.serial), entry.issuer, f"{entry.certificate.not_valid_after_utc:%Y-%m-%d}")
     console.print(table)
+
+
+def _add_device_responses() -> None:
+    from gbsmart.simulator.cli import endpoint_app, responses
+
+    app.add_typer(endpoint_app, name="endpoint")
+    app.command("responses")(responses)
+
+
+_add_device_responses()
