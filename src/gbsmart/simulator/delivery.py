@@ -334,7 +334,7 @@ class Delivery:
 
     def set_endpoints(self, endpoints: dict[str, str]) -> None:
         """New endpoints: a User's parked responses go out at once to a new (or changed) endpoint."""
-        changed = {user for user, url in endpoints.items() if self._endpoints.get(user) != url}
+        changed = [user for user, url in endpoints.items() if self._endpoints.get(user) != url]
         self._endpoints = endpoints
         for user in changed:
             for item in self._parked.pop(user, []):
