@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     gateway_journal_batch: int = Field(default=500, ge=1, description="Most journal rows written in one "
                                        "transaction.")
     # Device simulator and response delivery (issue 10 point 4; docs/gateway.md "Device responses and delivery")
+    simulator_enabled: bool = Field(default=True, description="Complete Send Command requests with the device "
+                                    "simulator and deliver the responses; off: they stay acknowledged (I99 only).")
     simulator_profiles: Path | None = Field(default=None, description="TOML file of device simulator profiles "
                                             "(latency and failures per Device Type and CSP Region); default: the "
                                             "simulator_* settings for every device.")

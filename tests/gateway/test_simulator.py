@@ -207,3 +207,47 @@ def test_users_are_served_round_robin_and_a_user_without_an_endpoint_is_kept(eng
     rows = _rows(dcc.sessions)
     assert all(r.delivered_at is not None and r.last_error == "" for r in rows)
     assert [r.code for r in rows if r.originator == OTHER] == ["E21"]
+
+
+# ---------------------------------------------------------------- recovery's queries, on both databases
+
+
+def test_recovery_finds_logged_requests_without_a_response_and_journal_rows_that_lag(engine, codec, organisations,
+                                                                                     tmp_path):
+    from gbsmart.gateway.log import RequestLog
+    from gbsmart.models.gateway import GatewayMessage
+    from gbsmart.simulator.recovery import journal_entry, unfinished
+
+    sessions = make_sessionmaker(engine)
+    at = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    bodies = {c: signed(request_xml(request_id=f"{SUPPLIER}:{DEVICE}:{c}"), organisations[SUPPLIER])
+              for c in (1, 2, 3, 4)}
+
+    async def logged() -> RequestLog:
+        log = await RequestLog.open(tmp_path / "requests.log")
+        for counter, body in bodies.items():
+            await log.append(originator=SUPPLIER, counter=counter, service="serviceS", received_at=at, body=body)
+        await log.append(originator=SUPPLIER, counter=5, service="serviceD", received_at=at, body=bodies[1])
+        await log.close()
+        return log
+
+    log = run_async(logged())
+    with sessions() as session, session.begin():
+        for counter in (1, 2, 3):  # 4 never reached the journal
+            session.add(GatewayMessage(**_entry(counter, at)))
+        session.add(GatewayResponse(request_id=f"{SUPPLIER}:{DEVICE}:1", response_id=f"{DEVICE}:{SUPPLIER}:1",
+                                    originator=SUPPLIER, counter=1, log_seq=1, code="I0", body=b"<x/>",
+                                    completed_at=at, attempts=0, last_error="", delivered_at=at))
+    to_complete, unjournalled, repairs = unfinished(sessions, log, codec)
+    assert [(u.record.counter, u.journalled) for u in to_complete] == [(2, True), (3, True), (4, False)]
+    assert unjournalled == []
+    assert [(r.counter, r.values["state"].value) for r in repairs] == [(1, "delivered")]
+    rebuilt = journal_entry(Settings(), to_complete[-1])
+    assert (rebuilt.state, rebuilt.code, rebuilt.log_seq, rebuilt.trt_class) == ("acknowledged", "I99", 4,
+                                                                                 "on_demand")
+
+
+def _entry(counter: int, at: datetime) -> dict:
+    return {"request_id": f"{SUPPLIER}:{DEVICE}:{counter}", "originator": SUPPLIER, "target": DEVICE,
+            "counter": counter, "srv": "4.1.1", "command_variant": 1, "service": "serviceS",
+            "state": "acknowledged", "code": "I99", "explanation": "", "received_at": at, "log_seq": counter}

@@ -96,9 +96,10 @@ class Gateway:
         self.log = await RequestLog.open(log_path(self.settings))
         self.journal = Journal(self._sessions, batch=self.settings.gateway_journal_batch)
         self.journal.start()
-        self.responses = DeviceResponses(self.settings, self._sessions, clock=self.clock, sign=self._sign,
-                                         journal=self.journal, devices=lambda: self.index.devices)  # type: ignore
-        await self.responses.start(self.log, self.codec)
+        if self.settings.simulator_enabled:
+            self.responses = DeviceResponses(self.settings, self._sessions, clock=self.clock, sign=self._sign,
+                                             journal=self.journal, devices=lambda: self.index.devices)  # type: ignore
+            await self.responses.start(self.log, self.codec)
         self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever(), name="gateway-refresh")
         log.info("gateway ready: %d Users, %d registrations, %d devices, %d certificates", len(self.index.users),
                  len(self.index.registrations), len(self.index.devices), len(self.keystore))
