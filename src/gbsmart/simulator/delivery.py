@@ -59,7 +59,7 @@ class _Item:
     originator: str
     counter: int
     response_id: str
-    body: bytes
+    body: bytes | None  # None: read from its row when it is next sent (kept ones are not all held in memory)
     attempts: int = 0
     marked_undelivered: bool = False
 
@@ -124,7 +124,7 @@ class Delivery:
         kept = await asyncio.to_thread(self._read_undelivered)
         now, loop_now = self._clock.now(), asyncio.get_running_loop().time()
         for row in kept:
-            item = _Item(row.originator, row.counter, row.response_id, row.body, row.attempts,
+            item = _Item(row.originator, row.counter, row.response_id, None, row.attempts,
                          marked_undelivered=row.attempts > 0 or bool(row.last_error))
             wait = (row.next_attempt_at - now).total_seconds() if row.next_attempt_at is not None else 0.0
             self._schedule(item, loop_now + max(0.0, wait))
@@ -229,11 +229,19 @@ class Delivery:
         with self._sessions() as session:
             return {row.user_id: row.url for row in session.scalars(select(GatewayEndpoint))}
 
+    def _read_body(self, originator: str, counter: int) -> bytes:
+        with self._sessions() as session:
+            body = session.scalar(select(GatewayResponse.body).where(GatewayResponse.originator == originator,
+                                                                     GatewayResponse.counter == counter))
+        if body is None:
+            raise LookupError(f"the kept response to {originator} counter {counter} is not in gateway_responses")
+        return bytes(body)
+
     def _read_undelivered(self) -> list[Any]:
         with self._sessions() as session:
             return list(session.execute(
                 select(GatewayResponse.originator, GatewayResponse.counter, GatewayResponse.response_id,
-                       GatewayResponse.body, GatewayResponse.attempts, GatewayResponse.next_attempt_at,
+                       GatewayResponse.attempts, GatewayResponse.next_attempt_at,
                        GatewayResponse.last_error)
                 .where(GatewayResponse.delivered_at.is_(None)).order_by(GatewayResponse.id)))
 
@@ -288,6 +296,7 @@ class Delivery:
         assert self._http is not None
         url = self._endpoints.get(item.originator)
         if url is None:
+            item.body = None  # parked for as long as the User has no endpoint: its row holds the body
             self._parked.setdefault(item.originator, []).append(item)
             if not item.marked_undelivered:
                 item.marked_undelivered = True
@@ -295,6 +304,8 @@ class Delivery:
                     "last_error": no_endpoint_error(item.originator), "next_attempt_at": None},
                     journal={"state": MessageState.UNDELIVERED}))
             return
+        if item.body is None:
+            item.body = await asyncio.to_thread(self._read_body, item.originator, item.counter)
         try:
             answer = await self._http.post(url, content=item.body, headers={
                 "content-type": "application/xml", "x-duis-response-id": item.response_id})
