@@ -118,6 +118,30 @@ class Settings(BaseSettings):
     gateway_wan_coverage_file: Path | None = Field(default=None, description="JSON table of SM WAN coverage by "
                                                    "postcode area for 12.1 Request WAN Matrix; default the built-in "
                                                    "illustrative table (gateway/wan.py).")
+    # Device simulator and response delivery (issue 10 point 4; docs/gateway.md "Device responses and delivery")
+    simulator_enabled: bool = Field(default=True, description="Complete Send Command requests with the device "
+                                    "simulator and deliver the responses; off: they stay acknowledged (I99 only).")
+    simulator_profiles: Path | None = Field(default=None, description="TOML file of device simulator profiles "
+                                            "(latency and failures per Device Type and CSP Region); default: the "
+                                            "simulator_* settings for every device.")
+    simulator_latency_seconds: float = Field(default=0.5, ge=0, description="Mean time a simulated device takes "
+                                             "to answer a request.")
+    simulator_jitter_seconds: float = Field(default=0.25, ge=0, description="Latency spread: uniform within "
+                                            "plus or minus this of the mean (never below 0).")
+    simulator_failure_rate: float = Field(default=0.01, ge=0, le=1, description="Share of device requests that "
+                                          "fail (E20 / E21 responses).")
+    simulator_seed: int | None = Field(default=None, description="Fixed random seed for the simulator's "
+                                       "latencies and failures (tests); default: random.")
+    simulator_max_pending: int = Field(default=100_000, ge=1, description="Most device requests awaiting their "
+                                       "simulated response; more wait (back-pressure).")
+    delivery_concurrency: int = Field(default=16, ge=1, description="Most response POSTs to Users' endpoints "
+                                      "in flight at once.")
+    delivery_timeout_seconds: float = Field(default=10.0, gt=0, description="How long one POST to a User's "
+                                            "endpoint may take before it counts as failed.")
+    delivery_retry_base_seconds: float = Field(default=1.0, gt=0, description="Wait before the first retry of a "
+                                               "failed delivery; doubled after each failure.")
+    delivery_retry_max_seconds: float = Field(default=300.0, gt=0, description="Longest wait between delivery "
+                                              "retries (the back-off's cap).")
 
     @field_validator("cpl_signer_fingerprints")
     @classmethod

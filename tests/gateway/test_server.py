@@ -172,7 +172,8 @@ def gateway(boxed, load_user, tmp_path_factory):
     url = f"sqlite:///{tmp / 'gateway.db'}"
     _seed(url)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "GBSMART_DATABASE_URL": url,
-           "GBSMART_DATA_DIR": str(tmp / "var"), "GBSMART_GATEWAY_REFRESH_SECONDS": "0.5"}
+           "GBSMART_DATA_DIR": str(tmp / "var"), "GBSMART_GATEWAY_REFRESH_SECONDS": "0.5",
+           "GBSMART_SIMULATOR_FAILURE_RATE": "0"}
     settings = Settings(data_dir=tmp / "var")  # what `gbsmart gateway load-boxed-jar --dsp-key` and
     save_boxed_material(settings, boxed.material, dsp_key=True)  # `add-certificate` do (test_cli.py)
     save_certificates(settings, LOAD_USER, load_user.certificate.public_bytes(encoding=Encoding.PEM))
@@ -315,8 +316,9 @@ def test_every_duis_answer_is_journalled_with_its_times_and_reason(gateway, sign
     assert rows[-1].log_seq is not None and rows[-1].due_at == rows[-1].received_at + timedelta(seconds=60)
     device = _request_id(signed["ECS17b_4.1.1_SINGLE_SUCCESS_REQUEST_DUIS.XML"])
     acked = gateway.journal(device)[-1]
-    assert (acked.state, acked.code, acked.trt_class, acked.service) == ("acknowledged", "I99", "on_demand",
-                                                                          "serviceS")
+    assert (acked.trt_class, acked.service) == ("on_demand", "serviceS")
+    # the device simulator completes it soon after; no endpoint is registered here, so it is kept (test_delivery.py)
+    assert (acked.state, acked.code) in {("acknowledged", "I99"), ("completed", "I0"), ("undelivered", "I0")}
     assert acked.answered_at is not None and acked.answered_at >= acked.received_at
 
 

@@ -146,3 +146,11 @@ def send(
     console.print(answer.text.rstrip(), markup=False, highlight=False, soft_wrap=True)
     if answer.refused_by_http:
         raise typer.Exit(1)
+def _add_device_responses() -> None:
+    from gbsmart.simulator.cli import endpoint_app, responses
+
+    app.add_typer(endpoint_app, name="endpoint")
+    app.command("responses")(responses)
+
+
+_add_device_responses()

@@ -13,7 +13,9 @@
 6. the durable log (``gateway.log``): the request is fsynced before anything is answered;
 7. the answer, signed with the DCC's key: I99 for a device request; for a non-device request the synchronous
    answer of ``gateway.nondevice`` (8.2, 8.4, 8.14.x, 12.1, 12.2, acting on the SMI), others I99 until their
-   processing exists (docs/gateway.md).
+   processing exists (docs/gateway.md);
+8. a Send Command request then goes to the device simulator (``gbsmart.simulator``), whose signed I0 / E20 /
+   E21 Response is kept and POSTed to the User's registered endpoint.
 
 A refusal at steps 1 to 4 is an HTTP 4xx with a plain message (no DUIS Response: the request is not, or not
 provably, the User's); nothing is logged and no state changes. An unexpected error is a 500 with a plain
@@ -47,6 +49,7 @@ from gbsmart.gateway.matrix import WebService, request_matrix
 from gbsmart.gateway.responses import acknowledgement, response
 from gbsmart.gateway.store import DccSigner, dcc_signer, load_keystore, log_path
 from gbsmart.gateway.xml import SUG_NS, check_media_type
+from gbsmart.simulator.responses import DeviceResponses
 from gbsmart.smi.lookup import StatusIndex
 
 log = logging.getLogger("gbsmart.gateway")
@@ -78,6 +81,7 @@ class Gateway:
         self.signer: DccSigner | None = None
         self.log: RequestLog | None = None
         self.journal: Journal | None = None
+        self.responses: DeviceResponses | None = None  # the device simulator and delivery (gbsmart.simulator)
         self._engine: Any = None
         self._sessions: Any = None
         self._refresher: asyncio.Task[None] | None = None
@@ -94,6 +98,10 @@ class Gateway:
         self.log = await RequestLog.open(log_path(self.settings))
         self.journal = Journal(self._sessions, batch=self.settings.gateway_journal_batch)
         self.journal.start()
+        if self.settings.simulator_enabled:
+            self.responses = DeviceResponses(self.settings, self._sessions, clock=self.clock, sign=self._sign,
+                                             journal=self.journal, devices=lambda: self.index.devices)  # type: ignore
+            await self.responses.start(self.log, self.codec)
         self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever(), name="gateway-refresh")
         log.info("gateway ready: %d Users, %d registrations, %d devices, %d certificates", len(self.index.users),
                  len(self.index.registrations), len(self.index.devices), len(self.keystore))
@@ -103,6 +111,8 @@ class Gateway:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._refresher
+        if self.responses is not None:
+            await self.responses.close()
         if self.journal is not None:
             await self.journal.close()
         if self.log is not None:
@@ -227,6 +237,8 @@ class Gateway:
             return self._answer(request, answer.code, received_at, answer.explanation, answer.payload)
         root = acknowledgement(request, received_at)
         await self._journal(request, service, MessageState.ACKNOWLEDGED, "I99", received_at, log_seq=record.seq)
+        if service is WebService.SEND_COMMAND and self.responses is not None:  # the device answers later
+            await self.responses.submit(request, log_seq=record.seq, received_at=received_at)
         return 200, XML, self._sign(root), []
 
     async def _journal(self, request: DuisRequest, service: WebService, state: MessageState, code: str,
