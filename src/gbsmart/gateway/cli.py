@@ -39,12 +39,16 @@ def serve(
 def add_certificate(
     user_id: str = typer.Argument(..., help="The DCC User ID (EUI-64) whose signatures the certificate verifies."),
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="PEM (one or more) or DER certificate."),
+    command_signing: bool = typer.Option(False, "--command-signing", help="Trust it for the User's GBCS command "
+                                         "signatures (Signed Pre-Commands) instead of its DUIS XML signatures."),
 ) -> None:
     """Trust a User's organisation certificate for its DUIS signatures (a running gateway reloads it)."""
     from gbsmart.gateway.store import save_certificates
+    from gbsmart.gateway.transform import save_command_certificates
 
+    save = save_command_certificates if command_signing else save_certificates
     with friendly_errors():
-        entries = save_certificates(get_settings(), user_id, file.read_bytes(), source=file.name)
+        entries = save(get_settings(), user_id, file.read_bytes(), source=file.name)
     for entry in entries:
         console.print(f"[green]✓[/] {entry.describe()}")
 

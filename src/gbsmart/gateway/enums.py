@@ -24,3 +24,10 @@ class TrtClass(LabelledEnum):
     ON_DEMAND = "on_demand", "On-demand device response", "teal"
     FUTURE_DATED = "future_dated", "Future-dated device response", "cyan"
     NON_DEVICE = "non_device", "Non-device response", "grey"
+
+
+class PreCommandState(LabelledEnum):
+    """What became of a Pre-Command the DCC issued on Transform (``gateway.transform``)."""
+
+    ISSUED = "issued", "Issued", "blue"          # returned to the User; its Signed Pre-Command is awaited
+    ACCEPTED = "accepted", "Signed and accepted", "green"  # the User's Signed Pre-Command was acknowledged (I99)

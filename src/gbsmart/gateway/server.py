@@ -44,7 +44,9 @@ from gbsmart.gateway.keystore import Keystore
 from gbsmart.gateway.log import CounterNotIncreasing, RequestLog
 from gbsmart.gateway.matrix import WebService, request_matrix
 from gbsmart.gateway.responses import acknowledgement, response
-from gbsmart.gateway.store import DccSigner, dcc_signer, load_keystore, log_path
+from gbsmart.gateway.store import DccSigner, certificates_dir, dcc_signer, load_keystore, log_path
+from gbsmart.gateway.transform import PreCommands, is_signed_pre_command
+from gbsmart.gateway.validity import check_validity
 from gbsmart.gateway.xml import SUG_NS, check_media_type
 
 log = logging.getLogger("gbsmart.gateway")
@@ -76,6 +78,7 @@ class Gateway:
         self.signer: DccSigner | None = None
         self.log: RequestLog | None = None
         self.journal: Journal | None = None
+        self.pre_commands = PreCommands(settings)  # Transform and Signed Pre-Commands (gateway.transform)
         self._engine: Any = None
         self._sessions: Any = None
         self._refresher: asyncio.Task[None] | None = None
@@ -92,6 +95,7 @@ class Gateway:
         self.log = await RequestLog.open(log_path(self.settings))
         self.journal = Journal(self._sessions, batch=self.settings.gateway_journal_batch)
         self.journal.start()
+        self.pre_commands.start(self._sessions)
         self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever(), name="gateway-refresh")
         log.info("gateway ready: %d Users, %d registrations, %d devices, %d certificates", len(self.index.users),
                  len(self.index.registrations), len(self.index.devices), len(self.keystore))
@@ -114,6 +118,7 @@ class Gateway:
         with self._sessions() as session:
             self.index.refresh(session)
         self.keystore = load_keystore(self.settings)
+        self.pre_commands.refresh()
 
     async def _refresh_forever(self) -> None:
         while True:
@@ -200,7 +205,11 @@ class Gateway:
         assert self.index is not None and self.log is not None
         received_at = self.clock.now()
         request = self.codec.parse(body)
-        verify_request(request, self.keystore)
+        entry = verify_request(request, self.keystore)
+        check_validity(self.settings, entry, received_at, what="DUIS XML signing",
+                       directory=certificates_dir(self.settings))
+        if is_signed_pre_command(request):  # repeats its Transform request's counter: matched to it instead
+            return await self.pre_commands.signed_pre_command(self, request, service, entry, body, received_at)
         originator, counter = request.originator, request.request_id.counter
         last = self.log.last_counter(originator)
         if last is not None and counter <= last:
@@ -217,6 +226,8 @@ class Gateway:
         except CounterNotIncreasing as exc:
             raise HttpRefusal(409, exc.message) from None
         assert decision.variant is not None
+        if service is WebService.TRANSFORM:
+            return await self.pre_commands.transform(self, request, service, entry, record.seq, received_at)
         if decision.variant.srv == "8.2":
             status, content_type, answer, headers = await self._read_inventory(request, received_at)
             code = _header_value(headers, b"x-duis-response-code") or "I0"
