@@ -92,7 +92,8 @@ def _request(user: str, counter: int, *, cv: int = 4, sr: str = "11.3", srv: str
 
 
 def _signed_pre_command(user: str, counter: int, gbcs: bytes, **kw) -> bytes:
-    body = f"<sr:SignedPreCommand><sr:GBCSPayload>{base64.b64encode(gbcs).decode()}</sr:GBCSPayload></sr:SignedPreCommand>"
+    body = (f"<sr:SignedPreCommand><sr:GBCSPayload>{base64.b64encode(gbcs).decode()}</sr:GBCSPayload>"
+            "</sr:SignedPreCommand>")
     return _request(user, counter, cv=kw.pop("cv", 5), body=body, **kw)
 
 

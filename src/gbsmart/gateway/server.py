@@ -5,13 +5,16 @@
 
 1. media type (415) and size (413, read no further than the limit);
 2. parse once: hardened XML, DUIS schema, header (400 with the codec's message);
-3. XML Signature against the originator's certificate in the keystore (400; 403 for another User's key);
+3. XML Signature against the originator's certificate in the keystore (400; 403 for another User's key), the
+   certificate within its dates at receipt (``gateway.validity``; a Signed Pre-Command, Command Variants 5 to
+   7, then goes to ``gateway.transform``, which matches it to its Pre-Command instead of step 4's counter);
 4. RequestID counter strictly above the originator's last accepted one (409: a replay or a decrease; no DUIS
    Response Code describes it that we know of, decision 0020);
 5. authorisation (``gateway.authorise``): a refusal is a signed DUIS Response with its E-code, the plain-English
    reason in the ``X-DUIS-Explanation`` header;
 6. the durable log (``gateway.log``): the request is fsynced before anything is answered;
-7. the answer, signed with the DCC's key: I99 for a device request; for a non-device request the synchronous
+7. the answer, signed with the DCC's key: at Transform, I0 with the Pre-Command (``gateway.transform``); I99
+   for a device request; for a non-device request the synchronous
    answer (8.2 Read Inventory from the SMI), others I99 until their processing exists (docs/gateway.md).
 
 A refusal at steps 1 to 4 is an HTTP 4xx with a plain message (no DUIS Response: the request is not, or not
