@@ -243,6 +243,24 @@ def test_the_boxed_jar_gives_command_certificates_marked_as_test_ones(boxed, tmp
                    what="command signing", directory=directory)
 
 
+def test_pre_commands_are_kept_found_and_accepted_once_on_both_databases(engine, keys, tmp_path):
+    from gbsmart.gateway.transform import PreCommands
+
+    store = PreCommands(Settings(data_dir=tmp_path))
+    store.start(make_sessionmaker(engine))
+    request = CODEC.parse(_request(CRITICAL, 42))
+    xml = Keystore()
+    entry = xml.add(CRITICAL, keys.xml_cert)
+    store._insert(request, pre_command_payload(request), entry, NOW)
+    issued = store._find(CRITICAL, 42)
+    assert issued is not None and issued.state == "issued" and issued.payload == pre_command_payload(request)
+    assert store._find(CRITICAL, 43) is None and store._find(SUPPLIER, 42) is None
+    assert store._accept(issued.id, keys.command_cert.serial_number, NOW) is True
+    assert store._accept(issued.id, keys.command_cert.serial_number, NOW) is False  # once only
+    accepted = store._find(CRITICAL, 42)
+    assert accepted is not None and accepted.state == "accepted" and accepted.accepted_at == NOW
+
+
 # ---------------------------------------------------------------- over HTTP, through `gbsmart gateway serve`
 
 

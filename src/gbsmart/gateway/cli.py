@@ -74,15 +74,18 @@ def load_boxed_jar(
 
 @app.command()
 def certificates() -> None:
-    """List the certificates the gateway verifies DUIS signatures against."""
+    """List the certificates the gateway verifies DUIS (and Signed Pre-Command) signatures against."""
     from gbsmart.gateway.store import load_keystore
+    from gbsmart.gateway.transform import load_command_keystore
 
     with friendly_errors():
-        store = load_keystore(get_settings())
-    table = Table(title=f"{len(store)} certificate(s)")
-    for col in ("User ID", "serial", "issuer", "valid to"):
+        stores = {"DUIS XML": load_keystore(get_settings()), "command": load_command_keystore(get_settings())}
+    table = Table(title=f"{sum(len(s) for s in stores.values())} certificate(s)")
+    for col in ("User ID", "serial", "issuer", "valid to", "signs"):
         table.add_column(col, overflow="fold")
-    for user_id in store.user_ids():
-        for entry in store.for_user(user_id):
-            table.add_row(user_id, str(entry.serial), entry.issuer, f"{entry.certificate.not_valid_after_utc:%Y-%m-%d}")
+    for use, store in stores.items():
+        for user_id in store.user_ids():
+            for entry in store.for_user(user_id):
+                table.add_row(user_id, str(entry.serial), entry.issuer,
+                              f"{entry.certificate.not_valid_after_utc:%Y-%m-%d}", use)
     console.print(table)
