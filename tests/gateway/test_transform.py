@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -369,6 +370,22 @@ def test_signed_pre_commands_refused_over_http(gateway, keys):
     good = _post(gateway, WebService.SEND_COMMAND,
                  _signed_pre_command(CRITICAL, 200, sign_pre_command(payload, keys.command_key)), keys)
     assert _code(good) == "I99"
+
+
+def test_kill_9_keeps_issued_pre_commands_and_acknowledges_no_signed_pre_command_twice(gateway, keys):
+    first = _pre_command(_post(gateway, WebService.TRANSFORM, _request(CRITICAL, 300), keys).content)
+    second = _pre_command(_post(gateway, WebService.TRANSFORM, _request(CRITICAL, 301), keys).content)
+    spc = _signed_pre_command(CRITICAL, 300, sign_pre_command(first, keys.command_key))
+    assert _code(_post(gateway, WebService.SEND_COMMAND, spc, keys)) == "I99"
+    os.kill(gateway.process.pid, signal.SIGKILL)
+    gateway.process.wait(10)
+    gateway.start()
+    again = _post(gateway, WebService.SEND_COMMAND, spc, keys)
+    assert _code(again) == E_NO_PRE_COMMAND and "already signed and accepted" in again.headers["x-duis-explanation"]
+    later = _post(gateway, WebService.SEND_COMMAND,
+                  _signed_pre_command(CRITICAL, 301, sign_pre_command(second, keys.command_key)), keys)
+    assert _code(later) == "I99", later.headers.get("x-duis-explanation")  # issued before the kill: still there
+    assert _post(gateway, WebService.TRANSFORM, _request(CRITICAL, 301), keys).status_code == 409
 
 
 def test_an_expired_xml_certificate_is_refused_under_enforce(gateway, expired_user):
