@@ -6,6 +6,7 @@ import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -142,6 +143,13 @@ class Settings(BaseSettings):
                                                "failed delivery; doubled after each failure.")
     delivery_retry_max_seconds: float = Field(default=300.0, gt=0, description="Longest wait between delivery "
                                               "retries (the back-off's cap).")
+    # certificate validity and Signed Pre-Commands (docs/gateway.md "Certificate validity")
+    gateway_certificate_validity: Literal["enforce", "warn"] = Field(
+        default="enforce", description="A signing certificate outside its validity dates at a request's receipt: "
+                                       "enforce refuses the request, warn accepts it and logs a warning.")
+    gateway_allow_expired_test_certificates: bool = Field(
+        default=False, description="Accept the DCC Boxed test certificates (marked by `gateway load-boxed-jar`) "
+                                   "past their expiry, with a warning, even under enforce; scripts/run sets it.")
 
     @field_validator("cpl_signer_fingerprints")
     @classmethod

@@ -89,7 +89,7 @@ def test_every_enumeration_column_is_checked_but_the_free_text_device_type():
                      ("smi_devices", "device_type"), ("smi_registrations", "fuel")]:
         assert expected in checks
     assert ("smi_device_models", "physical_device_type") not in checks  # named as the extract names them
-    assert len(checks) == 48  # 46, and the gateway journal's state and TRT class
+    assert len(checks) == 49  # 46, the gateway journal's state and TRT class, and the Pre-Commands' state
 
 
 def _load_demo(engine, tmp_path) -> None:

@@ -225,7 +225,11 @@ EXPECTED = {"CS08_11.2_SUCCESS_REQUEST_DUIS.XML": "E1",  # originated by the DCC
             "8.4_UPDATE_INVENTORY_REQUEST_DUIS.XML": "E5",  # deletes A0, Commissioned: only unused devices go
             "12.2_DEVICE_PRE_NOTIFICATION_REQUEST_DUIS.XML": "E5",  # A0 is in the SMI already
             # installs A2 at MPxN 1000999888, for which no Supplier is registered
-            "8.14.1_COMMUNICATIONS_HUB_STATUS_UPDATE_INSTALL_SUCCESS_REQUEST_DUIS.XML": "E4"}
+            "8.14.1_COMMUNICATIONS_HUB_STATUS_UPDATE_INSTALL_SUCCESS_REQUEST_DUIS.XML": "E4",
+            # critical requests at Transform: the Pre-Command (gateway.transform, tests/gateway/test_transform.py)
+            "CS02bSupplierBySupplier_6.15.1_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML": "I0",
+            "CS06_11.3_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML": "I0", "ECS43_7.2_SUCCESS_REQUEST_DUIS.XML": "I0",
+            "ECS70Commission_8.1.1_SUCCESS_REQUEST_DUIS.XML": "I0"}
 
 
 def test_the_rtds_requests_get_signed_answers_with_the_right_codes_that_dcc_boxed_validates(

@@ -39,12 +39,16 @@ def serve(
 def add_certificate(
     user_id: str = typer.Argument(..., help="The DCC User ID (EUI-64) whose signatures the certificate verifies."),
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="PEM (one or more) or DER certificate."),
+    command_signing: bool = typer.Option(False, "--command-signing", help="Trust it for the User's GBCS command "
+                                         "signatures (Signed Pre-Commands) instead of its DUIS XML signatures."),
 ) -> None:
     """Trust a User's organisation certificate for its DUIS signatures (a running gateway reloads it)."""
     from gbsmart.gateway.store import save_certificates
+    from gbsmart.gateway.transform import save_command_certificates
 
+    save = save_command_certificates if command_signing else save_certificates
     with friendly_errors():
-        entries = save_certificates(get_settings(), user_id, file.read_bytes(), source=file.name)
+        entries = save(get_settings(), user_id, file.read_bytes(), source=file.name)
     for entry in entries:
         console.print(f"[green]✓[/] {entry.describe()}")
 
@@ -70,17 +74,20 @@ def load_boxed_jar(
 
 @app.command()
 def certificates() -> None:
-    """List the certificates the gateway verifies DUIS signatures against."""
+    """List the certificates the gateway verifies DUIS (and Signed Pre-Command) signatures against."""
     from gbsmart.gateway.store import load_keystore
+    from gbsmart.gateway.transform import load_command_keystore
 
     with friendly_errors():
-        store = load_keystore(get_settings())
-    table = Table(title=f"{len(store)} certificate(s)")
-    for col in ("User ID", "serial", "issuer", "valid to"):
+        stores = {"DUIS XML": load_keystore(get_settings()), "command": load_command_keystore(get_settings())}
+    table = Table(title=f"{sum(len(s) for s in stores.values())} certificate(s)")
+    for col in ("User ID", "serial", "issuer", "valid to", "signs"):
         table.add_column(col, overflow="fold")
-    for user_id in store.user_ids():
-        for entry in store.for_user(user_id):
-            table.add_row(user_id, str(entry.serial), entry.issuer, f"{entry.certificate.not_valid_after_utc:%Y-%m-%d}")
+    for use, store in stores.items():
+        for user_id in store.user_ids():
+            for entry in store.for_user(user_id):
+                table.add_row(user_id, str(entry.serial), entry.issuer,
+                              f"{entry.certificate.not_valid_after_utc:%Y-%m-%d}", use)
     console.print(table)
 
 

@@ -33,3 +33,10 @@ class TrtOutcome(LabelledEnum):
     MISSED = "missed", "TRT missed", "red"
     PENDING = "pending", "Pending", "blue"
     NONE = "none", "No TRT", "grey"
+
+
+class PreCommandState(LabelledEnum):
+    """What became of a Pre-Command the DCC issued on Transform (``gateway.transform``)."""
+
+    ISSUED = "issued", "Issued", "blue"          # returned to the User; its Signed Pre-Command is awaited
+    ACCEPTED = "accepted", "Signed and accepted", "green"  # the User's Signed Pre-Command was acknowledged (I99)

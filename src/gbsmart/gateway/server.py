@@ -5,13 +5,16 @@
 
 1. media type (415) and size (413, read no further than the limit);
 2. parse once: hardened XML, DUIS schema, header (400 with the codec's message);
-3. XML Signature against the originator's certificate in the keystore (400; 403 for another User's key);
+3. XML Signature against the originator's certificate in the keystore (400; 403 for another User's key), the
+   certificate within its dates at receipt (``gateway.validity``; a Signed Pre-Command, Command Variants 5 to
+   7, then goes to ``gateway.transform``, which matches it to its Pre-Command instead of step 4's counter);
 4. RequestID counter strictly above the originator's last accepted one (409: a replay or a decrease; no DUIS
    Response Code describes it that we know of, decision 0020);
 5. authorisation (``gateway.authorise``): a refusal is a signed DUIS Response with its E-code, the plain-English
    reason in the ``X-DUIS-Explanation`` header;
 6. the durable log (``gateway.log``): the request is fsynced before anything is answered;
-7. the answer, signed with the DCC's key: I99 for a device request; for a non-device request the synchronous
+7. the answer, signed with the DCC's key: at Transform, I0 with the Pre-Command (``gateway.transform``); I99
+   for a device request; for a non-device request the synchronous
    answer of ``gateway.nondevice`` (8.2, 8.4, 8.14.x, 12.1, 12.2, acting on the SMI), others I99 until their
    processing exists (docs/gateway.md);
 8. a Send Command request then goes to the device simulator (``gbsmart.simulator``), whose signed I0 / E20 /
@@ -47,7 +50,9 @@ from gbsmart.gateway.keystore import Keystore
 from gbsmart.gateway.log import CounterNotIncreasing, RequestLog
 from gbsmart.gateway.matrix import WebService, request_matrix
 from gbsmart.gateway.responses import acknowledgement, response
-from gbsmart.gateway.store import DccSigner, dcc_signer, load_keystore, log_path
+from gbsmart.gateway.store import DccSigner, certificates_dir, dcc_signer, load_keystore, log_path
+from gbsmart.gateway.transform import PreCommands, is_signed_pre_command
+from gbsmart.gateway.validity import check_validity
 from gbsmart.gateway.xml import SUG_NS, check_media_type
 from gbsmart.simulator.responses import DeviceResponses
 from gbsmart.smi.lookup import StatusIndex
@@ -82,6 +87,7 @@ class Gateway:
         self.log: RequestLog | None = None
         self.journal: Journal | None = None
         self.responses: DeviceResponses | None = None  # the device simulator and delivery (gbsmart.simulator)
+        self.pre_commands = PreCommands(settings)  # Transform and Signed Pre-Commands (gateway.transform)
         self._engine: Any = None
         self._sessions: Any = None
         self._refresher: asyncio.Task[None] | None = None
@@ -102,6 +108,7 @@ class Gateway:
             self.responses = DeviceResponses(self.settings, self._sessions, clock=self.clock, sign=self._sign,
                                              journal=self.journal, devices=lambda: self.index.devices)  # type: ignore
             await self.responses.start(self.log, self.codec)
+        self.pre_commands.start(self._sessions)
         self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever(), name="gateway-refresh")
         log.info("gateway ready: %d Users, %d registrations, %d devices, %d certificates", len(self.index.users),
                  len(self.index.registrations), len(self.index.devices), len(self.keystore))
@@ -126,6 +133,7 @@ class Gateway:
         with self._sessions() as session:
             self.index.refresh(session)
         self.keystore = load_keystore(self.settings)
+        self.pre_commands.refresh()
 
     async def _refresh_forever(self) -> None:
         while True:
@@ -212,7 +220,11 @@ class Gateway:
         assert self.index is not None and self.log is not None
         received_at = self.clock.now()
         request = self.codec.parse(body)
-        verify_request(request, self.keystore)
+        entry = verify_request(request, self.keystore)
+        check_validity(self.settings, entry, received_at, what="DUIS XML signing",
+                       directory=certificates_dir(self.settings))
+        if is_signed_pre_command(request):  # repeats its Transform request's counter: matched to it instead
+            return await self.pre_commands.signed_pre_command(self, request, service, entry, body, received_at)
         originator, counter = request.originator, request.request_id.counter
         last = self.log.last_counter(originator)
         if last is not None and counter <= last:
@@ -229,6 +241,8 @@ class Gateway:
         except CounterNotIncreasing as exc:
             raise HttpRefusal(409, exc.message) from None
         assert decision.variant is not None
+        if service is WebService.TRANSFORM:
+            return await self.pre_commands.transform(self, request, service, entry, record.seq, received_at)
         handler = nondevice.handler_for(decision.variant.srv) if decision.variant.non_device else None
         if handler is not None:
             answer = await self._non_device(handler, request, received_at)

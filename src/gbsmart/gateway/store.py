@@ -71,12 +71,21 @@ def save_certificates(settings: Settings, user_id: str | None, data: bytes, *, s
 
 
 def save_boxed_material(settings: Settings, material: BoxedMaterial, *, dsp_key: bool) -> list[KeyEntry]:
-    """The DCC Boxed test organisations' certificates saved; with ``dsp_key`` the DSP's key becomes the DCC's."""
+    """The DCC Boxed test organisations' certificates saved; with ``dsp_key`` the DSP's key becomes the DCC's.
+
+    Each is marked as a test certificate (``gateway.validity``), and the Suppliers' and Network Operators'
+    Digital Signing certificates are also trusted for command signing (``gateway.transform``).
+    """
+    from gbsmart.gateway.transform import save_boxed_command_certificates
+    from gbsmart.gateway.validity import mark_test_certificate
+
     entries = []
     for user_id in material.keystore.user_ids():
         for entry in material.keystore.for_user(user_id):
-            write_certificates(certificates_dir(settings) / user_id / f"{entry.serial}.pem", entry.certificate)
+            mark_test_certificate(write_certificates(certificates_dir(settings) / user_id / f"{entry.serial}.pem",
+                                                     entry.certificate))
             entries.append(entry)
+    entries.extend(save_boxed_command_certificates(settings, material))
     if dsp_key:
         key_path, cert_path = _signer_paths(settings)
         write_private_key(key_path, material.dsp_key)
