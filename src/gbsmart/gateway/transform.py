@@ -75,6 +75,7 @@ from gbsmart.gateway.responses import acknowledgement, response
 from gbsmart.gateway.validity import CertificateOutsideValidity, check_validity, mark_test_certificate
 from gbsmart.gateway.xml import SUG_NS
 from gbsmart.models.pre_commands import GatewayPreCommand
+from gbsmart.simulator.responses import DeviceResponses
 
 #: the GBCS version a Pre-Command declares (the stand-in payload follows GBCS's framing only)
 GBCS_VERSION = "4.0"
@@ -96,6 +97,7 @@ class GatewayParts(Protocol):
     settings: Settings
     index: AuthorisationIndex | None
     log: RequestLog | None
+    responses: DeviceResponses | None  # the device simulator, when it runs
 
     def _answer(self, request: DuisRequest, code: str, at: datetime, explanation: str) -> Answer: ...
     def _sign(self, root: etree._Element) -> bytes: ...
