@@ -10,7 +10,9 @@
    Response Code describes it that we know of, decision 0020);
 5. authorisation (``gateway.authorise``): a refusal is a signed DUIS Response with its E-code, the plain-English
    reason in the ``X-DUIS-Explanation`` header;
-6. the durable log (``gateway.log``): the request is fsynced before anything is answered;
+6. the durable log (``gateway.log``): the request is fsynced before anything is answered; then the Anomaly
+   Detection Thresholds (``gateway.adt_gate``): a request over a quarantine threshold is held, journalled
+   quarantined and answered I99 with ``X-DUIS-Quarantined`` (decision 0024), one over a warning threshold warned;
 7. the answer, signed with the DCC's key: I99 for a device request; for a non-device request the synchronous
    answer (8.2 Read Inventory from the SMI), others I99 until their processing exists (docs/gateway.md).
 
@@ -33,6 +35,7 @@ from lxml import etree
 from gbsmart.config import Settings
 from gbsmart.core.clock import Clock, SystemClock
 from gbsmart.core.db import make_engine, make_sessionmaker
+from gbsmart.gateway.adt_gate import AdtGate, quarantine_explanation
 from gbsmart.gateway.authorise import AuthorisationIndex, authorise
 from gbsmart.gateway.duis import DuisCodec, DuisRequest
 from gbsmart.gateway.enums import MessageState
@@ -76,6 +79,7 @@ class Gateway:
         self.signer: DccSigner | None = None
         self.log: RequestLog | None = None
         self.journal: Journal | None = None
+        self.adt: AdtGate | None = None
         self._engine: Any = None
         self._sessions: Any = None
         self._refresher: asyncio.Task[None] | None = None
@@ -92,6 +96,8 @@ class Gateway:
         self.log = await RequestLog.open(log_path(self.settings))
         self.journal = Journal(self._sessions, batch=self.settings.gateway_journal_batch)
         self.journal.start()
+        self.adt = AdtGate(self.settings, self._sessions, self.clock)
+        await self.adt.start(self.clock.now())
         self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever(), name="gateway-refresh")
         log.info("gateway ready: %d Users, %d registrations, %d devices, %d certificates", len(self.index.users),
                  len(self.index.registrations), len(self.index.devices), len(self.keystore))
@@ -101,6 +107,8 @@ class Gateway:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._refresher
+        if self.adt is not None:
+            await self.adt.stop()
         if self.journal is not None:
             await self.journal.close()
         if self.log is not None:
@@ -120,6 +128,8 @@ class Gateway:
             await asyncio.sleep(self.settings.gateway_refresh_seconds)
             try:
                 self.refresh()
+                if self.adt is not None:
+                    await self.adt.refresh(self._process_released)
             except Exception:  # a failed refresh keeps the last good data; the next one tries again
                 log.exception("gateway refresh failed")
 
@@ -216,22 +226,55 @@ class Gateway:
                                         received_at=received_at, body=body)
         except CounterNotIncreasing as exc:
             raise HttpRefusal(409, exc.message) from None
-        assert decision.variant is not None
-        if decision.variant.srv == "8.2":
+        assert decision.variant is not None and self.adt is not None
+        srv = decision.variant.srv
+        verdict = self.adt.check(originator, srv, received_at)
+        if verdict.warn or verdict.quarantine is not None:
+            await self.adt.record(verdict, request_id=str(request.request_id), originator=originator, counter=counter,
+                                  srv=srv, service=service.value, log_seq=record.seq, body=body,
+                                  received_at=received_at)
+        if verdict.quarantine is not None:
+            explanation = quarantine_explanation(verdict, record.seq)
+            await self._journal(request, service, MessageState.QUARANTINED, "I99", received_at, log_seq=record.seq,
+                                explanation=explanation)
+            return 200, XML, self._sign(acknowledgement(request, received_at)), [
+                (b"x-duis-response-code", b"I99"), (b"x-duis-quarantined", str(record.seq).encode()),
+                (b"x-duis-explanation", explanation.encode("ascii", "replace"))]
+        return await self._after_log(request, service, srv, record.seq, received_at)
+
+    async def _after_log(self, request: DuisRequest, service: WebService, srv: str, log_seq: int,
+                         received_at: datetime, *, released: bool = False) -> tuple[int, bytes, bytes, list]:
+        """What an accepted request takes after the log (and a request released from quarantine, ``released``)."""
+        if srv == "8.2":
             status, content_type, answer, headers = await self._read_inventory(request, received_at)
             code = _header_value(headers, b"x-duis-response-code") or "I0"
             explanation = _header_value(headers, b"x-duis-explanation") or ""
-            await self._journal(request, service, MessageState.ANSWERED, code, received_at, log_seq=record.seq,
-                                explanation=explanation)
+            await self._journal(request, service, MessageState.ANSWERED, code, received_at, log_seq=log_seq,
+                                explanation=explanation, update=released)
             return status, content_type, answer, headers
         root = acknowledgement(request, received_at)
-        await self._journal(request, service, MessageState.ACKNOWLEDGED, "I99", received_at, log_seq=record.seq)
+        await self._journal(request, service, MessageState.ACKNOWLEDGED, "I99", received_at, log_seq=log_seq,
+                            update=released)
         return 200, XML, self._sign(root), []
 
+    async def _process_released(self, held: Any) -> None:
+        """The ``AdtGate`` hook: a request released from quarantine goes on as if just accepted."""
+        request = self.codec.parse(held.body.encode("utf-8"))
+        await self._after_log(request, WebService(held.service), held.srv, held.log_seq, held.received_at,
+                              released=True)
+
     async def _journal(self, request: DuisRequest, service: WebService, state: MessageState, code: str,
-                       received_at: datetime, *, explanation: str = "", log_seq: int | None = None) -> None:
-        """Queue the journal row of a request just answered (``gateway.journal``: written in batches)."""
+                       received_at: datetime, *, explanation: str = "", log_seq: int | None = None,
+                       update: bool = False) -> None:
+        """Queue the journal row of a request just answered (``gateway.journal``: written in batches); ``update``:
+        the row exists (a request released from quarantine), its state and code change."""
         if self.journal is None:
+            return
+        if update:
+            rid = request.request_id
+            await self.journal.update(rid.originator, rid.counter, state=state.value, code=code,
+                                      answered_at=self.clock.now(), **({"explanation": explanation} if explanation
+                                                                       else {}))
             return
         variant = request_matrix().get(request.service_reference_variant)
         trt_class, due_at = trt_for(self.settings, variant, service, received_at)
