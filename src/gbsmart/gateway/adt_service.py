@@ -277,7 +277,7 @@ def add_officer_certificate(ctx: Ctx, username: str, data: bytes) -> Responsible
         raise Forbidden("only the DCC registers responsible officers' certificates")
     person = ctx.session.scalar(select(Person).where(Person.username == username))
     if person is None:
-        raise NotFound(f"no person {username!r}: check the username (gbsmart users list)")
+        raise NotFound(f"no person {username!r}: check the username")
     if person.organisation_id is None:
         raise Invalid(f"{username} belongs to no organisation: an officer signs for their organisation")
     try:
