@@ -42,7 +42,8 @@ T0 = datetime(2026, 3, 4, 23, 59, 0, tzinfo=UTC)
 
 
 def test_over_the_warning_threshold_warns_once_per_window_and_over_quarantine_holds():
-    counters = AdtCounters(Thresholds(users={(SUPPLIER, "4.1.1"): Limit(warning=2, quarantine=4, period_seconds=86400)}))
+    limit = Limit(warning=2, quarantine=4, period_seconds=86400)
+    counters = AdtCounters(Thresholds(users={(SUPPLIER, "4.1.1"): limit}))
     verdicts = [counters.check(SUPPLIER, "4.1.1", T0) for _ in range(6)]
     assert [v.count for v in verdicts] == [1, 2, 3, 4, 5, 6]
     assert [v.warn for v in verdicts] == [False, False, True, False, False, False]   # the 3rd is over 2: once
