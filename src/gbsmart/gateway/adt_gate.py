@@ -128,7 +128,8 @@ class AdtGate:
                 session.expunge_all()
                 return found
 
-        await self.flush()   # a request released must have been written first
+        # no flush first: a released row was read from the table by the action, so it is written already, and a
+        # failing writer must not stall the refresh loop (the authorisation data is refreshed by it too)
         thresholds, released = await asyncio.to_thread(load)
         self.counters.replace(thresholds)
         done = 0
