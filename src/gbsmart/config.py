@@ -150,6 +150,16 @@ class Settings(BaseSettings):
     gateway_allow_expired_test_certificates: bool = Field(
         default=False, description="Accept the DCC Boxed test certificates (marked by `gateway load-boxed-jar`) "
                                    "past their expiry, with a warning, even under enforce; scripts/run sets it.")
+    # Anomaly Detection Thresholds (DOMAIN.md section 6; docs/gateway.md "Anomaly detection and quarantine")
+    adt_period_seconds: int = Field(default=86400, ge=60, description="The ADT period: requests are counted per "
+                                    "User ID and SRV in windows this long (UTC, from midnight for a day).")
+    adt_default_warning: int | None = Field(default=None, ge=0, description="Warning threshold for an SRV a User "
+                                            "has set none for (empty: none).")
+    adt_default_quarantine: int | None = Field(default=None, ge=0, description="Quarantine threshold for an SRV a "
+                                               "User has set none for (empty: none).")
+    adt_dcc_default_quarantine: int | None = Field(default=None, ge=0, description="DCC-wide quarantine threshold "
+                                                   "for an SRV the DCC has set none for, across all Users (empty: "
+                                                   "none).")
 
     @field_validator("cpl_signer_fingerprints")
     @classmethod

@@ -9,9 +9,12 @@ from rich.table import Table
 
 from gbsmart.config import get_settings
 from gbsmart.core.cli_support import console, err_console, friendly_errors
+from gbsmart.gateway.adt_cli import adt_app, quarantine_app
 
 app = typer.Typer(help="The DCC gateway: DUIS requests over HTTP on DCC Boxed's paths (docs/gateway.md).",
                   no_args_is_help=True)
+app.add_typer(adt_app, name="adt")
+app.add_typer(quarantine_app, name="quarantine")
 
 
 @app.command()

@@ -40,3 +40,30 @@ class PreCommandState(LabelledEnum):
 
     ISSUED = "issued", "Issued", "blue"          # returned to the User; its Signed Pre-Command is awaited
     ACCEPTED = "accepted", "Signed and accepted", "green"  # the User's Signed Pre-Command was acknowledged (I99)
+
+
+class AdtBreach(LabelledEnum):
+    """Which Anomaly Detection Threshold a quarantined request crossed (DUIS QuarantinedRequest's choice)."""
+
+    USER = "user", "User threshold (ADUserThresholdBreach)", "purple"
+    DCC = "dcc", "DCC-wide threshold (ADDCCThresholdBreach)", "red"
+
+
+class QuarantineStatus(LabelledEnum):
+    """A quarantined request: held until a signed action file releases or deletes it."""
+
+    HELD = "held", "Held", "purple"
+    RELEASED = "released", "Released, to be processed", "blue"      # the gateway picks it up at its next refresh
+    PROCESSED = "processed", "Released and processed", "green"
+    DELETED = "deleted", "Deleted", "grey"
+
+
+class QuarantineAction(LabelledEnum):
+    RELEASE = "release", "Release", "blue"
+    DELETE = "delete", "Delete", "grey"
+
+
+class DccAlertKind(LabelledEnum):
+    """DCC Alerts the gateway raises (DUIS DCCAlert's choice); recorded in ``dcc_alerts`` for delivery."""
+
+    QUARANTINED_REQUEST = "QuarantinedRequest", "Quarantined request", "purple"

@@ -12,7 +12,9 @@
    Response Code describes it that we know of, decision 0020);
 5. authorisation (``gateway.authorise``): a refusal is a signed DUIS Response with its E-code, the plain-English
    reason in the ``X-DUIS-Explanation`` header;
-6. the durable log (``gateway.log``): the request is fsynced before anything is answered;
+6. the durable log (``gateway.log``): the request is fsynced before anything is answered; then the Anomaly
+   Detection Thresholds (``gateway.adt_gate``): a request over a quarantine threshold is held, journalled
+   quarantined and answered I99 with ``X-DUIS-Quarantined`` (decision 0026), one over a warning threshold warned;
 7. the answer, signed with the DCC's key: at Transform, I0 with the Pre-Command (``gateway.transform``); I99
    for a device request; for a non-device request the synchronous
    answer of ``gateway.nondevice`` (8.2, 8.4, 8.14.x, 12.1, 12.2, acting on the SMI), others I99 until their
@@ -40,15 +42,16 @@ from gbsmart.config import Settings
 from gbsmart.core.clock import Clock, SystemClock
 from gbsmart.core.db import make_engine, make_sessionmaker
 from gbsmart.gateway import nondevice
+from gbsmart.gateway.adt_gate import AdtGate, quarantine_explanation
 from gbsmart.gateway.authorise import AuthorisationIndex, authorise
 from gbsmart.gateway.duis import DuisCodec, DuisRequest
 from gbsmart.gateway.enums import MessageState
 from gbsmart.gateway.errors import BodyTooLarge, DuisRefused
 from gbsmart.gateway.fastsig import sign, verify_request  # signxml-checked fast path (decision 0023)
 from gbsmart.gateway.journal import Journal, JournalEntry, trt_for
-from gbsmart.gateway.keystore import Keystore
+from gbsmart.gateway.keystore import KeyEntry, Keystore
 from gbsmart.gateway.log import CounterNotIncreasing, RequestLog
-from gbsmart.gateway.matrix import WebService, request_matrix
+from gbsmart.gateway.matrix import ServiceRequestVariant, WebService, request_matrix
 from gbsmart.gateway.responses import acknowledgement, response
 from gbsmart.gateway.store import DccSigner, certificates_dir, dcc_signer, load_keystore, log_path
 from gbsmart.gateway.transform import PreCommands, is_signed_pre_command
@@ -88,6 +91,7 @@ class Gateway:
         self.journal: Journal | None = None
         self.responses: DeviceResponses | None = None  # the device simulator and delivery (gbsmart.simulator)
         self.pre_commands = PreCommands(settings)  # Transform and Signed Pre-Commands (gateway.transform)
+        self.adt: AdtGate | None = None
         self._engine: Any = None
         self._sessions: Any = None
         self._refresher: asyncio.Task[None] | None = None
@@ -109,6 +113,8 @@ class Gateway:
                                              journal=self.journal, devices=lambda: self.index.devices)  # type: ignore
             await self.responses.start(self.log, self.codec)
         self.pre_commands.start(self._sessions)
+        self.adt = AdtGate(self.settings, self._sessions, self.clock)
+        await self.adt.start(self.clock.now())
         self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever(), name="gateway-refresh")
         log.info("gateway ready: %d Users, %d registrations, %d devices, %d certificates", len(self.index.users),
                  len(self.index.registrations), len(self.index.devices), len(self.keystore))
@@ -118,6 +124,8 @@ class Gateway:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._refresher
+        if self.adt is not None:
+            await self.adt.stop()
         if self.responses is not None:
             await self.responses.close()
         if self.journal is not None:
@@ -140,6 +148,8 @@ class Gateway:
             await asyncio.sleep(self.settings.gateway_refresh_seconds)
             try:
                 self.refresh()
+                if self.adt is not None:
+                    await self.adt.refresh(self._process_released)
             except Exception:  # a failed refresh keeps the last good data; the next one tries again
                 log.exception("gateway refresh failed")
 
@@ -240,25 +250,63 @@ class Gateway:
                                         received_at=received_at, body=body)
         except CounterNotIncreasing as exc:
             raise HttpRefusal(409, exc.message) from None
-        assert decision.variant is not None
+        assert decision.variant is not None and self.adt is not None
+        srv = decision.variant.srv
+        verdict = self.adt.check(originator, srv, received_at)
+        if verdict.warn or verdict.quarantine is not None:
+            await self.adt.record(verdict, request_id=str(request.request_id), originator=originator, counter=counter,
+                                  srv=srv, service=service.value, log_seq=record.seq, body=body,
+                                  received_at=received_at)
+        if verdict.quarantine is not None:
+            explanation = quarantine_explanation(verdict, record.seq)
+            await self._journal(request, service, MessageState.QUARANTINED, "I99", received_at, log_seq=record.seq,
+                                explanation=explanation)
+            return 200, XML, self._sign(acknowledgement(request, received_at)), [
+                (b"x-duis-response-code", b"I99"), (b"x-duis-quarantined", str(record.seq).encode()),
+                (b"x-duis-explanation", explanation.encode("ascii", "replace"))]
+        return await self._after_log(request, service, decision.variant, entry, record.seq, received_at)
+
+    async def _after_log(self, request: DuisRequest, service: WebService, variant: ServiceRequestVariant,
+                         entry: KeyEntry, log_seq: int, received_at: datetime, *,
+                         released: bool = False) -> tuple[int, bytes, bytes, list]:
+        """What an accepted request takes after the log (and a request released from quarantine, ``released``)."""
         if service is WebService.TRANSFORM:
-            return await self.pre_commands.transform(self, request, service, entry, record.seq, received_at)
-        handler = nondevice.handler_for(decision.variant.srv) if decision.variant.non_device else None
+            if released:  # its quarantined row is done with; the Pre-Command gets a row of its own
+                await self._journal(request, service, MessageState.RELEASED, "I99", received_at, update=True)
+            return await self.pre_commands.transform(self, request, service, entry, log_seq, received_at)
+        handler = nondevice.handler_for(variant.srv) if variant.non_device else None
         if handler is not None:
             answer = await self._non_device(handler, request, received_at)
             await self._journal(request, service, MessageState.ANSWERED, answer.code, received_at,
-                                log_seq=record.seq, explanation=answer.explanation)
+                                log_seq=log_seq, explanation=answer.explanation, update=released)
             return self._answer(request, answer.code, received_at, answer.explanation, answer.payload)
         root = acknowledgement(request, received_at)
-        await self._journal(request, service, MessageState.ACKNOWLEDGED, "I99", received_at, log_seq=record.seq)
+        await self._journal(request, service, MessageState.ACKNOWLEDGED, "I99", received_at, log_seq=log_seq,
+                            update=released)
         if service is WebService.SEND_COMMAND and self.responses is not None:  # the device answers later
-            await self.responses.submit(request, log_seq=record.seq, received_at=received_at)
+            await self.responses.submit(request, log_seq=log_seq, received_at=received_at)
         return 200, XML, self._sign(root), []
 
+    async def _process_released(self, held: Any) -> None:
+        """The ``AdtGate`` hook: a request released from quarantine goes on as if just accepted."""
+        request = self.codec.parse(held.body.encode("utf-8"))
+        entry = verify_request(request, self.keystore)  # the key that signed it, for a Transform's DP104 check
+        variant = request_matrix()[held.srv]
+        await self._after_log(request, WebService(held.service), variant, entry, held.log_seq, held.received_at,
+                              released=True)
+
     async def _journal(self, request: DuisRequest, service: WebService, state: MessageState, code: str,
-                       received_at: datetime, *, explanation: str = "", log_seq: int | None = None) -> None:
-        """Queue the journal row of a request just answered (``gateway.journal``: written in batches)."""
+                       received_at: datetime, *, explanation: str = "", log_seq: int | None = None,
+                       update: bool = False) -> None:
+        """Queue the journal row of a request just answered (``gateway.journal``: written in batches); ``update``:
+        the row exists (a request released from quarantine), its state and code change."""
         if self.journal is None:
+            return
+        if update:
+            rid = request.request_id
+            await self.journal.update(rid.originator, rid.counter, state=state.value, code=code,
+                                      answered_at=self.clock.now(), **({"explanation": explanation} if explanation
+                                                                       else {}))
             return
         variant = request_matrix().get(request.service_reference_variant)
         trt_class, due_at = trt_for(self.settings, variant, service, received_at)

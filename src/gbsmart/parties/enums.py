@@ -34,6 +34,9 @@ class Role(LabelledEnum):
     PARTY_USER = "party_user", "Party user", "grey"
     DCC = "dcc", "DCC", "purple"
     AUTHORITY = "authority", "Authority", "red"
+    # a party's Senior / Authorised Responsible Officer: signs ADT and quarantine action files (DP108, DP109)
+    SENIOR_RESPONSIBLE_OFFICER = "senior_responsible_officer", "Senior Responsible Officer", "orange"
+    AUTHORISED_RESPONSIBLE_OFFICER = "authorised_responsible_officer", "Authorised Responsible Officer", "orange"
 
 
 class UserRole(LabelledEnum):

@@ -1,0 +1,95 @@
+"""Portal pages of Anomaly Detection: a User organisation's ADT settings and warnings (``/gateway/adt``) and its
+quarantined requests (``/gateway/quarantine``), each with the upload of a signed file, as
+``gbsmart gateway adt upload`` and ``gbsmart gateway quarantine action`` and the API do.
+
+Everyone signed in sees their own organisation's User IDs only (the DCC and SECAS see all); only a Senior or
+Authorised Responsible Officer of the organisation may upload (DP108), and the file's own signature is checked
+(the ADT file against the User's certificate, the action file against an officer's).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse
+
+from gbsmart.core.context import Ctx
+from gbsmart.core.errors import Invalid
+from gbsmart.gateway import adt_service
+from gbsmart.gateway.enums import QuarantineStatus
+from gbsmart.gateway.store import load_keystore
+from gbsmart.web.csrf import csrf_protect
+from gbsmart.web.deps import get_ctx
+from gbsmart.web.forms import FORM_FAILURES, rerender
+from gbsmart.web.templating import render
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
+MAX_UPLOAD = 1024 * 1024 + 1
+
+
+def _is_officer(ctx: Ctx) -> bool:
+    return ctx.actor.has_role(*adt_service.OFFICER_ROLES) and ctx.actor.organisation_id is not None
+
+
+def _adt_context(ctx: Ctx) -> dict[str, Any]:
+    s = ctx.settings
+    visible = adt_service.visible_user_ids(ctx)
+    return {"thresholds": adt_service.thresholds(ctx), "dcc_thresholds": adt_service.dcc_thresholds(ctx),
+            "warnings": adt_service.warnings(ctx), "user_ids": visible, "can_upload": _is_officer(ctx),
+            "defaults": {"period": s.adt_period_seconds, "warning": s.adt_default_warning,
+                         "quarantine": s.adt_default_quarantine, "dcc": s.adt_dcc_default_quarantine},
+            "error": None, "errors": {}}
+
+
+def _quarantine_context(ctx: Ctx, status: QuarantineStatus | None) -> dict[str, Any]:
+    return {"rows": adt_service.quarantined(ctx, status=status), "status": status, "statuses": list(QuarantineStatus),
+            "alerts": adt_service.alerts(ctx, limit=50), "user_ids": adt_service.visible_user_ids(ctx),
+            "can_act": _is_officer(ctx), "error": None, "errors": {}, "outcome": None}
+
+
+async def _signed_upload(request: Request) -> tuple[bytes, bytes]:
+    """The uploaded file and its signature (a .sig file, or the base64 pasted in the form)."""
+    form = await request.form()
+    upload, sig_upload, pasted = form.get("file"), form.get("signature_file"), form.get("signature")
+    if upload is None or isinstance(upload, str):
+        raise Invalid("choose the file to upload", detail=[{"field": "file", "message": "choose the file"}])
+    data = await upload.read(MAX_UPLOAD)
+    signature = b""
+    if sig_upload is not None and not isinstance(sig_upload, str):
+        signature = await sig_upload.read(4096)
+    if not signature.strip() and isinstance(pasted, str):
+        signature = pasted.encode("ascii", "replace")
+    return data, signature
+
+
+@router.get("/gateway/adt")
+def adt_page(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
+    return render(request, "adt.html", _adt_context(ctx))
+
+
+@router.post("/gateway/adt/upload")
+async def adt_upload(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
+    try:
+        data, signature = await _signed_upload(request)
+        rows = await run_in_threadpool(adt_service.upload_adt_file, ctx, data, signature, load_keystore(ctx.settings))
+    except FORM_FAILURES as exc:
+        return rerender(request, ctx, exc, "adt.html", lambda: _adt_context(ctx))
+    return RedirectResponse(f"/gateway/adt?set={len(rows)}", status_code=303)
+
+
+@router.get("/gateway/quarantine")
+def quarantine_page(request: Request, status: QuarantineStatus | None = None, ctx: Ctx = Depends(get_ctx)) -> Response:
+    return render(request, "quarantine.html", _quarantine_context(ctx, status))
+
+
+@router.post("/gateway/quarantine/action")
+async def quarantine_action(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
+    try:
+        data, signature = await _signed_upload(request)
+        outcome = await run_in_threadpool(adt_service.apply_action_file, ctx, data, signature)
+    except FORM_FAILURES as exc:
+        return rerender(request, ctx, exc, "quarantine.html", lambda: _quarantine_context(ctx, None))
+    return RedirectResponse(f"/gateway/quarantine?released={len(outcome.released)}&deleted={len(outcome.deleted)}",
+                            status_code=303)
