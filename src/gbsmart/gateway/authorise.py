@@ -171,7 +171,7 @@ class RegistrationIndex:
         """The registration of ``mpxn`` on ``day``, or None if no Supplier was registered then."""
         views = self._views
         if views is None or views[0].obj is not self.mpxn:  # bisect on memoryviews: no numpy call per look-up
-            views = self._views = tuple(memoryview(np.ascontiguousarray(c)) for c in (
+            views = self._views = tuple(np.ascontiguousarray(c).data for c in (
                 self.mpxn, self.start, self.end, self.supplier, self.network, self.fuel))
         keys, starts, ends, suppliers, networks, fuels = views
         lo = bisect.bisect_left(keys, mpxn)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
@@ -104,14 +104,14 @@ class DuisRequest:
         return self.root.find(_SIGNATURE) is not None
 
 
-def _text(children: dict[object, etree._Element], tag: str, what: str) -> str:
+def _text(children: dict[Any, etree._Element], tag: str, what: str) -> str:
     element = children.get(tag)
     if element is None or not (element.text or "").strip():
         raise MalformedHeader(f"the Header has no {what}")
     return (element.text or "").strip()
 
 
-def _findtext(children: dict[object, etree._Element], tag: str) -> str | None:
+def _findtext(children: dict[Any, etree._Element], tag: str) -> str | None:
     element = children.get(tag)  # as ``header.findtext(tag)``: None if absent, "" if empty
     return None if element is None else (element.text or "")
 
@@ -129,7 +129,7 @@ def read_request(root: etree._Element, schema: DuisSchema | None) -> DuisRequest
     if header is None:
         raise MalformedHeader("the Request has no Header")
     # the Header's children walked once (the first of each tag, as ``find`` would give), not searched per field
-    children = {child.tag: child for child in reversed(header)}
+    children: dict[Any, etree._Element] = {child.tag: child for child in reversed(header)}
     request_id = parse_request_id(_text(children, _REQUEST_ID, "RequestID"))
     preceding_text = _findtext(children, _PRECEDING)
     preceding = (parse_request_id(preceding_text, field="PrecedingServiceRequestID")
