@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gbsmart.gateway.log import CounterNotIncreasing, LogClosed, LogLocked, LogRecord, RequestLog, encode
+from gbsmart.gateway.log import CounterNotIncreasing, LogClosed, LogEntry, LogLocked, LogRecord, RequestLog, encode
 from tests.gateway.aio import run_async
 
 AT = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
@@ -255,6 +255,82 @@ def test_an_unchecked_append_logs_a_repeated_counter_without_lowering_the_last(t
         assert log.last_counter(SUPPLIER) == 9 and [r.counter for r in log.read_from(1)] == [5, 9, 5]
         with pytest.raises(CounterNotIncreasing):
             await _append(log, SUPPLIER, 9)
+        await log.close()
+
+    run_async(run())
+
+
+def _entry(originator: str, counter: int, service: str = "S") -> LogEntry:
+    return LogEntry(originator, counter, service, AT + timedelta(microseconds=counter), body(originator, counter))
+
+
+def test_append_many_logs_a_batch_in_order_in_one_write_and_answers_each_replay_in_place(tmp_path):
+    async def run() -> list[LogRecord | CounterNotIncreasing]:
+        log = await RequestLog.open(tmp_path / "requests.log")
+        await _append(log, SUPPLIER, 5)
+        before = log.batches_written
+        results = await log.append_many([
+            _entry(SUPPLIER, 6), _entry(NETWORK_OPERATOR, 1, "D"), _entry(SUPPLIER, 5),  # 5: a replay
+            _entry(SUPPLIER, 8), _entry(SUPPLIER, 7),  # 7 after 8 in one batch: a decrease
+            _entry(NETWORK_OPERATOR, 2, "T")])
+        assert log.batches_written == before + 1  # one write and one fdatasync for the batch
+        assert log.last_counter(SUPPLIER) == 8 and log.last_counter(NETWORK_OPERATOR) == 2
+        assert await log.append_many([]) == []
+        await log.close()
+        return results
+
+    results = run_async(run())
+    assert [type(r).__name__ for r in results] == ["LogRecord", "LogRecord", "CounterNotIncreasing", "LogRecord",
+                                                   "CounterNotIncreasing", "LogRecord"]
+    assert "counter 5 is not greater than 6" in str(results[2]) and "7 is not greater than 8" in str(results[4])
+    logged = [r for r in results if isinstance(r, LogRecord)]
+    assert [(r.seq, r.originator, r.counter, r.service) for r in logged] == [
+        (2, SUPPLIER, 6, "S"), (3, NETWORK_OPERATOR, 1, "D"), (4, SUPPLIER, 8, "S"), (5, NETWORK_OPERATOR, 2, "T")]
+
+    async def reopen() -> list[LogRecord]:
+        log = await RequestLog.open(tmp_path / "requests.log")
+        records = list(log.read_from(2))
+        assert log.last_counter(SUPPLIER) == 8
+        await log.close()
+        return records
+
+    assert run_async(reopen()) == logged  # what came back is what is on disk, bodies and times included
+
+
+def test_append_many_and_append_together_never_log_one_counter_twice_and_respect_the_queue_bound(tmp_path):
+    originators = [f"90-B3-D5-1F-30-01-00-{i:02X}" for i in range(4)]
+
+    async def run() -> tuple[list, int]:
+        log = await RequestLog.open(tmp_path / "requests.log", max_pending=8, max_batch=4)
+        with pytest.raises(ValueError, match="at most max_pending"):
+            await log.append_many([_entry(SUPPLIER, c) for c in range(1, 10)])
+        # each counter offered by a batch and by a single append at once: exactly one of each pair is logged
+        jobs = []
+        for c in range(1, 31):
+            jobs.append(log.append_many([_entry(o, c) for o in originators]))
+            jobs.extend(_append(log, o, c) for o in originators)
+        results = await asyncio.gather(*jobs, return_exceptions=True)
+        await log.close()
+        return results, log.batches_written
+
+    results, batches = run_async(run())
+    flat = [x for r in results for x in (r if isinstance(r, list) else [r])]
+    logged = [r for r in flat if isinstance(r, LogRecord)]
+    assert len(logged) == 120 and all(isinstance(r, CounterNotIncreasing) for r in flat if r not in logged)
+    assert sorted(r.seq for r in logged) == list(range(1, 121))
+    assert len({(r.originator, r.counter) for r in logged}) == 120
+
+
+def test_append_many_on_a_failed_log_acknowledges_nothing(tmp_path):
+    async def run() -> None:
+        log = await RequestLog.open(tmp_path / "requests.log")
+        os.close(log._fd)
+        log._fd = os.open(tmp_path / "requests.log", os.O_RDONLY)
+        with pytest.raises(LogClosed):
+            await log.append_many([_entry(SUPPLIER, 1), _entry(SUPPLIER, 2)])
+        with pytest.raises(LogClosed, match="reopen"):
+            await log.append_many([_entry(SUPPLIER, 3)])
+        assert log.last_counter(SUPPLIER) is None
         await log.close()
 
     run_async(run())

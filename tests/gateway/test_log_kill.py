@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHILD = r"""
 import asyncio, hashlib, os, sys
 from datetime import UTC, datetime
-from gbsmart.gateway.log import RequestLog
+from gbsmart.gateway.log import LogEntry, RequestLog
 
 def body(originator, counter):
     seed = hashlib.sha256(f"{originator}:{counter}".encode()).digest()
@@ -43,10 +43,23 @@ async def producer(log, originator):
         os.write(1, f"{rec.seq} {rec.originator} {rec.counter}\n".encode())
         counter += 1
 
+async def batches(log, originators):
+    # what a server holding a batch does: one append_many for a request from each of 16 originators
+    counters = {o: (log.last_counter(o) or 0) + 1 for o in originators}
+    while True:
+        entries = [LogEntry(o, counters[o], "S", datetime.now(UTC), body(o, counters[o])) for o in originators]
+        for rec in await log.append_many(entries):
+            os.write(1, f"{rec.seq} {rec.originator} {rec.counter}\n".encode())
+            counters[rec.originator] += 1
+
 async def main():
     log = await RequestLog.open(sys.argv[1])
     os.write(1, b"ready\n")
-    await asyncio.gather(*(producer(log, f"90-B3-D5-1F-30-01-00-{i:02X}") for i in range(64)))
+    names = [f"90-B3-D5-1F-30-01-00-{i:02X}" for i in range(64)]
+    if sys.argv[2] == "append":
+        await asyncio.gather(*(producer(log, o) for o in names))
+    else:  # append_many: four concurrent batchers, each with its own 16 originators
+        await asyncio.gather(*(batches(log, names[i::4]) for i in range(4)))
 
 asyncio.run(main())
 """
@@ -56,10 +69,10 @@ def body(originator: str, counter: int) -> bytes:
     return hashlib.sha256(f"{originator}:{counter}".encode()).digest() * 100
 
 
-def _run_and_kill(path: Path, acknowledgements: int) -> list[tuple[int, str, int]]:
+def _run_and_kill(path: Path, acknowledgements: int, mode: str) -> list[tuple[int, str, int]]:
     """Start the child on ``path``, SIGKILL it once it has printed about ``acknowledgements`` lines; the lines."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(path)], stdout=subprocess.PIPE, env=env)
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(path), mode], stdout=subprocess.PIPE, env=env)
     assert child.stdout is not None
     out, deadline = b"", time.monotonic() + 60  # a loaded machine: kill at the deadline if the count is not reached
     try:
@@ -85,12 +98,13 @@ def _run_and_kill(path: Path, acknowledgements: int) -> list[tuple[int, str, int
     return acknowledged
 
 
-def test_kill_9_loses_no_acknowledged_record_and_acknowledges_none_twice(tmp_path):
+@pytest.mark.parametrize("mode", ["append", "append_many"])
+def test_kill_9_loses_no_acknowledged_record_and_acknowledges_none_twice(tmp_path, mode):
     path = tmp_path / "requests.log"
     rng = random.Random()
     seen: dict[int, tuple[str, int]] = {}
     for _ in range(3):
-        acknowledged = _run_and_kill(path, rng.randint(200, 2000))
+        acknowledged = _run_and_kill(path, rng.randint(200, 2000), mode)
         for seq, originator, counter in acknowledged:
             assert seq not in seen, f"seq {seq} acknowledged twice"
             seen[seq] = (originator, counter)

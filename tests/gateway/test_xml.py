@@ -132,7 +132,9 @@ def test_the_packaged_schemas_load_nothing_from_the_network():
         assert "<!DOCTYPE" not in text and 'schemaLocation="http' not in text and " V5.4.xsd" not in text
 
 
-@pytest.mark.parametrize("data", [b"<?xml-stylesheet href='x'?><a/>", b"<a><?pi x?></a>"])
+@pytest.mark.parametrize("data", [b"<?xml-stylesheet href='x'?><a/>", b"<a><?pi x?></a>",
+                                  b"<?xml version='1.0'?><a><?pi x?></a>", b"<?xml version='1.0'?>\n<a/><?pi?>",
+                                  b"<?xmlpi x?><a/>", b"<a><?xml-pi x?></a>"])
 def test_processing_instructions_are_refused(data):
     with pytest.raises(errors.ForbiddenXml, match="processing instruction"):
         parse_xml(data)

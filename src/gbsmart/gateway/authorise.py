@@ -21,6 +21,7 @@ columns) and the SMI's ``StatusIndex`` (device status, type, MPxN), each loaded 
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -136,6 +137,7 @@ class RegistrationIndex:
         self.supplier = supplier if supplier is not None else np.empty(0, dtype=np.int32)
         self.network = network if network is not None else np.empty(0, dtype=np.int32)
         self.fuel = fuel if fuel is not None else np.empty(0, dtype=np.uint8)
+        self._views: tuple | None = None  # memoryviews of the columns, for ``at``'s bisect (made on first use)
 
     @classmethod
     def from_rows(cls, rows: list[Registration]) -> RegistrationIndex:
@@ -167,15 +169,19 @@ class RegistrationIndex:
 
     def at(self, mpxn: int, day: date) -> Registration | None:
         """The registration of ``mpxn`` on ``day``, or None if no Supplier was registered then."""
-        lo = int(np.searchsorted(self.mpxn, mpxn, side="left"))
-        hi = int(np.searchsorted(self.mpxn, mpxn, side="right"))
+        views = self._views
+        if views is None or views[0].obj is not self.mpxn:  # bisect on memoryviews: no numpy call per look-up
+            views = self._views = tuple(np.ascontiguousarray(c).data for c in (
+                self.mpxn, self.start, self.end, self.supplier, self.network, self.fuel))
+        keys, starts, ends, suppliers, networks, fuels = views
+        lo = bisect.bisect_left(keys, mpxn)
+        hi = bisect.bisect_right(keys, mpxn, lo)
         wanted = day.toordinal()
         for i in range(hi - 1, lo - 1, -1):
-            if self.start[i] <= wanted < self.end[i]:
-                end = int(self.end[i])
-                return Registration(mpxn, _FUEL_OF.get(int(self.fuel[i]), Fuel.ELECTRICITY), int(self.supplier[i]),
-                                    int(self.network[i]), date.fromordinal(int(self.start[i])),
-                                    None if end == _DAY_MAX else date.fromordinal(end))
+            if starts[i] <= wanted < ends[i]:
+                end = ends[i]
+                return Registration(mpxn, _FUEL_OF.get(fuels[i], Fuel.ELECTRICITY), suppliers[i], networks[i],
+                                    date.fromordinal(starts[i]), None if end == _DAY_MAX else date.fromordinal(end))
         return None
 
     def __len__(self) -> int:

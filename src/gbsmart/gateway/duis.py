@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
@@ -43,6 +43,7 @@ _SR = f"{{{SUG_NS}}}ServiceReference"
 _SRV = f"{{{SUG_NS}}}ServiceReferenceVariant"
 _SIGNATURE = f"{{{DS_NS}}}Signature"
 _LOCAL = len(SUG_NS) + 2
+_SUG_PREFIX = f"{{{SUG_NS}}}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +104,16 @@ class DuisRequest:
         return self.root.find(_SIGNATURE) is not None
 
 
-def _text(header: etree._Element, tag: str, what: str) -> str:
-    element = header.find(tag)
+def _text(children: dict[Any, etree._Element], tag: str, what: str) -> str:
+    element = children.get(tag)
     if element is None or not (element.text or "").strip():
         raise MalformedHeader(f"the Header has no {what}")
     return (element.text or "").strip()
+
+
+def _findtext(children: dict[Any, etree._Element], tag: str) -> str | None:
+    element = children.get(tag)  # as ``header.findtext(tag)``: None if absent, "" if empty
+    return None if element is None else (element.text or "")
 
 
 def _command_variant(text: str) -> int:
@@ -122,8 +128,10 @@ def read_request(root: etree._Element, schema: DuisSchema | None) -> DuisRequest
     header = root.find(_HEADER)
     if header is None:
         raise MalformedHeader("the Request has no Header")
-    request_id = parse_request_id(_text(header, _REQUEST_ID, "RequestID"))
-    preceding_text = header.findtext(_PRECEDING)
+    # the Header's children walked once (the first of each tag, as ``find`` would give), not searched per field
+    children: dict[Any, etree._Element] = {child.tag: child for child in reversed(header)}
+    request_id = parse_request_id(_text(children, _REQUEST_ID, "RequestID"))
+    preceding_text = _findtext(children, _PRECEDING)
     preceding = (parse_request_id(preceding_text, field="PrecedingServiceRequestID")
                  if preceding_text is not None else None)
     if schema is not None:
@@ -131,13 +139,14 @@ def read_request(root: etree._Element, schema: DuisSchema | None) -> DuisRequest
     body = root.find(_BODY)
     if body is None or len(body) == 0 or not isinstance(body[0].tag, str):
         raise SchemaInvalid("the Request's Body has no request element")
-    first = header.findtext(_FIRST)
+    first = _findtext(children, _FIRST)
+    body_tag = body[0].tag
     return DuisRequest(
         request_id=request_id,
-        command_variant=_command_variant(_text(header, _CV, "CommandVariant")),
-        service_reference=_text(header, _SR, "ServiceReference"),
-        service_reference_variant=_text(header, _SRV, "ServiceReferenceVariant"),
-        body=body[0].tag[_LOCAL:] if body[0].tag.startswith(f"{{{SUG_NS}}}") else body[0].tag,
+        command_variant=_command_variant(_text(children, _CV, "CommandVariant")),
+        service_reference=_text(children, _SR, "ServiceReference"),
+        service_reference_variant=_text(children, _SRV, "ServiceReferenceVariant"),
+        body=body_tag[_LOCAL:] if body_tag.startswith(_SUG_PREFIX) else body_tag,
         schema_version=version,
         root=root,
         preceding_request_id=preceding,

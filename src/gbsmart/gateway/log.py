@@ -1,13 +1,17 @@
 """The durable request log: every accepted DUIS request is here, fsynced, before the gateway acknowledges it.
 
-One small interface (``RequestLog``: ``open``, ``append``, ``last_counter``, ``read_from``, ``close``) so that a
+One small interface (``RequestLog``: ``open``, ``append``, ``append_many``, ``last_counter``, ``read_from``,
+``close``) so that a
 later issue can put it on a distributed engine. The embedded default is one append-only file of framed records
 (``length``, ``CRC32``, payload; little-endian), written by **group commit**: appends from many coroutines are
 queued, and one writer thread writes each batch with one ``write`` and one ``fdatasync``; an ``append`` returns
 only after the fsync of its batch, so a returned record survives ``kill -9`` and power loss (as far as the disk
 honours fsync). The queue is bounded: ``append`` waits while it is full (back-pressure). The RequestID counter
 must increase strictly per originator (DUIS 3.1); it is checked and reserved in memory when ``append`` is
-called, so two concurrent appends of one counter cannot both succeed. A failed write fails every caller of
+called, so two concurrent appends of one counter cannot both succeed. ``append_many`` logs a batch the caller
+already holds with one await and one future (its records are written whole, in one ``write`` and ``fdatasync``
+with whatever else is queued): each record's counter is checked as ``append`` checks it, and a refused one is
+answered by its ``CounterNotIncreasing`` in the result, not raised. A failed write fails every caller of
 that batch and every later one: the log is then closed for writing until reopened, never acknowledging what
 it could not store. ``open`` recovers: it verifies every frame, truncates a torn or corrupt tail (saying how
 much it dropped) and rebuilds each originator's last counter. docs/decisions/0022-request-log.md says why.
@@ -22,11 +26,12 @@ import os
 import struct
 import zlib
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 from gbsmart.gateway.errors import DuisRefused
 
@@ -44,6 +49,12 @@ _READ_CHUNK = 1024 * 1024
 
 class CounterNotIncreasing(DuisRefused):
     """The RequestID counter is not above the last one logged for this originator (a replay or a decrease)."""
+
+
+def _not_increasing(originator: str, counter: int, last: int) -> CounterNotIncreasing:
+    return CounterNotIncreasing(
+        f"the RequestID counter {counter} is not greater than {last}, the last one the DCC accepted "
+        f"from {originator}: each request needs a counter above the previous one (a replay is refused)")
 
 
 class LogClosed(RuntimeError):
@@ -66,15 +77,23 @@ class LogRecord:
     body: bytes
 
 
-@dataclass(slots=True)
-class _Pending:
+class LogEntry(NamedTuple):
+    """One request for ``append_many``: what ``append`` takes as keywords."""
+
     originator: str
     counter: int
     service: str
     received_at: datetime
-    micros: int
     body: bytes
-    done: asyncio.Future[LogRecord]
+
+
+@dataclass(slots=True)
+class _Pending:
+    """Queued records (one from ``append``, a batch from ``append_many``), their micros, one future: the first seq."""
+
+    entries: Sequence[LogEntry]
+    micros: list[int]
+    done: asyncio.Future[int]
 
 
 @dataclass(slots=True)
@@ -94,11 +113,14 @@ def _micros(at: datetime) -> int:
 
 def encode(record: LogRecord, micros: int | None = None) -> bytes:
     """``record`` framed as it is stored: length, CRC32, payload (``micros``: its received_at, if known)."""
-    originator = record.originator.encode()
-    service = record.service.encode()
     at = _micros(record.received_at) if micros is None else micros
-    payload = b"".join((_FIXED.pack(record.seq, record.counter, at, len(originator), len(service)), originator,
-                        service, record.body))
+    return _frame(record.seq, record.originator, record.counter, record.service, at, record.body)
+
+
+def _frame(seq: int, originator_text: str, counter: int, service_text: str, micros: int, body: bytes) -> bytes:
+    originator = originator_text.encode()
+    service = service_text.encode()
+    payload = b"".join((_FIXED.pack(seq, counter, micros, len(originator), len(service)), originator, service, body))
     return _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
 
 
@@ -190,7 +212,9 @@ class RequestLog:
         self._size = recovered.size
         self._index = recovered.index
         self._max_batch = max_batch
+        self._max_pending = max_pending
         self._space = asyncio.Semaphore(max_pending)
+        self._batch_turn = asyncio.Lock()
         self._queue: deque[_Pending] = deque()
         self._wake = asyncio.Event()
         self._failure: BaseException | None = None
@@ -248,18 +272,71 @@ class RequestLog:
             self._check_open()
             last = self._reserved.get(originator)
             if check_counter and last is not None and counter <= last:
-                raise CounterNotIncreasing(
-                    f"the RequestID counter {counter} is not greater than {last}, the last one the DCC accepted "
-                    f"from {originator}: each request needs a counter above the previous one (a replay is refused)")
+                raise _not_increasing(originator, counter, last)
         except BaseException:
             self._space.release()
             raise
         # no await between the check and the queueing: the reservation and the write order are the same
-        self._reserved[originator] = max(counter, last if last is not None else 0)
-        done: asyncio.Future[LogRecord] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(originator, counter, service, received_at, micros, body, done))
+        self._reserved[originator] = max(counter, last if last is not None else 0)  # never lowered
+        entry = LogEntry(originator, counter, service, received_at, body)
+        seq = await self._enqueue([entry], [micros])  # cancelling the caller cancels it; the writer skips it
+        return LogRecord(seq, originator, counter, service, received_at, body)
+
+    async def append_many(self, entries: Sequence[LogEntry]) -> list[LogRecord | CounterNotIncreasing]:
+        """Each entry logged durably, in order, before this returns (one await, one future for the lot).
+
+        The result has one item per entry: its ``LogRecord``, or the ``CounterNotIncreasing`` that refuses it
+        (not above the originator's last counter, nor above an earlier entry's of the same originator), which
+        is not raised and logs nothing. At most ``max_pending`` entries at once (ValueError otherwise).
+        """
+        if len(entries) > self._max_pending:
+            raise ValueError(f"append_many takes at most max_pending ({self._max_pending}) entries at once; "
+                             f"split the {len(entries)} into smaller batches")
+        micros = []
+        for entry in entries:
+            if not 0 <= entry.counter < 2**64:
+                raise ValueError("the counter is an unsigned 64-bit integer")
+            micros.append(_micros(entry.received_at))
+        held = 0
+        try:
+            async with self._batch_turn:  # one batch at a time gathers its room: two could each hold half of it
+                for _ in entries:
+                    await self._space.acquire()
+                    held += 1
+            self._check_open()
+        except BaseException:
+            for _ in range(held):
+                self._space.release()
+            raise
+        results: list[LogRecord | CounterNotIncreasing | None] = []
+        accepted: list[LogEntry] = []
+        accepted_micros: list[int] = []
+        reserved = self._reserved
+        for entry, at in zip(entries, micros, strict=True):
+            last = reserved.get(entry.originator)
+            if last is not None and entry.counter <= last:
+                results.append(_not_increasing(entry.originator, entry.counter, last))
+                self._space.release()
+                continue
+            reserved[entry.originator] = entry.counter
+            accepted.append(entry)
+            accepted_micros.append(at)
+            results.append(None)  # its LogRecord once durable
+        if accepted:
+            seq = await self._enqueue(accepted, accepted_micros)
+            logged = iter(accepted)
+            for i, result in enumerate(results):
+                if result is None:
+                    e = next(logged)
+                    results[i] = LogRecord(seq, e.originator, e.counter, e.service, e.received_at, e.body)
+                    seq += 1
+        return results  # type: ignore[return-value]  # every None was filled in
+
+    def _enqueue(self, entries: Sequence[LogEntry], micros: list[int]) -> asyncio.Future[int]:
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Pending(entries, micros, done))
         self._wake.set()
-        return await done  # cancelling the caller cancels this future; the writer then skips it
+        return done
 
     def read_from(self, seq: int = 1) -> Iterator[LogRecord]:
         """The durable records from ``seq`` on, in order (those made durable while iterating may be included)."""
@@ -296,36 +373,47 @@ class RequestLog:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            batch = [self._queue.popleft() for _ in range(min(self._max_batch, len(self._queue)))]
-            records = [LogRecord(self._next_seq + i, p.originator, p.counter, p.service, p.received_at, p.body)
-                       for i, p in enumerate(batch)]
+            # whole queue items, up to max_batch records (an append_many batch larger than that goes alone)
+            batch = [self._queue.popleft()]
+            count = len(batch[0].entries)
+            while self._queue and count + len(self._queue[0].entries) <= self._max_batch:
+                batch.append(self._queue.popleft())
+                count += len(batch[-1].entries)
+            first = self._next_seq
             try:
                 if self._failure is not None:
                     raise LogClosed(f"the request log could not be written ({self._failure})")
-                offsets = await loop.run_in_executor(self._thread, self._write, records,
-                                                     [p.micros for p in batch], self._size)
+                offsets = await loop.run_in_executor(self._thread, self._write, batch, first, self._size)
             except BaseException as exc:  # a failed write acknowledges nobody in its batch, nor after it
                 self._failure = self._failure or exc
                 for pending in batch:
                     if not pending.done.done():
                         pending.done.set_exception(LogClosed(f"the request was not logged: {exc}"))
-                    self._space.release()
+                    for _ in pending.entries:
+                        self._space.release()
                 continue
-            for record, offset in zip(records, offsets[:-1], strict=True):
-                if (record.seq - 1) % _INDEX_EVERY == 0:
-                    self._index.append(offset)
-                self._durable[record.originator] = max(record.counter, self._durable.get(record.originator, 0))
-            self._next_seq += len(records)
+            seq, durable, index = first, self._durable, self._index
+            for pending in batch:
+                if not pending.done.done():
+                    pending.done.set_result(seq)
+                for entry in pending.entries:
+                    if (seq - 1) % _INDEX_EVERY == 0:
+                        index.append(offsets[seq - first])
+                    durable[entry.originator] = max(entry.counter, durable.get(entry.originator, 0))
+                    seq += 1
+                    self._space.release()
+            self._next_seq = seq
             self.batches_written += 1
             self._size = offsets[-1]
-            for pending, record in zip(batch, records, strict=True):
-                if not pending.done.done():
-                    pending.done.set_result(record)
-                self._space.release()
 
-    def _write(self, records: list[LogRecord], micros: list[int], size: int) -> list[int]:
+    def _write(self, batch: list[_Pending], first: int, size: int) -> list[int]:
         """In the writer thread: one write and one fdatasync for the batch; each frame's offset, then the end."""
-        frames = [encode(record, at) for record, at in zip(records, micros, strict=True)]
+        frames = []
+        seq = first
+        for pending in batch:
+            for entry, micros in zip(pending.entries, pending.micros, strict=True):
+                frames.append(_frame(seq, entry.originator, entry.counter, entry.service, micros, entry.body))
+                seq += 1
         offsets = [size]
         for frame in frames:
             offsets.append(offsets[-1] + len(frame))

@@ -8,6 +8,7 @@ elements the DUIS schemas 5.1 to 5.4 all have, and declares the request's schema
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 
 from lxml import etree
@@ -22,20 +23,36 @@ def _sr(name: str) -> str:
     return f"{{{SUG_NS}}}{name}"
 
 
+def _skeleton() -> etree._Element:
+    root = etree.Element(_sr("Response"), nsmap=_NSMAP)
+    root.set("schemaVersion", "")
+    header = etree.SubElement(root, _sr("Header"))
+    for name in ("RequestID", "ResponseID", "ResponseCode", "ResponseDateTime"):
+        etree.SubElement(header, _sr(name))
+    message = etree.SubElement(etree.SubElement(root, _sr("Body")), _sr("ResponseMessage"))
+    etree.SubElement(message, _sr("ServiceReference"))
+    etree.SubElement(message, _sr("ServiceReferenceVariant"))
+    return root
+
+
+#: every Response has this shape: a copy of it is filled in (a deep copy is a few times cheaper than building)
+_SKELETON = _skeleton()
+
+
 def response(request: DuisRequest, code: str, at: datetime) -> etree._Element:
     """A Response to ``request`` with Response Code ``code`` at time ``at`` (a ResponseMessage, no payload)."""
-    root = etree.Element(_sr("Response"), nsmap=_NSMAP)
+    root = copy.deepcopy(_SKELETON)
     root.set("schemaVersion", request.schema_version)
-    header = etree.SubElement(root, _sr("Header"))
+    header, body = root
+    request_id, response_id, response_code, stamp = header
     rid = request.request_id
-    etree.SubElement(header, _sr("RequestID")).text = str(rid)
-    etree.SubElement(header, _sr("ResponseID")).text = f"{rid.target}:{rid.originator}:{rid.counter}"
-    etree.SubElement(header, _sr("ResponseCode")).text = code
-    stamp = at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    etree.SubElement(header, _sr("ResponseDateTime")).text = stamp
-    message = etree.SubElement(etree.SubElement(root, _sr("Body")), _sr("ResponseMessage"))
-    etree.SubElement(message, _sr("ServiceReference")).text = request.service_reference
-    etree.SubElement(message, _sr("ServiceReferenceVariant")).text = request.service_reference_variant
+    request_id.text = str(rid)
+    response_id.text = f"{rid.target}:{rid.originator}:{rid.counter}"
+    response_code.text = code
+    stamp.text = at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    reference, variant = body[0]
+    reference.text = request.service_reference
+    variant.text = request.service_reference_variant
     return root
 
 
