@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from gbsmart.config import get_settings
-from gbsmart.core.cli_support import console, err_console, friendly_errors
+from gbsmart.core.cli_support import console, friendly_errors
 
 app = typer.Typer(help="The DCC gateway: DUIS requests over HTTP on DCC Boxed's paths (docs/gateway.md).",
                   no_args_is_help=True)
@@ -18,21 +18,21 @@ app = typer.Typer(help="The DCC gateway: DUIS requests over HTTP on DCC Boxed's 
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8081, help="Port to listen on."),
-    workers: int = typer.Option(1, help="Processes; only 1 for now (the embedded request log has one writer)."),
+    workers: int | None = typer.Option(None, min=1, help="HTTP worker processes (default GBSMART_GATEWAY_WORKERS, 1). "
+                                "Above 1: a supervisor owns the request log and N workers do the CPU work."),
 ) -> None:
     """Serve POST /api/v1/serviceS, /serviceT and /serviceD on the same database and settings as `gbsmart serve`."""
     from gbsmart.gateway.server import serve as run
 
-    if workers != 1:
-        err_console.print("[bold red]error:[/] --workers must be 1 for now: the embedded request log has one "
-                          "writer process (docs/decisions/0020-gateway-server.md)")
-        raise typer.Exit(2)
     settings = get_settings()
+    workers = workers or settings.gateway_workers
     console.print(f"gbsmart DCC gateway on [bold]http://{host}:{port}[/bold] (POST /api/v1/serviceS, serviceT, "
-                  "serviceD)")
+                  f"serviceD), {workers} worker process{'es' if workers > 1 else ''}")
     console.print(f"database: {settings.resolved_database_url()}")
     with friendly_errors():
-        run(settings, host, port)
+        code = run(settings, host, port, workers=workers)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command("add-certificate")

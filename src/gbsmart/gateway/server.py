@@ -44,7 +44,9 @@ from gbsmart.gateway.keystore import Keystore
 from gbsmart.gateway.log import CounterNotIncreasing, RequestLog
 from gbsmart.gateway.matrix import WebService, request_matrix
 from gbsmart.gateway.responses import acknowledgement, response
-from gbsmart.gateway.store import DccSigner, dcc_signer, load_keystore, log_path
+from gbsmart.gateway.sequencer import RemoteLog
+from gbsmart.gateway.store import DccSigner, dcc_signer, load_keystore
+from gbsmart.gateway.workers import open_log
 from gbsmart.gateway.xml import SUG_NS, check_media_type
 
 log = logging.getLogger("gbsmart.gateway")
@@ -74,7 +76,7 @@ class Gateway:
         self.keystore = Keystore()
         self.index: AuthorisationIndex | None = None
         self.signer: DccSigner | None = None
-        self.log: RequestLog | None = None
+        self.log: RequestLog | RemoteLog | None = None
         self.journal: Journal | None = None
         self._engine: Any = None
         self._sessions: Any = None
@@ -89,7 +91,7 @@ class Gateway:
         self.signer = dcc_signer(self.settings, self.clock.now())
         with self._sessions() as session:
             self.index = AuthorisationIndex.load(session)
-        self.log = await RequestLog.open(log_path(self.settings))
+        self.log = await open_log(self.settings)  # the file; in a worker process the sequencer's (decision 0024)
         self.journal = Journal(self._sessions, batch=self.settings.gateway_journal_batch)
         self.journal.start()
         self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever(), name="gateway-refresh")
@@ -276,10 +278,17 @@ def _replayed(originator: str, counter: int, last: int) -> HttpRefusal:
                             "(a replay is refused)")
 
 
-def serve(settings: Settings, host: str, port: int, *, clock: Clock | None = None) -> None:
-    """Serve the gateway with uvicorn until stopped (one process: the request log has one writer)."""
+def serve(settings: Settings, host: str, port: int, *, clock: Clock | None = None, workers: int = 1) -> int:
+    """Serve the gateway with uvicorn until stopped: one process, or ``workers`` of them (decision 0024)."""
     import uvicorn
+
+    if workers > 1:
+        from gbsmart.gateway.workers import serve_workers
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        return serve_workers(settings, host, port, workers)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     uvicorn.run(Gateway(settings, clock=clock), host=host, port=port, lifespan="on", log_level="warning",
                 access_log=False)
+    return 0
