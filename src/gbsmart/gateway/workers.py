@@ -1,9 +1,9 @@
 """``gbsmart gateway serve --workers N``: N HTTP worker processes and one supervisor that owns the request log.
 
 The supervisor (the process ``serve`` starts in) opens the durable request log (it holds its lock), makes sure
-the DCC's signing key exists, binds the listening socket, starts the ``Sequencer`` (``gateway.sequencer``) on a
+the DCC's signing key exists, binds one listening socket per worker (SO_REUSEPORT), starts the ``Sequencer`` (``gateway.sequencer``) on a
 Unix socket and then N workers: ``python -m gbsmart.gateway.workers FD SOCKET PARENT``, each a uvicorn server
-on the inherited listening socket running the ordinary ``Gateway`` app, whose ``start`` (through ``open_log``)
+on its inherited listening socket running the ordinary ``Gateway`` app, whose ``start`` (through ``open_log``)
 connects a ``RemoteLog`` to the sequencer instead of opening the file. Each worker does the CPU work (parse,
 verify, authorise, sign), keeps its own authorisation index and keystore (refreshed as in one process) and
 writes its own journal rows (batched; SQLite's WAL and busy timeout let two writers take turns).
@@ -73,25 +73,38 @@ def sequencer_socket_path(settings: Settings) -> Path:
     return Path(tempfile.mkdtemp(prefix="gbsmart-gateway-")) / "sequencer.sock"
 
 
-def _bind(host: str, port: int, *, wait: float = 15.0) -> socket.socket:
-    """A listening TCP socket on host:port; retries while workers of a supervisor that died still hold it."""
+def _listeners(host: str, port: int, count: int, *, wait: float = 15.0) -> list[socket.socket]:
+    """``count`` listening sockets on host:port in one SO_REUSEPORT group, one per worker slot.
+
+    The kernel spreads new connections over the group evenly (one shared socket would let whichever worker is
+    awake accept a burst of keep-alive connections alone). The supervisor keeps every socket open, so a
+    restarted worker takes over its slot's socket and the connections queued on it. First the port must be
+    free: workers of a supervisor that died may still hold it for a moment (they are stopping), and a plain
+    bind fails until they let go; this waits for that rather than joining their group.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     deadline = time.monotonic() + wait
     while True:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+                break
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                    raise OSError(exc.errno, f"cannot listen on {host}:{port} ({exc.strerror}): stop what holds "
+                                             "the port, or pass another --port") from None
+        time.sleep(0.2)
+    sockets = []
+    for _ in range(count):
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            sock.close()
-            if exc.errno != errno.EADDRINUSE or time.monotonic() > deadline:
-                raise OSError(exc.errno, f"cannot listen on {host}:{port} ({exc.strerror}): stop what holds the "
-                                         "port, or pass another --port") from None
-            time.sleep(0.2)
-            continue
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
         sock.listen(2048)
         sock.set_inheritable(True)
-        return sock
+        sockets.append(sock)
+    return sockets
 
 
 @dataclass
@@ -121,7 +134,7 @@ class Supervisor:
         request_log = await RequestLog.open(log_path(self.settings))  # LogLocked if another gateway runs
         try:
             dcc_signer(self.settings)  # made once here: workers starting together would each make another key
-            listener = _bind(self.host, self.port)
+            listeners = _listeners(self.host, self.port, self.count)
         except BaseException:
             await request_log.close()
             raise
@@ -132,7 +145,8 @@ class Supervisor:
             loop.add_signal_handler(sig, self._stopping.set)
         log.info("gateway supervisor %d: %d workers on %s:%d, request log %s, sequencer %s", os.getpid(),
                  self.count, self.host, self.port, request_log.path, path)
-        watchers = [loop.create_task(self._watch(worker, listener, path)) for worker in self.workers]
+        watchers = [loop.create_task(self._watch(worker, listener, path))
+                    for worker, listener in zip(self.workers, listeners, strict=True)]
         try:
             await self._stopping.wait()
         finally:
@@ -144,7 +158,8 @@ class Supervisor:
             for task in watchers:
                 task.cancel()
             await asyncio.gather(*watchers, return_exceptions=True)
-            listener.close()
+            for listener in listeners:
+                listener.close()
             await sequencer.close()
             log.info("gateway supervisor %d stopped: %d appends received, %d refused for their counter",
                      os.getpid(), sequencer.appended, sequencer.refused)
