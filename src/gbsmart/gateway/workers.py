@@ -1,15 +1,17 @@
 """``gbsmart gateway serve --workers N``: N HTTP worker processes and one supervisor that owns the request log.
 
 The supervisor (the process ``serve`` starts in) opens the durable request log (it holds its lock), makes sure
-the DCC's signing key exists, binds one listening socket per worker (SO_REUSEPORT), starts the ``Sequencer`` (``gateway.sequencer``) on a
-Unix socket and then N workers: ``python -m gbsmart.gateway.workers FD SOCKET PARENT``, each a uvicorn server
-on its inherited listening socket running the ordinary ``Gateway`` app, whose ``start`` (through ``open_log``)
-connects a ``RemoteLog`` to the sequencer instead of opening the file. Each worker does the CPU work (parse,
-verify, authorise, sign), keeps its own authorisation index and keystore (refreshed as in one process) and
-writes its own journal rows (batched; SQLite's WAL and busy timeout let two writers take turns).
+the DCC's signing key exists, binds one listening socket per worker (SO_REUSEPORT), starts the ``Sequencer``
+(``gateway.sequencer``) on a Unix socket and then N workers: ``python -m gbsmart.gateway.workers FD SOCKET
+PARENT``, each a uvicorn server on its inherited listening socket running the ordinary ``Gateway`` app, whose
+``start`` (through ``open_log``) connects a ``RemoteLog`` to the sequencer instead of opening the file. Each
+worker does the CPU work (parse, verify, authorise, sign), keeps its own authorisation index and keystore
+(refreshed as in one process) and writes its own journal rows (batched; SQLite's WAL and busy timeout let two
+writers take turns).
 
-- A worker that dies is started again (after a pause that grows if it keeps dying at once); if every worker
-  keeps failing to start, the supervisor stops, so a broken configuration is not retried forever.
+- A worker that dies is started again (after a pause that grows if it keeps dying at once); if a worker dies
+  within 3 s of starting five times in a row, the supervisor stops: a broken configuration is not retried
+  forever.
 - A worker ends when the supervisor does: the kernel sends it SIGTERM when its parent dies (``PR_SET_PDEATHSIG``)
   and it shuts down when its connection to the sequencer is lost.
 - SIGTERM or SIGINT to the supervisor: each worker is sent SIGTERM and finishes what it has in hand (uvicorn's
