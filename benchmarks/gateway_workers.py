@@ -1,4 +1,4 @@
-"""Signed DUIS requests over HTTP at ``gbsmart gateway serve --workers 1`` and ``--workers N`` (decision 0024).
+"""Signed DUIS requests over HTTP at ``gbsmart gateway serve --workers 1`` and ``--workers N`` (decision 0025).
 
     .venv/bin/python benchmarks/gateway_workers.py                 # --workers 1 and 2, 6 s each
     .venv/bin/python benchmarks/gateway_workers.py --quick         # 3 s each, for checks

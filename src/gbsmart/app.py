@@ -31,6 +31,7 @@ def _api_router() -> APIRouter:
     from gbsmart.change.register_api import router as register_router
     from gbsmart.committees.api import router as committees_router
     from gbsmart.cpl.api import router as cpl_router
+    from gbsmart.gateway.api import router as gateway_router
     from gbsmart.papers.api import router as papers_router
     from gbsmart.parties.api import router as parties_router
     from gbsmart.parties.sessions_api import router as sessions_router
@@ -47,6 +48,7 @@ def _api_router() -> APIRouter:
     api.include_router(extracts_router)
     api.include_router(cpl_router)
     api.include_router(smi_router)
+    api.include_router(gateway_router)
     return api
 
 
@@ -55,6 +57,7 @@ def _page_routers() -> list[APIRouter]:
     from gbsmart.change.register_pages import router as register_pages
     from gbsmart.committees.pages import router as committees_pages
     from gbsmart.cpl.pages import router as cpl_pages
+    from gbsmart.gateway.pages import router as gateway_pages
     from gbsmart.papers.pages import router as papers_pages
     from gbsmart.parties.pages import router as parties_pages
     from gbsmart.smi.extracts_pages import router as extracts_pages
@@ -62,7 +65,7 @@ def _page_routers() -> list[APIRouter]:
     from gbsmart.web.pages import router as web_pages
 
     return [web_pages, parties_pages, change_pages, register_pages, committees_pages, papers_pages,
-            extracts_pages, cpl_pages, smi_pages]
+            extracts_pages, cpl_pages, smi_pages, gateway_pages]
 
 
 def _api_docs(app: FastAPI) -> None:

@@ -6,6 +6,7 @@ import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -112,9 +113,45 @@ class Settings(BaseSettings):
     trt_non_device_seconds: float = Field(default=60.0, gt=0, description="TRT of a non-device response.")
     trt_alert_seconds: float = Field(default=60.0, gt=0, description="TRT of an alert's delivery after receipt.")
     gateway_workers: int = Field(default=1, ge=1, description="HTTP worker processes of `gbsmart gateway serve` "
-                                 "when --workers is not given; 1 is one plain process (decision 0024).")
+                                 "when --workers is not given; 1 is one plain process (decision 0025).")
     gateway_journal_batch: int = Field(default=500, ge=1, description="Most journal rows written in one "
                                        "transaction.")
+    gateway_allow_test_keys: bool = Field(default=False, description="Let `gbsmart gateway send --test-key` make a "
+                                          "test signing key for a User ID and trust it (never in production).")
+    gateway_wan_coverage_file: Path | None = Field(default=None, description="JSON table of SM WAN coverage by "
+                                                   "postcode area for 12.1 Request WAN Matrix; default the built-in "
+                                                   "illustrative table (gateway/wan.py).")
+    # Device simulator and response delivery (issue 10 point 4; docs/gateway.md "Device responses and delivery")
+    simulator_enabled: bool = Field(default=True, description="Complete Send Command requests with the device "
+                                    "simulator and deliver the responses; off: they stay acknowledged (I99 only).")
+    simulator_profiles: Path | None = Field(default=None, description="TOML file of device simulator profiles "
+                                            "(latency and failures per Device Type and CSP Region); default: the "
+                                            "simulator_* settings for every device.")
+    simulator_latency_seconds: float = Field(default=0.5, ge=0, description="Mean time a simulated device takes "
+                                             "to answer a request.")
+    simulator_jitter_seconds: float = Field(default=0.25, ge=0, description="Latency spread: uniform within "
+                                            "plus or minus this of the mean (never below 0).")
+    simulator_failure_rate: float = Field(default=0.01, ge=0, le=1, description="Share of device requests that "
+                                          "fail (E20 / E21 responses).")
+    simulator_seed: int | None = Field(default=None, description="Fixed random seed for the simulator's "
+                                       "latencies and failures (tests); default: random.")
+    simulator_max_pending: int = Field(default=100_000, ge=1, description="Most device requests awaiting their "
+                                       "simulated response; more wait (back-pressure).")
+    delivery_concurrency: int = Field(default=16, ge=1, description="Most response POSTs to Users' endpoints "
+                                      "in flight at once.")
+    delivery_timeout_seconds: float = Field(default=10.0, gt=0, description="How long one POST to a User's "
+                                            "endpoint may take before it counts as failed.")
+    delivery_retry_base_seconds: float = Field(default=1.0, gt=0, description="Wait before the first retry of a "
+                                               "failed delivery; doubled after each failure.")
+    delivery_retry_max_seconds: float = Field(default=300.0, gt=0, description="Longest wait between delivery "
+                                              "retries (the back-off's cap).")
+    # certificate validity and Signed Pre-Commands (docs/gateway.md "Certificate validity")
+    gateway_certificate_validity: Literal["enforce", "warn"] = Field(
+        default="enforce", description="A signing certificate outside its validity dates at a request's receipt: "
+                                       "enforce refuses the request, warn accepts it and logs a warning.")
+    gateway_allow_expired_test_certificates: bool = Field(
+        default=False, description="Accept the DCC Boxed test certificates (marked by `gateway load-boxed-jar`) "
+                                   "past their expiry, with a warning, even under enforce; scripts/run sets it.")
 
     @field_validator("cpl_signer_fingerprints")
     @classmethod

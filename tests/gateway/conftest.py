@@ -87,3 +87,4 @@ def signed(data: bytes, org: Organisation) -> bytes:
 
 
 from tests.gateway.boxed import boxed  # noqa: E402, F401  (the DCC Boxed tool, once per session for every module)
+from tests.gateway.duis_parser import duis_parser  # noqa: E402, F401  (@smartdcc/duis-parser, fetched once per session)

@@ -48,3 +48,17 @@ def test_load_boxed_jar_trusts_the_test_organisations_and_can_sign_with_the_dsp_
     assert {SUPPLIER, NETWORK_OPERATOR} <= set(store.user_ids())
     signer = dcc_signer(get_settings())
     assert signer.certificate == boxed.material.dsp_certificate
+
+
+def test_add_certificate_for_command_signing_keeps_it_apart_from_the_duis_keystore(cli_env, organisations):
+    from gbsmart.gateway.transform import load_command_keystore
+
+    pem = cli_env / "supplier-ds.pem"
+    pem.write_bytes(organisations[SUPPLIER].certificate.public_bytes(Encoding.PEM))
+    added = _run("gateway", "add-certificate", "--command-signing", SUPPLIER, str(pem))
+    assert added.exit_code == 0, added.output
+    assert [e.certificate for e in load_command_keystore(get_settings()).for_user(SUPPLIER)] == [
+        organisations[SUPPLIER].certificate]
+    assert load_keystore(get_settings()).for_user(SUPPLIER) == ()  # not trusted for DUIS XML
+    listed = _run("gateway", "certificates")
+    assert listed.exit_code == 0 and "command" in listed.output

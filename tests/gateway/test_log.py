@@ -237,3 +237,24 @@ try:
 except LogLocked:
     print("refused")
 """
+
+
+def test_an_unchecked_append_logs_a_repeated_counter_without_lowering_the_last(tmp_path):
+    """A Signed Pre-Command repeats its Transform request's counter (gateway.transform): logged, and the bar stays."""
+    async def run() -> None:
+        log = await RequestLog.open(tmp_path / "requests.log")
+        await _append(log, SUPPLIER, 5, "T")
+        await _append(log, SUPPLIER, 9, "T")
+        repeated = await log.append(originator=SUPPLIER, counter=5, service="S", received_at=AT, body=b"<spc/>",
+                                    check_counter=False)
+        assert repeated.seq == 3 and log.last_counter(SUPPLIER) == 9
+        with pytest.raises(CounterNotIncreasing):
+            await _append(log, SUPPLIER, 7)
+        await log.close()
+        log = await RequestLog.open(tmp_path / "requests.log")
+        assert log.last_counter(SUPPLIER) == 9 and [r.counter for r in log.read_from(1)] == [5, 9, 5]
+        with pytest.raises(CounterNotIncreasing):
+            await _append(log, SUPPLIER, 9)
+        await log.close()
+
+    run_async(run())

@@ -1,4 +1,4 @@
-"""The sequencer and its RemoteLogs: one request log shared by worker processes over a Unix socket (decision 0024).
+"""The sequencer and its RemoteLogs: one request log shared by worker processes over a Unix socket (decision 0025).
 
 Real sockets and a real log file, in one process: two RemoteLogs stand for two workers. The counter is checked
 by the sequencer across both; a replay a worker has not seen is refused (what the server answers with 409);

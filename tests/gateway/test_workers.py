@@ -1,5 +1,5 @@
 """`gbsmart gateway serve --workers 2` as real processes: a supervisor (the sequencer, owner of the request log)
-and two HTTP workers (decision 0024).
+and two HTTP workers (decision 0025).
 
 Signed requests from a User whose key is made here (test_server.py's LOAD_USER) go over real HTTP; workers and
 the supervisor are really killed with SIGKILL mid-stream. Killing a worker: the other keeps serving and the

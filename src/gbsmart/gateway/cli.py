@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from gbsmart.config import get_settings
-from gbsmart.core.cli_support import console, friendly_errors
+from gbsmart.core.cli_support import console, err_console, friendly_errors
 
 app = typer.Typer(help="The DCC gateway: DUIS requests over HTTP on DCC Boxed's paths (docs/gateway.md).",
                   no_args_is_help=True)
@@ -39,12 +39,16 @@ def serve(
 def add_certificate(
     user_id: str = typer.Argument(..., help="The DCC User ID (EUI-64) whose signatures the certificate verifies."),
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="PEM (one or more) or DER certificate."),
+    command_signing: bool = typer.Option(False, "--command-signing", help="Trust it for the User's GBCS command "
+                                         "signatures (Signed Pre-Commands) instead of its DUIS XML signatures."),
 ) -> None:
     """Trust a User's organisation certificate for its DUIS signatures (a running gateway reloads it)."""
     from gbsmart.gateway.store import save_certificates
+    from gbsmart.gateway.transform import save_command_certificates
 
+    save = save_command_certificates if command_signing else save_certificates
     with friendly_errors():
-        entries = save_certificates(get_settings(), user_id, file.read_bytes(), source=file.name)
+        entries = save(get_settings(), user_id, file.read_bytes(), source=file.name)
     for entry in entries:
         console.print(f"[green]✓[/] {entry.describe()}")
 
@@ -70,15 +74,90 @@ def load_boxed_jar(
 
 @app.command()
 def certificates() -> None:
-    """List the certificates the gateway verifies DUIS signatures against."""
+    """List the certificates the gateway verifies DUIS (and Signed Pre-Command) signatures against."""
     from gbsmart.gateway.store import load_keystore
+    from gbsmart.gateway.transform import load_command_keystore
 
     with friendly_errors():
-        store = load_keystore(get_settings())
-    table = Table(title=f"{len(store)} certificate(s)")
-    for col in ("User ID", "serial", "issuer", "valid to"):
+        stores = {"DUIS XML": load_keystore(get_settings()), "command": load_command_keystore(get_settings())}
+    table = Table(title=f"{sum(len(s) for s in stores.values())} certificate(s)")
+    for col in ("User ID", "serial", "issuer", "valid to", "signs"):
         table.add_column(col, overflow="fold")
-    for user_id in store.user_ids():
-        for entry in store.for_user(user_id):
-            table.add_row(user_id, str(entry.serial), entry.issuer, f"{entry.certificate.not_valid_after_utc:%Y-%m-%d}")
+    for use, store in stores.items():
+        for user_id in store.user_ids():
+            for entry in store.for_user(user_id):
+                table.add_row(user_id, str(entry.serial), entry.issuer,
+                              f"{entry.certificate.not_valid_after_utc:%Y-%m-%d}", use)
     console.print(table)
+
+
+@app.command()
+def send(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A DUIS request (XML), signed or not."),
+    url: str = typer.Option("http://127.0.0.1:8081", help="The gateway (its paths /api/v1/serviceS, T, D)."),
+    key: Path | None = typer.Option(None, "--key", exists=True, dir_okay=False,
+                                    help="Your organisation's signing key (PEM, ECDSA P-256)."),
+    certificate: Path | None = typer.Option(None, "--certificate", exists=True, dir_okay=False,
+                                            help="Its certificate (PEM), as loaded into the gateway."),
+    test_key: bool = typer.Option(False, "--test-key", help="Sign with a test key for the request's originator, "
+                                  "made and trusted on first use (needs GBSMART_GATEWAY_ALLOW_TEST_KEYS=true)."),
+    counter: str | None = typer.Option(None, help="Set the RequestID counter: a number, or 'auto' (the time in "
+                                       "microseconds, above the last one sent)."),
+) -> None:
+    """Sign a DUIS request and send it to the web service its SRV and Command Variant go to; print the answer.
+
+    Exits 0 with any DUIS Response (I99, I0 or an E-code, printed with its plain-English reason), 1 when the
+    gateway refuses the request over HTTP (4xx: not signed right, a replayed counter ...) or cannot be reached.
+    """
+    import time
+
+    from rich.markup import escape
+
+    from gbsmart.gateway import send as sending
+
+    if test_key == (key is not None) or (key is None) != (certificate is None):
+        err_console.print("[bold red]error:[/] sign with either --key KEY.pem --certificate CERT.pem or --test-key")
+        raise typer.Exit(2)
+    if counter is not None and counter != "auto" and not counter.isdigit():
+        err_console.print(f"[bold red]error:[/] --counter {escape(counter)}: give a whole number or 'auto'")
+        raise typer.Exit(2)
+    settings = get_settings()
+    made: list[str] = []
+
+    def signer_for(user_id: str) -> sending.Signer:
+        if key is not None and certificate is not None:
+            return sending.file_signer(key, certificate)
+        signer = sending.signer_with_test_key(settings, user_id)
+        if signer.new_test_key:
+            made.append(user_id)
+        return signer
+
+    with friendly_errors():
+        number = sending.auto_counter() if counter == "auto" else int(counter) if counter else None
+        prepared = sending.prepare(settings, file.read_bytes(), signer_for, counter=number)
+        if made:
+            wait = settings.gateway_refresh_seconds + 0.5
+            where = sending.paths_of_test_key(settings, made[0])[0]
+            console.print(f"[yellow]made a TEST KEY for {made[0]}[/] ({escape(str(where))}) and trusted it; "
+                          f"waiting {wait:g} s for the gateway to re-read its certificates")
+            time.sleep(wait)
+        answer = sending.post(url, prepared)
+    console.print(f"{prepared.request.request_id} · SRV {prepared.request.service_reference_variant} → "
+                  f"{prepared.service.path}: HTTP {answer.status}", markup=False)
+    if answer.code:
+        console.print(f"Response Code: [bold]{escape(answer.code)}[/]")
+    if answer.explanation:
+        console.print(f"Explanation: {escape(answer.explanation)}")
+    if answer.refusal:
+        console.print(f"Refused: [bold red]{escape(answer.refusal)}[/]")
+    console.print(answer.text.rstrip(), markup=False, highlight=False, soft_wrap=True)
+    if answer.refused_by_http:
+        raise typer.Exit(1)
+def _add_device_responses() -> None:
+    from gbsmart.simulator.cli import endpoint_app, responses
+
+    app.add_typer(endpoint_app, name="endpoint")
+    app.command("responses")(responses)
+
+
+_add_device_responses()

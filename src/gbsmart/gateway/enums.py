@@ -24,3 +24,19 @@ class TrtClass(LabelledEnum):
     ON_DEMAND = "on_demand", "On-demand device response", "teal"
     FUTURE_DATED = "future_dated", "Future-dated device response", "cyan"
     NON_DEVICE = "non_device", "Non-device response", "grey"
+
+
+class TrtOutcome(LabelledEnum):
+    """How a message stands against its Target Response Time (``gateway.rules.trt_outcome``; not stored)."""
+
+    MET = "met", "Within TRT", "green"
+    MISSED = "missed", "TRT missed", "red"
+    PENDING = "pending", "Pending", "blue"
+    NONE = "none", "No TRT", "grey"
+
+
+class PreCommandState(LabelledEnum):
+    """What became of a Pre-Command the DCC issued on Transform (``gateway.transform``)."""
+
+    ISSUED = "issued", "Issued", "blue"          # returned to the User; its Signed Pre-Command is awaited
+    ACCEPTED = "accepted", "Signed and accepted", "green"  # the User's Signed Pre-Command was acknowledged (I99)

@@ -7,7 +7,8 @@ operations are kept) and logged. ``flush`` waits until everything queued so far 
 
 Rows are addressed by the request's originator and counter: an accepted request's counter is unique per
 originator (the request log refuses a counter that does not increase), so ``update`` touches the one
-non-refused row of that request. Refused rows are written once and never updated.
+row of that request still in progress. Refused and synchronously answered rows are final: written once and
+never updated (a Transform's row shares its RequestID with the Signed Pre-Command that follows it).
 
 ``trt_for`` says which Target Response Time applies to a request and when it falls due (DOMAIN.md section 6;
 the seconds are settings, ``trt_*_seconds``).
@@ -55,6 +56,10 @@ class JournalEntry:
     completed_at: datetime | None = None
     delivered_at: datetime | None = None
     log_seq: int | None = None
+
+
+#: states whose rows ``update`` never touches
+FINAL = (MessageState.REFUSED.value, MessageState.ANSWERED.value)
 
 
 @dataclass(slots=True)
@@ -171,7 +176,7 @@ class Journal:
                 session.execute(update(GatewayMessage)
                                 .where(GatewayMessage.originator == op.originator,
                                        GatewayMessage.counter == op.counter,
-                                       GatewayMessage.state != MessageState.REFUSED.value)
+                                       GatewayMessage.state.not_in(FINAL))
                                 .values(**op.values))
             if run:
                 session.execute(insert(GatewayMessage), run)

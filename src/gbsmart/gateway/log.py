@@ -234,12 +234,16 @@ class RequestLog:
         return self._durable.get(originator)
 
     def last_counters(self) -> dict[str, int]:
-        """Every originator's highest durably logged counter (what a worker process starts from, decision 0024)."""
+        """Every originator's highest durably logged counter (what a worker process starts from, decision 0025)."""
         return dict(self._durable)
 
     async def append(self, *, originator: str, counter: int, service: str, received_at: datetime,
-                     body: bytes) -> LogRecord:
-        """``body`` logged durably (its batch fsynced) before this returns; CounterNotIncreasing for a replay."""
+                     body: bytes, check_counter: bool = True) -> LogRecord:
+        """``body`` logged durably (its batch fsynced) before this returns; CounterNotIncreasing for a replay.
+
+        ``check_counter`` False: a counter at or below the last is logged too (a Signed Pre-Command repeats its
+        Transform request's counter, ``gateway.transform``); it never lowers the originator's last counter.
+        """
         if not 0 <= counter < 2**64:
             raise ValueError("the counter is an unsigned 64-bit integer")
         micros = _micros(received_at)
@@ -247,7 +251,7 @@ class RequestLog:
         try:
             self._check_open()
             last = self._reserved.get(originator)
-            if last is not None and counter <= last:
+            if check_counter and last is not None and counter <= last:
                 raise CounterNotIncreasing(
                     f"the RequestID counter {counter} is not greater than {last}, the last one the DCC accepted "
                     f"from {originator}: each request needs a counter above the previous one (a replay is refused)")
@@ -255,7 +259,7 @@ class RequestLog:
             self._space.release()
             raise
         # no await between the check and the queueing: the reservation and the write order are the same
-        self._reserved[originator] = counter
+        self._reserved[originator] = max(counter, last if last is not None else 0)
         done: asyncio.Future[LogRecord] = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(originator, counter, service, received_at, micros, body, done))
         self._wake.set()
@@ -314,7 +318,7 @@ class RequestLog:
             for record, offset in zip(records, offsets[:-1], strict=True):
                 if (record.seq - 1) % _INDEX_EVERY == 0:
                     self._index.append(offset)
-                self._durable[record.originator] = record.counter
+                self._durable[record.originator] = max(record.counter, self._durable.get(record.originator, 0))
             self._next_seq += len(records)
             self.batches_written += 1
             self._size = offsets[-1]

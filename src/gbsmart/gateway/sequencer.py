@@ -1,6 +1,6 @@
 """The request log shared by several gateway worker processes: one sequencer owns it, workers reach it by socket.
 
-With ``gbsmart gateway serve --workers N`` (decision 0024) the CPU work (parse, verify, authorise, sign) runs in
+With ``gbsmart gateway serve --workers N`` (decision 0025) the CPU work (parse, verify, authorise, sign) runs in
 N worker processes, and the durable request log (``gateway.log.RequestLog``, decision 0022) stays with one
 process, the **sequencer** (the supervising parent), because it has one writer and the RequestID counter must
 increase strictly per originator across every request, whichever worker received it.

@@ -5,14 +5,20 @@
 
 1. media type (415) and size (413, read no further than the limit);
 2. parse once: hardened XML, DUIS schema, header (400 with the codec's message);
-3. XML Signature against the originator's certificate in the keystore (400; 403 for another User's key);
+3. XML Signature against the originator's certificate in the keystore (400; 403 for another User's key), the
+   certificate within its dates at receipt (``gateway.validity``; a Signed Pre-Command, Command Variants 5 to
+   7, then goes to ``gateway.transform``, which matches it to its Pre-Command instead of step 4's counter);
 4. RequestID counter strictly above the originator's last accepted one (409: a replay or a decrease; no DUIS
    Response Code describes it that we know of, decision 0020);
 5. authorisation (``gateway.authorise``): a refusal is a signed DUIS Response with its E-code, the plain-English
    reason in the ``X-DUIS-Explanation`` header;
 6. the durable log (``gateway.log``): the request is fsynced before anything is answered;
-7. the answer, signed with the DCC's key: I99 for a device request; for a non-device request the synchronous
-   answer (8.2 Read Inventory from the SMI), others I99 until their processing exists (docs/gateway.md).
+7. the answer, signed with the DCC's key: at Transform, I0 with the Pre-Command (``gateway.transform``); I99
+   for a device request; for a non-device request the synchronous
+   answer of ``gateway.nondevice`` (8.2, 8.4, 8.14.x, 12.1, 12.2, acting on the SMI), others I99 until their
+   processing exists (docs/gateway.md);
+8. a Send Command request then goes to the device simulator (``gbsmart.simulator``), whose signed I0 / E20 /
+   E21 Response is kept and POSTed to the User's registered endpoint.
 
 A refusal at steps 1 to 4 is an HTTP 4xx with a plain message (no DUIS Response: the request is not, or not
 provably, the User's); nothing is logged and no state changes. An unexpected error is a 500 with a plain
@@ -33,21 +39,25 @@ from lxml import etree
 from gbsmart.config import Settings
 from gbsmart.core.clock import Clock, SystemClock
 from gbsmart.core.db import make_engine, make_sessionmaker
+from gbsmart.gateway import nondevice
 from gbsmart.gateway.authorise import AuthorisationIndex, authorise
 from gbsmart.gateway.duis import DuisCodec, DuisRequest
 from gbsmart.gateway.enums import MessageState
 from gbsmart.gateway.errors import BodyTooLarge, DuisRefused
 from gbsmart.gateway.fastsig import sign, verify_request  # signxml-checked fast path (decision 0023)
-from gbsmart.gateway.inventory import read_inventory
 from gbsmart.gateway.journal import Journal, JournalEntry, trt_for
 from gbsmart.gateway.keystore import Keystore
 from gbsmart.gateway.log import CounterNotIncreasing, RequestLog
 from gbsmart.gateway.matrix import WebService, request_matrix
 from gbsmart.gateway.responses import acknowledgement, response
 from gbsmart.gateway.sequencer import RemoteLog
-from gbsmart.gateway.store import DccSigner, dcc_signer, load_keystore
+from gbsmart.gateway.store import DccSigner, certificates_dir, dcc_signer, load_keystore
+from gbsmart.gateway.transform import PreCommands, is_signed_pre_command
+from gbsmart.gateway.validity import check_validity
 from gbsmart.gateway.workers import open_log
 from gbsmart.gateway.xml import SUG_NS, check_media_type
+from gbsmart.simulator.responses import DeviceResponses
+from gbsmart.smi.lookup import StatusIndex
 
 log = logging.getLogger("gbsmart.gateway")
 
@@ -78,6 +88,8 @@ class Gateway:
         self.signer: DccSigner | None = None
         self.log: RequestLog | RemoteLog | None = None
         self.journal: Journal | None = None
+        self.responses: DeviceResponses | None = None  # the device simulator and delivery (gbsmart.simulator)
+        self.pre_commands = PreCommands(settings)  # Transform and Signed Pre-Commands (gateway.transform)
         self._engine: Any = None
         self._sessions: Any = None
         self._refresher: asyncio.Task[None] | None = None
@@ -91,9 +103,15 @@ class Gateway:
         self.signer = dcc_signer(self.settings, self.clock.now())
         with self._sessions() as session:
             self.index = AuthorisationIndex.load(session)
-        self.log = await open_log(self.settings)  # the file; in a worker process the sequencer's (decision 0024)
+        self.log = await open_log(self.settings)  # the file; in a worker process the sequencer's (decision 0025)
         self.journal = Journal(self._sessions, batch=self.settings.gateway_journal_batch)
         self.journal.start()
+        # in a --workers N worker (a RemoteLog) the supervisor runs the one simulator instead (decision 0025)
+        if self.settings.simulator_enabled and isinstance(self.log, RequestLog):
+            self.responses = DeviceResponses(self.settings, self._sessions, clock=self.clock, sign=self._sign,
+                                             journal=self.journal, devices=lambda: self.index.devices)  # type: ignore
+            await self.responses.start(self.log, self.codec)
+        self.pre_commands.start(self._sessions)
         self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever(), name="gateway-refresh")
         log.info("gateway ready: %d Users, %d registrations, %d devices, %d certificates", len(self.index.users),
                  len(self.index.registrations), len(self.index.devices), len(self.keystore))
@@ -103,6 +121,8 @@ class Gateway:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._refresher
+        if self.responses is not None:
+            await self.responses.close()
         if self.journal is not None:
             await self.journal.close()
         if self.log is not None:
@@ -116,6 +136,7 @@ class Gateway:
         with self._sessions() as session:
             self.index.refresh(session)
         self.keystore = load_keystore(self.settings)
+        self.pre_commands.refresh()
 
     async def _refresh_forever(self) -> None:
         while True:
@@ -202,7 +223,11 @@ class Gateway:
         assert self.index is not None and self.log is not None
         received_at = self.clock.now()
         request = self.codec.parse(body)
-        verify_request(request, self.keystore)
+        entry = verify_request(request, self.keystore)
+        check_validity(self.settings, entry, received_at, what="DUIS XML signing",
+                       directory=certificates_dir(self.settings))
+        if is_signed_pre_command(request):  # repeats its Transform request's counter: matched to it instead
+            return await self.pre_commands.signed_pre_command(self, request, service, entry, body, received_at)
         originator, counter = request.originator, request.request_id.counter
         last = self.log.last_counter(originator)
         if last is not None and counter <= last:
@@ -219,15 +244,18 @@ class Gateway:
         except CounterNotIncreasing as exc:
             raise HttpRefusal(409, exc.message) from None
         assert decision.variant is not None
-        if decision.variant.srv == "8.2":
-            status, content_type, answer, headers = await self._read_inventory(request, received_at)
-            code = _header_value(headers, b"x-duis-response-code") or "I0"
-            explanation = _header_value(headers, b"x-duis-explanation") or ""
-            await self._journal(request, service, MessageState.ANSWERED, code, received_at, log_seq=record.seq,
-                                explanation=explanation)
-            return status, content_type, answer, headers
+        if service is WebService.TRANSFORM:
+            return await self.pre_commands.transform(self, request, service, entry, record.seq, received_at)
+        handler = nondevice.handler_for(decision.variant.srv) if decision.variant.non_device else None
+        if handler is not None:
+            answer = await self._non_device(handler, request, received_at)
+            await self._journal(request, service, MessageState.ANSWERED, answer.code, received_at,
+                                log_seq=record.seq, explanation=answer.explanation)
+            return self._answer(request, answer.code, received_at, answer.explanation, answer.payload)
         root = acknowledgement(request, received_at)
         await self._journal(request, service, MessageState.ACKNOWLEDGED, "I99", received_at, log_seq=record.seq)
+        if service is WebService.SEND_COMMAND and self.responses is not None:  # the device answers later
+            await self.responses.submit(request, log_seq=record.seq, received_at=received_at)
         return 200, XML, self._sign(root), []
 
     async def _journal(self, request: DuisRequest, service: WebService, state: MessageState, code: str,
@@ -244,32 +272,43 @@ class Gateway:
             state=state.value, code=code, explanation=explanation, received_at=received_at,
             answered_at=self.clock.now(), trt_class=trt_class.value, due_at=due_at, log_seq=log_seq))
 
-    async def _read_inventory(self, request: DuisRequest, at: datetime) -> tuple[int, bytes, bytes, list]:
-        def read() -> Any:
+    async def _non_device(self, handler: nondevice.Handler, request: DuisRequest,
+                          at: datetime) -> nondevice.NonDeviceAnswer:
+        """Run a non-device handler in a worker thread; then put the devices it changed into the index at once."""
+        assert self.index is not None
+        user = self.index.users.get(request.originator)
+        assert user is not None  # authorised: the originator is a known User
+        caller = nondevice.Caller(request.originator, user.organisation_id, user.roles)
+
+        def run() -> tuple[nondevice.NonDeviceAnswer, Any]:
             with self._sessions() as session:
-                return read_inventory(session, request)
+                answer = nondevice.answer(handler, session, request, caller, self.clock, self.settings)
+                try:
+                    changed = StatusIndex.read_devices(session, answer.changed) if answer.changed else None
+                except Exception:  # committed already: the periodic refresh brings the index up to date instead
+                    log.exception("re-reading the devices %s request %s changed failed", answer.changed,
+                                  request.request_id)
+                    changed = None
+                return answer, changed
 
-        answer = await asyncio.to_thread(read)
-        if answer.inventory is None:
-            return self._answer(request, answer.code, at, answer.explanation)
-        root = response(request, "I0", at)
-        root.find(f"{{{SUG_NS}}}Body/{{{SUG_NS}}}ResponseMessage").append(answer.inventory)  # type: ignore[union-attr]
-        return 200, XML, self._sign(root), []
+        answer, changed = await asyncio.to_thread(run)
+        if changed is not None:
+            self.index.devices.apply(changed)  # in the loop: a request sees all of the change or none of it
+        return answer
 
-    def _answer(self, request: DuisRequest, code: str, at: datetime,
-                explanation: str) -> tuple[int, bytes, bytes, list]:
+    def _answer(self, request: DuisRequest, code: str, at: datetime, explanation: str,
+                payload: etree._Element | None = None) -> tuple[int, bytes, bytes, list]:
         headers = [(b"x-duis-response-code", code.encode())]
         if explanation:
             headers.append((b"x-duis-explanation", explanation.encode("ascii", "replace")))
-        return 200, XML, self._sign(response(request, code, at)), headers
+        root = response(request, code, at)
+        if payload is not None:
+            root.find(f"{{{SUG_NS}}}Body/{{{SUG_NS}}}ResponseMessage").append(payload)  # type: ignore[union-attr]
+        return 200, XML, self._sign(root), headers
 
     def _sign(self, root: etree._Element) -> bytes:
         assert self.signer is not None
         return sign(root, self.signer.key, self.signer.certificate)
-
-
-def _header_value(headers: list, name: bytes) -> str | None:
-    return next((value.decode() for key, value in headers if key == name), None)
 
 
 def _replayed(originator: str, counter: int, last: int) -> HttpRefusal:
@@ -279,7 +318,7 @@ def _replayed(originator: str, counter: int, last: int) -> HttpRefusal:
 
 
 def serve(settings: Settings, host: str, port: int, *, clock: Clock | None = None, workers: int = 1) -> int:
-    """Serve the gateway with uvicorn until stopped: one process, or ``workers`` of them (decision 0024)."""
+    """Serve the gateway with uvicorn until stopped: one process, or ``workers`` of them (decision 0025)."""
     import uvicorn
 
     if workers > 1:

@@ -33,13 +33,24 @@ def log_path(settings: Settings) -> Path:
     return settings.resolved_gateway_dir() / "requests.log"
 
 
+#: the subject CN of the test keys `gbsmart gateway send --test-key` makes (``gateway.send``)
+TEST_KEY_NAME = "gbsmart TEST KEY (not for production)"
+
+
+def is_test_key(cert: x509.Certificate) -> bool:
+    return any(a.value == TEST_KEY_NAME for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME))
+
+
 def load_keystore(settings: Settings) -> Keystore:
-    """Every certificate saved under ``certificates_dir``, each for the User its directory names."""
+    """Every certificate saved under ``certificates_dir``, each for the User its directory names; the test
+    keys of `gateway send --test-key` only while ``gateway_allow_test_keys`` is set."""
     store = Keystore()
     root = certificates_dir(settings)
     if root.is_dir():
         for user_dir in sorted(p for p in root.iterdir() if p.is_dir()):
             for path in sorted(user_dir.glob("*.pem")):
+                if not settings.gateway_allow_test_keys and is_test_key(load_certificate(path)):
+                    continue
                 store.load_file(user_dir.name, path)
     return store
 
@@ -60,12 +71,21 @@ def save_certificates(settings: Settings, user_id: str | None, data: bytes, *, s
 
 
 def save_boxed_material(settings: Settings, material: BoxedMaterial, *, dsp_key: bool) -> list[KeyEntry]:
-    """The DCC Boxed test organisations' certificates saved; with ``dsp_key`` the DSP's key becomes the DCC's."""
+    """The DCC Boxed test organisations' certificates saved; with ``dsp_key`` the DSP's key becomes the DCC's.
+
+    Each is marked as a test certificate (``gateway.validity``), and the Suppliers' and Network Operators'
+    Digital Signing certificates are also trusted for command signing (``gateway.transform``).
+    """
+    from gbsmart.gateway.transform import save_boxed_command_certificates
+    from gbsmart.gateway.validity import mark_test_certificate
+
     entries = []
     for user_id in material.keystore.user_ids():
         for entry in material.keystore.for_user(user_id):
-            write_certificates(certificates_dir(settings) / user_id / f"{entry.serial}.pem", entry.certificate)
+            mark_test_certificate(write_certificates(certificates_dir(settings) / user_id / f"{entry.serial}.pem",
+                                                     entry.certificate))
             entries.append(entry)
+    entries.extend(save_boxed_command_certificates(settings, material))
     if dsp_key:
         key_path, cert_path = _signer_paths(settings)
         write_private_key(key_path, material.dsp_key)

@@ -16,7 +16,7 @@ writers take turns).
   and it shuts down when its connection to the sequencer is lost.
 - SIGTERM or SIGINT to the supervisor: each worker is sent SIGTERM and finishes what it has in hand (uvicorn's
   graceful shutdown, the journal flushed), then the sequencer lets every append it received be fsynced and
-  answered, and the log is closed. Decision 0024 says why it is built this way.
+  answered, and the log is closed. Decision 0025 says why it is built this way.
 """
 
 from __future__ import annotations

@@ -164,20 +164,38 @@ class StatusIndex:
         cols = _columns(session, f"WHERE d.device_id IN (SELECT device_id FROM smi_status_history WHERE id > {p} "
                         f"AND id <= {p})", (self.history_mark, mark), effective=True)
         self.history_mark = mark
+        self.apply(cols)
+        self._build_search()  # the models' statuses were re-read too: every answer again
+        return len(cols[0])
+
+    @staticmethod
+    def read_devices(session: Session, device_ids: list[int]) -> tuple[np.ndarray, ...]:
+        """The look-up columns of a few devices, SMI Status as it is now (``apply`` them to the index after)."""
+        wanted = sorted(set(device_ids))
+        p = "%s" if session.get_bind().dialect.name == "postgresql" else "?"
+        return _columns(session, f"WHERE d.device_id IN ({', '.join([p] * len(wanted))})", tuple(wanted),
+                        effective=True)
+
+    def apply(self, cols: tuple[np.ndarray, ...]) -> None:
+        """Put devices' columns (from ``read_devices`` or ``refresh``) into the index: a targeted update."""
         ids, packed, mpxn = cols[0], self._pack(cols), cols[4]
         pos = np.searchsorted(self.ids, ids)
         known = (pos < len(self.ids)) & (self.ids[np.minimum(pos, max(len(self.ids) - 1, 0))] == ids) \
             if len(self.ids) else np.zeros(len(ids), dtype=bool)
         self.packed[pos[known]] = packed[known]
         self.mpxn[pos[known]] = mpxn[known]
-        if not known.all():
-            fresh = ~known
-            at = pos[fresh]
-            self.ids = np.insert(self.ids, at, ids[fresh])
-            self.packed = np.insert(self.packed, at, packed[fresh])
-            self.mpxn = np.insert(self.mpxn, at, mpxn[fresh])
+        if known.all():  # changed in place: only answers not seen before are built (no scan of every device)
+            ms = self.model_status.tolist()
+            for k in set(packed.tolist()) - self._answers.keys():
+                self._answers[k] = (STATUS_OF.get(k >> 24), DEVICE_TYPE_OF.get((k >> 20) & 0xF),
+                                    MODEL_STATUS_OF.get(ms[k & 0xFFFFF] if (k & 0xFFFFF) < len(ms) else 0))
+            return
+        fresh = ~known
+        at = pos[fresh]
+        self.ids = np.insert(self.ids, at, ids[fresh])
+        self.packed = np.insert(self.packed, at, packed[fresh])
+        self.mpxn = np.insert(self.mpxn, at, mpxn[fresh])
         self._build_search()
-        return len(ids)
 
     # ------------------------------------------------------------ look-ups
 

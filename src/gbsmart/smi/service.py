@@ -457,6 +457,42 @@ def change_status(ctx: Ctx, device_id: str | int, target: SmiStatus, reason: str
     return _transition(ctx, device_for_change(ctx, device_id), target, reason or target.value)
 
 
+def install_communications_hub(ctx: Ctx, device_id: str | int, mpxn: int, *, sm_wan: bool) -> SmiDevice:
+    """A Communications Hub installed at ``mpxn`` (DUIS 8.14.1 / 8.14.2): its CHF is recorded at that MPxN and
+    becomes InstalledNotCommissioned, then Commissioned when it reached the SM WAN (``sm_wan``).
+
+    Who may: a writer, or the registered Supplier of ``mpxn`` (and of the CHF's MPxN, if it has one already);
+    anyone else is refused with ``FORBIDDEN_TO_CHANGE``. Commissioning keeps its CPL check."""
+    device = get_device(ctx.session, device_id)
+    if DEVICE_TYPE_OF[device.device_type] is not DeviceType.CHF:
+        raise DeviceRefused(f"Device {int_to_eui64(device.device_id)} is a {DEVICE_TYPE_OF[device.device_type].value}"
+                            ", not a Communications Hub Function: give the CHF's Device ID.")
+    if not may_add(ctx) and not (supplies(ctx, mpxn) and (device.mpxn is None or may_act_on(ctx, device))):
+        raise Forbidden(FORBIDDEN_TO_CHANGE)
+    try:
+        rules.mpxn_fuel(mpxn)
+    except ValueError as exc:
+        raise DeviceRefused(str(exc), detail=[{"field": "mpxn", "message": str(exc)}]) from exc
+    status = STATUS_OF[device.smi_status]
+    installable = status in (SmiStatus.PENDING, SmiStatus.WHITELISTED) or (
+        status is SmiStatus.INSTALLED_NOT_COMMISSIONED and sm_wan)
+    if installable and device.mpxn != mpxn:
+        record_change(ctx, "smi.device.mpxn", "smi_device", int_to_eui64(device.device_id),
+                      before={"mpxn": device.mpxn}, after={"mpxn": mpxn})
+        device.mpxn = mpxn
+    if status is SmiStatus.PENDING:  # the lifecycle's own path: Pending -> Whitelisted -> Installed
+        _transition(ctx, device, SmiStatus.WHITELISTED, "Communications Hub installed (whitelisted on install)")
+        status = SmiStatus.WHITELISTED
+    if status is SmiStatus.WHITELISTED:
+        _transition(ctx, device, SmiStatus.INSTALLED_NOT_COMMISSIONED, f"Communications Hub installed at MPxN {mpxn}")
+    if sm_wan:
+        return commission(ctx, int_to_eui64(device.device_id), "Communications Hub installed, on the SM WAN")
+    if STATUS_OF[device.smi_status] is not SmiStatus.INSTALLED_NOT_COMMISSIONED:
+        raise StatusChangeRefused(f"A {STATUS_OF[device.smi_status].value} Communications Hub cannot be recorded as "
+                                  "installed without SM WAN: only a Pending, Whitelisted or Installed one can.")
+    return device
+
+
 def update_firmware(ctx: Ctx, device_id: str | int, firmware_version: str) -> SmiDevice:
     """Move the device to the Device Model with the new firmware version; the CPL rule then applies to it."""
     s = ctx.session
@@ -580,12 +616,15 @@ def require_writer(ctx: Ctx) -> None:
         raise Forbidden(FORBIDDEN_TO_ADD)
 
 
+def supplies(ctx: Ctx, mpxn: int | None) -> bool:
+    """The actor's organisation is the registered Supplier of ``mpxn`` now."""
+    reg = current_registration(ctx.session, mpxn) if mpxn is not None else None
+    return reg is not None and ctx.actor.organisation_id == reg.supplier_org_id
+
+
 def may_act_on(ctx: Ctx, device: SmiDevice) -> bool:
     """The DCC and the Code Administrator may; a Party user only for a device at an MPxN its Party supplies."""
-    if may_add(ctx):
-        return True
-    reg = current_registration(ctx.session, device.mpxn) if device.mpxn is not None else None
-    return reg is not None and ctx.actor.organisation_id == reg.supplier_org_id
+    return may_add(ctx) or supplies(ctx, device.mpxn)
 
 
 def device_for_change(ctx: Ctx, device_id: str | int) -> SmiDevice:
