@@ -224,3 +224,50 @@ def test_kill_9_of_the_supervisor_loses_nothing_acknowledged_and_acknowledges_no
         assert again.status_code == 409, (counter, again.text)  # none acknowledged twice
     assert _code(workers.post(_load_request(workers.user, 900_000))) == "I99"
     assert workers.stop() == 0
+
+
+def test_under_two_workers_each_device_response_is_delivered_once_by_the_supervisors_one_simulator(tmp_path):
+    """The supervisor runs the one device simulator (workers run theirs off): each I0 reaches the User once,
+    across both workers and a restart (whose recovery, on the supervisor's log, finds nothing left to send)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from gbsmart.core.db import make_engine, make_sessionmaker
+    from gbsmart.gateway.xml import SUG_NS, parse_xml
+    from gbsmart.models.gateway import GatewayMessage
+    from gbsmart.simulator.service import set_endpoint
+    from tests.gateway.endpoint import Endpoint
+
+    gateway = Workers(tmp_path)
+    endpoint = Endpoint().start()
+    url = gateway.env["GBSMART_DATABASE_URL"]
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as session, session.begin():
+        set_endpoint(session, LOAD_USER, endpoint.url, datetime.now(UTC))
+    gateway.env.update({"GBSMART_SIMULATOR_LATENCY_SECONDS": "0.2", "GBSMART_SIMULATOR_JITTER_SECONDS": "0.05",
+                        "GBSMART_SIMULATOR_FAILURE_RATE": "0", "GBSMART_SIMULATOR_SEED": "1"})
+    try:
+        gateway.start()
+        counters = range(700, 706)  # new connections each: both workers get some
+        for counter in counters:
+            assert _code(gateway.post(_load_request(gateway.user, counter))) == "I99"
+        endpoint.wait_for(len(counters))
+        time.sleep(1.5)  # a second simulator (a worker's) would have answered by now too
+        assert gateway.stop() == 0, gateway.process.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
+        gateway.start()  # the supervisor's recovery: everything was delivered, so nothing goes out again
+        time.sleep(2.0)
+        assert gateway.stop() == 0, gateway.process.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
+    finally:
+        endpoint.stop()
+        if gateway.process is not None and gateway.process.poll() is None:
+            gateway.process.kill()
+    header = f"{{{SUG_NS}}}Header/{{{SUG_NS}}}"
+    ids = sorted(parse_xml(r.body).findtext(header + "RequestID") or "" for r in endpoint.received)
+    assert ids == sorted(f"{LOAD_USER}:00-DB-12-34-56-78-90-A0:{c}" for c in counters)
+    assert {parse_xml(r.body).findtext(header + "ResponseCode") for r in endpoint.received} == {"I0"}
+    with make_sessionmaker(engine)() as session:
+        rows = session.scalars(select(GatewayMessage).where(GatewayMessage.originator == LOAD_USER))
+        states = [m.state for m in rows]
+    engine.dispose()
+    assert states == ["delivered"] * len(counters)

@@ -40,8 +40,10 @@ from gbsmart.gateway.log import CounterNotIncreasing, LogClosed, LogRecord, Requ
 log = logging.getLogger("gbsmart.gateway.sequencer")
 
 _LENGTH = struct.Struct("<I")
-#: an append: id (per connection), counter, received_at (µs since the epoch), originator, service, body lengths
-_APPEND = struct.Struct("<IQqHHI")
+#: an append: id (per connection), counter, received_at (µs since the epoch), originator, service, body lengths,
+#: flags (_UNCHECKED: log it whatever its counter, as ``RequestLog.append(check_counter=False)``)
+_APPEND = struct.Struct("<IQqHHIB")
+_UNCHECKED = 1
 #: a result: id, status, value (the seq if accepted), message length
 _RESULT = struct.Struct("<IBQH")
 _COUNT = struct.Struct("<I")
@@ -77,13 +79,14 @@ class _Append:
     service: str
     micros: int
     body: bytes
+    check_counter: bool = True
 
 
 def _decode_appends(payload: bytes) -> list[_Append]:
     (count,) = _COUNT.unpack_from(payload)
     at, items = _COUNT.size, []
     for _ in range(count):
-        id_, counter, micros, n_originator, n_service, n_body = _APPEND.unpack_from(payload, at)
+        id_, counter, micros, n_originator, n_service, n_body, flags = _APPEND.unpack_from(payload, at)
         at += _APPEND.size
         originator = payload[at:at + n_originator].decode()
         at += n_originator
@@ -93,7 +96,7 @@ def _decode_appends(payload: bytes) -> list[_Append]:
         at += n_body
         if at > len(payload):
             raise SequencerProtocolError("an append is longer than its frame")
-        items.append(_Append(id_, originator, counter, service, micros, body))
+        items.append(_Append(id_, originator, counter, service, micros, body, not flags & _UNCHECKED))
     if at != len(payload):
         raise SequencerProtocolError("bytes left over after the appends of a frame")
     return items
@@ -129,9 +132,12 @@ class _Connection:
 class Sequencer:
     """Serves ``log`` to worker processes on the Unix socket ``path`` (see the module docstring)."""
 
-    def __init__(self, request_log: RequestLog, path: Path) -> None:
+    def __init__(self, request_log: RequestLog, path: Path,
+                 on_appended: Callable[[LogRecord], None] | None = None) -> None:
         self.log = request_log
         self.path = path
+        #: called with each record once it is durable (before its result is sent); it must not block
+        self._on_appended = on_appended
         self._server: asyncio.AbstractServer | None = None
         self._appends: set[asyncio.Task[None]] = set()
         self._connections: set[asyncio.StreamWriter] = set()
@@ -198,7 +204,7 @@ class Sequencer:
         try:
             record = await self.log.append(originator=item.originator, counter=item.counter, service=item.service,
                                            received_at=_EPOCH + timedelta(microseconds=item.micros),
-                                           body=item.body)
+                                           body=item.body, check_counter=item.check_counter)
         except CounterNotIncreasing as exc:
             self.refused += 1
             connection.result(item.id, _REFUSED, item.counter, exc.message)
@@ -206,6 +212,11 @@ class Sequencer:
             connection.result(item.id, _FAILED, 0, str(exc) or type(exc).__name__)
         else:
             connection.result(item.id, _OK, record.seq)
+            if self._on_appended is not None:
+                try:
+                    self._on_appended(record)
+                except Exception:  # the record is durable and acknowledged: recovery completes it after a restart
+                    log.exception("handing log record %d on failed", record.seq)
 
 
 @dataclass(slots=True)
@@ -258,8 +269,12 @@ class RemoteLog:
         return self._counters.get(originator)
 
     async def append(self, *, originator: str, counter: int, service: str, received_at: datetime,
-                     body: bytes) -> LogRecord:
-        """``body`` durably logged by the sequencer before this returns; CounterNotIncreasing for a replay."""
+                     body: bytes, check_counter: bool = True) -> LogRecord:
+        """``body`` durably logged by the sequencer before this returns; CounterNotIncreasing for a replay.
+
+        ``check_counter`` False: logged whatever its counter (a Signed Pre-Command repeats its Transform
+        request's counter), as ``RequestLog.append``; the sequencer never lowers the originator's last counter.
+        """
         if not 0 <= counter < 2**64:
             raise ValueError("the counter is an unsigned 64-bit integer")
         if received_at.tzinfo is None:
@@ -275,7 +290,8 @@ class RemoteLog:
         self._drained.clear()
         o, s = originator.encode(), service.encode()
         micros = (received_at - _EPOCH) // timedelta(microseconds=1)
-        item = _APPEND.pack(id_, counter, micros, len(o), len(s), len(body)) + o + s + body
+        flags = 0 if check_counter else _UNCHECKED
+        item = _APPEND.pack(id_, counter, micros, len(o), len(s), len(body), flags) + o + s + body
         self._out.append(item)
         self._out_count += 1
         self._out_bytes += len(item)

@@ -37,17 +37,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gbsmart.config import Settings, get_settings
-from gbsmart.gateway.log import LogLocked, RequestLog
+from gbsmart.gateway.log import LogLocked, LogRecord, RequestLog
+from gbsmart.gateway.matrix import WebService
 from gbsmart.gateway.sequencer import RemoteLog, Sequencer
 from gbsmart.gateway.store import dcc_signer, log_path
 
 if TYPE_CHECKING:
+    from lxml import etree
+
     from gbsmart.core.clock import Clock
+    from gbsmart.gateway.authorise import AuthorisationIndex
+    from gbsmart.gateway.duis import DuisRequest
+    from gbsmart.simulator.responses import DeviceResponses
 
 log = logging.getLogger("gbsmart.gateway.workers")
 
 #: set by the supervisor in each worker's environment: the sequencer's socket (internal, not a setting)
 SEQUENCER_ENV = "_GBSMART_GATEWAY_SEQUENCER"
+#: the setting each worker is started with when the supervisor runs the device simulator itself
+_SIMULATOR_ENV = "GBSMART_SIMULATOR_ENABLED"
 #: a worker that ends sooner than this after its start counts as failing to start
 _QUICK_EXIT_SECONDS = 3.0
 _MAX_QUICK_EXITS = 5
@@ -109,6 +117,112 @@ def _listeners(host: str, port: int, count: int, *, wait: float = 15.0) -> list[
     return sockets
 
 
+class SupervisorResponses:
+    """The one device simulator and delivery of a ``--workers N`` gateway, in the supervisor (decision 0025).
+
+    Workers run with the simulator off: each would otherwise run recovery on start and deliver the same kept
+    responses. This one starts on the supervisor's own ``RequestLog`` (recovery reads it as in one process)
+    and is fed by the sequencer: ``appended`` queues each durable ``serviceS`` record (never blocking the
+    sequencer's replies); a task parses them (off the event loop) and ``submit``s them to the simulator.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.responses: DeviceResponses | None = None
+        self.index: AuthorisationIndex | None = None
+        self._queue: asyncio.Queue[LogRecord] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._engine: object = None
+
+    async def start(self, request_log: RequestLog) -> None:
+        from gbsmart.core.clock import SystemClock
+        from gbsmart.core.db import make_engine, make_sessionmaker
+        from gbsmart.gateway.duis import DuisCodec
+        from gbsmart.gateway.journal import Journal
+        from gbsmart.simulator.responses import DeviceResponses
+
+        engine = make_engine(self.settings.resolved_database_url())
+        self._engine = engine
+        self._sessions = make_sessionmaker(engine)
+        self.signer = dcc_signer(self.settings)
+        self.codec = DuisCodec.from_settings(self.settings)
+        self.index = await asyncio.to_thread(self._load_index)
+        self.journal = Journal(self._sessions, batch=self.settings.gateway_journal_batch)
+        self.journal.start()
+        self.responses = DeviceResponses(self.settings, self._sessions, clock=SystemClock(), sign=self._sign,
+                                         journal=self.journal, devices=self._devices)
+        await self.responses.start(request_log, self.codec)
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._feed(), name="supervisor-device-responses"),
+                       loop.create_task(self._refresh_forever(), name="supervisor-refresh")]
+
+    def _load_index(self) -> AuthorisationIndex:
+        from gbsmart.gateway.authorise import AuthorisationIndex
+
+        with self._sessions() as session:
+            return AuthorisationIndex.load(session)
+
+    def _devices(self):  # type: ignore[no-untyped-def]
+        assert self.index is not None
+        return self.index.devices
+
+    def _sign(self, root: etree._Element) -> bytes:
+        from gbsmart.gateway.fastsig import sign
+
+        return sign(root, self.signer.key, self.signer.certificate)
+
+    def appended(self, record: LogRecord) -> None:
+        """The sequencer's hook: a durable record; a Send Command one goes to the simulator."""
+        if record.service == WebService.SEND_COMMAND.value:
+            self._queue.put_nowait(record)
+
+    async def _feed(self) -> None:
+        assert self.responses is not None
+        while True:
+            batch = [await self._queue.get()]
+            while not self._queue.empty() and len(batch) < 256:
+                batch.append(self._queue.get_nowait())
+            parsed = await asyncio.to_thread(self._parse, batch)
+            for record, request in parsed:
+                try:
+                    await self.responses.submit(request, log_seq=record.seq, received_at=record.received_at)
+                except Exception:  # durable: recovery after a restart completes it
+                    log.exception("the device simulator refused log record %d", record.seq)
+            for _ in batch:
+                self._queue.task_done()
+
+    def _parse(self, batch: list[LogRecord]) -> list[tuple[LogRecord, DuisRequest]]:
+        out: list[tuple[LogRecord, DuisRequest]] = []
+        for record in batch:
+            try:
+                out.append((record, self.codec.parse(record.body)))
+            except Exception:  # it was parsed by a worker before it was logged; recovery would retry it
+                log.exception("log record %d could not be parsed for the device simulator", record.seq)
+        return out
+
+    async def _refresh_forever(self) -> None:
+        while True:  # the devices the simulator answers for: loaded off the event loop, swapped in whole
+            await asyncio.sleep(self.settings.gateway_refresh_seconds)
+            try:
+                self.index = await asyncio.to_thread(self._load_index)
+            except Exception:
+                log.exception("the supervisor's device refresh failed")
+
+    async def close(self) -> None:
+        """Hand every queued record to the simulator, then stop it (writing what is queued) and the journal."""
+        if self._tasks:
+            await self._queue.join()
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.responses is not None:
+            await self.responses.close()
+        if hasattr(self, "journal"):
+            await self.journal.close()
+        if self._engine is not None:
+            self._engine.dispose()  # type: ignore[attr-defined]
+
+
 @dataclass
 class _Worker:
     slot: int
@@ -134,14 +248,19 @@ class Supervisor:
         """Serve until SIGTERM/SIGINT (exit 0), or until the workers cannot be started (exit 1)."""
         loop = asyncio.get_running_loop()
         request_log = await RequestLog.open(log_path(self.settings))  # LogLocked if another gateway runs
+        responses = SupervisorResponses(self.settings) if self.settings.simulator_enabled else None
         try:
             dcc_signer(self.settings)  # made once here: workers starting together would each make another key
             listeners = _listeners(self.host, self.port, self.count)
+            if responses is not None:  # recovery on the local log before any worker can append
+                await responses.start(request_log)
         except BaseException:
+            if responses is not None:
+                await responses.close()
             await request_log.close()
             raise
         path = sequencer_socket_path(self.settings)
-        sequencer = Sequencer(request_log, path)
+        sequencer = Sequencer(request_log, path, on_appended=responses.appended if responses else None)
         await sequencer.start()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stopping.set)
@@ -163,6 +282,8 @@ class Supervisor:
             for listener in listeners:
                 listener.close()
             await sequencer.close()
+            if responses is not None:
+                await responses.close()
             log.info("gateway supervisor %d stopped: %d appends received, %d refused for their counter",
                      os.getpid(), sequencer.appended, sequencer.refused)
         if self._failed:
@@ -184,7 +305,8 @@ class Supervisor:
             await asyncio.gather(*(p.wait() for p in running))
 
     async def _watch(self, worker: _Worker, listener: socket.socket, path: Path) -> None:
-        env = {**os.environ, SEQUENCER_ENV: str(path)}
+        # the supervisor runs the one device simulator: a worker's own would repeat recovery and delivery
+        env = {**os.environ, SEQUENCER_ENV: str(path), _SIMULATOR_ENV: "false"}
         while not self._stopping.is_set():
             worker.started = time.monotonic()
             worker.process = await asyncio.create_subprocess_exec(
