@@ -62,6 +62,35 @@ def test_a_replay_sent_to_another_worker_is_refused_by_the_sequencer(tmp_path):
     run_async(run())
 
 
+def test_check_counter_false_logs_a_repeated_counter_and_each_durable_record_is_handed_on(tmp_path):
+    """A Signed Pre-Command repeats its Transform's counter (check_counter=False, as RequestLog.append); the
+    sequencer's hook (the supervisor's device simulator) is given every durable record and no refused one."""
+    async def run() -> None:
+        handed = []
+        sequencer = Sequencer(await RequestLog.open(tmp_path / "requests.log"), tmp_path / "s.sock",
+                              on_appended=handed.append)
+        await sequencer.start()
+        worker = await RemoteLog.connect(tmp_path / "s.sock")
+        await _append(worker, SUPPLIER, 10, service="serviceT")
+        with pytest.raises(CounterNotIncreasing):
+            await _append(worker, SUPPLIER, 10)
+        record = await worker.append(originator=SUPPLIER, counter=10, service="serviceS", received_at=AT,
+                                     body=b"signed pre-command", check_counter=False)
+        assert record.seq == 2
+        with pytest.raises(CounterNotIncreasing):  # the repeat did not lower (or change) the last counter
+            await _append(worker, SUPPLIER, 10)
+        assert (await _append(worker, SUPPLIER, 11)).seq == 3
+        await worker.close()
+        await sequencer.close()
+        assert [(r.seq, r.counter, r.service) for r in handed] == [(1, 10, "serviceT"), (2, 10, "serviceS"),
+                                                                     (3, 11, "S")]
+        log = await RequestLog.open(tmp_path / "requests.log")
+        assert [(r.seq, r.counter, r.body) for r in log.read_from(2)][0] == (2, 10, b"signed pre-command")
+        await log.close()
+
+    run_async(run())
+
+
 def test_appends_from_two_workers_are_group_committed_in_one_order_and_one_counter_wins_once(tmp_path):
     async def run() -> None:
         sequencer = await _sequencer(tmp_path)
