@@ -112,6 +112,8 @@ class Settings(BaseSettings):
                                             "response, from its execution time.")
     trt_non_device_seconds: float = Field(default=60.0, gt=0, description="TRT of a non-device response.")
     trt_alert_seconds: float = Field(default=60.0, gt=0, description="TRT of an alert's delivery after receipt.")
+    gateway_workers: int = Field(default=1, ge=1, description="HTTP worker processes of `gbsmart gateway serve` "
+                                 "when --workers is not given; 1 is one plain process (decision 0025).")
     gateway_journal_batch: int = Field(default=500, ge=1, description="Most journal rows written in one "
                                        "transaction.")
     gateway_allow_test_keys: bool = Field(default=False, description="Let `gbsmart gateway send --test-key` make a "

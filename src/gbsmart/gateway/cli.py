@@ -21,21 +21,21 @@ app.add_typer(quarantine_app, name="quarantine")
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8081, help="Port to listen on."),
-    workers: int = typer.Option(1, help="Processes; only 1 for now (the embedded request log has one writer)."),
+    workers: int | None = typer.Option(None, min=1, help="HTTP worker processes (default GBSMART_GATEWAY_WORKERS, 1). "
+                                "Above 1: a supervisor owns the request log and N workers do the CPU work."),
 ) -> None:
     """Serve POST /api/v1/serviceS, /serviceT and /serviceD on the same database and settings as `gbsmart serve`."""
     from gbsmart.gateway.server import serve as run
 
-    if workers != 1:
-        err_console.print("[bold red]error:[/] --workers must be 1 for now: the embedded request log has one "
-                          "writer process (docs/decisions/0020-gateway-server.md)")
-        raise typer.Exit(2)
     settings = get_settings()
+    workers = workers or settings.gateway_workers
     console.print(f"gbsmart DCC gateway on [bold]http://{host}:{port}[/bold] (POST /api/v1/serviceS, serviceT, "
-                  "serviceD)")
+                  f"serviceD), {workers} worker process{'es' if workers > 1 else ''}")
     console.print(f"database: {settings.resolved_database_url()}")
     with friendly_errors():
-        run(settings, host, port)
+        code = run(settings, host, port, workers=workers)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command("add-certificate")

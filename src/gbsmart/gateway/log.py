@@ -257,6 +257,10 @@ class RequestLog:
         """The highest counter durably logged for ``originator``, or None if it has none."""
         return self._durable.get(originator)
 
+    def last_counters(self) -> dict[str, int]:
+        """Every originator's highest durably logged counter (what a worker process starts from, decision 0025)."""
+        return dict(self._durable)
+
     async def append(self, *, originator: str, counter: int, service: str, received_at: datetime,
                      body: bytes, check_counter: bool = True) -> LogRecord:
         """``body`` logged durably (its batch fsynced) before this returns; CounterNotIncreasing for a replay.

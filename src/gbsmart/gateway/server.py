@@ -53,9 +53,11 @@ from gbsmart.gateway.keystore import KeyEntry, Keystore
 from gbsmart.gateway.log import CounterNotIncreasing, RequestLog
 from gbsmart.gateway.matrix import ServiceRequestVariant, WebService, request_matrix
 from gbsmart.gateway.responses import acknowledgement, response
-from gbsmart.gateway.store import DccSigner, certificates_dir, dcc_signer, load_keystore, log_path
+from gbsmart.gateway.sequencer import RemoteLog
+from gbsmart.gateway.store import DccSigner, certificates_dir, dcc_signer, load_keystore
 from gbsmart.gateway.transform import PreCommands, is_signed_pre_command
 from gbsmart.gateway.validity import check_validity
+from gbsmart.gateway.workers import open_log
 from gbsmart.gateway.xml import SUG_NS, check_media_type
 from gbsmart.simulator.responses import DeviceResponses
 from gbsmart.smi.lookup import StatusIndex
@@ -87,7 +89,7 @@ class Gateway:
         self.keystore = Keystore()
         self.index: AuthorisationIndex | None = None
         self.signer: DccSigner | None = None
-        self.log: RequestLog | None = None
+        self.log: RequestLog | RemoteLog | None = None
         self.journal: Journal | None = None
         self.responses: DeviceResponses | None = None  # the device simulator and delivery (gbsmart.simulator)
         self.pre_commands = PreCommands(settings)  # Transform and Signed Pre-Commands (gateway.transform)
@@ -105,10 +107,11 @@ class Gateway:
         self.signer = dcc_signer(self.settings, self.clock.now())
         with self._sessions() as session:
             self.index = AuthorisationIndex.load(session)
-        self.log = await RequestLog.open(log_path(self.settings))
+        self.log = await open_log(self.settings)  # the file; in a worker process the sequencer's (decision 0025)
         self.journal = Journal(self._sessions, batch=self.settings.gateway_journal_batch)
         self.journal.start()
-        if self.settings.simulator_enabled:
+        # in a --workers N worker (a RemoteLog) the supervisor runs the one simulator instead (decision 0025)
+        if self.settings.simulator_enabled and isinstance(self.log, RequestLog):
             self.responses = DeviceResponses(self.settings, self._sessions, clock=self.clock, sign=self._sign,
                                              journal=self.journal, devices=lambda: self.index.devices)  # type: ignore
             await self.responses.start(self.log, self.codec)
@@ -362,10 +365,17 @@ def _replayed(originator: str, counter: int, last: int) -> HttpRefusal:
                             "(a replay is refused)")
 
 
-def serve(settings: Settings, host: str, port: int, *, clock: Clock | None = None) -> None:
-    """Serve the gateway with uvicorn until stopped (one process: the request log has one writer)."""
+def serve(settings: Settings, host: str, port: int, *, clock: Clock | None = None, workers: int = 1) -> int:
+    """Serve the gateway with uvicorn until stopped: one process, or ``workers`` of them (decision 0025)."""
     import uvicorn
+
+    if workers > 1:
+        from gbsmart.gateway.workers import serve_workers
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        return serve_workers(settings, host, port, workers)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     uvicorn.run(Gateway(settings, clock=clock), host=host, port=port, lifespan="on", log_level="warning",
                 access_log=False)
+    return 0

@@ -72,6 +72,7 @@ from gbsmart.gateway.keystore import BoxedMaterial, KeyEntry, Keystore, Keystore
 from gbsmart.gateway.log import RequestLog
 from gbsmart.gateway.matrix import SIGNED_PRE_COMMAND_VARIANTS, WebService
 from gbsmart.gateway.responses import acknowledgement, response
+from gbsmart.gateway.sequencer import RemoteLog
 from gbsmart.gateway.validity import CertificateOutsideValidity, check_validity, mark_test_certificate
 from gbsmart.gateway.xml import SUG_NS
 from gbsmart.models.pre_commands import GatewayPreCommand
@@ -96,7 +97,7 @@ class GatewayParts(Protocol):
 
     settings: Settings
     index: AuthorisationIndex | None
-    log: RequestLog | None
+    log: RequestLog | RemoteLog | None  # RemoteLog in a --workers N worker
     responses: DeviceResponses | None  # the device simulator, when it runs
 
     def _answer(self, request: DuisRequest, code: str, at: datetime, explanation: str) -> Answer: ...
