@@ -89,8 +89,9 @@ def test_every_enumeration_column_is_checked_but_the_free_text_device_type():
                      ("smi_devices", "device_type"), ("smi_registrations", "fuel")]:
         assert expected in checks
     assert ("smi_device_models", "physical_device_type") not in checks  # named as the extract names them
-    # 46, the journal's state and TRT class, the Pre-Commands' state, ADT's breach, status and alert kind
-    assert len(checks) == 52
+    # 46, the journal's state and TRT class, the Pre-Commands' state, ADT's breach, status and alert kind; the
+    # alerts' outcome, northbound kind, outage state and scope, broadcast severity
+    assert len(checks) == 57
 
 
 def _load_demo(engine, tmp_path) -> None:
@@ -121,10 +122,12 @@ def _load_demo(engine, tmp_path) -> None:
 
 
 # tables made by migrations after PREVIOUS_HEAD
-#: tables the migrations after PREVIOUS_HEAD add (the gateway's journal, delivery, Pre-Commands, ADT)
+#: tables the migrations after PREVIOUS_HEAD add (the gateway's journal, delivery, Pre-Commands, ADT, alerts)
 LATER_TABLES = {"gateway_messages", "gateway_endpoints", "gateway_responses", "gateway_pre_commands",
                 "adt_thresholds", "adt_dcc_thresholds", "adt_warnings", "gateway_quarantine",
-                "dcc_alerts", "responsible_officer_certificates"}
+                "dcc_alerts", "responsible_officer_certificates",
+                "alerts", "alert_throttle_summaries", "northbound_messages", "power_outages",
+                "alert_deadline_breaches", "service_broadcasts"}
 
 
 def _bad_value(table: str, column: str) -> str:
