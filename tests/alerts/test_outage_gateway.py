@@ -1,0 +1,48 @@
+"""The outage tracker and the DCC Alert sources wired into the gateway process (``Gateway.start/stop``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from gbsmart.core.clock import FixedClock
+from gbsmart.gateway.demo import BOXED_MPAN, BOXED_NETWORK_OPERATOR, load_gateway_demo
+from gbsmart.gateway.server import Gateway
+from tests.alerts.northbound_double import RecordingNorthbound
+from tests.gateway.aio import run_async
+
+ESME, CHF = "00-DB-12-34-56-78-90-A0", "00-DB-12-34-56-78-90-A2"
+
+
+@pytest.fixture
+def demo(ctx, session):
+    load_gateway_demo(ctx)
+    session.commit()
+    return ctx
+
+
+def test_the_gateway_runs_the_tracker_on_its_northbound_with_premises_from_its_index(demo, settings):
+    clock = FixedClock(datetime(2026, 12, 4, 12, 0, tzinfo=UTC))
+    settings = settings.model_copy(update={"simulator_enabled": False})
+
+    async def main():
+        gateway = Gateway(settings, clock=clock)
+        gateway.northbound = RecordingNorthbound()  # type: ignore[attr-defined]  (A2's Northbound in the real one)
+        await gateway.start()
+        try:
+            assert gateway.outages is not None and gateway.dcc_alerts is not None
+            assert gateway.premises(ESME) == (str(BOXED_MPAN), BOXED_NETWORK_OPERATOR)
+            assert gateway.premises(CHF) == (None, None)          # the demo's CHF has no MPAN in the SMI
+            assert gateway.premises("not a device id") == (None, None)
+            await gateway.outages.power_lost(ESME, clock.now())
+            clock.advance(seconds=180)
+            assert await gateway.outages.run_due() == 1
+            (item,) = gateway.northbound.items  # type: ignore[attr-defined]
+            assert (item.user_id, item.code) == (BOXED_NETWORK_OPERATOR, "AD1")
+            gateway.delivery_hooks(item, clock.now())             # the Northbound's on_delivered
+            await gateway.outages.flush()
+            assert gateway.outages.pending() == {"reported": 1, "awaiting_delivery": 0}
+        finally:
+            await gateway.stop()
+    run_async(main())
