@@ -558,3 +558,33 @@ class OutageTracker:
 def _signature(op: tuple[str, Any]) -> tuple[str, tuple[str, ...]]:
     kind, arg = op
     return (kind, tuple(sorted(arg[2]))) if kind == "update" else (kind, ())
+
+
+# ---------------------------------------------------------------- reading (the CLI; the portal reads alerts.queries)
+
+
+def recent_outages(session: Session, *, state: OutageState | None = None, hub: str | None = None,
+                   limit: int = 50) -> list[PowerOutage]:
+    """The latest power losses first, optionally of one state or one hub."""
+    query = select(PowerOutage).order_by(PowerOutage.lost_at.desc(), PowerOutage.id.desc()).limit(limit)
+    if state is not None:
+        query = query.where(PowerOutage.state == state.value)
+    if hub is not None:
+        query = query.where(PowerOutage.comms_hub_id == hub.strip().upper())
+    return list(session.scalars(query))
+
+
+def recent_breaches(session: Session, *, user_id: str | None = None, limit: int = 50) -> list[AlertDeadlineBreach]:
+    """The latest deadline breaches first, optionally of one User."""
+    query = select(AlertDeadlineBreach).order_by(AlertDeadlineBreach.recorded_at.desc(),
+                                                 AlertDeadlineBreach.id.desc()).limit(limit)
+    if user_id is not None:
+        query = query.where(AlertDeadlineBreach.user_id == user_id.strip().upper())
+    return list(session.scalars(query))
+
+
+def is_late(outage: PowerOutage) -> bool | None:
+    """Whether its AD1 went after its deadline (None: not delivered yet, or nothing to send)."""
+    if outage.ad1_delivered_at is None:
+        return None
+    return _at(outage.ad1_delivered_at) > _at(outage.ad1_due_at)
