@@ -300,38 +300,59 @@ class OutageTracker:
 
     async def power_restored(self, comms_hub_id: str, at: datetime) -> None:
         """A hub's restoration notice (CHPR): nothing inside the wait; after the AD1, the restoration is sent."""
-        hub, at = comms_hub_id.upper(), _at(at)
-        async with self._lock:
-            outage = self._open.get(hub)
-            if outage is None:
-                log.info("power restoration of %s at %s without a power loss open: ignored", hub, iso(at))
-                return
-            if outage.state is OutageState.LOST and at < outage.lost_at + self.rule.wait:
-                del self._open[hub]
-                await self._commit([("update", (hub, outage.lost_at, {"state": OutageState.RESTORED_EARLY.value,
-                                                                      "restored_at": at}))])
-                return
-            if outage.state is OutageState.LOST:  # the wait is over but its AD1 is not out yet: it goes first
-                await self._report([outage], max(at, self.clock.now()))
-            await self._restore(outage, at)
+        await self.power_restored_many([(comms_hub_id, at)])
 
-    async def _restore(self, outage: _Outage, at: datetime) -> None:
-        del self._open[outage.hub]
-        due = at + self.rule.restoration_deadline
-        values: dict[str, Any] = {"state": OutageState.RESTORED.value, "restored_at": at, "restoration_due_at": due}
+    async def power_restored_many(self, notices: Iterable[tuple[str, datetime]]) -> None:
+        """Many restoration notices at once: the restorations put in batches, the states in one transaction."""
+        async with self._lock:
+            early: list[tuple[str, Any]] = []
+            overdue: list[_Outage] = []
+            restored: list[tuple[_Outage, datetime]] = []
+            for comms_hub_id, given in notices:
+                hub, at = comms_hub_id.upper(), _at(given)
+                outage = self._open.get(hub)
+                if outage is None:
+                    log.info("power restoration of %s at %s without a power loss open: ignored", hub, iso(at))
+                    continue
+                if outage.state is OutageState.LOST and at < outage.lost_at + self.rule.wait:
+                    del self._open[hub]
+                    early.append(("update", (hub, outage.lost_at, {"state": OutageState.RESTORED_EARLY.value,
+                                                                   "restored_at": at})))
+                    continue
+                if outage.state is OutageState.LOST:  # the wait is over but its AD1 is not out yet: it goes first
+                    overdue.append(outage)
+                del self._open[hub]
+                restored.append((outage, at))
+            if overdue:
+                await self._report(overdue, self.clock.now())
+            if restored:
+                await self._restore(restored)
+            if early:
+                await self._commit(early)
+
+    async def _restore(self, restored: Sequence[tuple[_Outage, datetime]]) -> None:
+        items: list[Any] = []
         ops: list[tuple[str, Any]] = []
-        if outage.distributor:
-            message_id = restoration_message_id(outage.hub, outage.lost_at)
-            await self.northbound.put([make_outbound(
-                message_id=message_id, user_id=outage.distributor, kind=OutboundKind.DEVICE_ALERT,
-                priority=self.rule.priority, created_at=self.clock.now(), code=self.rule.restoration_code,
-                payload={"device_id": outage.hub, "code": self.rule.restoration_code, "at": iso(at)},
-                deadline_at=due)])
-            values["restoration_message_id"] = message_id
-            self._await(_Deadline(message_id, RESTORATION_WHAT, outage.hub, outage.lost_at, outage.distributor, due))
-        else:
-            ops.append(("breach", self._unsendable(outage, RESTORATION_WHAT, due)))
-        await self._commit([("update", (outage.hub, outage.lost_at, values)), *ops])
+        for outage, at in restored:
+            due = at + self.rule.restoration_deadline
+            values: dict[str, Any] = {"state": OutageState.RESTORED.value, "restored_at": at,
+                                      "restoration_due_at": due}
+            if outage.distributor:
+                message_id = restoration_message_id(outage.hub, outage.lost_at)
+                items.append(make_outbound(
+                    message_id=message_id, user_id=outage.distributor, kind=OutboundKind.DEVICE_ALERT,
+                    priority=self.rule.priority, created_at=self.clock.now(), code=self.rule.restoration_code,
+                    payload={"device_id": outage.hub, "code": self.rule.restoration_code, "at": iso(at)},
+                    deadline_at=due))
+                values["restoration_message_id"] = message_id
+                self._await(_Deadline(message_id, RESTORATION_WHAT, outage.hub, outage.lost_at, outage.distributor,
+                                      due))
+            else:
+                ops.append(("breach", self._unsendable(outage, RESTORATION_WHAT, due)))
+            ops.append(("update", (outage.hub, outage.lost_at, values)))
+        for i in range(0, len(items), PUT_BATCH):
+            await self.northbound.put(items[i:i + PUT_BATCH])
+        await self._commit(ops)
 
     # ------------------------------------------------------------ due work
 
