@@ -168,9 +168,9 @@ class Settings(BaseSettings):
                                             "the packaged alerts/outage.toml.")
     alerts_outage_tick_seconds: float = Field(default=0.5, gt=0, description="How often the outage tracker and the "
                                               "DCC Alert sources look for work that is due.")
-    alerts_dcc_backfill_hours: float = Field(default=48.0, ge=0, description="On the first start, SMI status "
-                                             "changes (DeviceSuspended / DeviceRestored) this recent are sent as "
-                                             "DCC Alerts; older ones are not.")
+    alerts_dcc_backfill_hours: float = Field(default=48.0, ge=0, description="SMI status changes (DeviceSuspended / "
+                                             "DeviceRestored) older than this when picked up are not sent as DCC "
+                                             "Alerts (a first start on an old inventory).")
 
     @field_validator("cpl_signer_fingerprints")
     @classmethod
