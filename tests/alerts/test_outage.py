@@ -195,6 +195,22 @@ def test_a_delivery_the_callback_missed_is_found_by_the_deadline_check(sessions,
     assert breaches(sessions) == []
 
 
+def test_a_late_delivery_the_callback_missed_is_a_breach_with_its_delivery_time(sessions, settings):
+    async def body(tracker, nb, clock):
+        await tracker.power_lost(hub(12), T0)
+        clock.advance(seconds=180)
+        await tracker.run_due()
+        nb.deliver(ad1_message_id(hub(12), T0), T0 + timedelta(seconds=250), callback=False)
+        clock.advance(seconds=120)
+        await tracker.run_due()
+        await tracker.flush()
+    scenario(sessions, settings, body)
+    (breach,) = breaches(sessions)
+    assert utc(breach.delivered_at) == T0 + timedelta(seconds=250)
+    assert f"no endpoint registered for User {ED}" in breach.cause
+    assert utc(outages(sessions)[hub(12)].ad1_delivered_at) == T0 + timedelta(seconds=250)
+
+
 def test_no_delivery_by_the_deadline_is_a_breach_saying_no_endpoint_then_completed_when_delivered(sessions,
                                                                                                    settings):
     async def body(tracker, nb, clock):

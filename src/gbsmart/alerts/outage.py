@@ -427,25 +427,32 @@ class OutageTracker:
                 due.append(deadline)
         if not due:
             return
-        ops = await asyncio.to_thread(self._judge, due, now)
+        verdicts = await asyncio.to_thread(self._judge, due)
+        ops: list[tuple[str, Any]] = []
+        for d, delivered_at, cause in verdicts:  # state changed here, in the loop, not in the thread
+            if delivered_at is not None and delivered_at <= d.due_at:
+                ops += self._delivered_ops(d, delivered_at)
+                continue
+            ops.append(("breach", {"message_id": d.message_id, "what": d.what, "subject": d.hub,
+                                   "user_id": d.user_id, "due_at": d.due_at, "delivered_at": delivered_at,
+                                   "cause": cause, "recorded_at": now}))
+            if delivered_at is None:
+                self._breached.add(d.message_id)
+            else:  # delivered late, unseen by the callback
+                ops += self._delivered_ops(d, delivered_at)
         await self._commit(ops)
 
-    def _judge(self, due: list[_Deadline], now: datetime) -> list[tuple[str, Any]]:
-        ops: list[tuple[str, Any]] = []
+    def _judge(self, due: list[_Deadline]) -> list[tuple[_Deadline, datetime | None, str]]:
+        """Each deadline with its delivery time on the Northbound's table, or the cause of its absence."""
+        out: list[tuple[_Deadline, datetime | None, str]] = []
         with self.sessions() as s:
             delivered = dict(s.execute(select(NorthboundMessage.message_id, NorthboundMessage.delivered_at).where(
                 NorthboundMessage.message_id.in_([d.message_id for d in due]))).all())
             for d in due:
                 at = utc(delivered.get(d.message_id))
-                if at is not None:
-                    ops += self._delivered_ops(d, at)
-                    continue
-                self._breached.add(d.message_id)
-                ops.append(("breach", {"message_id": d.message_id, "what": d.what, "subject": d.hub,
-                                       "user_id": d.user_id, "due_at": d.due_at, "delivered_at": None,
-                                       "cause": late_cause(s, d.message_id, d.user_id, d.due_at, None),
-                                       "recorded_at": now}))
-        return ops
+                late = at is None or at > d.due_at
+                out.append((d, at, late_cause(s, d.message_id, d.user_id, d.due_at, at) if late else ""))
+        return out
 
     # ------------------------------------------------------------ deliveries
 
