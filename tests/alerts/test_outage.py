@@ -139,6 +139,25 @@ def test_a_restoration_after_the_wait_but_before_the_ad1_went_sends_the_ad1_firs
     assert outages(sessions)[hub(4)].state == "restored"
 
 
+def test_a_failing_put_leaves_the_outages_due_for_the_next_run(sessions, settings):
+    async def body(tracker, nb, clock):
+        await tracker.power_lost(hub(40), T0)
+        clock.advance(seconds=180)
+        real_put = nb.put
+
+        async def refuse(items):
+            raise ValueError("unknown priority class 'power_outage'")
+        nb.put = refuse
+        with pytest.raises(ValueError, match="unknown priority"):
+            await tracker.run_due()
+        assert tracker.pending()["lost"] == 1
+        nb.put = real_put
+        assert await tracker.run_due() == 1
+        return nb.items
+    assert len(scenario(sessions, settings, body)) == 1
+    assert outages(sessions)[hub(40)].state == "reported"
+
+
 def test_repeated_and_unmatched_notices_change_nothing(sessions, settings):
     async def body(tracker, nb, clock):
         await tracker.power_restored(hub(5), T0)           # no loss open

@@ -395,8 +395,14 @@ class OutageTracker:
             else:
                 ops.append(("breach", self._unsendable(outage, AD1_WHAT, due)))
             ops.append(("update", (outage.hub, outage.lost_at, values)))
-        for i in range(0, len(items), PUT_BATCH):
-            await self.northbound.put(items[i:i + PUT_BATCH])
+        try:
+            for i in range(0, len(items), PUT_BATCH):
+                await self.northbound.put(items[i:i + PUT_BATCH])
+        except BaseException:  # not recorded reported: due again at the next run (puts already made are no-ops)
+            for outage in outages:
+                outage.state = OutageState.LOST
+                heapq.heappush(self._due, (now, next(self._seq), outage.hub, outage.lost_at))
+            raise
         await self._commit(ops)
 
     def _unsendable(self, outage: _Outage, what: str, due: datetime) -> dict[str, Any]:
