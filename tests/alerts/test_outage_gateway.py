@@ -31,18 +31,18 @@ def test_the_gateway_runs_the_tracker_on_its_northbound_with_premises_from_its_i
         gateway.northbound = RecordingNorthbound()  # type: ignore[attr-defined]  (A2's Northbound in the real one)
         await gateway.start()
         try:
-            assert gateway.outages is not None and gateway.dcc_alerts is not None
+            assert gateway.outage is not None and gateway.dcc_alerts is not None
             assert gateway.premises(ESME) == (str(BOXED_MPAN), BOXED_NETWORK_OPERATOR)
             assert gateway.premises(CHF) == (None, None)          # the demo's CHF has no MPAN in the SMI
             assert gateway.premises("not a device id") == (None, None)
-            await gateway.outages.power_lost(ESME, clock.now())
+            await gateway.outage.power_lost(ESME, clock.now())
             clock.advance(seconds=180)
-            assert await gateway.outages.run_due() == 1
+            assert await gateway.outage.run_due() == 1
             (item,) = gateway.northbound.items  # type: ignore[attr-defined]
             assert (item.user_id, item.code) == (BOXED_NETWORK_OPERATOR, "AD1")
             gateway.delivery_hooks(item, clock.now())             # the Northbound's on_delivered
-            await gateway.outages.flush()
-            assert gateway.outages.pending() == {"reported": 1, "awaiting_delivery": 0}
+            await gateway.outage.flush()
+            assert gateway.outage.pending() == {"reported": 1, "awaiting_delivery": 0}
         finally:
             await gateway.stop()
     run_async(main())

@@ -68,3 +68,9 @@ def breaches(
             table.add_row(b.what, b.subject, b.user_id or "—", _when(b.due_at), _when(b.delivered_at),
                           escape(b.cause))
         console.print(table)
+
+
+def register(target: typer.Typer) -> None:
+    """Add ``outages`` and ``breaches`` to another ``gbsmart alerts`` app (when the issue 11 groups are one)."""
+    target.command("outages")(outages)
+    target.command("breaches")(breaches)

@@ -104,7 +104,7 @@ class Gateway:
         # issue 11 (A3): the power outage tracker and the DCC Alert sources; give the Northbound
         # on_delivered=self.delivery_hooks, and each adds its listener (alerts/deadlines.py)
         self.delivery_hooks = DeliveryHooks()
-        self.outages: OutageTracker | None = None
+        self.outage: OutageTracker | None = None  # A1's intake takes it as ``outage``: made before the intake
         self.dcc_alerts: DccAlertSources | None = None
         self._ed_users_of: tuple[int, dict[int, str]] = (0, {})
 
@@ -131,13 +131,13 @@ class Gateway:
         # issue 11 (A3): outage tracker and DCC Alert sources, on the Northbound (A2's, made above); one process only
         northbound = getattr(self, "northbound", None)
         if northbound is not None and isinstance(self.log, RequestLog):
-            self.outages = OutageTracker(self._sessions, self.settings, self.clock, northbound=northbound,
+            self.outage = OutageTracker(self._sessions, self.settings, self.clock, northbound=northbound,
                                          premises=self.premises)
             self.dcc_alerts = DccAlertSources(self._sessions, self.settings, self.clock, northbound=northbound,
-                                              rule=self.outages.rule)
-            self.delivery_hooks.add(self.outages.on_delivered)
+                                              rule=self.outage.rule)
+            self.delivery_hooks.add(self.outage.on_delivered)
             self.delivery_hooks.add(self.dcc_alerts.on_delivered)
-            await self.outages.start()
+            await self.outage.start()
             await self.dcc_alerts.start()
         self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever(), name="gateway-refresh")
         log.info("gateway ready: %d Users, %d registrations, %d devices, %d certificates", len(self.index.users),
@@ -152,8 +152,8 @@ class Gateway:
             await self.adt.stop()
         if self.dcc_alerts is not None:  # issue 11 (A3): before the Northbound closes
             await self.dcc_alerts.close()
-        if self.outages is not None:
-            await self.outages.close()
+        if self.outage is not None:
+            await self.outage.close()
         if self.responses is not None:
             await self.responses.close()
         if self.journal is not None:
@@ -171,6 +171,9 @@ class Gateway:
         except ValueError:
             return None, None
         mpxn = found[3] if found else None
+        intake = getattr(self, "alerts", None)  # A1's intake knows a hub's meters when its own row has no MPAN
+        if mpxn is None and intake is not None and hasattr(intake, "premises"):
+            return intake.premises(comms_hub_id)  # type: ignore[no-any-return]
         registration = self.index.registrations.at(mpxn, self.clock.today()) if mpxn is not None else None
         if registration is None:
             return (None if mpxn is None else str(mpxn)), None
