@@ -101,8 +101,8 @@ class Gateway:
         self._engine: Any = None
         self._sessions: Any = None
         self._refresher: asyncio.Task[None] | None = None
-        # issue 11 (A3): the power outage tracker and the DCC Alert sources; give the Northbound
-        # on_delivered=self.delivery_hooks, and each adds its listener (alerts/deadlines.py)
+        # issue 11 (A3): the power outage tracker and the DCC Alert sources; their on_delivered listeners go on
+        # A2's self.northbound_hooks where it exists, else on self.delivery_hooks (give it to the Northbound)
         self.delivery_hooks = DeliveryHooks()
         self.outage: OutageTracker | None = None  # A1's intake takes it as ``outage``: made before the intake
         self.dcc_alerts: DccAlertSources | None = None
@@ -135,8 +135,10 @@ class Gateway:
                                          premises=self.premises)
             self.dcc_alerts = DccAlertSources(self._sessions, self.settings, self.clock, northbound=northbound,
                                               rule=self.outage.rule)
-            self.delivery_hooks.add(self.outage.on_delivered)
-            self.delivery_hooks.add(self.dcc_alerts.on_delivered)
+            hooks = getattr(self, "northbound_hooks", None)  # A2's list of on_delivered hooks, where it exists
+            add = hooks.append if isinstance(hooks, list) else self.delivery_hooks.add
+            add(self.outage.on_delivered)
+            add(self.dcc_alerts.on_delivered)
             await self.outage.start()
             await self.dcc_alerts.start()
         self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever(), name="gateway-refresh")
