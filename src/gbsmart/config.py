@@ -162,6 +162,15 @@ class Settings(BaseSettings):
     adt_dcc_default_quarantine: int | None = Field(default=None, ge=0, description="DCC-wide quarantine threshold "
                                                    "for an SRV the DCC has set none for, across all Users (empty: "
                                                    "none).")
+    # The power outage rule and DCC Alerts (issue 11; docs/alerts.md "Power outages and deadlines")
+    alerts_outage_file: Path | None = Field(default=None, description="TOML file of the power outage rule (wait, "
+                                            "deadlines, window, isolated limit) and the DCC Alert codes; default "
+                                            "the packaged alerts/outage.toml.")
+    alerts_outage_tick_seconds: float = Field(default=0.5, gt=0, description="How often the outage tracker and the "
+                                              "DCC Alert sources look for work that is due.")
+    alerts_dcc_backfill_hours: float = Field(default=48.0, ge=0, description="SMI status changes (DeviceSuspended / "
+                                             "DeviceRestored) older than this when picked up are not sent as DCC "
+                                             "Alerts (a first start on an old inventory).")
 
     @field_validator("cpl_signer_fingerprints")
     @classmethod

@@ -38,6 +38,9 @@ from typing import Any
 
 from lxml import etree
 
+from gbsmart.alerts.dcc import DccAlertSources  # issue 11 (A3)
+from gbsmart.alerts.deadlines import DeliveryHooks
+from gbsmart.alerts.outage import OutageTracker
 from gbsmart.config import Settings
 from gbsmart.core.clock import Clock, SystemClock
 from gbsmart.core.db import make_engine, make_sessionmaker
@@ -61,6 +64,7 @@ from gbsmart.gateway.workers import open_log
 from gbsmart.gateway.xml import SUG_NS, check_media_type
 from gbsmart.simulator.responses import DeviceResponses
 from gbsmart.smi.lookup import StatusIndex
+from gbsmart.smi.rules import eui64_to_int
 
 log = logging.getLogger("gbsmart.gateway")
 
@@ -97,6 +101,12 @@ class Gateway:
         self._engine: Any = None
         self._sessions: Any = None
         self._refresher: asyncio.Task[None] | None = None
+        # issue 11 (A3): the power outage tracker and the DCC Alert sources; their on_delivered listeners go on
+        # A2's self.northbound_hooks where it exists, else on self.delivery_hooks (give it to the Northbound)
+        self.delivery_hooks = DeliveryHooks()
+        self.outage: OutageTracker | None = None  # A1's intake takes it as ``outage``: made before the intake
+        self.dcc_alerts: DccAlertSources | None = None
+        self._ed_users_of: tuple[int, dict[int, str]] = (0, {})
 
     # ------------------------------------------------------------ life cycle
 
@@ -118,6 +128,19 @@ class Gateway:
         self.pre_commands.start(self._sessions)
         self.adt = AdtGate(self.settings, self._sessions, self.clock)
         await self.adt.start(self.clock.now())
+        # issue 11 (A3): outage tracker and DCC Alert sources, on the Northbound (A2's, made above); one process only
+        northbound = getattr(self, "northbound", None)
+        if northbound is not None and isinstance(self.log, RequestLog):
+            self.outage = OutageTracker(self._sessions, self.settings, self.clock, northbound=northbound,
+                                         premises=self.premises)
+            self.dcc_alerts = DccAlertSources(self._sessions, self.settings, self.clock, northbound=northbound,
+                                              rule=self.outage.rule)
+            hooks = getattr(self, "northbound_hooks", None)  # A2's list of on_delivered hooks, where it exists
+            add = hooks.append if isinstance(hooks, list) else self.delivery_hooks.add
+            add(self.outage.on_delivered)
+            add(self.dcc_alerts.on_delivered)
+            await self.outage.start()
+            await self.dcc_alerts.start()
         self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever(), name="gateway-refresh")
         log.info("gateway ready: %d Users, %d registrations, %d devices, %d certificates", len(self.index.users),
                  len(self.index.registrations), len(self.index.devices), len(self.keystore))
@@ -129,6 +152,10 @@ class Gateway:
                 await self._refresher
         if self.adt is not None:
             await self.adt.stop()
+        if self.dcc_alerts is not None:  # issue 11 (A3): before the Northbound closes
+            await self.dcc_alerts.close()
+        if self.outage is not None:
+            await self.outage.close()
         if self.responses is not None:
             await self.responses.close()
         if self.journal is not None:
@@ -137,6 +164,29 @@ class Gateway:
             await self.log.close()
         if self._engine is not None:
             self._engine.dispose()
+
+    def premises(self, comms_hub_id: str) -> tuple[str | None, str | None]:
+        """A Communications Hub's MPAN and its Electricity Distributor's User ID today (the outage tracker's)."""
+        assert self.index is not None
+        try:
+            found = self.index.devices.status(eui64_to_int(comms_hub_id))
+        except ValueError:
+            return None, None
+        mpxn = found[3] if found else None
+        intake = getattr(self, "alerts", None)  # A1's intake knows a hub's meters when its own row has no MPAN
+        if mpxn is None and intake is not None and hasattr(intake, "premises"):
+            return intake.premises(comms_hub_id)  # type: ignore[no-any-return]
+        registration = self.index.registrations.at(mpxn, self.clock.today()) if mpxn is not None else None
+        if registration is None:
+            return (None if mpxn is None else str(mpxn)), None
+        users = self.index.users.users
+        if self._ed_users_of[0] != id(users):  # rebuilt after each refresh of the Users
+            ed: dict[int, str] = {}
+            for user_id, entry in sorted(users.items()):
+                if "ED" in entry.roles:
+                    ed.setdefault(entry.organisation_id, user_id)
+            self._ed_users_of = (id(users), ed)
+        return str(mpxn), self._ed_users_of[1].get(registration.network_operator_org_id)
 
     def refresh(self) -> None:
         """Re-read the authorisation data and the keystore (in the event loop: requests never see half of it)."""

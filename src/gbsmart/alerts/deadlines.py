@@ -1,0 +1,123 @@
+"""What the outage tracker and the DCC Alert sources share: building northbound items, fanning out the Northbound's
+``on_delivered`` callback, and saying in plain English why a deadline was missed (``alert_deadline_breaches``).
+
+``Outbound`` is the Northbound's item (``alerts.northbound``, the contract in docs/alerts.md); ``make_outbound``
+builds one. Until that module is present (it is built beside this one) a dataclass with the contract's fields
+stands in, so these modules and their tests run on their own; once it is present its class is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gbsmart.alerts.enums import OutboundKind
+from gbsmart.core.clock import utc
+from gbsmart.models.alerts import NorthboundMessage
+from gbsmart.models.delivery import GatewayEndpoint
+
+log = logging.getLogger("gbsmart.alerts")
+
+
+class NorthboundLike(Protocol):
+    """What the outage tracker and the DCC Alert sources need of the Northbound: a durable, idempotent put."""
+
+    async def put(self, items: Sequence[Any]) -> None: ...
+
+
+@dataclass(slots=True)
+class ContractOutbound:
+    """The contract's ``Outbound`` fields, used only while ``alerts.northbound`` is absent."""
+
+    message_id: str
+    user_id: str
+    kind: OutboundKind
+    priority: str
+    created_at: datetime
+    payload: dict[str, Any] = field(default_factory=dict)
+    body: bytes | None = None
+    code: str = ""
+    alert_id: int | None = None
+    deadline_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
+def _outbound_class() -> Callable[..., Any]:
+    try:
+        module = importlib.import_module("gbsmart.alerts.northbound")
+    except ImportError:
+        return ContractOutbound
+    return getattr(module, "Outbound", ContractOutbound)
+
+
+def make_outbound(**fields: Any) -> Any:
+    """A northbound item (``alerts.northbound.Outbound``) with these fields."""
+    return _outbound_class()(**fields)
+
+
+def iso(at: datetime) -> str:
+    """ISO 8601 in UTC with a Z, as the payloads carry times."""
+    moment = utc(at)
+    assert moment is not None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class DeliveryHooks:
+    """One ``on_delivered`` for the Northbound that calls every listener added (tracker, DCC Alert sources).
+
+    The Northbound takes one callback when it is made, before the tracker that puts on it exists: give it this,
+    then ``add`` each listener. A listener that raises is logged; the others still run."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[Any, datetime], None]] = []
+
+    def add(self, listener: Callable[[Any, datetime], None]) -> None:
+        self._listeners.append(listener)
+
+    def __call__(self, item: Any, delivered_at: datetime) -> None:
+        for listener in self._listeners:
+            try:
+                listener(item, delivered_at)
+            except Exception:
+                log.exception("an on_delivered listener failed for %s", getattr(item, "message_id", item))
+
+
+def late_cause(session: Session, message_id: str, user_id: str, due_at: datetime,
+               delivered_at: datetime | None) -> str:
+    """Why the message ``message_id`` to ``user_id`` missed ``due_at``, in plain English, from what is recorded:
+    the User's endpoint, the Northbound's attempts and last error."""
+    if not user_id:
+        return "no User to send it to"
+    endpoint = session.get(GatewayEndpoint, user_id)
+    if endpoint is None:
+        return (f"no endpoint registered for User {user_id} (register one: gbsmart gateway endpoint set "
+                f"{user_id} URL)")
+    row = session.scalar(select(NorthboundMessage).where(NorthboundMessage.message_id == message_id))
+    if row is None:
+        return "the message was not in the northbound cache by its deadline (not queued)"
+    if row.last_error:
+        first_failure = _first_failure_since(session, user_id, due_at)
+        since = f" since {iso(first_failure)}" if first_failure else ""
+        return (f"the endpoint {endpoint.url} was down or answering errors{since}: {row.attempts} attempt(s), "
+                f"last error: {row.last_error}")
+    if delivered_at is not None:
+        return (f"queued behind other messages or the User's delivery capacity: delivered "
+                f"{(delivered_at - due_at).total_seconds():.1f} s after the deadline, attempt {row.attempts}")
+    return (f"queued behind other messages or the User's delivery capacity: {row.attempts} attempt(s) by the "
+            "deadline")
+
+
+def _first_failure_since(session: Session, user_id: str, before: datetime) -> datetime | None:
+    """When the oldest message to ``user_id`` still failing (undelivered, with an error) was queued."""
+    found = session.scalar(select(NorthboundMessage.created_at).where(
+        NorthboundMessage.user_id == user_id, NorthboundMessage.delivered_at.is_(None),
+        NorthboundMessage.last_error != "", NorthboundMessage.created_at <= before)
+        .order_by(NorthboundMessage.created_at).limit(1))
+    return utc(found)
