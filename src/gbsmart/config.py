@@ -162,6 +162,10 @@ class Settings(BaseSettings):
     adt_dcc_default_quarantine: int | None = Field(default=None, ge=0, description="DCC-wide quarantine threshold "
                                                    "for an SRV the DCC has set none for, across all Users (empty: "
                                                    "none).")
+    # The portal over alerts (docs/alerts.md "The portal: alerts dashboard and broadcasts")
+    alerts_broadcast_refresh_seconds: int = Field(default=60, ge=1, le=3600, description="How often every portal "
+                                                  "page asks again for the DCC Service Alerts broadcast banner "
+                                                  "(seed 004: Alert Broadcast Refresh, every minute).")
 
     @field_validator("cpl_signer_fingerprints")
     @classmethod
