@@ -165,24 +165,25 @@ def volumes(ctx: Ctx, w: Window, region: str | None = None, code: str | None = N
     bucket = _bucket_number(ctx.session, a.received_at, w).label("bucket")
     n = len(w.buckets)
     by_bucket: list[dict[str, int]] = [defaultdict(int) for _ in range(n)]
-    for b, c, count in ctx.session.execute(select(bucket, a.code, func.count()).where(*where)
-                                           .group_by(bucket, a.code)):
-        if b is not None and 0 <= int(b) < n:
-            by_bucket[int(b)][c] += int(count)
     by_code_region: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    by_outcome: dict[str, int] = defaultdict(int)
     regions: set[str] = set()
-    for c, r, count in ctx.session.execute(select(a.code, a.csp_region, func.count()).where(*where)
-                                           .group_by(a.code, a.csp_region)):
+    # one pass over the range (the groups are few: buckets x codes x regions x outcomes), summed up here
+    for b, c, r, o, count in ctx.session.execute(
+            select(bucket, a.code, a.csp_region, a.outcome, func.count()).where(*where)
+            .group_by(bucket, a.code, a.csp_region, a.outcome)):
+        k = int(count)
+        if b is not None and 0 <= int(b) < n:
+            by_bucket[int(b)][c] += k
         name = r or UNKNOWN_REGION
         regions.add(name)
-        by_code_region[c][name] += int(count)
-    by_outcome = {o: int(count) for o, count in ctx.session.execute(
-        select(a.outcome, func.count()).where(*where).group_by(a.outcome))}
+        by_code_region[c][name] += k
+        by_outcome[o] += k
     totals = {c: sum(v.values()) for c, v in by_code_region.items()}
     return Volumes(window=w, codes=sorted(totals, key=lambda c: (-totals[c], c)), regions=sorted(regions),
                    by_bucket=[dict(b) for b in by_bucket], by_code_region={c: dict(v) for c, v in
                                                                             by_code_region.items()},
-                   by_outcome=by_outcome, total=sum(totals.values()))
+                   by_outcome=dict(by_outcome), total=sum(totals.values()))
 
 
 # ---------------------------------------------------------------- deadline compliance
