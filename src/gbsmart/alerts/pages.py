@@ -13,14 +13,16 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
 
 from gbsmart.alerts import broadcasts, queries
 from gbsmart.alerts.enums import BroadcastSeverity, OutageScope, OutageState, OutboundKind
 from gbsmart.core.context import Ctx
 from gbsmart.core.errors import Invalid
 from gbsmart.core.types import DbId
+from gbsmart.models.parties import Person
 from gbsmart.web.csrf import csrf_protect
-from gbsmart.web.deps import get_ctx
+from gbsmart.web.deps import get_ctx, get_session, optional_person
 from gbsmart.web.forms import FORM_FAILURES, parse, read_form, rerender
 from gbsmart.web.templating import render
 
@@ -30,6 +32,8 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)]
 PALETTE = ("blue", "orange", "purple", "green", "cyan", "red", "yellow", "teal", "grey")
 CHART_W, CHART_H, LEFT, BOTTOM, TOP = 1000, 240, 56, 28, 12
 MAX_SERIES = 8
+#: htmx's status for "stop polling" (https://htmx.org/attributes/hx-trigger/, polling)
+HTMX_STOP_POLLING = 286
 
 
 @dataclass(frozen=True)
@@ -140,8 +144,15 @@ def broadcast_end(broadcast_id: DbId, request: Request, ctx: Ctx = Depends(get_c
 
 
 @router.get("/alerts/banner")
-def banner(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
-    """The fragment base.html swaps in on every page, and again every ``alerts_broadcast_refresh_seconds``."""
-    rows = broadcasts.current(ctx.session, ctx.clock.now())
+def banner(request: Request, session: Session = Depends(get_session, scope="function"),
+           person: Person | None = Depends(optional_person)) -> Response:
+    """The fragment base.html swaps in on every page, and again every ``alerts_broadcast_refresh_seconds``.
+
+    Signed out (the session ended while the page was open), it answers 286 with nothing: htmx stops asking, and the
+    sign-in page is never swapped into the banner; the next page's request signs in again."""
+    if person is None or not person.is_active:
+        return Response(status_code=HTMX_STOP_POLLING, headers={"Cache-Control": "no-store"})
+    request.state.person = person
+    rows = broadcasts.current(session, request.app.state.clock.now())
     return render(request, "broadcast_banner.html", {"rows": rows, "Severities": BroadcastSeverity},
                   headers={"Cache-Control": "no-store"})
