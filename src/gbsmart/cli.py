@@ -106,7 +106,7 @@ def token(
 
 
 def _mount_domains() -> None:
-    from gbsmart.alerts.outage_cli import app as alerts_app  # issue 11: power outages and deadline breaches
+    from gbsmart.alerts.cli import app as alerts_app  # issue 11: alerts, outages, broadcasts, the backlog
     from gbsmart.change.cli import app as change_app
     from gbsmart.committees.cli import app as committees_app
     from gbsmart.cpl.cli import app as cpl_app

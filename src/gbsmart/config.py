@@ -171,6 +171,10 @@ class Settings(BaseSettings):
     alerts_dcc_backfill_hours: float = Field(default=48.0, ge=0, description="SMI status changes (DeviceSuspended / "
                                              "DeviceRestored) older than this when picked up are not sent as DCC "
                                              "Alerts (a first start on an old inventory).")
+    # The portal over alerts (docs/alerts.md "The portal: alerts dashboard and broadcasts")
+    alerts_broadcast_refresh_seconds: int = Field(default=60, ge=1, le=3600, description="How often every portal "
+                                                  "page asks again for the DCC Service Alerts broadcast banner "
+                                                  "(seed 004: Alert Broadcast Refresh, every minute).")
 
     @field_validator("cpl_signer_fingerprints")
     @classmethod
