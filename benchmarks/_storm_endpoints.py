@@ -283,8 +283,9 @@ async def _serve_child(user_ids: list[str], sample_every: int, conn: Any) -> Non
         elif command == "up":
             await fleet.endpoints[args[0]].come_up()
             conn.send(True)
-        elif command == "count":
-            conn.send(sum(len(e.received) for e in fleet.endpoints.values()))
+        elif command == "count":  # (every message, the DCC Alerts among them), by the scan at receipt
+            conn.send((sum(len(e.received) for e in fleet.endpoints.values()),
+                       sum(1 for e in fleet.endpoints.values() for r in e.received if r.kind == DCC)))
         elif command == "records":
             conn.send((fleet.records(), fleet.stats()))
         elif command == "stop":
@@ -330,8 +331,10 @@ class FleetProcess:
     def come_up(self, user_id: str) -> None:
         self._ask("up", user_id)
 
-    def count(self) -> int:
-        return int(self._ask("count"))
+    def count(self) -> tuple[int, int]:
+        """(messages received so far, DCC Alerts among them)."""
+        total, dcc = self._ask("count")
+        return int(total), int(dcc)
 
     def records(self) -> tuple[list[Received], list[dict[str, Any]]]:
         records, stats = self._ask("records")

@@ -51,7 +51,8 @@ def test_an_endpoint_records_each_post_with_its_time_id_and_what_the_duis_says(d
         fleet = Fleet([SUPPLIER, ED], sample_every=1)
         urls = await fleet.start()
         async with httpx.AsyncClient() as client:
-            answers = [await _post(client, urls[SUPPLIER], "m1", alert), await _post(client, urls[SUPPLIER], "m2", summary),
+            answers = [await _post(client, urls[SUPPLIER], "m1", alert),
+                       await _post(client, urls[SUPPLIER], "m2", summary),
                        await _post(client, urls[ED], "m3", ad1), await _post(client, urls[ED], "m4", b"<not-duis")]
         records = fleet.records()
         await fleet.close()
