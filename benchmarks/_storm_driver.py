@@ -115,10 +115,10 @@ async def build_in_process_pipeline(url: str, settings: Any, premises: Callable[
     """The Northbound (A2), the outage tracker (A3) and the intake (A1) on the scenario database, wired as
     ``gateway/server.py`` does, from the contract's signatures (``/tmp/prompts/alerts-contract.md``)."""
     try:
-        from gbsmart.alerts.intake import AlertIntake  # type: ignore[import-not-found]
-        from gbsmart.alerts.messages import renderers  # type: ignore[import-not-found]
-        from gbsmart.alerts.northbound import Northbound  # type: ignore[import-not-found]
-        from gbsmart.alerts.outage import OutageTracker  # type: ignore[import-not-found]
+        from gbsmart.alerts.intake import AlertIntake
+        from gbsmart.alerts.messages import renderers
+        from gbsmart.alerts.northbound import Northbound
+        from gbsmart.alerts.outage import OutageTracker
     except ImportError as exc:
         raise PipelineMissing(f"gbsmart's alert pipeline is not importable ({exc}): issue 11's intake, "
                               "northbound and outage tracker are not on this branch yet") from None
@@ -190,7 +190,7 @@ async def storm(sink: AlertSink, devices: Mapping[str, Sequence[str]], mix: Mapp
         stats.behind_max_s = max(stats.behind_max_s, (int(rate * elapsed) - stats.sent - due) / rate)
         at = datetime.now(UTC)
         which = rng.choice(len(codes), size=due, p=weights)
-        batch = []
+        batch: list[dict[str, Any]] = []
         for k in range(len(codes)):
             picks = rng.integers(0, len(pools[k]), size=int((which == k).sum()))
             pool, code = pools[k], codes[k]

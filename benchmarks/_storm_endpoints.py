@@ -162,7 +162,7 @@ class Endpoint:
         self.connections_made = self.dropped = self.errors_answered = self.bad_requests = 0
         self.transitions: list[tuple[float, str]] = []  # (time, mode): when it went down and came back
         self._server: asyncio.Server | None = None
-        self._device_seen = 0
+        self._device_seen = self.dcc_seen = 0
 
     @property
     def url(self) -> str:
@@ -188,6 +188,7 @@ class Endpoint:
             if self.keep_bodies or (self._device_seen - 1) % self.sample_every == 0:
                 record.body = body
         else:  # every DCC Alert, response and unreadable body is parsed in full
+            self.dcc_seen += kind == DCC
             record.body = body
         self.received.append(record)
 
@@ -285,7 +286,7 @@ async def _serve_child(user_ids: list[str], sample_every: int, conn: Any) -> Non
             conn.send(True)
         elif command == "count":  # (every message, the DCC Alerts among them), by the scan at receipt
             conn.send((sum(len(e.received) for e in fleet.endpoints.values()),
-                       sum(1 for e in fleet.endpoints.values() for r in e.received if r.kind == DCC)))
+                       sum(e.dcc_seen for e in fleet.endpoints.values())))
         elif command == "records":
             conn.send((fleet.records(), fleet.stats()))
         elif command == "stop":

@@ -217,8 +217,10 @@ def peak_rate(received: list[Received], since: float, until: float) -> int:
     return max(bins.values(), default=0)
 
 
-def analyse(args: argparse.Namespace, data: Any, run: dict[str, Any], received: list[Received]) -> dict[str, Any]:
-    f: dict[str, Any] = {}
+def analyse(args: argparse.Namespace, data: Any, run: dict[str, Any], received: list[Received],
+            ceiling: dict[str, Any]) -> dict[str, Any]:
+    """Every figure of the run, from the endpoints' records, beside the ceilings measured before it."""
+    f: dict[str, Any] = dict(ceiling)
     one: StormStats = run["phase1"]
     two: StormStats = run["phase2"]
     outages1 = [Outage(h, data.network_users[0], run["lost1"]) for h in data.hub_ids[0]]
@@ -305,7 +307,7 @@ def main() -> None:
         figures: dict[str, Any] = {"hubs_per_phase": args.hubs, "rate_asked": args.rate, "sink": args.sink,
                                    "wait_s": args.wait_seconds, "wait_shortened": args.wait_seconds != DEFAULT_WAIT_S,
                                    "deadline_s": DEADLINE_S, "dataset_seconds": data.seconds, "quick": quick}
-        figures.update(ceilings(fleet, 2 if quick else 5, args.openssl_seconds))
+        ceiling = ceilings(fleet, 2 if quick else 5, args.openssl_seconds)
         scenario = Scenario(args, work)
         try:
             run = asyncio.run(scenario.drive(fleet, data))
@@ -314,7 +316,7 @@ def main() -> None:
             raise SystemExit(2) from None
         received, stats = fleet.records()
         received = [r for r in received if r.user_id != CEILING_USER]
-        figures.update(analyse(args, data, run, received))
+        figures.update(analyse(args, data, run, received, ceiling))
         figures["endpoint_stats"] = {s["user_id"]: {k: v for k, v in s.items() if k in ("posts", "dropped_while_down")}
                                      for s in stats if s["user_id"] != CEILING_USER}
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -190,3 +191,116 @@ def test_the_analysis_reports_the_order_and_drain_of_the_backlog_after_a_return(
     assert storm["storm_received_by_code"] == {"8F12": 3, "8F3E": 3}
     assert (storm["storm_throttle_summaries"], storm["storm_throttled_alerts_counted"]) == (1, 99)
     assert storm["storm_garbage"] == 1
+
+
+class RecordingPipelineDouble:
+    """TEST DOUBLE of gbsmart's alert pipeline (intake, northbound, outage tracker: issue 11's A1 to A3, built
+    at the same time as this harness), just enough to drive the harness end to end: it records every batch,
+    sends one device alert in ``keep_every`` to the Supplier (the rest "throttled"), turns each CHPL into an
+    AD1 to the hub's Electricity Distributor after ``wait_s``, and delivers each User's messages highest priority
+    first, retrying while the endpoint is down."""
+
+    def __init__(self, urls: dict[str, str], premises: dict[str, tuple[str, str]], supplier: str, wait_s: float,
+                 keep_every: int = 20) -> None:
+        self.urls, self.premises, self.supplier, self.wait_s = urls, premises, supplier, wait_s
+        self.keep_every, self.seen, self.batches = keep_every, 0, []
+        self.queues: dict[str, asyncio.PriorityQueue] = {u: asyncio.PriorityQueue() for u in urls}
+        self.tasks = [asyncio.create_task(self._deliver(u)) for u in urls]
+        self.client = httpx.AsyncClient()
+        self.counter = 0
+
+    def _put(self, user: str, rank: int, root) -> None:
+        self.counter += 1
+        message_id = f"double-{self.counter}"
+        self.queues[user].put_nowait((rank, self.counter, message_id, etree_bytes(root)))
+
+    async def ingest(self, batch: list[dict]) -> None:
+        self.batches.append(len(batch))
+        loop = asyncio.get_running_loop()
+        for alert in batch:
+            if alert["code"] == "CHPL":
+                hub, at = alert["device_id"], alert["occurred_at"]
+                mpan, ed = self.premises[hub]
+                loop.call_later(self.wait_s, lambda h=hub, a=at, m=mpan, e=ed: self._put(
+                    e, 0, sample_power_outage(e, h, a, m, datetime.now(UTC), self.counter)))
+            else:
+                self.seen += 1
+                if self.seen % self.keep_every == 0:
+                    self._put(self.supplier, 4, sample_device_alert(self.supplier, alert["device_id"], alert["code"],
+                                                                    alert["occurred_at"], self.counter))
+
+    async def _deliver(self, user: str) -> None:
+        queue = self.queues[user]
+        while True:
+            rank, seq, message_id, body = await queue.get()
+            while True:
+                try:
+                    answer = await self.client.post(self.urls[user], content=body,
+                                                    headers={"x-duis-response-id": message_id})
+                    if answer.status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await self.client.aclose()
+
+
+def etree_bytes(root) -> bytes:
+    from lxml import etree
+
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def test_the_scenario_phases_drive_a_pipeline_and_the_analysis_reads_the_outcome_off_the_endpoints(tmp_path):
+    """The driver's two phases against the test double, through real endpoints in a child process: the storm's
+    rate, every CHPL turned into an AD1 counted within the deadline, the Network Operator's return in order."""
+    import argparse
+
+    from _storm_dataset import build_dataset, network_user, supplier_user
+    from alert_storm import Scenario, analyse
+
+    users = [supplier_user(1), network_user(1), network_user(2)]
+    fleet = FleetProcess(users, sample_every=1)
+    urls = fleet.start()
+    try:
+        data = build_dataset(f"sqlite:///{tmp_path / 's.db'}", 50, regions=2, suppliers=1, urls=urls)
+        args = argparse.Namespace(rate=400.0, outage_at=0.3, wait_seconds=0.5, down_seconds=1.5, seconds=1.5,
+                                  grace=1.0)
+        scenario = Scenario(args, tmp_path)
+
+        async def run() -> dict:
+            double = RecordingPipelineDouble(urls, data.premises(), supplier_user(1), args.wait_seconds)
+            devices = {"8F3E": data.meter_ids, "8F12": data.all_hubs()}
+            mix = {"8F3E": 0.7, "8F12": 0.3}
+            started = time.time()
+            one, lost1, _ = await scenario.phase(double, devices, mix, data.hub_ids[0], storm_until=started + 1.5)
+            await asyncio.sleep(1.0)
+            two, lost2, back = await scenario.phase(double, devices, mix, data.hub_ids[1], storm_until=0,
+                                                    fleet=fleet, down_user=network_user(2))
+            await asyncio.to_thread(scenario.wait_until, fleet, 100, back + 5, 0.5)
+            await double.close()
+            taken.extend(double.batches)
+            return {"phase1": one, "lost1": lost1, "phase2": two, "lost2": lost2, "returned": back,
+                    "started": started, "ended": time.time(), "cpu": 1.0}
+
+        taken: list[int] = []
+        outcome = asyncio.run(run())
+        received, _ = fleet.records()
+    finally:
+        fleet.stop()
+    figures = analyse(args, data, outcome, received, {"endpoint_ceiling_posts_per_s": 1000,
+                                                      "ecdsa_sign_per_core": 10_000, "cores": 2})
+    # every alert the driver counts reached the pipeline (the storm's, then each hub's CHPL), never above the rate
+    assert sum(taken) == figures["storm_alerts_sent"] + 100
+    assert 0 < figures["storm_alerts_per_s"] <= 410
+    assert figures["ad1_expected"] == figures["ad1_delivered"] == figures["ad1_within_60s"] == 50
+    assert figures["lost"] == figures["duplicates"] == figures["ad1_early"] == 0
+    assert 0 <= figures["ad1_p50_s"] <= figures["ad1_p99_s"] < 5
+    assert figures["down_ad1_expected"] == figures["down_ad1_delivered"] == 50
+    assert figures["down_return_backlog_by_code"] == {"AD1": 50}  # made while it was down, delivered on return
+    assert figures["down_return_in_priority_order_share"] == 1.0
+    assert figures["storm_device_alerts_received"] > 0 and figures["storm_schema_invalid"] == 0
