@@ -7,7 +7,8 @@ an endpoint went down and came back. Everything else comes from the endpoints' r
   registered for the hub's MPAN), delivered (an AD1 naming the hub received at that User's endpoint), their
   delay after the wait's end (power loss + the wait, "the 3-minute mark"), the share within the deadline
   (60 s), p50 / p99 of the delay, lost (expected, never received), AD1s received at a User not entitled to
-  them, sent before the wait ended, or with a StartDateTime that is not the power loss's.
+  them, sent before the wait ended, with a StartDateTime that is not the power loss's, or an MPxN that is
+  not the premises' MPAN.
 - ``duplicates``: the same message id received twice at the same endpoint (each copy past the first counts).
 - ``return_figures``: after a User's endpoint comes back, the backlog it received (every message arriving
   after the return: the driver stops the storm at the return, so each was made while the endpoint was down),
@@ -41,6 +42,7 @@ class Outage:
     hub: str
     ed_user: str
     lost_at: float  # seconds since the epoch (the occurred_at of its CHPL notice)
+    mpan: str = ""  # the premises' MPAN, which the AD1's MPxN must name ("": not checked)
 
 
 def _percentile(values: Sequence[float], q: float) -> float:
@@ -58,7 +60,7 @@ def outage_figures(outages: Sequence[Outage], received: Sequence[Received], *, w
     """The AD1 figures of one regional outage (see the module docstring)."""
     expected = {o.hub: o for o in outages}
     first: dict[str, Received] = {}
-    copies = misrouted = wrong_start = 0
+    copies = misrouted = wrong_start = wrong_mpxn = 0
     ids: Counter[tuple[str, str]] = Counter()
     for r in received:
         if r.kind != DCC or r.code != AD1 or r.hub not in expected:
@@ -75,6 +77,8 @@ def outage_figures(outages: Sequence[Outage], received: Sequence[Received], *, w
         first[r.hub] = r
         if r.start is None or abs(r.start - outage.lost_at) > START_TOLERANCE_S:
             wrong_start += 1
+        if outage.mpan and r.mpxn != outage.mpan:
+            wrong_mpxn += 1
     delays = [first[h].at - (o.lost_at + wait_s) for h, o in expected.items() if h in first]
     within = sum(1 for d in delays if 0 <= d <= deadline_s)
     return {
@@ -89,6 +93,7 @@ def outage_figures(outages: Sequence[Outage], received: Sequence[Received], *, w
         f"{prefix}_early": sum(1 for d in delays if d < 0),  # sent before the wait ended: the rule was broken
         f"{prefix}_misrouted": misrouted,
         f"{prefix}_wrong_start": wrong_start,
+        f"{prefix}_wrong_mpxn": wrong_mpxn,
         f"{prefix}_duplicates": sum(n - 1 for n in ids.values() if n > 1),
         f"{prefix}_repeated": copies,  # the same hub's AD1 received again (under any message id)
     }

@@ -27,7 +27,7 @@ _DEVICE, _DCC = _SR + "DeviceAlertMessage", _SR + "DCCAlertMessage"
 _RESPONSE_DT, _RESPONSE_ID = _SR + "ResponseDateTime", _SR + "ResponseID"
 _ALERT_CODE, _DCC_CODE, _COUNT = _SR + "AlertCode", _SR + "DCCAlertCode", _SR + "ThrottledAlertCount"
 _DCC_ALERT, _POE = _SR + "DCCAlert", _SR + "PowerOutageEvent"
-_HUB, _START = _SR + "CommsHubDeviceID", _SR + "StartDateTime"
+_HUB, _START, _MPXN = _SR + "CommsHubDeviceID", _SR + "StartDateTime", _SR + "MPxN"
 
 #: what a received body was: a device alert, a DCC Alert, another DUIS Response, or not DUIS at all
 DEVICE, DCC, OTHER, GARBAGE = "device", "dcc", "other", "garbage"
@@ -42,6 +42,7 @@ class AlertFields:
     throttled_count: int | None = None  # a throttle summary's ThrottledAlertCount
     response_at: datetime | None = None  # the header's ResponseDateTime
     response_id: str = ""
+    mpxn: str = ""                      # an AD1's MPxN
 
 
 def _when(text: str | None) -> datetime | None:
@@ -77,9 +78,10 @@ def read_alert(body: bytes) -> AlertFields:
         outage = alert.find(f"{_DCC_ALERT}/{_POE}")
         hub = (outage.findtext(_HUB) or "").upper() if outage is not None else ""
         start = _when(outage.findtext(_START)) if outage is not None else None
+        mpxn = (outage.findtext(_MPXN) or "").strip() if outage is not None else ""
         count = alert.findtext(_COUNT)
         return AlertFields(DCC, alert.findtext(_DCC_CODE) or "", hub, start,
-                           int(count) if count and count.isdigit() else None, response_at, response_id)
+                           int(count) if count and count.isdigit() else None, response_at, response_id, mpxn)
     return AlertFields(OTHER, response_at=response_at, response_id=response_id)
 
 

@@ -54,6 +54,7 @@ class Received:
     start: float | None = None       # an AD1's StartDateTime, seconds since the epoch
     throttled_count: int | None = None
     response_at: float | None = None  # the header's ResponseDateTime
+    mpxn: str = ""                   # an AD1's MPxN
     valid: bool | None = None        # against the DUIS schema (None: not checked, only a sample is)
     body: bytes | None = field(default=None, repr=False)  # kept until parsed after the run
 
@@ -70,6 +71,7 @@ def complete(record: Received) -> Received:
     fields = read_alert(body)
     record.kind, record.code, record.hub = fields.kind, fields.code or record.code, fields.hub
     record.start, record.response_at = _epoch(fields.start), _epoch(fields.response_at)
+    record.mpxn = fields.mpxn
     if fields.throttled_count is not None:
         record.throttled_count = fields.throttled_count
     record.valid = fields.kind != GARBAGE and validate(body)

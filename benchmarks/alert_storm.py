@@ -223,8 +223,10 @@ def analyse(args: argparse.Namespace, data: Any, run: dict[str, Any], received: 
     f: dict[str, Any] = dict(ceiling)
     one: StormStats = run["phase1"]
     two: StormStats = run["phase2"]
-    outages1 = [Outage(h, data.network_users[0], run["lost1"]) for h in data.hub_ids[0]]
-    outages2 = [Outage(h, data.network_users[1], run["lost2"]) for h in data.hub_ids[1]]
+    outages1 = [Outage(h, data.network_users[0], run["lost1"], str(m))
+                for h, m in zip(data.hub_ids[0], data.mpans[0], strict=True)]
+    outages2 = [Outage(h, data.network_users[1], run["lost2"], str(m))
+                for h, m in zip(data.hub_ids[1], data.mpans[1], strict=True)]
     f["storm_alerts_per_s"] = round(one.rate)
     f["storm_alerts_sent"] = one.sent + two.sent
     f["storm_behind_schedule_max_s"] = round(max(one.behind_max_s, two.behind_max_s), 2)
@@ -234,7 +236,7 @@ def analyse(args: argparse.Namespace, data: Any, run: dict[str, Any], received: 
     down = outage_figures(outages2, received, wait_s=args.wait_seconds, deadline_s=DEADLINE_S, prefix="down_ad1")
     f.update({k: v for k, v in down.items() if k in ("down_ad1_expected", "down_ad1_delivered", "down_ad1_lost",
                                                        "down_ad1_duplicates", "down_ad1_misrouted",
-                                                       "down_ad1_wrong_start")})
+                                                       "down_ad1_wrong_start", "down_ad1_wrong_mpxn")})
     f["down_seconds"] = args.down_seconds
     f["down_storm_alerts_per_s"] = round(two.rate)
     f.update(return_figures(received, data.network_users[1], run["returned"], prefix="down_return"))
@@ -343,8 +345,9 @@ def report(f: dict[str, Any]) -> None:
                   f"{f['ad1_within_60s']:,} ({100 * f['ad1_within_share']:.1f}%)")
     table.add_row("AD1 delay after the wait's end p50 / p99 / max", "≤ 60 s",
                   f"{f['ad1_p50_s']} / {f['ad1_p99_s']} / {f['ad1_max_s']} s")
-    table.add_row("AD1 lost / duplicates (all messages) / early / misrouted", "0",
-                  f"{f['lost']} / {f['duplicates']} / {f['ad1_early']} / {f['ad1_misrouted']}")
+    table.add_row("AD1 lost / duplicates (all messages) / early / misrouted / wrong start or MPxN", "0",
+                  f"{f['lost']} / {f['duplicates']} / {f['ad1_early']} / {f['ad1_misrouted']} / "
+                  f"{f['ad1_wrong_start']} or {f['ad1_wrong_mpxn']}")
     table.add_row(f"NO down {f['down_seconds']:g} s: AD1 expected / delivered / lost", "",
                   f"{f['down_ad1_expected']:,} / {f['down_ad1_delivered']:,} / {f['down_ad1_lost']}")
     table.add_row("    on return: backlog, in priority order, AD1s first", "100%",

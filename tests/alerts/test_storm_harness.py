@@ -70,6 +70,7 @@ def test_an_endpoint_records_each_post_with_its_time_id_and_what_the_duis_says(d
     assert (by_id["m2"].code, by_id["m2"].throttled_count) == ("8F12", 41)
     outage = by_id["m3"]
     assert (outage.user_id, outage.kind, outage.code, outage.hub, outage.valid) == (ED, DCC, "AD1", HUB, True)
+    assert outage.mpxn == "1012345678901"
     assert outage.start == T0.timestamp() and outage.response_at == (T0 + timedelta(minutes=3)).timestamp()
     assert by_id["m4"].kind == GARBAGE and by_id["m4"].valid is False
 
@@ -129,20 +130,21 @@ def test_the_endpoints_in_a_child_process_go_down_come_back_and_hand_over_their_
     assert {s["user_id"]: s["posts"] for s in stats} == {SUPPLIER: posts, ED: 1}
 
 
-def _ad1(at: float, hub: str, *, user: str = ED, message_id: str = "", start: float | None = None) -> Received:
-    return Received(user, at, message_id or f"ad1-{hub}", DCC, "AD1", hub, start)
+def _ad1(at: float, hub: str, *, user: str = ED, message_id: str = "", start: float | None = None,
+         mpxn: str = "1010000000001") -> Received:
+    return Received(user, at, message_id or f"ad1-{hub}", DCC, "AD1", hub, start, mpxn=mpxn)
 
 
 def test_the_analysis_computes_the_outage_figures_from_a_received_log_with_a_late_a_lost_and_a_duplicate_ad1():
     lost_at, wait = 1_000.0, 180.0
     mark = lost_at + wait
     hubs = [f"BC-33-AC-00-00-00-01-{k:02X}" for k in range(6)]
-    outages = [Outage(h, ED, lost_at) for h in hubs]
+    outages = [Outage(h, ED, lost_at, "1010000000001") for h in hubs]
     received = [
         _ad1(mark + 1.0, hubs[0], start=lost_at),
         _ad1(mark + 2.0, hubs[1], start=lost_at),
         _ad1(mark + 2.5, hubs[1], start=lost_at),              # the same message again: a duplicate
-        _ad1(mark + 3.0, hubs[2], start=lost_at + 0.2),
+        _ad1(mark + 3.0, hubs[2], start=lost_at + 0.2, mpxn="1010000000999"),  # another premises' MPAN
         _ad1(mark + 75.0, hubs[3], start=lost_at),             # late: 75 s after the 3-minute mark
         _ad1(mark + 4.0, hubs[4], user=SUPPLIER, start=lost_at),  # to a User not entitled to it
         # hubs[5]: never received (lost)
@@ -160,7 +162,7 @@ def test_the_analysis_computes_the_outage_figures_from_a_received_log_with_a_lat
     assert figures["ad1_p50_s"] == pytest.approx(2.5)  # delays 1, 2, 3, 75
     assert figures["ad1_p99_s"] == pytest.approx(75 - 0.03 * (75 - 3), abs=1e-3)  # numpy's linear percentile
     assert figures["ad1_max_s"] == 75.0
-    assert figures["ad1_early"] == 0 and figures["ad1_wrong_start"] == 0
+    assert figures["ad1_early"] == 0 and figures["ad1_wrong_start"] == 0 and figures["ad1_wrong_mpxn"] == 1
     assert duplicates(received) == 1
 
     early = outage_figures(outages[:1], [_ad1(mark - 30, hubs[0], start=lost_at + 5)], wait_s=wait, deadline_s=60)
@@ -299,8 +301,41 @@ def test_the_scenario_phases_drive_a_pipeline_and_the_analysis_reads_the_outcome
     assert 0 < figures["storm_alerts_per_s"] <= 410
     assert figures["ad1_expected"] == figures["ad1_delivered"] == figures["ad1_within_60s"] == 50
     assert figures["lost"] == figures["duplicates"] == figures["ad1_early"] == 0
+    assert figures["ad1_wrong_start"] == figures["ad1_wrong_mpxn"] == figures["ad1_misrouted"] == 0
     assert 0 <= figures["ad1_p50_s"] <= figures["ad1_p99_s"] < 5
     assert figures["down_ad1_expected"] == figures["down_ad1_delivered"] == 50
     assert figures["down_return_backlog_by_code"] == {"AD1": 50}  # made while it was down, delivered on return
     assert figures["down_return_in_priority_order_share"] == 1.0
     assert figures["storm_device_alerts_received"] > 0 and figures["storm_schema_invalid"] == 0
+
+
+RESULT_KEYS = ("storm_alerts_per_s", "ad1_expected", "ad1_delivered", "ad1_within_60s", "ad1_p50_s", "ad1_p99_s",
+               "lost", "duplicates")
+
+
+def test_the_benchmark_runs_from_one_command_or_says_the_pipeline_is_missing(tmp_path):
+    """``alert_storm.py --sink in-process``: while issue 11's pipeline is not importable it stops with exit code 2
+    and says so (after its ceilings); once it is, the quick run prints its table and one RESULT line."""
+    import importlib.util
+    import json
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    present = importlib.util.find_spec("gbsmart.alerts.intake") is not None
+    run = subprocess.run([sys.executable, str(root / "benchmarks" / "alert_storm.py"), "--quick", "--sink",
+                          "in-process", "--hubs", "200", "--rate", "500", "--seconds", "6", "--outage-at", "1",
+                          "--wait-seconds", "3", "--down-seconds", "5", "--grace", "2", "--openssl-seconds", "1",
+                          "--dir", str(tmp_path)],
+                         capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    assert not list(tmp_path.glob("alert-storm-*")), "the benchmark left its work directory behind"
+    if not present:
+        assert run.returncode == 2, run.stdout[-2000:] + run.stderr[-2000:]
+        assert "The alert storm cannot run" in run.stdout and "not on this branch yet" in run.stdout
+        return
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
+    assert len(lines) == 1
+    figures = json.loads(lines[0][len("RESULT "):])
+    for key in RESULT_KEYS:
+        assert isinstance(figures[key], int | float), key
+    assert figures["ad1_expected"] == 200 and figures["wait_shortened"] is True
