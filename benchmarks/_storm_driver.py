@@ -4,8 +4,9 @@
 (``device_id`` EUI-64 with dashes, ``code`` "8F3E" / "8F12" / "CHPL" / "CHPR", ``occurred_at`` an aware
 ``datetime``), returning once gbsmart has accepted the batch. Two sinks:
 
-- ``HttpSink``: ``POST /api/v1/alerts`` on a real ``gbsmart gateway serve``. The request's format is the
-  alert API's (issue 11, A1): ``alerts_api_request`` is the one adapter to change if it differs.
+- ``HttpSink``: ``POST /api/v1/alerts`` on a real ``gbsmart gateway serve``, signed as an alert source.
+  The request's format is the alert API's (issue 11, A1): ``alerts_api_request`` and ``register_source``
+  are the adapters to change if it changes.
 - ``InProcessSink``: an ``AlertIntake`` (``gbsmart.alerts.intake``, A1) in this process, with the Northbound
   (A2) and the outage tracker (A3) built by ``build_in_process_pipeline`` from the contract's signatures,
   imported lazily; ``ingest_in_process`` is the one adapter to the intake's method.
@@ -18,6 +19,7 @@ at once.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import time
@@ -27,6 +29,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import numpy as np
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 
 POWER_LOSS, POWER_RESTORED = "CHPL", "CHPR"
 
@@ -42,30 +46,52 @@ class PipelineMissing(RuntimeError):
 # ---------------------------------------------------------------- over HTTP: gbsmart gateway serve
 
 
-def alerts_api_request(batch: Sequence[Mapping[str, Any]]) -> tuple[str, dict[str, str], bytes]:
-    """ADAPTER (to A1's alert API): the path, headers and body of one ``POST`` carrying ``batch``.
+def alerts_api_request(batch: Sequence[Mapping[str, Any]], source: str, key: ec.EllipticCurvePrivateKey
+                       ) -> tuple[str, dict[str, str], bytes]:
+    """ADAPTER (to A1's alert API, ``gbsmart.alerts.source_api``): the path, headers and body of one ``POST``
+    carrying ``batch``: ``{"sent_at", "alerts": [{"device_id", "code", "at"}]}`` as JSON, signed by the alert
+    source's P-256 key (``X-Alert-Signature``: base64 of the DER ECDSA / SHA-256 signature of the body). If
+    the API changes, change this function only."""
+    body = json.dumps({"sent_at": _iso(datetime.now(UTC)),
+                       "alerts": [{"device_id": a["device_id"], "code": a["code"], "at": _iso(a["occurred_at"])}
+                                  for a in batch]}, separators=(",", ":")).encode()
+    signature = base64.b64encode(key.sign(body, ec.ECDSA(hashes.SHA256()))).decode()
+    return "/api/v1/alerts", {"content-type": "application/json", "x-alert-source": source,
+                              "x-alert-signature": signature}, body
 
-    Written before the API existed: a JSON list of the alerts, times in ISO 8601. If the API is signed or
-    takes another shape, change this function only."""
-    body = json.dumps({"alerts": [{"device_id": a["device_id"], "code": a["code"],
-                                   "occurred_at": a["occurred_at"].isoformat()} for a in batch]}).encode()
-    return "/api/v1/alerts", {"content-type": "application/json"}, body
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def register_source(settings: Any, name: str, certificate_pem: bytes) -> None:
+    """ADAPTER (to A1's ``gbsmart alerts add-source``): trust the driver's certificate for source ``name``."""
+    try:
+        from gbsmart.alerts.source_api import save_source
+    except ImportError:
+        return  # no alert API on this branch: the first POST says so
+    save_source(settings, name, certificate_pem)
 
 
 class HttpSink:
-    """Alerts POSTed to a running gateway's alert API, one batch a request, ``connections`` in parallel."""
+    """Alerts POSTed to a running gateway's alert API, signed as an alert source, ``connections`` in parallel
+    (a batch longer than ``max_batch``, the API's limit, goes as several POSTs)."""
 
-    def __init__(self, base_url: str, *, connections: int = 4, timeout: float = 60.0) -> None:
+    def __init__(self, base_url: str, source: str, key: ec.EllipticCurvePrivateKey, *, connections: int = 4,
+                 max_batch: int = 5000, timeout: float = 60.0) -> None:
         import httpx
 
-        self.base_url = base_url.rstrip("/")
+        self.base_url, self.source, self.key, self.max_batch = base_url.rstrip("/"), source, key, max_batch
         self._client = httpx.AsyncClient(base_url=self.base_url, timeout=timeout,
                                          limits=httpx.Limits(max_connections=connections))
         self._slots = asyncio.Semaphore(connections)
         self.requests = 0
 
     async def ingest(self, batch: list[dict[str, Any]]) -> None:
-        path, headers, body = alerts_api_request(batch)
+        await asyncio.gather(*(self._post(batch[i:i + self.max_batch]) for i in range(0, len(batch), self.max_batch)))
+
+    async def _post(self, batch: list[dict[str, Any]]) -> None:
+        path, headers, body = alerts_api_request(batch, self.source, self.key)
         async with self._slots:
             answer = await self._client.post(path, content=body, headers=headers)
         self.requests += 1
@@ -84,8 +110,11 @@ class HttpSink:
 
 
 async def ingest_in_process(intake: Any, batch: list[dict[str, Any]]) -> None:
-    """ADAPTER (to A1's ``AlertIntake``): hand one batch to the intake; returns once it is accepted."""
-    await intake.ingest(batch)
+    """ADAPTER (to A1's ``AlertIntake.ingest``): hand one batch to the intake; returns once it is accepted."""
+    from gbsmart.alerts.intake import DeviceAlert
+
+    await intake.ingest([DeviceAlert(a["device_id"], a["code"], a["occurred_at"]) for a in batch],
+                        source="alert-storm")
 
 
 class InProcessSink:
@@ -124,6 +153,7 @@ async def build_in_process_pipeline(url: str, settings: Any, premises: Callable[
                               "northbound and outage tracker are not on this branch yet") from None
     from gbsmart.core.clock import SystemClock
     from gbsmart.core.db import make_engine, make_sessionmaker
+    from gbsmart.gateway.authorise import AuthorisationIndex
     from gbsmart.gateway.fastsig import sign
     from gbsmart.gateway.store import dcc_signer
 
@@ -131,18 +161,17 @@ async def build_in_process_pipeline(url: str, settings: Any, premises: Callable[
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     signer = dcc_signer(settings, clock.now())
+    with sessions() as session:
+        index = AuthorisationIndex.load(session)
     northbound = Northbound(sessions, settings, clock,
                             renderers=renderers(lambda root: sign(root, signer.key, signer.certificate)))
     await northbound.start()
+    # LEAD: as Gateway.start wires them (the tracker's on_delivered hook for its deadline records is left out)
     tracker = OutageTracker(sessions, settings, clock, northbound=northbound, premises=premises)
     await tracker.start()
-    # LEAD: AlertIntake's constructor is A1's; the contract names its collaborators, not their order
-    intake = AlertIntake(sessions, settings, clock, northbound=northbound, outages=tracker)
-    if hasattr(intake, "start"):
-        await intake.start()
-    closers: list[Callable[[], Any]] = [engine.dispose, northbound.close, tracker.close]
-    if hasattr(intake, "close"):
-        closers.append(intake.close)
+    intake = AlertIntake(sessions, settings, clock, northbound=northbound, index=lambda: index, outage=tracker)
+    await intake.start()
+    closers: list[Callable[[], Any]] = [engine.dispose, northbound.close, tracker.close, intake.close]
     return InProcessPipeline(InProcessSink(intake), closers)
 
 
