@@ -35,6 +35,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -73,7 +74,7 @@ from cryptography.hazmat.primitives.serialization import Encoding  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from gateway import _free_port, _proc_cpu, make_user, openssl_speed, start_gateway  # noqa: E402
+from gateway import _free_port, _proc_cpu, make_user, openssl_speed  # noqa: E402
 
 console = Console(width=150)
 #: the alert source the driver signs its batches as (``gbsmart alerts add-source``)
@@ -157,8 +158,8 @@ class Scenario:
 
             register_source(Settings(data_dir=self.work / "var", database_url=self.url), SOURCE, self.certificate_pem)
             port = _free_port()
-            self.gateway = await asyncio.to_thread(start_gateway, self.env, port)
-            sink = HttpSink(f"http://127.0.0.1:{port}", SOURCE, self.key)
+            self.gateway = await asyncio.to_thread(self.start_gateway, port)
+            sink = HttpSink(f"http://127.0.0.1:{port}", SOURCE, self.key, timeout=args.api_timeout)
         else:
             os.environ.update({k: v for k, v in self.env.items() if k.startswith("GBSMART_")})
             from gbsmart.config import Settings
@@ -189,6 +190,29 @@ class Scenario:
             self.stop_gateway()
         return {"phase1": one, "lost1": lost1, "phase1_end": phase1_end, "phase2": two, "lost2": lost2,
                 "returned": back, "started": started, "ended": ended, "cpu": cpu}
+
+    def start_gateway(self, port: int) -> subprocess.Popen:
+        """``gbsmart gateway serve`` on the scenario's database, its output to ``gateway.log`` (a pipe nobody
+        reads would fill up and stall it), ready once it accepts connections."""
+        self.gateway_log = self.work / "gateway.log"
+        with self.gateway_log.open("wb") as out:
+            process = subprocess.Popen([sys.executable, "-m", "gbsmart.cli", "gateway", "serve", "--port", str(port)],
+                                       env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise SystemExit(f"the gateway exited: {self.gateway_tail()}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    return process
+            except OSError:
+                time.sleep(0.1)
+        process.kill()
+        raise SystemExit(f"the gateway did not start within 90 s: {self.gateway_tail()}")
+
+    def gateway_tail(self, chars: int = 3000) -> str:
+        path = getattr(self, "gateway_log", None)
+        return path.read_text(errors="replace")[-chars:] if path is not None and path.exists() else ""
 
     def cpu(self) -> float:
         own = time.process_time()
@@ -308,6 +332,10 @@ def main() -> None:
     parser.add_argument("--openssl-seconds", type=int, default=0, help="seconds of openssl speed (3; quick 1)")
     parser.add_argument("--dir", type=Path, default=None, help="directory for the work files (default: a new one "
                         "under the current directory, removed at the end)")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (the database, the "
+                        "gateway's log) and say where it is")
+    parser.add_argument("--api-timeout", type=float, default=300, help="seconds a POST to the alert API may take "
+                        "before the run fails (default 300: gbsmart's back-pressure is measured, not refused)")
     args = parser.parse_args()
     quick = args.quick
     args.rate = args.rate or (2_000 if quick else 6_000)
@@ -344,6 +372,9 @@ def main() -> None:
         except PipelineMissing as exc:
             console.print(f"[red]The alert storm cannot run:[/] {exc}")
             raise SystemExit(2) from None
+        except Exception:
+            console.print(f"[red]The run failed.[/] The gateway's last output:\n{scenario.gateway_tail()}")
+            raise
         received, stats = fleet.records()
         received = [r for r in received if r.user_id != CEILING_USER]
         figures.update(analyse(args, data, run, received, ceiling))
@@ -352,7 +383,10 @@ def main() -> None:
     finally:
         if fleet is not None:
             fleet.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            console.print(f"work directory kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     figures["load_average"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
     figures["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     report(figures)
