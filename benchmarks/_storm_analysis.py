@@ -129,8 +129,9 @@ def return_figures(received: Sequence[Received], user_id: str, returned_at: floa
     return {
         f"{prefix}_backlog": len(backlog),
         f"{prefix}_backlog_by_code": dict(sorted(by_code.items())),
-        f"{prefix}_in_priority_order_share": round(in_order / len(backlog), 4) if backlog else 0.0,
-        f"{prefix}_ad1_first_share": round(ad1_first / len(ad1_positions), 4) if ad1_positions else 0.0,
+        # None (JSON null) when there is nothing to order: no backlog, or no AD1 in it
+        f"{prefix}_in_priority_order_share": round(in_order / len(backlog), 4) if backlog else None,
+        f"{prefix}_ad1_first_share": round(ad1_first / len(ad1_positions), 4) if ad1_positions else None,
         f"{prefix}_drain_s": round(backlog[-1].at - returned_at, 3) if backlog else 0.0,
         f"{prefix}_ad1_drain_s": round(backlog[ad1_positions[-1]].at - returned_at, 3) if ad1_positions else 0.0,
     }

@@ -393,6 +393,10 @@ def main() -> None:
     print("RESULT " + json.dumps(figures), flush=True)
 
 
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
 def report(f: dict[str, Any]) -> None:
     wait = f"{f['wait_s']:g} s" + (" (SHORTENED from the rule's 180 s)" if f["wait_shortened"] else "")
     table = Table(title=f"Alert storm: {f['rate_asked']:,.0f} alerts/s asked, {f['hubs_per_phase']:,} hubs a phase, "
@@ -413,8 +417,8 @@ def report(f: dict[str, Any]) -> None:
     table.add_row(f"NO down {f['down_seconds']:g} s: AD1 expected / delivered / lost", "",
                   f"{f['down_ad1_expected']:,} / {f['down_ad1_delivered']:,} / {f['down_ad1_lost']}")
     table.add_row("    on return: backlog, in priority order, AD1s first", "100%",
-                  f"{f['down_return_backlog']:,}, {100 * f['down_return_in_priority_order_share']:.1f}%, "
-                  f"{100 * f['down_return_ad1_first_share']:.1f}%")
+                  f"{f['down_return_backlog']:,}, {_share(f['down_return_in_priority_order_share'])}, "
+                  f"{_share(f['down_return_ad1_first_share'])}")
     table.add_row("    backlog drained in (all / AD1s), AD1 p99 after return", "",
                   f"{f['down_return_drain_s']} / {f['down_return_ad1_drain_s']} / {f['down_return_ad1_p99_s']} s")
     table.add_row("device alerts received, throttle summaries (alerts counted)", "",

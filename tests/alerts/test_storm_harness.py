@@ -194,6 +194,9 @@ def test_the_analysis_reports_the_order_and_drain_of_the_backlog_after_a_return(
     assert (storm["storm_throttle_summaries"], storm["storm_throttled_alerts_counted"]) == (1, 99)
     assert storm["storm_garbage"] == 1
 
+    nothing = return_figures(received, "90-B3-D5-1F-32-00-00-09", back)  # a User that received nothing after it
+    assert nothing["return_backlog"] == 0 and nothing["return_in_priority_order_share"] is None
+
 
 class RecordingPipelineDouble:
     """TEST DOUBLE of gbsmart's alert pipeline (intake, northbound, outage tracker: issue 11's A1 to A3, built
