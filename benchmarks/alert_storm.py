@@ -173,13 +173,13 @@ class Scenario:
             started = time.time()
             storm_until = started + max(args.seconds, args.outage_at + args.wait_seconds + 5)
             one, lost1, _ = await self.phase(sink, devices, mix, data.hub_ids[0], storm_until=storm_until)
-            await asyncio.to_thread(self.wait_until, fleet, len(data.hub_ids[0]),
-                                    lost1 + args.wait_seconds + DEADLINE_S + args.grace)
+            collect = args.collect_seconds or DEADLINE_S + args.grace
+            await asyncio.to_thread(self.wait_until, fleet, len(data.hub_ids[0]), lost1 + args.wait_seconds + collect)
             phase1_end = time.time()
             two, lost2, back = await self.phase(sink, devices, mix, data.hub_ids[1], storm_until=0, fleet=fleet,
                                                 down_user=data.network_users[1], seed=6)
             await asyncio.to_thread(self.wait_until, fleet, len(data.hub_ids[0]) + len(data.hub_ids[1]),
-                                    back + args.wait_seconds + DEADLINE_S + args.grace)
+                                    back + args.wait_seconds + collect)
             ended = time.time()
         finally:
             cpu = self.cpu() - cpu0
@@ -324,6 +324,9 @@ def main() -> None:
                         "phase 2, from the power loss (default 600; quick 10; more than the wait)")
     parser.add_argument("--grace", type=float, default=0, help="seconds past a deadline to keep collecting "
                         "(default 30; quick 5)")
+    parser.add_argument("--collect-seconds", type=float, default=0, help="how long after the wait's end (phase 1) "
+                        "or the return (phase 2) to keep collecting AD1s at most (default the deadline + --grace; "
+                        "an AD1 arriving later counts as lost)")
     parser.add_argument("--suppliers", type=int, default=4, help="Import Suppliers, each a User (default 4)")
     parser.add_argument("--mix", default="8F3E=0.7,8F12=0.3", help="the storm's codes and shares "
                         "(default 8F3E=0.7,8F12=0.3: 8F3E from the meters, 8F12 from the hubs)")

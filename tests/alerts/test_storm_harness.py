@@ -327,7 +327,8 @@ def test_the_benchmark_runs_from_one_command_or_says_the_pipeline_is_missing(tmp
     present = importlib.util.find_spec("gbsmart.alerts.intake") is not None
     run = subprocess.run([sys.executable, str(root / "benchmarks" / "alert_storm.py"), "--quick", "--sink",
                           "in-process", "--hubs", "200", "--rate", "500", "--seconds", "6", "--outage-at", "1",
-                          "--wait-seconds", "3", "--down-seconds", "5", "--grace", "2", "--openssl-seconds", "1",
+                          "--wait-seconds", "3", "--down-seconds", "5", "--grace", "2", "--collect-seconds", "10",
+                          "--openssl-seconds", "1",
                           "--dir", str(tmp_path)],
                          capture_output=True, text=True, timeout=240, cwd=tmp_path)
     assert not list(tmp_path.glob("alert-storm-*")), "the benchmark left its work directory behind"
