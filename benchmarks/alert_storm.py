@@ -83,6 +83,14 @@ DEFAULT_WAIT_S, DEADLINE_S = 180.0, 60.0
 CEILING_USER = "90-B3-D5-1F-A5-0F-00-01"  # an endpoint only the ceiling measurement posts to
 
 
+_T0 = time.monotonic()
+
+
+def note(message: str) -> None:
+    """A progress line on stderr, with the seconds since the start (the RESULT line stays alone on stdout)."""
+    print(f"[{time.monotonic() - _T0:7.1f} s] {message}", file=sys.stderr, flush=True)
+
+
 def parse_mix(text: str) -> dict[str, float]:
     mix = {}
     for part in text.split(","):
@@ -169,6 +177,8 @@ class Scenario:
                                                        lambda hub: premises.get(hub, (None, None)))
             sink = pipeline.sink
         cpu0 = self.cpu()
+        note(f"pipeline up ({args.sink}); phase 1: the storm, {len(data.hub_ids[0]):,} hubs lose power at "
+             f"{args.outage_at:g} s")
         try:
             started = time.time()
             storm_until = started + max(args.seconds, args.outage_at + args.wait_seconds + 5)
@@ -176,11 +186,13 @@ class Scenario:
             collect = args.collect_seconds or DEADLINE_S + args.grace
             await asyncio.to_thread(self.wait_until, fleet, len(data.hub_ids[0]), lost1 + args.wait_seconds + collect)
             phase1_end = time.time()
+            note("phase 2: the storm, the Network Operator down, the power loss")
             two, lost2, back = await self.phase(sink, devices, mix, data.hub_ids[1], storm_until=0, fleet=fleet,
                                                 down_user=data.network_users[1], seed=6)
             await asyncio.to_thread(self.wait_until, fleet, len(data.hub_ids[0]) + len(data.hub_ids[1]),
                                     back + args.wait_seconds + collect)
             ended = time.time()
+            note("collected; stopping the pipeline")
         finally:
             cpu = self.cpu() - cpu0
             if isinstance(sink, HttpSink):
@@ -368,6 +380,7 @@ def main() -> None:
         figures: dict[str, Any] = {"hubs_per_phase": args.hubs, "rate_asked": args.rate, "sink": args.sink,
                                    "wait_s": args.wait_seconds, "wait_shortened": args.wait_seconds != DEFAULT_WAIT_S,
                                    "deadline_s": DEADLINE_S, "dataset_seconds": data.seconds, "quick": quick}
+        note(f"dataset built in {data.seconds} s; measuring the ceilings")
         ceiling = ceilings(fleet, 2 if quick else 5, args.openssl_seconds)
         scenario = Scenario(args, work)
         try:
@@ -378,6 +391,7 @@ def main() -> None:
         except Exception:
             console.print(f"[red]The run failed.[/] The gateway's last output:\n{scenario.gateway_tail()}")
             raise
+        note("reading what the endpoints received")
         received, stats = fleet.records()
         received = [r for r in received if r.user_id != CEILING_USER]
         figures.update(analyse(args, data, run, received, ceiling))
