@@ -17,7 +17,6 @@ from gbsmart.gateway.fastsig import sign, verify_request
 from gbsmart.gateway.keystore import Keystore
 from gbsmart.gateway.store import make_test_signer
 from gbsmart.gateway.xml import SUG_NS, duis_schema, parse_xml
-from tests.gateway.duis_parser import duis_parser  # noqa: F401  (the fixture)
 
 DCC = "90-B3-D5-1F-30-00-00-02"
 SUPPLIER = "90-B3-D5-1F-30-01-00-00"
