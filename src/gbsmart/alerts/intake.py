@@ -291,12 +291,12 @@ class AlertIntake:
             device_id, code = alert.device_id, alert.code
             entry = catalogue.get(code)
             try:
-                number = eui64_to_int(device_id)
+                number: int | None = eui64_to_int(device_id)
             except ValueError:
-                number = -1
-            found = devices.status(number) if number >= 0 else None
+                number = None
+            found = devices.status(number) if number is not None else None
             recipient_count, sequence_id, detail = 0, None, ""
-            region = hubs.region(number) if found is not None else None
+            region = hubs.region(number) if found is not None and number is not None else None
             if found is None:
                 outcome = _UNKNOWN
                 detail = f"device {device_id} is not in the Smart Metering Inventory"
@@ -311,7 +311,7 @@ class AlertIntake:
                 if sequence_id is not None:
                     outcome = _THROTTLED
                 else:
-                    users = self._route(entry, number, found[3], alert.occurred_at)
+                    users = self._route(entry, eui64_to_int(device_id), found[3], alert.occurred_at)
                     if not users:
                         outcome = _NOBODY
                         detail = "no User is registered for its MPxN on that day"
