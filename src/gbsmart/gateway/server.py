@@ -65,6 +65,7 @@ from gbsmart.smi.lookup import StatusIndex
 log = logging.getLogger("gbsmart.gateway")
 
 PATHS = {service.path: service for service in WebService}
+ALERTS_PATH = "/api/v1/alerts"  # gbsmart.alerts.source_api
 XML = b"application/xml"
 TEXT = b"text/plain; charset=utf-8"
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -97,6 +98,10 @@ class Gateway:
         self._engine: Any = None
         self._sessions: Any = None
         self._refresher: asyncio.Task[None] | None = None
+        # alert intake (issue 11, A1): device alerts in-process and on POST /api/v1/alerts (gbsmart.alerts.intake)
+        self.alerts: Any = None
+        self.alert_api: Any = None
+        self.spurious: Any = None
 
     # ------------------------------------------------------------ life cycle
 
@@ -118,6 +123,22 @@ class Gateway:
         self.pre_commands.start(self._sessions)
         self.adt = AdtGate(self.settings, self._sessions, self.clock)
         await self.adt.start(self.clock.now())
+        # --- alert intake (issue 11, A1): needs the Northbound (A2, self.northbound) and takes the outage tracker
+        # (A3, self.outage) when they are made above; without a Northbound POST /api/v1/alerts answers 503
+        from gbsmart.alerts.intake import AlertIntake
+        from gbsmart.alerts.source_api import AlertSourceApi
+        from gbsmart.alerts.spurious import SpuriousAlerts
+
+        northbound = getattr(self, "northbound", None)
+        if northbound is not None:
+            self.alerts = AlertIntake(self._sessions, self.settings, self.clock, northbound=northbound,
+                                      index=lambda: self.index, outage=getattr(self, "outage", None))  # type: ignore[arg-type,return-value]
+            await self.alerts.start()
+            self.spurious = SpuriousAlerts.from_settings(self.settings, self.alerts, self.clock)
+            if self.spurious is not None:
+                self.spurious.start()
+        self.alert_api = AlertSourceApi(self.settings, self.clock, lambda: self.alerts)
+        # --- end of the alert intake
         self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever(), name="gateway-refresh")
         log.info("gateway ready: %d Users, %d registrations, %d devices, %d certificates", len(self.index.users),
                  len(self.index.registrations), len(self.index.devices), len(self.keystore))
@@ -127,6 +148,10 @@ class Gateway:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._refresher
+        if self.spurious is not None:  # alert intake (A1): before the Northbound closes
+            await self.spurious.close()
+        if self.alerts is not None:
+            await self.alerts.close()
         if self.adt is not None:
             await self.adt.stop()
         if self.responses is not None:
@@ -145,6 +170,8 @@ class Gateway:
             self.index.refresh(session)
         self.keystore = load_keystore(self.settings)
         self.pre_commands.refresh()
+        if self.alert_api is not None:  # alert sources' certificates (A1)
+            self.alert_api.refresh()
 
     async def _refresh_forever(self) -> None:
         while True:
@@ -211,6 +238,8 @@ class Gateway:
 
     async def handle(self, scope: dict[str, Any], receive: Receive) -> tuple[int, bytes, bytes, list]:
         """(HTTP status, content type, body, extra headers) for one HTTP request."""
+        if scope["path"] == ALERTS_PATH and self.alert_api is not None:  # device alerts (A1, gbsmart.alerts)
+            return await self.alert_api.handle(scope, receive)  # type: ignore[no-any-return]
         try:
             service = PATHS.get(scope["path"])
             if service is None:
