@@ -7,6 +7,7 @@ the intake hands them.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -222,3 +223,85 @@ def test_many_concurrent_batches_share_the_writer_and_lose_nothing(seeded, setti
     ids = [i for r in results for i in r.alert_ids]
     assert len(ids) == len(set(ids)) == 1000
     assert len(_rows(seeded)) == 1000 and len(northbound.items) == 1000
+
+
+# ---------------------------------------------------------------- the catalogue and the simulator as a source
+
+
+def test_the_packaged_catalogue_has_the_contracts_codes(settings):
+    from gbsmart.alerts.catalogue import load_catalogue
+
+    catalogue = load_catalogue(settings)
+    assert catalogue.get("8F3E").recipients == ("supplier",) and not catalogue.get("8F3E").never_throttle
+    assert catalogue.get("8F35").recipients == ("network_operator",) and catalogue.get("8F35").never_throttle
+    assert catalogue.get("CHPL").to_outage_tracker and catalogue.get("CHPR").to_outage_tracker
+    assert catalogue.get("1234") is catalogue.default
+    assert catalogue.throttle.max_alerts == 3 and catalogue.throttle.window_seconds == 3600
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ('[default]\nname="x"\nrecipients=["everyone"]\npriority="alert"', "default.recipients"),
+    ('[default]\nname="x"\nrecipients=["supplier"]\npriority="alert"\n[codes.ZZ]\nname="y"\n'
+     'recipients=["supplier"]\npriority="alert"', "codes.ZZ"),
+    ('[throttle]\nmax_alerts=0\n[default]\nname="x"\nrecipients=["supplier"]\npriority="alert"', "max_alerts"),
+    ('[codes.8F3E]\nname="x"\nrecipients=["supplier"]\npriority="alert"', "[default] is missing"),
+    ('[default]\nname="x"\nrecipients=["supplier"]\npriority="alert"\n[codes.CHPL]\nname="y"\n'
+     'recipients=["supplier"]\npriority="alert"', 'handler = "outage"'),
+    ("[default\n", "not valid TOML"),
+])
+def test_a_bad_catalogue_is_refused_naming_file_and_field(tmp_path, settings, text, says):
+    from gbsmart.alerts.catalogue import CatalogueError, load_catalogue
+
+    path = tmp_path / "catalogue.toml"
+    path.write_text(text)
+    with pytest.raises(CatalogueError, match=re.escape(says)) as caught:
+        load_catalogue(settings.model_copy(update={"alerts_catalogue_file": path}))
+    assert str(path) in str(caught.value)
+
+
+def test_a_catalogue_naming_an_unknown_priority_class_is_refused(settings):
+    from gbsmart.alerts.catalogue import CatalogueError, load_catalogue
+
+    with pytest.raises(CatalogueError, match="not a priority class"):
+        load_catalogue(settings, classes={"alert", "security"})
+
+
+def test_the_spurious_generator_raises_its_rates_from_the_regions_devices(seeded, settings):
+    from gbsmart.alerts.spurious import PACKAGED_SPURIOUS, Rate, SpuriousAlerts, load_rates
+    from gbsmart.smi.enums import CspRegion
+
+    assert {(r.code, r.region.value) for r in load_rates(PACKAGED_SPURIOUS)} == {
+        ("8F3E", "Central"), ("8F3E", "South"), ("8F12", "North")}
+    northbound = RecordingNorthbound()
+    intake = _intake(seeded, settings, FixedClock(NOW), northbound)
+    rates = [Rate("8F3E", CspRegion.CENTRAL, 2.5), Rate("8F12", CspRegion.NORTH, 1.0)]  # the demo is all Central
+    spurious = SpuriousAlerts(rates, intake, FixedClock(NOW), seed=1)
+
+    async def run():
+        await intake.start()
+        try:
+            spurious.load_pools()
+            counts = []
+            for _ in range(4):
+                batch = spurious.batch(1.0)
+                counts.append(len(batch))
+                await intake.ingest(batch, source="simulator")
+            return counts
+        finally:
+            await intake.close()
+
+    counts = run_async(run())
+    assert counts == [2, 3, 2, 3]  # 2.5 a second on average, the fraction carried
+    rows = _rows(seeded)
+    assert len(rows) == 10 and {r.code for r in rows} == {"8F3E"} and {r.source for r in rows} == {"simulator"}
+    assert {r.csp_region for r in rows} == {"Central"} and {r.outcome for r in rows} <= {"routed", "throttled",
+                                                                                          "no_recipient"}
+
+
+def test_a_bad_spurious_file_is_refused(tmp_path):
+    from gbsmart.alerts.spurious import load_rates
+
+    path = tmp_path / "rates.toml"
+    path.write_text('[[rates]]\ncode = "8F3E"\nregion = "Midlands"\nper_second = 1\n')
+    with pytest.raises(ValueError, match=r"rates\[0\].region"):
+        load_rates(path)
