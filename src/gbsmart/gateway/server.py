@@ -124,13 +124,14 @@ class Gateway:
         self.adt = AdtGate(self.settings, self._sessions, self.clock)
         await self.adt.start(self.clock.now())
         # --- alert intake (issue 11, A1): needs the Northbound (A2, self.northbound) and takes the outage tracker
-        # (A3, self.outage) when they are made above; without a Northbound POST /api/v1/alerts answers 503
+        # (A3, self.outage) when they are made above; without a Northbound (or in a --workers N worker) POST
+        # /api/v1/alerts answers 503
         from gbsmart.alerts.intake import AlertIntake
         from gbsmart.alerts.source_api import AlertSourceApi
         from gbsmart.alerts.spurious import SpuriousAlerts
 
         northbound = getattr(self, "northbound", None)
-        if northbound is not None:
+        if northbound is not None and isinstance(self.log, RequestLog):  # one writer of `alerts`: not in a worker
             self.alerts = AlertIntake(self._sessions, self.settings, self.clock, northbound=northbound,
                                       index=lambda: self.index, outage=getattr(self, "outage", None))  # type: ignore[arg-type,return-value]
             await self.alerts.start()
