@@ -147,6 +147,15 @@ def outbound_class() -> Any:
         return ContractOutbound
 
 
+def traffic_classes(settings: Settings) -> set[str] | None:
+    """The priority classes of A2's ``alerts.traffic`` when it is there, so the catalogue names only real ones."""
+    try:
+        traffic = importlib.import_module("gbsmart.alerts.traffic")
+    except ImportError:
+        return None
+    return set(traffic.load_traffic(settings).classes)
+
+
 class Recipients:
     """Registration data -> the DCC User IDs an alert goes to, from the gateway's ``AuthorisationIndex``."""
 
@@ -251,7 +260,7 @@ class AlertIntake:
         self.clock = clock
         self.northbound = northbound
         self.outage = outage
-        self.catalogue = catalogue or load_catalogue(settings)
+        self.catalogue = catalogue or load_catalogue(settings, traffic_classes(settings))
         self.throttle = Throttle(self.catalogue.throttle)
         self.recipients = Recipients(index)
         self.hubs = HubMeters()
