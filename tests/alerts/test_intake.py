@@ -305,3 +305,45 @@ def test_a_bad_spurious_file_is_refused(tmp_path):
     path.write_text('[[rates]]\ncode = "8F3E"\nregion = "Midlands"\nper_second = 1\n')
     with pytest.raises(ValueError, match=r"rates\[0\].region"):
         load_rates(path)
+
+
+def test_a_kill_9_loses_no_alert_whose_ingest_returned(seeded, settings, db_url):
+    """A real process ingesting under load, stopped with SIGKILL: every batch it acknowledged is in the table,
+    and a new intake on the same database carries on above the highest id written."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if not db_url.startswith("sqlite:///"):
+        pytest.skip("the worker process needs a database file")
+    worker = subprocess.Popen([sys.executable, "-m", "tests.alerts.intake_worker", db_url], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": "src"})
+    acked: list[tuple[int, int]] = []
+    try:
+        assert worker.stdout is not None
+        deadline = time.monotonic() + 60
+        for line in worker.stdout:
+            if line.startswith("acked"):
+                _, first, last = line.split()
+                acked.append((int(first), int(last)))
+            if len(acked) >= 40 or time.monotonic() > deadline:
+                break
+        os.kill(worker.pid, signal.SIGKILL)
+        for line in worker.stdout:  # whatever it printed before the kill landed
+            if line.startswith("acked"):
+                _, first, last = line.split()
+                acked.append((int(first), int(last)))
+    finally:
+        worker.kill()
+        worker.wait(30)
+    assert worker.returncode == -signal.SIGKILL and len(acked) >= 40, worker.stderr.read() if worker.stderr else ""
+    written = {r.id for r in _rows(seeded)}
+    missing = [(a, b) for a, b in acked if not set(range(a, b + 1)) <= written]
+    assert missing == []
+    northbound = RecordingNorthbound()
+    again = run_async(_ingest(_intake(seeded, settings, FixedClock(NOW), northbound),
+                              DeviceAlert(ESME, "8F35", NOW)))
+    assert again.alert_ids[0] > max(written)
+
