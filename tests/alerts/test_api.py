@@ -144,6 +144,7 @@ def test_bad_input_is_refused_with_a_clear_message_and_nothing_recorded(running)
     answer = running.post(stale, _signed(stale, running.key))
     assert answer.status_code == 409 and "from the DCC's clock" in answer.json()["error"]
     assert running.alerts() == []
+    assert running.gateway.alert_api.refusals == {401: 3, 403: 2, 415: 1, 400: 1, 409: 1}  # counted, and logged
 
 
 def test_field_level_messages_name_each_bad_field(running):

@@ -27,6 +27,7 @@ import base64
 import binascii
 import hashlib
 import json
+import logging
 import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -46,6 +47,7 @@ from gbsmart.core.clock import Clock
 from gbsmart.core.signing import certificate_pem, load_certificates
 from gbsmart.gateway.store import is_test_key
 
+log = logging.getLogger("gbsmart.alerts")
 PATH = "/api/v1/alerts"
 JSON = b"application/json"
 SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,15}")
@@ -186,6 +188,7 @@ class AlertSourceApi:
         self.settings, self.clock, self._intake = settings, clock, intake
         self.sources = load_sources(settings)
         self._seen: OrderedDict[bytes, datetime] = OrderedDict()  # signatures accepted within the skew
+        self.refusals: dict[int, int] = {}  # HTTP status -> batches refused with it (also logged, with the reason)
 
     def refresh(self) -> None:
         self.sources = load_sources(self.settings)
@@ -194,6 +197,10 @@ class AlertSourceApi:
         try:
             return await self._handle(scope, receive)
         except Refused as exc:
+            self.refusals[exc.status] = self.refusals.get(exc.status, 0) + 1
+            source = next((v.decode("latin-1")[:40] for k, v in scope.get("headers", ())
+                           if k.lower() == b"x-alert-source"), "(no source)")
+            log.warning("alert batch from %s refused (%d): %s", source, exc.status, exc.message[:300])
             body: dict[str, Any] = {"error": exc.message}
             if exc.detail:
                 body["detail"] = exc.detail
