@@ -106,6 +106,7 @@ def token(
 
 
 def _mount_domains() -> None:
+    from gbsmart.alerts.cli import app as alerts_app  # issue 11: alerts, outages, broadcasts, the backlog
     from gbsmart.change.cli import app as change_app
     from gbsmart.committees.cli import app as committees_app
     from gbsmart.cpl.cli import app as cpl_app
@@ -129,8 +130,6 @@ def _mount_domains() -> None:
     app.add_typer(pki_app, name="pki")
     app.add_typer(smi_app, name="smi")
     app.add_typer(gateway_app, name="gateway")
-    from gbsmart.alerts.cli import app as alerts_app  # issue 11 (A1): alert sources and `alerts inject`
-
     app.add_typer(alerts_app, name="alerts")
 
 
