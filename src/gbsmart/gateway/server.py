@@ -133,7 +133,7 @@ class Gateway:
         northbound = getattr(self, "northbound", None)
         if northbound is not None and isinstance(self.log, RequestLog):  # one writer of `alerts`: not in a worker
             self.alerts = AlertIntake(self._sessions, self.settings, self.clock, northbound=northbound,
-                                      index=lambda: self.index, outage=getattr(self, "outage", None))  # type: ignore[arg-type,return-value]
+                                      index=self._index_now, outage=getattr(self, "outage", None))
             await self.alerts.start()
             self.spurious = SpuriousAlerts.from_settings(self.settings, self.alerts, self.clock)
             if self.spurious is not None:
@@ -163,6 +163,11 @@ class Gateway:
             await self.log.close()
         if self._engine is not None:
             self._engine.dispose()
+
+    def _index_now(self) -> AuthorisationIndex:
+        """The authorisation index as it is now (the alert intake reads the SMI and registrations through it)."""
+        assert self.index is not None
+        return self.index
 
     def refresh(self) -> None:
         """Re-read the authorisation data and the keystore (in the event loop: requests never see half of it)."""
