@@ -316,13 +316,9 @@ class AlertIntake:
             self.hubs.load(session)
 
     async def flush(self) -> None:
-        """Wait until every row queued so far is written."""
-        if self._pending:
-            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._pending.append(([], done))
-            assert self._wake is not None
-            self._wake.set()
-            await done
+        """Wait until every row queued so far is written (a marker behind them, and behind any batch in flight)."""
+        if self._writer is not None and not self._writer.done():
+            await self._write([])
 
     # ------------------------------------------------------------ intake
 
