@@ -145,6 +145,19 @@ class Settings(BaseSettings):
                                                "failed delivery; doubled after each failure.")
     delivery_retry_max_seconds: float = Field(default=300.0, gt=0, description="Longest wait between delivery "
                                               "retries (the back-off's cap).")
+    # device alerts: intake, routing, throttling (docs/alerts.md "Device alerts: intake, routing, throttling")
+    alerts_catalogue_file: Path | None = Field(default=None, description="TOML catalogue of GBCS alert codes "
+                                               "(recipients, priority class, throttle exclusion) and the throttle "
+                                               "rule; default the packaged alerts/catalogue.toml.")
+    alerts_intake_batch: int = Field(default=2000, ge=1, description="Most ingested alerts written to the alerts "
+                                     "table in one transaction.")
+    alerts_api_max_batch: int = Field(default=5000, ge=1, description="Most device alerts one POST /api/v1/alerts "
+                                      "may carry.")
+    alerts_api_max_skew_seconds: float = Field(default=300.0, gt=0, description="How far a signed alert batch's "
+                                               "sent_at may be from the gateway's clock (older: refused as a "
+                                               "possible replay).")
+    alerts_spurious_file: Path | None = Field(default=None, description="TOML of the device simulator's spurious "
+                                              "alert generator (rates per code and CSP Region); empty: off.")
     # certificate validity and Signed Pre-Commands (docs/gateway.md "Certificate validity")
     gateway_certificate_validity: Literal["enforce", "warn"] = Field(
         default="enforce", description="A signing certificate outside its validity dates at a request's receipt: "

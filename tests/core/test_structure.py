@@ -27,6 +27,10 @@ KNOWN_EXCEPTIONS = {
     ("committees", "papers"),
     # `--as USERNAME` at the command line resolves the person through parties.service.person_by_username
     ("core", "parties"),
+    # the gateway process hosts the alerts (issue 11's contract: Gateway.start makes the intake, the Northbound and
+    # the outage tracker, and routes POST /api/v1/alerts) while alerts read the gateway's index, XML and keys;
+    # what ends it: a gateway extension point (routes and services) filled by a composition module outside domains
+    ("gateway", "alerts"),
 }
 
 

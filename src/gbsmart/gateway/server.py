@@ -69,6 +69,7 @@ from gbsmart.smi.rules import eui64_to_int
 log = logging.getLogger("gbsmart.gateway")
 
 PATHS = {service.path: service for service in WebService}
+ALERTS_PATH = "/api/v1/alerts"  # gbsmart.alerts.source_api
 XML = b"application/xml"
 TEXT = b"text/plain; charset=utf-8"
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -107,6 +108,10 @@ class Gateway:
         self.outage: OutageTracker | None = None  # A1's intake takes it as ``outage``: made before the intake
         self.dcc_alerts: DccAlertSources | None = None
         self._ed_users_of: tuple[int, dict[int, str]] = (0, {})
+        # alert intake (issue 11, A1): device alerts in-process and on POST /api/v1/alerts (gbsmart.alerts.intake)
+        self.alerts: Any = None
+        self.alert_api: Any = None
+        self.spurious: Any = None
 
     # ------------------------------------------------------------ life cycle
 
@@ -141,6 +146,23 @@ class Gateway:
             add(self.dcc_alerts.on_delivered)
             await self.outage.start()
             await self.dcc_alerts.start()
+        # --- alert intake (issue 11, A1): needs the Northbound (A2, self.northbound) and takes the outage tracker
+        # (A3, self.outage) when they are made above; without a Northbound (or in a --workers N worker) POST
+        # /api/v1/alerts answers 503
+        from gbsmart.alerts.intake import AlertIntake
+        from gbsmart.alerts.source_api import AlertSourceApi
+        from gbsmart.alerts.spurious import SpuriousAlerts
+
+        northbound = getattr(self, "northbound", None)
+        if northbound is not None and isinstance(self.log, RequestLog):  # one writer of `alerts`: not in a worker
+            self.alerts = AlertIntake(self._sessions, self.settings, self.clock, northbound=northbound,
+                                      index=self._index_now, outage=getattr(self, "outage", None))
+            await self.alerts.start()
+            self.spurious = SpuriousAlerts.from_settings(self.settings, self.alerts, self.clock)
+            if self.spurious is not None:
+                self.spurious.start()
+        self.alert_api = AlertSourceApi(self.settings, self.clock, lambda: self.alerts)
+        # --- end of the alert intake
         self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever(), name="gateway-refresh")
         log.info("gateway ready: %d Users, %d registrations, %d devices, %d certificates", len(self.index.users),
                  len(self.index.registrations), len(self.index.devices), len(self.keystore))
@@ -150,6 +172,10 @@ class Gateway:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._refresher
+        if self.spurious is not None:  # alert intake (A1): before the Northbound closes
+            await self.spurious.close()
+        if self.alerts is not None:
+            await self.alerts.close()
         if self.adt is not None:
             await self.adt.stop()
         if self.dcc_alerts is not None:  # issue 11 (A3): before the Northbound closes
@@ -187,6 +213,10 @@ class Gateway:
                     ed.setdefault(entry.organisation_id, user_id)
             self._ed_users_of = (id(users), ed)
         return str(mpxn), self._ed_users_of[1].get(registration.network_operator_org_id)
+    def _index_now(self) -> AuthorisationIndex:
+        """The authorisation index as it is now (the alert intake reads the SMI and registrations through it)."""
+        assert self.index is not None
+        return self.index
 
     def refresh(self) -> None:
         """Re-read the authorisation data and the keystore (in the event loop: requests never see half of it)."""
@@ -195,6 +225,8 @@ class Gateway:
             self.index.refresh(session)
         self.keystore = load_keystore(self.settings)
         self.pre_commands.refresh()
+        if self.alert_api is not None:  # alert sources' certificates (A1)
+            self.alert_api.refresh()
 
     async def _refresh_forever(self) -> None:
         while True:
@@ -261,6 +293,8 @@ class Gateway:
 
     async def handle(self, scope: dict[str, Any], receive: Receive) -> tuple[int, bytes, bytes, list]:
         """(HTTP status, content type, body, extra headers) for one HTTP request."""
+        if scope["path"] == ALERTS_PATH and self.alert_api is not None:  # device alerts (A1, gbsmart.alerts)
+            return await self.alert_api.handle(scope, receive)  # type: ignore[no-any-return]
         try:
             service = PATHS.get(scope["path"])
             if service is None:
