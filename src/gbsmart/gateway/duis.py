@@ -138,8 +138,8 @@ def read_request(root: etree._Element, schema: DuisSchema | None) -> DuisRequest
     """The ``DuisRequest`` in an already safely parsed tree: version, RequestID, schema, then the header."""
     version = schema_version(root)
     # the Header and Body where the schema puts them (first and second child): no search; else searched for
-    first = root[0] if len(root) else None
-    header = first if first is not None and first.tag == _HEADER else root.find(_HEADER)
+    leading = root[0] if len(root) else None
+    header = leading if leading is not None and leading.tag == _HEADER else root.find(_HEADER)
     if header is None:
         raise MalformedHeader("the Request has no Header")
     # the Header's children walked once (the first of each tag, as ``find`` would give), not searched per field
@@ -150,7 +150,7 @@ def read_request(root: etree._Element, schema: DuisSchema | None) -> DuisRequest
                  if preceding_text is not None else None)
     if schema is not None:
         schema.validate(root)
-    second = root[1] if header is first and len(root) > 1 else None  # after the Header: the first Body if one
+    second = root[1] if header is leading and len(root) > 1 else None  # after the Header: the first Body if one
     body = second if second is not None and second.tag == _BODY else root.find(_BODY)
     if body is None or len(body) == 0 or not isinstance(body[0].tag, str):
         raise SchemaInvalid("the Request's Body has no request element")
