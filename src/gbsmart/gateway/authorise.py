@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -45,7 +46,7 @@ from gbsmart.gateway.matrix import (
 )
 from gbsmart.smi.enums import Fuel, SmiStatus
 from gbsmart.smi.lookup import StatusIndex
-from gbsmart.smi.rules import NETWORK_USER_ROLES, SUPPLIER_USER_ROLES, eui64_to_int
+from gbsmart.smi.rules import EUI64_OFFSET, NETWORK_USER_ROLES, SUPPLIER_USER_ROLES, eui64_to_int
 
 #: SRVs a Suspended device still accepts: firmware updates, so a device on a withdrawn model can be mended
 SUSPENDED_ALLOWS = frozenset({"11.1", "11.2", "11.3"})
@@ -63,6 +64,12 @@ UNREGISTERED_ROLES = frozenset({"OU", "RSA"})
 _DAY_MAX = np.iinfo(np.int32).max
 _FUEL_CODE = {Fuel.ELECTRICITY.value: 1, Fuel.GAS.value: 2}
 _FUEL_OF = {1: Fuel.ELECTRICITY, 2: Fuel.GAS}
+#: per fuel code (as ``Registration.fuel`` is read: unknown codes as electricity), the roles that make a User the
+#: Supplier / the Network Operator
+_SUPPLIER_ROLES = {code: frozenset(SUPPLIER_USER_ROLES[fuel]) for code, fuel in _FUEL_OF.items()}
+_NETWORK_ROLES = {code: frozenset(NETWORK_USER_ROLES[fuel]) for code, fuel in _FUEL_OF.items()}
+_CRITICAL_VARIANTS = TRANSFORM_VARIANTS | SIGNED_PRE_COMMAND_VARIANTS
+_EUI64_TEXT = re.compile(r"[0-9A-F]{2}(?:-[0-9A-F]{2}){7}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,13 +174,16 @@ class RegistrationIndex:
         dtypes = (np.int64, np.int32, np.int32, np.int32, np.int32, np.uint8)
         return cls(*(np.array(c, dtype=t) for c, t in zip(columns, dtypes, strict=True)))
 
-    def at(self, mpxn: int, day: date) -> Registration | None:
-        """The registration of ``mpxn`` on ``day``, or None if no Supplier was registered then."""
+    def _columns(self) -> tuple:
         views = self._views
         if views is None or views[0].obj is not self.mpxn:  # bisect on memoryviews: no numpy call per look-up
             views = self._views = tuple(np.ascontiguousarray(c).data for c in (
                 self.mpxn, self.start, self.end, self.supplier, self.network, self.fuel))
-        keys, starts, ends, suppliers, networks, fuels = views
+        return views
+
+    def at(self, mpxn: int, day: date) -> Registration | None:
+        """The registration of ``mpxn`` on ``day``, or None if no Supplier was registered then."""
+        keys, starts, ends, suppliers, networks, fuels = self._columns()
         lo = bisect.bisect_left(keys, mpxn)
         hi = bisect.bisect_right(keys, mpxn, lo)
         wanted = day.toordinal()
@@ -182,6 +192,17 @@ class RegistrationIndex:
                 end = ends[i]
                 return Registration(mpxn, _FUEL_OF.get(fuels[i], Fuel.ELECTRICITY), suppliers[i], networks[i],
                                     date.fromordinal(starts[i]), None if end == _DAY_MAX else date.fromordinal(end))
+        return None
+
+    def parties_at(self, mpxn: int, day: int) -> tuple[int, int, int] | None:
+        """(fuel code, Supplier org, Network Operator org) of ``mpxn`` on ``day`` (an ordinal), as ``at`` finds
+        them but without building a ``Registration``: what ``authorise`` asks for every device request."""
+        keys, starts, ends, suppliers, networks, fuels = self._columns()
+        lo = bisect.bisect_left(keys, mpxn)
+        hi = bisect.bisect_right(keys, mpxn, lo)
+        for i in range(hi - 1, lo - 1, -1):
+            if starts[i] <= day < ends[i]:
+                return fuels[i], suppliers[i], networks[i]
         return None
 
     def __len__(self) -> int:
@@ -234,7 +255,7 @@ def command_variant_refusal(variant: ServiceRequestVariant, command_variant: int
     if command_variant in NON_DEVICE_VARIANTS:
         return (f"{variant.srv} {variant.name} is a device request, but Command Variant 8 is for non-device "
                 "requests only: use 1, 2 or 3" + (" (4 to 7 for a critical request)" if variant.critical else ""))
-    critical_variants = TRANSFORM_VARIANTS | SIGNED_PRE_COMMAND_VARIANTS
+    critical_variants = _CRITICAL_VARIANTS
     if variant.critical and command_variant not in critical_variants:
         return (f"{variant.srv} {variant.name} is critical: send it with Command Variant 4 to Transform first, then "
                 f"the Signed Pre-Command with 5, 6 or 7; {command_variant} is for non-critical requests")
@@ -257,15 +278,17 @@ def _registration_refusal(index: AuthorisationIndex, user: DccUserEntry, roles: 
     if mpxn is None:
         return (f"device {device_id} has no MPAN or MPRN in the Smart Metering Inventory, so no Supplier or Network "
                 "Operator is registered for it: ask the DCC to record its MPxN")
-    registration = index.registrations.at(mpxn, day)
-    if registration is None:
+    parties = index.registrations.parties_at(mpxn, day.toordinal())
+    if parties is None:
         return (f"no Supplier or Network Operator is registered for MPxN {mpxn} (device {device_id}) on "
                 f"{day:%d %b %Y}: the registration data must name your organisation first")
-    fuel = registration.fuel
-    if roles & set(SUPPLIER_USER_ROLES[fuel]) and user.organisation_id == registration.supplier_org_id:
+    code, supplier, network = parties
+    code = code if code in _FUEL_OF else 1  # as ``RegistrationIndex.at`` reads an unknown fuel code
+    if roles & _SUPPLIER_ROLES[code] and user.organisation_id == supplier:
         return None
-    if roles & set(NETWORK_USER_ROLES[fuel]) and user.organisation_id == registration.network_operator_org_id:
+    if roles & _NETWORK_ROLES[code] and user.organisation_id == network:
         return None
+    fuel = _FUEL_OF[code]
     fuel_name = "electricity" if fuel is Fuel.ELECTRICITY else "gas"
     return (f"on {day:%d %b %Y} your organisation is not the registered {fuel_name} Supplier (roles "
             f"{'/'.join(SUPPLIER_USER_ROLES[fuel])}) or Network Operator (role {NETWORK_USER_ROLES[fuel][0]}) of "
@@ -295,8 +318,10 @@ def authorise(index: AuthorisationIndex, request: DuisRequest, service: WebServi
                               f"{_role_names(user.roles)}: send it from a User ID with an eligible role", variant)
     if not variant.non_device:
         target = request.request_id.target
-        try:
-            found = index.devices.status(eui64_to_int(target))
+        try:  # the codec's form (upper-case hex pairs and hyphens) read directly; any other through eui64_to_int
+            stored = (int(target.replace("-", ""), 16) - EUI64_OFFSET if _EUI64_TEXT.fullmatch(target)
+                      else eui64_to_int(target))
+            found = index.devices.status(stored)
         except ValueError:  # the codec only passes EUI-64s; another caller might not
             found = None
         if found is None:
@@ -318,4 +343,11 @@ def authorise(index: AuthorisationIndex, request: DuisRequest, service: WebServi
         return Decision("E13", f"{srv} {variant.name} with Command Variant {request.command_variant} goes to the "
                                f"{wanted.label} service ({wanted.path}), not {service.label} ({service.path}): "
                                "send it there", variant)
-    return Decision(None, "", variant)
+    accepted = _ACCEPTED.get(id(variant))
+    if accepted is None or accepted.variant is not variant:
+        accepted = _ACCEPTED[id(variant)] = Decision(None, "", variant)
+    return accepted
+
+
+#: the one (frozen) acceptance of each Service Request Variant object (by identity), made once, not per request
+_ACCEPTED: dict[int, Decision] = {}

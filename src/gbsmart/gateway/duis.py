@@ -58,9 +58,21 @@ class RequestId:
         return ":".join((self.originator, self.target, str(self.counter)))
 
 
+#: a well-formed RequestID in one match (what the checks below accept, but a counter above 2^64 - 1); anything
+#: else goes through them one by one, for the message that says which part is wrong
+_WELL_FORMED_ID = re.compile(r"([0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){7}):([0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){7}):"
+                             r"(0|[1-9][0-9]{0,19})")
+
+
 def parse_request_id(text: str, *, field: str = "RequestID") -> RequestId:
     """The parts of a RequestID, or a ``MalformedHeader`` saying which part is wrong and how."""
     value = text.strip()
+    well_formed = _WELL_FORMED_ID.fullmatch(value)
+    if well_formed is not None:
+        originator, target, counter = well_formed.groups()
+        number = int(counter)
+        if number <= MAX_COUNTER:
+            return RequestId(originator.upper(), target.upper(), number)
     parts = value.split(":")
     shown = value[:80]
     if len(parts) != 3:
@@ -125,7 +137,9 @@ def _command_variant(text: str) -> int:
 def read_request(root: etree._Element, schema: DuisSchema | None) -> DuisRequest:
     """The ``DuisRequest`` in an already safely parsed tree: version, RequestID, schema, then the header."""
     version = schema_version(root)
-    header = root.find(_HEADER)
+    # the Header and Body where the schema puts them (first and second child): no search; else searched for
+    leading = root[0] if len(root) else None
+    header = leading if leading is not None and leading.tag == _HEADER else root.find(_HEADER)
     if header is None:
         raise MalformedHeader("the Request has no Header")
     # the Header's children walked once (the first of each tag, as ``find`` would give), not searched per field
@@ -136,7 +150,8 @@ def read_request(root: etree._Element, schema: DuisSchema | None) -> DuisRequest
                  if preceding_text is not None else None)
     if schema is not None:
         schema.validate(root)
-    body = root.find(_BODY)
+    second = root[1] if header is leading and len(root) > 1 else None  # after the Header: the first Body if one
+    body = second if second is not None and second.tag == _BODY else root.find(_BODY)
     if body is None or len(body) == 0 or not isinstance(body[0].tag, str):
         raise SchemaInvalid("the Request's Body has no request element")
     first = _findtext(children, _FIRST)

@@ -39,6 +39,20 @@ def _skeleton() -> etree._Element:
 _SKELETON = _skeleton()
 
 
+_stamp: tuple[datetime, str] | None = None
+
+
+def _stamp_of(at: datetime) -> str:
+    """``at`` as DUIS writes it (UTC, milliseconds, "Z"); the last one is kept, as a batch's responses share it."""
+    global _stamp
+    last = _stamp
+    if last is not None and last[0] == at:  # the same instant: the same UTC text
+        return last[1]
+    text = at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    _stamp = (at, text)
+    return text
+
+
 def response(request: DuisRequest, code: str, at: datetime) -> etree._Element:
     """A Response to ``request`` with Response Code ``code`` at time ``at`` (a ResponseMessage, no payload)."""
     root = copy.deepcopy(_SKELETON)
@@ -49,7 +63,7 @@ def response(request: DuisRequest, code: str, at: datetime) -> etree._Element:
     request_id.text = str(rid)
     response_id.text = f"{rid.target}:{rid.originator}:{rid.counter}"
     response_code.text = code
-    stamp.text = at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    stamp.text = _stamp_of(at)
     reference, variant = body[0]
     reference.text = request.service_reference
     variant.text = request.service_reference_variant

@@ -99,7 +99,10 @@ def parse_xml(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int
             f"the body declares encoding {declared.group(1).decode('ascii')!r}: DUIS messages are UTF-8")
     # Refused before parsing, wherever they are: DUIS never has a DTD, and its entity declarations are the
     # whole of XXE and entity-expansion attacks. (Inside a comment or CDATA this refuses harmless text too.)
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+    # ``markup``: the body has some ``<!`` (a DOCTYPE, comment or CDATA section): with none, one scan shows
+    # there can be no DOCTYPE or entity declaration, and the checks that look for them need not run.
+    markup = b"<!" in data
+    if markup and (b"<!DOCTYPE" in data or b"<!ENTITY" in data):
         raise ForbiddenXml("the body has a DOCTYPE or entity declaration: DUIS messages must not have a DTD")
     try:
         root = etree.fromstring(data, _parsers.parser)
@@ -107,14 +110,26 @@ def parse_xml(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int
         raise MalformedXml(f"the body is not well-formed XML: {_syntax_message(exc)}") from None
     except ValueError as exc:  # lxml refuses some inputs (e.g. unicode strings with a declaration) this way
         raise MalformedXml(f"the body is not well-formed XML: {exc}") from None
-    docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        raise ForbiddenXml("the body has a DOCTYPE: DUIS messages must not have a DTD")
-    if _may_have_processing_instruction(data) and _has_processing_instruction(root):
+    if markup:  # without "<!" in the body libxml2 saw no DOCTYPE, so the document has no DTD to look for
+        docinfo = root.getroottree().docinfo
+        if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+            raise ForbiddenXml("the body has a DOCTYPE: DUIS messages must not have a DTD")
+    instructions = _may_have_processing_instruction(data)
+    if instructions and _has_processing_instruction(root):
         raise ForbiddenXml("the body has a processing instruction (<?...?>); DUIS messages have none")
-    if _deeper_than(max_depth)(root):
+    if (markup or instructions or _most_elements(data) > max_depth) and _deeper_than(max_depth)(root):
         raise ForbiddenXml(f"the body nests elements more than {max_depth} deep; no DUIS message is that deep")
     return root
+
+
+def _most_elements(data: bytes) -> int:
+    """At least the number of elements in well-formed ``data`` that has no ``<!`` and no processing instruction.
+
+    Then every ``<`` opens a start tag, an end tag (``</``) or the XML declaration ("<" is never raw in text or
+    attribute values), and every element has one start tag: elements <= count("<") - count("</"). A body with
+    no more elements than the depth limit cannot nest deeper than it, so the tree need not be searched.
+    """
+    return data.count(b"<") - data.count(b"</")
 
 
 def _may_have_processing_instruction(data: bytes) -> bool:
@@ -134,9 +149,18 @@ def _syntax_message(exc: etree.XMLSyntaxError) -> str:
     return f"{msg} (line {line}, column {column})" if line else msg
 
 
+#: a declared version already in its normal form: the answer without parsing it as a Decimal
+_NORMAL_VERSIONS = {v: v for v in SUPPORTED_VERSIONS}
+_REQUEST = f"{{{SUG_NS}}}Request"
+
+
 def schema_version(root: etree._Element) -> str:
     """The DUIS schema version a request declares (normalised, e.g. "5.4"), refused unless 5.1 to 5.4."""
-    if root.tag != f"{{{SUG_NS}}}Request":
+    if root.tag == _REQUEST:
+        normal = _NORMAL_VERSIONS.get(root.get("schemaVersion"))  # type: ignore[arg-type]
+        if normal is not None:
+            return normal
+    if root.tag != _REQUEST:
         raise NotDuis(f"the root element is {_clark_to_text(root.tag)}, not a DUIS Service Request "
                       f"(expected Request in namespace {SUG_NS})")
     declared = root.get("schemaVersion")
