@@ -22,9 +22,10 @@ import logging
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gbsmart.config import Settings
@@ -170,20 +171,44 @@ class Journal:
             self._idle.set()
 
     def _write(self, ops: list[JournalEntry | _Update]) -> None:
+        """In a worker thread: the operations in order, in one transaction. Consecutive new rows go in one INSERT
+        executemany; consecutive updates setting the same columns in one UPDATE executemany (in their order)."""
         with self._sessions() as session, session.begin():
             connection = session.connection()
-            run: list[dict[str, Any]] = []
+            rows: list[dict[str, Any]] = []
+            updates: list[dict[str, Any]] = []
+            columns: tuple[str, ...] = ()
+
+            def flush() -> None:
+                nonlocal rows, updates
+                if rows:
+                    connection.execute(_INSERT, rows)
+                    rows = []
+                if updates:
+                    connection.execute(_update_statement(columns), updates)
+                    updates = []
+
             for op in ops:
                 if isinstance(op, JournalEntry):
-                    run.append({name: getattr(op, name) for name in _FIELDS})
+                    if updates:
+                        flush()
+                    rows.append({name: getattr(op, name) for name in _FIELDS})
                     continue
-                if run:
-                    connection.execute(_INSERT, run)
-                    run = []
-                session.execute(update(GatewayMessage)
-                                .where(GatewayMessage.originator == op.originator,
-                                       GatewayMessage.counter == op.counter,
-                                       GatewayMessage.state.not_in(FINAL))
-                                .values(**op.values))
-            if run:
-                connection.execute(_INSERT, run)
+                names = tuple(sorted(op.values))
+                if rows or (updates and names != columns):
+                    flush()
+                columns = names
+                updates.append({"w_originator": op.originator, "w_counter": op.counter,
+                                **{f"v_{name}": value for name, value in op.values.items()}})
+            flush()
+
+
+@lru_cache(maxsize=64)
+def _update_statement(columns: tuple[str, ...]) -> Any:
+    """``UPDATE gateway_messages SET <columns> WHERE originator, counter and a state not final``, for executemany:
+    one statement per set of columns (an I0's completion, a delivery, a release), compiled once."""
+    table = cast(Table, GatewayMessage.__table__)
+    return (update(table)
+            .where(table.c.originator == bindparam("w_originator"), table.c.counter == bindparam("w_counter"),
+                   *(table.c.state != final for final in FINAL))  # not NOT IN: executemany takes no expanding IN
+            .values({name: bindparam(f"v_{name}") for name in columns}))
