@@ -18,15 +18,18 @@ batches are in flight at once, so one is parsed while another is fsynced. Ceilin
 bytes, in batches of the size the log wrote, with one ``os.write`` and one ``os.fdatasync`` each, nothing
 else. Wall-clock, with the process's CPU seconds beside it.
 
-(b) **signed DUIS over HTTP**: ``gbsmart gateway serve`` as a subprocess on a temporary SQLite database and
+(b) **signed DUIS over HTTP**: ``gbsmart gateway serve --workers N`` (``--http-workers``, default 2: one worker
+per core, decision 0025; the device simulator off: its later responses are its own work) as a subprocess on a
+temporary SQLite database and
 gateway directory (the demo's DCC Boxed organisations and devices, plus the benchmark's own User IDs, each
 with a key and certificate made here and loaded into the keystore), driven by asyncio clients over
 keep-alive connections on loopback, one per User (a User's counters must arrive in order), each sending
 requests signed beforehand with its own key and increasing counters; the gateway verifies each signature,
 authorises, logs durably and answers with a signed I99. rps, p50 and p99 latency. Ceiling: ``openssl speed
 -seconds 3 ecdsap256``: per core 1 / (1 / verify + 1 / sign), one of each per request, times the cores.
-The client runs on the same two cores as the server (a minimal HTTP/1.1 client on asyncio streams, cheaper
-on CPU than httpx, so the client takes less from the server).
+The client runs on the same two cores as the server (a minimal HTTP/1.1 client on asyncio streams under uvloop,
+cheaper on CPU than httpx, so the client takes less from the server); its CPU per request is reported beside the
+gateway's (the supervisor's and workers' together).
 
 (c) **memory**: peak resident memory of this process with the index at N devices, and of a child process
 that builds the index of 54,000,000 devices (``--memory-devices``; with ``--quick`` extrapolated linearly
@@ -462,9 +465,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_gateway(env: dict[str, str], port: int) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "gbsmart.cli", "gateway", "serve", "--port", str(port)],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def start_gateway(env: dict[str, str], port: int, workers: int = 1) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-m", "gbsmart.cli", "gateway", "serve", "--port", str(port),
+                                "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -523,7 +526,21 @@ async def drive(port: int, bodies: dict[str, list[bytes]], seconds: float) -> di
             "http_codes": codes}
 
 
-def run_http(users: int, per_user: int, seconds: float, work: Path) -> dict[str, Any]:
+def _event_loop() -> asyncio.Runner:
+    """The client's event loop: uvloop when installed (less of the shared cores than asyncio's own)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.Runner()
+    return asyncio.Runner(loop_factory=uvloop.new_event_loop)
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_http(users: int, per_user: int, seconds: float, work: Path, workers: int = 1) -> dict[str, Any]:
     url = f"sqlite:///{work / 'gateway.db'}"
     data_dir = work / "var"
     keys = seed_gateway(url, data_dir, users)
@@ -535,14 +552,20 @@ def run_http(users: int, per_user: int, seconds: float, work: Path) -> dict[str,
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "GBSMART_DATABASE_URL": url,
            "GBSMART_DATA_DIR": str(data_dir), "GBSMART_SIMULATOR_ENABLED": "false"}
     port = _free_port()
-    process = start_gateway(env, port)
+    process = start_gateway(env, port, workers)
     try:
-        warm = {u: b[:2] for u, b in list(bodies.items())}
-        asyncio.run(drive(port, warm, 30))  # connections, caches, the journal's first batch
-        rest = {u: b[2:] for u, b in bodies.items()}
-        cpu_before = _proc_cpu(process.pid)
-        figures = asyncio.run(drive(port, rest, seconds))
-        figures["http_server_cpu_s_per_request"] = (_proc_cpu(process.pid) - cpu_before) / figures["http_requests"]
+        with _event_loop() as runner:
+            warm = {u: b[:2] for u, b in list(bodies.items())}
+            runner.run(drive(port, warm, 30))  # connections, every worker started, caches, the journal's first batch
+            rest = {u: b[2:] for u, b in bodies.items()}
+            cpu_before, client_before = _tree_cpu(process.pid), _own_cpu()
+            figures = runner.run(drive(port, rest, seconds))
+            server_cpu, client_cpu = _tree_cpu(process.pid) - cpu_before, _own_cpu() - client_before
+        figures["http_server_cpu_s_per_request"] = server_cpu / figures["http_requests"]
+        # the gateway's processes (supervisor and workers) and this client, in cores over the run, and per request
+        figures["http_server_cpu_cores"] = server_cpu / figures["http_seconds"]
+        figures["http_client_cpu_cores"] = client_cpu / figures["http_seconds"]
+        figures["http_client_cpu_us_per_request"] = round(client_cpu / figures["http_requests"] * 1e6)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -550,13 +573,28 @@ def run_http(users: int, per_user: int, seconds: float, work: Path) -> dict[str,
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    figures.update(http_users=users, http_presign_seconds=signing)
+    figures.update(http_users=users, http_presign_seconds=signing, http_workers=workers)
     return figures
 
 
 def _proc_cpu(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of ``pid`` and of its live children (with ``--workers N``: the supervisor and its workers)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        children = []
+    total = 0.0
+    for each in (pid, *map(int, children)):
+        try:
+            total += _proc_cpu(each)
+        except FileNotFoundError:  # a worker that has just exited
+            continue
+    return total
 
 
 def openssl_speed(seconds: int) -> tuple[float, float]:
@@ -597,6 +635,8 @@ def main() -> None:
     parser.add_argument("--memory-devices", type=int, default=54_000_000, help="devices for the memory "
                         "figure, measured in a child (default 54,000,000; 0 or --quick: extrapolated)")
     parser.add_argument("--skip-http", action="store_true", help="no HTTP run (its figures are then 0)")
+    parser.add_argument("--http-workers", type=int, default=2, help="`gbsmart gateway serve --workers N` for (b) "
+                        "(default 2: one per core; 1 is the single process)")
     parser.add_argument("--profile", action="store_true", help="cProfile the core loop and print the top")
     parser.add_argument("--openssl-seconds", type=int, default=3, help="seconds per openssl speed test (3)")
     parser.add_argument("--dir", type=Path, default=None, help="directory for the logs (default: a new one "
@@ -664,7 +704,7 @@ def main() -> None:
             figures.update(http_signed_rps=0, http_p50_ms=0, http_p99_ms=0)
         else:
             http = run_http(args.users or (16 if args.quick else 64), args.per_user or (60 if args.quick else 300),
-                            args.seconds or (5 if args.quick else 20), work)
+                            args.seconds or (5 if args.quick else 20), work, args.http_workers)
             figures.update({k: (round(v, 2) if isinstance(v, float) else v) for k, v in http.items()})
             figures["http_signed_rps"] = round(http["http_signed_rps"])
             figures["http_server_cpu_us_per_request"] = round(http["http_server_cpu_s_per_request"] * 1e6)
@@ -706,7 +746,10 @@ def report(f: dict[str, Any]) -> None:
     console.print(f"core: {f['core_accepted']:,} accepted and logged, {f['core_refused']:,} refused "
                   f"{f['core_codes']}; {f['core_fsyncs']:,} fsyncs")
     if "http_codes" in f:
-        console.print(f"http: {f['http_requests']:,} requests from {f['http_users']} Users: {f['http_codes']}")
+        console.print(f"http: {f['http_requests']:,} requests from {f['http_users']} Users: {f['http_codes']}; "
+                      f"gateway --workers {f['http_workers']}: {f['http_server_cpu_us_per_request']:,} µs of CPU a "
+                      f"request ({f['http_server_cpu_cores']} cores); client {f['http_client_cpu_us_per_request']:,}"
+                      f" µs a request ({f['http_client_cpu_cores']} cores)")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@
 For each worker count: a fresh SQLite database with the demo's DCC Boxed organisations and devices, plus
 ``--clients`` Supplier User IDs (each its own certificate, one key), and a fresh request log; then a real
 ``gbsmart gateway serve --workers N`` process tree. The requests (4.1.1 Read Instantaneous Import Registers
-to a demo ESME: verify, authorise, durable log, I99 signed) are signed before the run, in a process pool; the
+to a demo ESME: verify, authorise, durable log, I99 signed; the device simulator off unless ``--simulator``) are
+signed before the run, in a process pool; the
 client is one asyncio process (uvloop) with ``--clients`` keep-alive HTTP/1.1 connections, one User each,
 sending its requests one after the other (so its counters arrive in order). The first second is warm-up and
 not counted. The client shares the machine's cores with the gateway; its CPU share is shown. Figures are
@@ -207,6 +208,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--per-client", type=int, default=0, help="signed requests per client (default: enough)")
     parser.add_argument("--quick", action="store_true", help="3 s per run")
+    parser.add_argument("--simulator", action="store_true", help="leave the device simulator on (default off, as "
+                        "in benchmarks/gateway.py: its responses, written and delivered later, cost several times "
+                        "the request path's CPU and are not what this measures)")
     args = parser.parse_args()
     if args.quick:
         args.seconds = 3.0
@@ -230,6 +234,7 @@ def main() -> None:
         directory = Path(tempfile.mkdtemp(prefix="gbsmart-bench-workers-"))
         try:
             env = seed(directory, args.clients, certs)
+            env["GBSMART_SIMULATOR_ENABLED"] = "true" if args.simulator else "false"
             port = free_port()
             process = start(env, port, workers)
             load_before = os.getloadavg()[0]

@@ -32,6 +32,9 @@ def test_the_gateway_benchmark_quick_mode_reports_every_figure_beside_its_ceilin
     assert figures["http_p99_ms"] >= figures["http_p50_ms"]
     # the figures are real: every signed request over HTTP was verified, logged and acknowledged
     assert figures["http_codes"] == {"I99": figures["http_requests"]}
+    # (b) ran the gateway as a supervisor and two workers, and measured the load generator's CPU beside it
+    assert figures["http_workers"] == 2 and figures["http_server_cpu_us_per_request"] > 0
+    assert figures["http_client_cpu_us_per_request"] > 0 and "client" in run.stdout
     # the core refused what it should (unknown devices, other Suppliers', Suspended ones) and logged the rest
     assert figures["core_accepted"] + figures["core_refused"] == figures["core_requests"]
     assert {"E19", "E4"} <= set(figures["core_codes"]) and figures["core_accepted"] > 0.85 * figures["core_requests"]

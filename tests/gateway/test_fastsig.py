@@ -182,3 +182,18 @@ def test_fastsig_never_accepts_what_signxml_refuses(keystore, organisations, whi
     else:
         assert not signxml_says.startswith("accepted"), (fastsig_says, mutated)
         assert fastsig_says == signxml_says, mutated
+
+
+def test_signing_from_a_kept_template_names_each_certificate_and_matches_signxml_byte_for_byte(organisations):
+    """``fastsig.sign`` copies a ds:Signature template kept per certificate: signing by turns with two
+    certificates gives each its own KeyInfo, the bytes signxml gives (but the random ECDSA value), and the
+    caller's tree back as it was."""
+    root = etree.fromstring(request_xml())
+    before = etree.tostring(root)
+    for who in (DCC, SUPPLIER, DCC, SUPPLIER):
+        key, cert = organisations[who].key, organisations[who].certificate
+        ours = fastsig.sign(root, key, cert)
+        assert _unsigned_value(ours) == _unsigned_value(signatures.sign(root, key, cert))
+        assert f"<ds:X509SerialNumber>{cert.serial_number}<".encode() in ours
+        XMLVerifier().verify(ours, x509_cert=cert, expect_config=signatures._EXPECT)
+        assert etree.tostring(root) == before

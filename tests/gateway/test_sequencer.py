@@ -155,3 +155,33 @@ def test_a_worker_without_a_sequencer_is_told_what_to_do(tmp_path):
             await RemoteLog.connect(tmp_path / "missing.sock")
 
     run_async(run())
+
+
+def test_one_frame_of_mixed_appends_is_logged_in_arrival_order_with_each_its_own_answer(tmp_path):
+    """Appends queued in one loop turn travel in one frame; the sequencer logs a run of checked ones with one
+    ``append_many`` and an unchecked one (a Signed Pre-Command) on its own: the log keeps the frame's order, a
+    replay inside the frame is refused alone, and the hook sees each durable record once."""
+    async def run() -> None:
+        handed = []
+        sequencer = Sequencer(await RequestLog.open(tmp_path / "requests.log"), tmp_path / "s.sock",
+                              on_appended=handed.append)
+        await sequencer.start()
+        worker = await RemoteLog.connect(tmp_path / "s.sock")
+        unchecked = worker.append(originator=SUPPLIER, counter=1, service="serviceS", received_at=AT,
+                                  body=b"signed pre-command", check_counter=False)
+        results = await asyncio.gather(_append(worker, SUPPLIER, 1), _append(worker, SUPPLIER, 1),
+                                       _append(worker, NETWORK_OPERATOR, 5), unchecked, _append(worker, SUPPLIER, 2),
+                                       return_exceptions=True)
+        assert isinstance(results[1], CounterNotIncreasing) and "counter 1 is not greater than 1" in str(results[1])
+        ok = [r for r in results if not isinstance(r, BaseException)]
+        assert [(r.seq, r.originator, r.counter) for r in ok] == [
+            (1, SUPPLIER, 1), (2, NETWORK_OPERATOR, 5), (3, SUPPLIER, 1), (4, SUPPLIER, 2)]
+        assert [r.seq for r in handed] == [1, 2, 3, 4] and sequencer.refused == 1 and sequencer.appended == 5
+        await worker.close()
+        await sequencer.close()
+        log = await RequestLog.open(tmp_path / "requests.log")
+        assert [(r.seq, r.counter, r.service) for r in log.read_from(1)] == [
+            (1, 1, "S"), (2, 5, "S"), (3, 1, "serviceS"), (4, 2, "S")]
+        await log.close()
+
+    run_async(run())

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import hashlib
 import hmac
 from datetime import datetime
@@ -137,16 +138,37 @@ def _signed_info() -> tuple[etree._Element, etree._Element, etree._Element]:
     return signature, signed_info, etree.SubElement(reference, _ds("DigestValue"))
 
 
+def _template(cert: x509.Certificate) -> etree._Element:
+    """The ds:Signature ``sign`` makes for ``cert``, empty DigestValue and SignatureValue: built once per
+    certificate (``_TEMPLATES``) and copied per response, the same elements in the same order as built by hand."""
+    signature, _, _ = _signed_info()
+    etree.SubElement(signature, _ds("SignatureValue"))
+    signature.append(key_info(cert))
+    return signature
+
+
+#: templates by the certificate object's id, the certificate kept beside its template (so an id is never reused
+#: while its entry lives); a process signs with one or two (the DCC signer, replaced only on rotation)
+_TEMPLATES: dict[int, tuple[x509.Certificate, etree._Element]] = {}
+_DIGEST_VALUE, _SIGNATURE_VALUE = _ds("SignedInfo/Reference/DigestValue"), _ds("SignatureValue")
+
+
 def sign(root: etree._Element, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> bytes:
     """``root`` (a DUIS Response or alert, unsigned) signed with the DCC's ``key``, serialised as UTF-8 XML."""
-    signature, signed_info, digest = _signed_info()
-    digest.text = base64.b64encode(hashlib.sha256(_c14n(root, True, None)).digest()).decode()
+    known = _TEMPLATES.get(id(cert))
+    if known is None or known[0] is not cert:
+        if len(_TEMPLATES) >= 16:
+            _TEMPLATES.clear()
+        known = _TEMPLATES[id(cert)] = (cert, _template(cert))
+    signature = copy.deepcopy(known[1])
+    signed_info = signature[0]
+    signature.find(_DIGEST_VALUE).text = base64.b64encode(  # type: ignore[union-attr]
+        hashlib.sha256(_c14n(root, True, None)).digest()).decode()
     root.append(signature)
     r, s = decode_dss_signature(key.sign(_c14n(signed_info, True, None), _ECDSA))
     half = (key.key_size + 7) // 8
-    etree.SubElement(signature, _ds("SignatureValue")).text = base64.b64encode(
+    signature.find(_SIGNATURE_VALUE).text = base64.b64encode(  # type: ignore[union-attr]
         r.to_bytes(half, "big") + s.to_bytes(half, "big")).decode()
-    signature.append(key_info(cert))
     try:
         return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
     finally:

