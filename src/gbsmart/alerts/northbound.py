@@ -77,8 +77,8 @@ Renderer = Callable[[Outbound], bytes]
 
 
 def no_endpoint_error(user_id: str) -> str:
-    return (f"no endpoint is registered for User {user_id}: set one with `gbsmart gateway endpoint set {user_id} "
-            "URL`; messages are kept until then (or until they expire)")
+    return (f"no response endpoint is registered for User {user_id}: set one with `gbsmart gateway endpoint set "
+            f"{user_id} URL`; its messages are kept until then (or until they expire)")
 
 
 @dataclass(slots=True)
@@ -115,6 +115,7 @@ class Northbound:
     def __init__(self, sessions: sessionmaker[Session], settings: Settings, clock: Clock, *,
                  renderers: Mapping[OutboundKind, Renderer], transport: httpx.AsyncBaseTransport | None = None,
                  on_delivered: Callable[[Outbound, datetime], None] | None = None, traffic: Traffic | None = None,
+                 on_failed: Callable[[Outbound, int, str], None] | None = None,
                  batch: int = 1000, max_pending: int = 20_000) -> None:
         self._sessions = sessions
         self._settings = settings
@@ -123,6 +124,7 @@ class Northbound:
         self._renderers = dict(renderers)
         self._transport = transport
         self._on_delivered = on_delivered
+        self._on_failed = on_failed  # (message, attempts, error): a failed POST, or no endpoint when it is queued
         self._batch = batch
         self._space = asyncio.Semaphore(max_pending)
         self._writes: deque[_Write] = deque()
@@ -155,6 +157,7 @@ class Northbound:
         for item, attempts in kept:
             self._known.add(item.message_id)
             self._enqueue(item, attempts)
+            self._note_no_endpoint(item, attempts)
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._write_forever(), name="northbound-writer"),
                        loop.create_task(self._dispatch_forever(), name="northbound-dispatcher"),
@@ -254,6 +257,7 @@ class Northbound:
                         self._space.release()
                     for item in write.new:  # committed: now it may be sent
                         self._enqueue(item, 0)
+                        self._note_no_endpoint(item, 0)
                     if write.done is not None and not write.done.done():
                         write.done.set_result(None)
             self._idle.set()
@@ -443,7 +447,19 @@ class Northbound:
             except Exception:
                 log.exception("the on_delivered hook failed for %s", item.message_id)
 
+    def _note_no_endpoint(self, item: Outbound, attempts: int) -> None:
+        if item.user_id not in self._endpoints:
+            self._call_failed(item, attempts, no_endpoint_error(item.user_id))
+
+    def _call_failed(self, item: Outbound, attempts: int, error: str) -> None:
+        if self._on_failed is not None:
+            try:
+                self._on_failed(item, attempts, error)
+            except Exception:
+                log.exception("the on_failed hook failed for %s", item.message_id)
+
     def _failed(self, user: _User, item: Outbound, attempts: int, error: str) -> None:
+        self._call_failed(item, attempts, error)
         self.failed_attempts += 1
         user.failures += 1
         wait = min(self._settings.delivery_retry_max_seconds,

@@ -38,6 +38,8 @@ from typing import Any
 
 from lxml import etree
 
+from gbsmart.alerts.enums import OutboundKind
+from gbsmart.alerts.northbound import Northbound, Outbound, Renderer
 from gbsmart.config import Settings
 from gbsmart.core.clock import Clock, SystemClock
 from gbsmart.core.db import make_engine, make_sessionmaker
@@ -97,6 +99,11 @@ class Gateway:
         self._engine: Any = None
         self._sessions: Any = None
         self._refresher: asyncio.Task[None] | None = None
+        # the northbound cache (issue 11, alerts.northbound): every message to a User goes through it. Renderers
+        # by kind (alerts.messages.renderers) and on_delivered hooks (the outage tracker's) are added before start.
+        self.northbound: Northbound | None = None
+        self.northbound_renderers: dict[OutboundKind, Renderer] = {}
+        self.northbound_hooks: list[Callable[[Outbound, datetime], None]] = []
 
     # ------------------------------------------------------------ life cycle
 
@@ -110,10 +117,19 @@ class Gateway:
         self.log = await open_log(self.settings)  # the file; in a worker process the sequencer's (decision 0025)
         self.journal = Journal(self._sessions, batch=self.settings.gateway_journal_batch)
         self.journal.start()
+        # ---- northbound cache (issue 11, A2): before the device responses, which go out through it
+        if isinstance(self.log, RequestLog):
+            self.northbound = Northbound(self._sessions, self.settings, self.clock,
+                                         renderers=self.northbound_renderers, on_delivered=self._northbound_delivered,
+                                         on_failed=self._northbound_failed)
+            kept = await self.northbound.start()
+            log.info("northbound cache: %d messages kept to deliver", kept)
+        # ---- end northbound cache
         # in a --workers N worker (a RemoteLog) the supervisor runs the one simulator instead (decision 0025)
         if self.settings.simulator_enabled and isinstance(self.log, RequestLog):
             self.responses = DeviceResponses(self.settings, self._sessions, clock=self.clock, sign=self._sign,
-                                             journal=self.journal, devices=lambda: self.index.devices)  # type: ignore
+                                             journal=self.journal, devices=lambda: self.index.devices,  # type: ignore
+                                             northbound=self.northbound)
             await self.responses.start(self.log, self.codec)
         self.pre_commands.start(self._sessions)
         self.adt = AdtGate(self.settings, self._sessions, self.clock)
@@ -131,12 +147,24 @@ class Gateway:
             await self.adt.stop()
         if self.responses is not None:
             await self.responses.close()
+        if self.northbound is not None:  # after the responses (they put on it), before the journal (its hooks)
+            await self.northbound.close()
         if self.journal is not None:
             await self.journal.close()
         if self.log is not None:
             await self.log.close()
         if self._engine is not None:
             self._engine.dispose()
+
+    def _northbound_delivered(self, item: Outbound, at: datetime) -> None:
+        if item.kind is OutboundKind.RESPONSE and self.responses is not None:
+            self.responses.delivery.northbound_delivered(item, at)
+        for hook in self.northbound_hooks:
+            hook(item, at)
+
+    def _northbound_failed(self, item: Outbound, attempts: int, error: str) -> None:
+        if item.kind is OutboundKind.RESPONSE and self.responses is not None:
+            self.responses.delivery.northbound_failed(item, attempts, error)
 
     def refresh(self) -> None:
         """Re-read the authorisation data and the keystore (in the event loop: requests never see half of it)."""
