@@ -129,6 +129,9 @@ def _mount_domains() -> None:
     app.add_typer(pki_app, name="pki")
     app.add_typer(smi_app, name="smi")
     app.add_typer(gateway_app, name="gateway")
+    from gbsmart.alerts.northbound_cli import app as alerts_app  # issue 11: backlog, expired (A2)
+
+    app.add_typer(alerts_app, name="alerts")
 
 
 _mount_domains()

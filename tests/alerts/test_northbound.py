@@ -320,3 +320,34 @@ def test_a_restart_resends_only_the_undelivered(tmp_path, db_url, sessions) -> N
         assert session.scalar(select(func.count()).select_from(NorthboundMessage)
                               .where(NorthboundMessage.delivered_at.is_(None))) == 0
     assert load_traffic(settings).rank("security") == 1
+
+
+def test_the_cli_lists_the_backlog_and_the_expired(tmp_path, db_url, sessions, engine, cli_env) -> None:
+    from typer.testing import CliRunner
+
+    from gbsmart.cli import app
+
+    now = datetime.now(UTC)
+    clock = FixedClock(now)
+
+    async def main() -> None:
+        nb = Northbound(sessions, _settings(tmp_path, db_url), clock, renderers={})
+        await nb.start()
+        await nb.put([Outbound(message_id=f"x-{i}", user_id=A, kind=OutboundKind.DEVICE_ALERT, created_at=now,
+                               priority=("security", "bulk")[i % 2], body=b"<x/>", code="8F3E",
+                               expires_at=now + timedelta(hours=1 if i < 2 else 48)) for i in range(5)])
+        clock.advance(hours=2)
+        assert await nb.sweep() == 2
+        await nb.close()
+
+    run_async(main())
+    runner = CliRunner()
+    result = runner.invoke(app, ["alerts", "backlog"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if A in line]
+    assert len(lines) == 2 and "security" in lines[0] and "bulk" in lines[1]  # highest class first
+    assert "3 waiting for 1 User(s)" in result.output
+    result = runner.invoke(app, ["alerts", "expired", "--user", A])
+    assert result.exit_code == 0, result.output
+    assert "2 message(s) expired undelivered" in result.output and "x-0" in result.output and "x-1" in result.output
+    assert "x-2" not in result.output

@@ -527,3 +527,61 @@ class Northbound:
     def delivered_last_minute(self) -> dict[str, int]:
         cutoff = time.monotonic() - 60
         return {u.user_id: sum(1 for t in u.delivered_times if t >= cutoff) for u in self._users.values()}
+
+
+# ---------------------------------------------------------------- reports (read from the table: any process)
+
+
+@dataclass(frozen=True, slots=True)
+class BacklogRow:
+    """One User's messages of one priority class, as the table has them."""
+
+    user_id: str
+    priority: str
+    waiting: int
+    oldest: datetime | None
+    delivered_last_minute: int
+    expired: int
+
+
+def backlog_report(session: Session, now: datetime, traffic: Traffic, *, user_id: str | None = None) -> list[
+        BacklogRow]:
+    """Per User and priority class (highest first): waiting, the oldest waiting, delivered in the last minute,
+    expired undelivered."""
+    from sqlalchemy import case, func
+
+    m = NorthboundMessage
+    waiting = (m.delivered_at.is_(None)) & (m.expired_at.is_(None))
+    query = (select(m.user_id, m.priority, func.sum(case((waiting, 1), else_=0)),
+                    func.min(case((waiting, m.created_at), else_=None)),
+                    func.sum(case((m.delivered_at >= now - timedelta(minutes=1), 1), else_=0)),
+                    func.sum(case((m.expired_at.is_not(None), 1), else_=0)))
+             .where(waiting | (m.delivered_at >= now - timedelta(minutes=1)) | m.expired_at.is_not(None))
+             .group_by(m.user_id, m.priority))
+    if user_id is not None:
+        query = query.where(m.user_id == user_id)
+    order = {name: i for i, name in enumerate(traffic.classes)}
+    rows = [BacklogRow(u, p, int(w or 0), utc(o) if isinstance(o, datetime) else _parse(o), int(d or 0), int(e or 0))
+            for u, p, w, o, d, e in session.execute(query)]
+    return sorted(rows, key=lambda r: (r.user_id, order.get(r.priority, len(order)), r.priority))
+
+
+def _parse(value: Any) -> datetime | None:
+    """SQLite hands MIN() over a CASE back as text."""
+    if value is None:
+        return None
+    return utc(datetime.fromisoformat(str(value)))
+
+
+def expired_messages(session: Session, *, user_id: str | None = None, limit: int = 100) -> tuple[
+        int, list[NorthboundMessage]]:
+    """(how many expired undelivered, the newest ``limit`` of them)."""
+    from sqlalchemy import func
+
+    m = NorthboundMessage
+    where: list[Any] = [m.expired_at.is_not(None)]
+    if user_id is not None:
+        where.append(m.user_id == user_id)
+    total = session.scalar(select(func.count()).select_from(m).where(*where)) or 0
+    rows = list(session.scalars(select(m).where(*where).order_by(m.expired_at.desc(), m.id.desc()).limit(limit)))
+    return int(total), rows
