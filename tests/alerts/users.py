@@ -31,8 +31,8 @@ class Got:
 
 @dataclass
 class UserEndpoint:
-    """``mode``: "ok" (200), "error" (HTTP 503), "slow" (200 after ``delay`` s), "garbage" (bytes that are not
-    HTTP, then the connection closes)."""
+    """``mode``: "ok" (200), "error" (HTTP 503), "slow" (200 after ``delay`` s, or as soon as ``release`` is
+    set), "garbage" (bytes that are not HTTP, then the connection closes)."""
 
     mode: str = "ok"
     delay: float = 2.0
@@ -41,6 +41,7 @@ class UserEndpoint:
     attempts: int = 0
     open_now: int = 0
     most_open: int = 0
+    release: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: socketserver.TCPServer | None = None
 
@@ -69,7 +70,7 @@ class UserEndpoint:
                         self.close_connection = True
                         return
                     if mode == "slow":
-                        time.sleep(endpoint.delay)
+                        endpoint.release.wait(endpoint.delay)
                     status = 503 if mode == "error" else 200
                     if status == 200:
                         with _ORDER_LOCK, endpoint._lock:
@@ -92,6 +93,7 @@ class UserEndpoint:
         return self
 
     def stop(self) -> None:
+        self.release.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

@@ -192,7 +192,7 @@ class Northbound:
         """Keep ``items`` durably; returns once they are committed. Back-pressure: waits while too many writes
         are queued. ValueError (nothing kept) for an unknown priority class, kind or malformed User ID."""
         rows, fresh = [], []
-        for item in items:
+        for item in items:  # all checked before any is kept
             self.traffic.rank(item.priority)
             if not isinstance(item.kind, OutboundKind):
                 item.kind = OutboundKind(item.kind)
@@ -200,6 +200,7 @@ class Northbound:
                 raise ValueError(f"{item.user_id!r} is not a DCC User ID (EUI-64 with dashes, upper case)")
             if item.body is None and item.kind not in self._renderers:
                 raise ValueError(f"no renderer for {item.kind.value} messages and {item.message_id} has no body")
+        for item in items:
             if item.message_id in self._known:
                 continue
             if item.expires_at is None:
@@ -258,6 +259,9 @@ class Northbound:
                     for item in write.new:  # committed: now it may be sent
                         self._enqueue(item, 0)
                         self._note_no_endpoint(item, 0)
+                    if write.items is not None and len(write.new) < len(write.items):
+                        new_ids = {item.message_id for item in write.new}
+                        self._known.difference_update(i.message_id for i in write.items if i.message_id not in new_ids)
                     if write.done is not None and not write.done.done():
                         write.done.set_result(None)
             self._idle.set()
