@@ -86,8 +86,12 @@ class UserEndpoint:
             def log_message(self, *args: object) -> None:
                 pass
 
-        ThreadingHTTPServer.allow_reuse_address = True
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        class Server(ThreadingHTTPServer):
+            allow_reuse_address = True
+            request_queue_size = 256  # the default 5 refuses connections under a burst: not what is tested
+
+        Handler.protocol_version = "HTTP/1.1"  # keep-alive, as a real endpoint would
+        self._server = Server(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self

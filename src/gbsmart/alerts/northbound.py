@@ -30,9 +30,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import json
 import logging
 import re
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -41,7 +43,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gbsmart.alerts.enums import OutboundKind
@@ -52,6 +54,11 @@ from gbsmart.models.alerts import NorthboundMessage
 from gbsmart.models.delivery import GatewayEndpoint
 
 log = logging.getLogger("gbsmart.alerts.northbound")
+
+if importlib.util.find_spec("sniffio") is None:
+    # httpcore imports sniffio on every request and, when it is not installed, searches sys.path each time (most of
+    # a POST's CPU here); None in sys.modules makes that import fail at once, as it would anyway
+    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 _USER = re.compile(r"[0-9A-F]{2}(-[0-9A-F]{2}){7}")
 
@@ -285,9 +292,18 @@ class Northbound:
                             write.new.append(item)
                     if new_rows:
                         session.execute(insert(NorthboundMessage), new_rows)
+            # updates with the same columns as one executemany (a storm's deliveries are thousands a batch)
+            grouped: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for write in writes:
                 for message_id, values in write.updates or ():
-                    session.execute(update(NorthboundMessage).where(NorthboundMessage.message_id == message_id)
-                                    .values(**values))
+                    keys = tuple(sorted(values))
+                    grouped.setdefault(keys, []).append({"b_message_id": message_id,
+                                                         **{f"b_{k}": v for k, v in values.items()}})
+            table: Table = NorthboundMessage.__table__  # type: ignore[assignment]
+            for keys, params in grouped.items():
+                statement = (update(table).where(table.c.message_id == bindparam("b_message_id"))
+                             .values({k: bindparam(f"b_{k}") for k in keys}))
+                session.execute(statement, params)
 
     def _read_endpoints(self) -> dict[str, str]:
         with self._sessions() as session:
