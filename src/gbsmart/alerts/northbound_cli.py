@@ -1,4 +1,6 @@
-"""`gbsmart alerts backlog` and `gbsmart alerts expired`: the northbound cache as the table has it (any process)."""
+"""`gbsmart alerts backlog` and `gbsmart alerts expired`: the northbound cache as the table has it (any process).
+
+``register(app)`` puts both commands on an existing `gbsmart alerts` Typer app; ``app`` is one with just them."""
 
 from __future__ import annotations
 
@@ -8,10 +10,7 @@ from rich.table import Table
 
 from gbsmart.core.cli_support import cli_ctx, console, friendly_errors
 
-app = typer.Typer(help="Alerts and the northbound cache (messages on their way to Users).", no_args_is_help=True)
 
-
-@app.command("backlog")
 def backlog(user_id: str | None = typer.Option(None, "--user", help="Only this DCC User ID.")) -> None:
     """Per User and priority class: messages waiting, the oldest, delivered in the last minute, expired."""
     from gbsmart.alerts.northbound import backlog_report
@@ -32,7 +31,6 @@ def backlog(user_id: str | None = typer.Option(None, "--user", help="Only this D
         console.print(table)
 
 
-@app.command("expired")
 def expired(
     user_id: str | None = typer.Option(None, "--user", help="Only this DCC User ID's messages."),
     limit: int = typer.Option(100, min=1, max=100_000, help="Most messages listed (newest expiry first)."),
@@ -52,3 +50,12 @@ def expired(
                           f"{r.expired_at:%Y-%m-%d %H:%M:%S}" if r.expired_at else "—", str(r.attempts),
                           escape(r.last_error))
         console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("backlog")(backlog)
+    app.command("expired")(expired)
+
+
+app = typer.Typer(help="Alerts and the northbound cache (messages on their way to Users).", no_args_is_help=True)
+register(app)
