@@ -83,7 +83,7 @@ def test_sigterm_and_kill_9_under_load_lose_no_accepted_message(keys, tmp_path_f
 
         sender = threading.Thread(target=load)
         sender.start()
-        _wait("deliveries under way", lambda: len(endpoint.received) >= 40 and len(accepted) >= 80, timeout=60)
+        _wait("deliveries under way", lambda: len(endpoint.received) >= 30 and len(accepted) >= 60, timeout=60)
         os.kill(gateway.process.pid, signal.SIGKILL)
         gateway.process.wait(10)
         stop.set()
@@ -135,8 +135,9 @@ def test_a_returning_endpoint_gets_its_backlog_highest_class_first(keys, tmp_pat
                 for user in (bad_user, good_user) for i in range(36)])
         engine.dispose()
         gateway.start()  # the good User's endpoint is still down: refused, backed off, probed
-        time.sleep(2.0)
-        assert good.got == [] and bad.attempts >= 1
+        _wait("the erroring endpoint tried", lambda: bad.attempts >= 1, timeout=30)
+        time.sleep(0.5)
+        assert good.got == []
         good.start()
         got = good.wait_for(36, timeout=60)
         order = [classes.index(g.message_id.split("-")[-1]) for g in got]

@@ -196,8 +196,9 @@ class Northbound:
     # ------------------------------------------------------------ putting
 
     async def put(self, items: Sequence[Outbound]) -> None:
-        """Keep ``items`` durably; returns once they are committed. Back-pressure: waits while too many writes
-        are queued. ValueError (nothing kept) for an unknown priority class, kind or malformed User ID."""
+        """Keep ``items`` durably; returns once they are committed (call it after ``start``: the writer runs from
+        then). Back-pressure: waits while too many writes are queued. ValueError (nothing of the batch kept) for an
+        unknown priority class, kind or malformed User ID, or no body and no renderer for its kind."""
         rows, fresh = [], []
         for item in items:  # all checked before any is kept
             self.traffic.rank(item.priority)
