@@ -142,12 +142,11 @@ class InProcessPipeline:
 async def build_in_process_pipeline(url: str, settings: Any, premises: Callable[[str], tuple[str | None, str | None]]
                                     ) -> InProcessPipeline:
     """The Northbound (A2), the outage tracker (A3) and the intake (A1) on the scenario database, wired as
-    ``gateway/server.py`` does, from the contract's signatures (``/tmp/prompts/alerts-contract.md``)."""
+    ``gateway/server.py`` does, from the interfaces in docs/alerts.md."""
     try:
-        from gbsmart.alerts.northbound import Northbound
-
         from gbsmart.alerts.intake import AlertIntake
         from gbsmart.alerts.messages import renderers
+        from gbsmart.alerts.northbound import Northbound
         from gbsmart.alerts.outage import OutageTracker
     except ImportError as exc:
         raise PipelineMissing(f"gbsmart's alert pipeline is not importable ({exc}): issue 11's intake, "

@@ -189,6 +189,16 @@ class Settings(BaseSettings):
                                                   "page asks again for the DCC Service Alerts broadcast banner "
                                                   "(seed 004: Alert Broadcast Refresh, every minute).")
 
+    # Traffic management and the northbound cache (issue 11; docs/alerts.md "Traffic management and the northbound
+    # cache")
+    alerts_traffic_file: Path | None = Field(default=None, description="TOML file of priority classes, per-User "
+                                             "delivery capacity and retention per kind; default the packaged "
+                                             "gbsmart/alerts/traffic.toml.")
+    northbound_concurrency: int = Field(default=64, ge=1, description="Most northbound POSTs (alerts and "
+                                        "responses) in flight at once across all Users.")
+    northbound_sweep_seconds: float = Field(default=30.0, gt=0, description="How often undelivered northbound "
+                                            "messages past their expiry are marked expired.")
+
     @field_validator("cpl_signer_fingerprints")
     @classmethod
     def _sha256_fingerprints(cls, value: list[str]) -> list[str]:

@@ -10,7 +10,8 @@ app = typer.Typer(help="Alerts: device and DCC Alerts, their delivery, and the D
                   no_args_is_help=True)
 app.add_typer(broadcast_app, name="broadcast")
 
-from gbsmart.alerts import intake_cli, outage_cli  # noqa: E402  (after the app they register on)
+from gbsmart.alerts import intake_cli, northbound_cli, outage_cli  # noqa: E402  (after the app they register on)
 
 outage_cli.register(app)  # `gbsmart alerts outages`, `gbsmart alerts breaches` (A3)
 intake_cli.register(app)  # `gbsmart alerts add-source`, `sources`, `inject` (A1)
+northbound_cli.register(app)  # `gbsmart alerts backlog`, `expired` (A2)

@@ -1,24 +1,20 @@
 """What the outage tracker and the DCC Alert sources share: building northbound items, fanning out the Northbound's
 ``on_delivered`` callback, and saying in plain English why a deadline was missed (``alert_deadline_breaches``).
 
-``Outbound`` is the Northbound's item (``alerts.northbound``, the contract in docs/alerts.md); ``make_outbound``
-builds one. Until that module is present (it is built beside this one) a dataclass with the contract's fields
-stands in, so these modules and their tests run on their own; once it is present its class is used.
+``make_outbound`` builds the Northbound's item (``alerts.northbound.Outbound``).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gbsmart.alerts.enums import OutboundKind
+from gbsmart.alerts.northbound import Outbound
 from gbsmart.core.clock import utc
 from gbsmart.models.alerts import NorthboundMessage
 from gbsmart.models.delivery import GatewayEndpoint
@@ -32,34 +28,9 @@ class NorthboundLike(Protocol):
     async def put(self, items: Sequence[Any]) -> None: ...
 
 
-@dataclass(slots=True)
-class ContractOutbound:
-    """The contract's ``Outbound`` fields, used only while ``alerts.northbound`` is absent."""
-
-    message_id: str
-    user_id: str
-    kind: OutboundKind
-    priority: str
-    created_at: datetime
-    payload: dict[str, Any] = field(default_factory=dict)
-    body: bytes | None = None
-    code: str = ""
-    alert_id: int | None = None
-    deadline_at: datetime | None = None
-    expires_at: datetime | None = None
-
-
-def _outbound_class() -> Callable[..., Any]:
-    try:
-        module = importlib.import_module("gbsmart.alerts.northbound")
-    except ImportError:
-        return ContractOutbound
-    return getattr(module, "Outbound", ContractOutbound)
-
-
 def make_outbound(**fields: Any) -> Any:
     """A northbound item (``alerts.northbound.Outbound``) with these fields."""
-    return _outbound_class()(**fields)
+    return Outbound(**fields)
 
 
 def iso(at: datetime) -> str:

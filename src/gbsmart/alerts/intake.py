@@ -33,7 +33,6 @@ import asyncio
 import base64
 import bisect
 import contextlib
-import importlib
 import itertools
 import logging
 from collections.abc import Callable, Sequence
@@ -47,7 +46,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gbsmart.alerts.catalogue import AlertCode, Catalogue, load_catalogue
 from gbsmart.alerts.enums import AlertOutcome, OutboundKind
+from gbsmart.alerts.northbound import Outbound
 from gbsmart.alerts.throttle import Summary, Throttle
+from gbsmart.alerts.traffic import load_traffic
 from gbsmart.config import Settings
 from gbsmart.core.clock import Clock
 from gbsmart.core.db import UTCDateTime
@@ -121,39 +122,9 @@ class OutageLike(Protocol):
     async def power_restored(self, comms_hub_id: str, at: datetime) -> None: ...
 
 
-@dataclass(slots=True)
-class ContractOutbound:
-    """The contract's ``alerts.northbound.Outbound`` (A2), field for field, used only until that module exists
-    (``outbound_class``): the Northbound reads these attributes."""
-
-    message_id: str
-    user_id: str
-    kind: OutboundKind
-    priority: str
-    created_at: datetime
-    payload: dict[str, Any] = field(default_factory=dict)
-    body: bytes | None = None
-    code: str = ""
-    alert_id: int | None = None
-    deadline_at: datetime | None = None
-    expires_at: datetime | None = None
-
-
-def outbound_class() -> Any:
-    """A2's ``Outbound`` when it is there, else ``ContractOutbound``."""
-    try:
-        return importlib.import_module("gbsmart.alerts.northbound").Outbound
-    except (ImportError, AttributeError):
-        return ContractOutbound
-
-
-def traffic_classes(settings: Settings) -> set[str] | None:
-    """The priority classes of A2's ``alerts.traffic`` when it is there, so the catalogue names only real ones."""
-    try:
-        traffic = importlib.import_module("gbsmart.alerts.traffic")
-    except ImportError:
-        return None
-    return set(traffic.load_traffic(settings).classes)
+def traffic_classes(settings: Settings) -> set[str]:
+    """The configured priority classes (``alerts.traffic``), so the catalogue names only real ones."""
+    return set(load_traffic(settings).classes)
 
 
 class Recipients:
@@ -265,7 +236,7 @@ class AlertIntake:
         self.recipients = Recipients(index)
         self.hubs = HubMeters()
         self._index = index
-        self._outbound = outbound or outbound_class()
+        self._outbound = outbound or Outbound
         self._tick_seconds = tick_seconds
         self._next_id = 1
         self._pending: list[tuple[list[dict[str, Any]], asyncio.Future[None]]] = []

@@ -314,11 +314,9 @@ class UserDelivery:
 
 
 def priority_classes(settings: Settings) -> tuple[str, ...]:
-    """The configured priority classes, highest first (``alerts.traffic``; its defaults until it is installed)."""
-    try:
-        from gbsmart.alerts import traffic  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return DEFAULT_CLASSES
+    """The configured priority classes, highest first (``alerts.traffic``)."""
+    from gbsmart.alerts import traffic
+
     return tuple(traffic.load_traffic(settings).classes)
 
 

@@ -39,7 +39,8 @@ from typing import Any
 from lxml import etree
 
 from gbsmart.alerts.dcc import DccAlertSources  # issue 11 (A3)
-from gbsmart.alerts.deadlines import DeliveryHooks
+from gbsmart.alerts.enums import OutboundKind
+from gbsmart.alerts.northbound import Northbound, Outbound, Renderer
 from gbsmart.alerts.outage import OutageTracker
 from gbsmart.config import Settings
 from gbsmart.core.clock import Clock, SystemClock
@@ -102,9 +103,7 @@ class Gateway:
         self._engine: Any = None
         self._sessions: Any = None
         self._refresher: asyncio.Task[None] | None = None
-        # issue 11 (A3): the power outage tracker and the DCC Alert sources; their on_delivered listeners go on
-        # A2's self.northbound_hooks where it exists, else on self.delivery_hooks (give it to the Northbound)
-        self.delivery_hooks = DeliveryHooks()
+        # issue 11: the power outage tracker and the DCC Alert sources (their on_delivered go on northbound_hooks)
         self.outage: OutageTracker | None = None  # A1's intake takes it as ``outage``: made before the intake
         self.dcc_alerts: DccAlertSources | None = None
         self._ed_users_of: tuple[int, dict[int, str]] = (0, {})
@@ -112,6 +111,11 @@ class Gateway:
         self.alerts: Any = None
         self.alert_api: Any = None
         self.spurious: Any = None
+        # the northbound cache (issue 11, alerts.northbound): every message to a User goes through it. Renderers
+        # by kind (alerts.messages.renderers) and on_delivered hooks (the outage tracker's) are added before start.
+        self.northbound: Northbound | None = None
+        self.northbound_renderers: dict[OutboundKind, Renderer] = {}
+        self.northbound_hooks: list[Callable[[Outbound, datetime], None]] = []
 
     # ------------------------------------------------------------ life cycle
 
@@ -125,44 +129,50 @@ class Gateway:
         self.log = await open_log(self.settings)  # the file; in a worker process the sequencer's (decision 0025)
         self.journal = Journal(self._sessions, batch=self.settings.gateway_journal_batch)
         self.journal.start()
+        # ---- the northbound cache (issue 11, alerts.northbound): every message to a User goes out through it,
+        # device responses included; one process only (in a --workers N worker the supervisor delivers)
+        if isinstance(self.log, RequestLog):
+            from gbsmart.alerts.messages import renderers
+
+            self.northbound_renderers.update(renderers(self._sign))  # alerts' bodies are made when sent
+            self.northbound = Northbound(self._sessions, self.settings, self.clock,
+                                         renderers=self.northbound_renderers, on_delivered=self._northbound_delivered,
+                                         on_failed=self._northbound_failed)
+            kept = await self.northbound.start()
+            log.info("northbound cache: %d messages kept to deliver", kept)
         # in a --workers N worker (a RemoteLog) the supervisor runs the one simulator instead (decision 0025)
         if self.settings.simulator_enabled and isinstance(self.log, RequestLog):
             self.responses = DeviceResponses(self.settings, self._sessions, clock=self.clock, sign=self._sign,
-                                             journal=self.journal, devices=lambda: self.index.devices)  # type: ignore
+                                             journal=self.journal, devices=lambda: self.index.devices,  # type: ignore
+                                             northbound=self.northbound)
             await self.responses.start(self.log, self.codec)
         self.pre_commands.start(self._sessions)
         self.adt = AdtGate(self.settings, self._sessions, self.clock)
         await self.adt.start(self.clock.now())
-        # issue 11 (A3): outage tracker and DCC Alert sources, on the Northbound (A2's, made above); one process only
-        northbound = getattr(self, "northbound", None)
-        if northbound is not None and isinstance(self.log, RequestLog):
-            self.outage = OutageTracker(self._sessions, self.settings, self.clock, northbound=northbound,
-                                         premises=self.premises)
-            self.dcc_alerts = DccAlertSources(self._sessions, self.settings, self.clock, northbound=northbound,
-                                              rule=self.outage.rule)
-            hooks = getattr(self, "northbound_hooks", None)  # A2's list of on_delivered hooks, where it exists
-            add = hooks.append if isinstance(hooks, list) else self.delivery_hooks.add
-            add(self.outage.on_delivered)
-            add(self.dcc_alerts.on_delivered)
-            await self.outage.start()
-            await self.dcc_alerts.start()
-        # --- alert intake (issue 11, A1): needs the Northbound (A2, self.northbound) and takes the outage tracker
-        # (A3, self.outage) when they are made above; without a Northbound (or in a --workers N worker) POST
-        # /api/v1/alerts answers 503
+        # ---- the alerts (issue 11): the outage tracker and the DCC Alert sources (alerts.outage, alerts.dcc), then
+        # the intake of device alerts (alerts.intake), which hands the hubs' power notices to the tracker; all on the
+        # Northbound, so one process only: without it (a --workers N worker) POST /api/v1/alerts answers 503
         from gbsmart.alerts.intake import AlertIntake
         from gbsmart.alerts.source_api import AlertSourceApi
         from gbsmart.alerts.spurious import SpuriousAlerts
 
-        northbound = getattr(self, "northbound", None)
-        if northbound is not None and isinstance(self.log, RequestLog):  # one writer of `alerts`: not in a worker
-            self.alerts = AlertIntake(self._sessions, self.settings, self.clock, northbound=northbound,
-                                      index=self._index_now, outage=getattr(self, "outage", None))
+        if self.northbound is not None:
+            self.outage = OutageTracker(self._sessions, self.settings, self.clock, northbound=self.northbound,
+                                         premises=self.premises)
+            self.dcc_alerts = DccAlertSources(self._sessions, self.settings, self.clock, northbound=self.northbound,
+                                              rule=self.outage.rule)
+            self.northbound_hooks.append(self.outage.on_delivered)
+            self.northbound_hooks.append(self.dcc_alerts.on_delivered)
+            await self.outage.start()
+            await self.dcc_alerts.start()
+            self.alerts = AlertIntake(self._sessions, self.settings, self.clock, northbound=self.northbound,
+                                      index=self._index_now, outage=self.outage)
             await self.alerts.start()
             self.spurious = SpuriousAlerts.from_settings(self.settings, self.alerts, self.clock)
             if self.spurious is not None:
                 self.spurious.start()
         self.alert_api = AlertSourceApi(self.settings, self.clock, lambda: self.alerts)
-        # --- end of the alert intake
+        # ---- end of the alerts
         self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever(), name="gateway-refresh")
         log.info("gateway ready: %d Users, %d registrations, %d devices, %d certificates", len(self.index.users),
                  len(self.index.registrations), len(self.index.devices), len(self.keystore))
@@ -184,6 +194,8 @@ class Gateway:
             await self.outage.close()
         if self.responses is not None:
             await self.responses.close()
+        if self.northbound is not None:  # after the responses (they put on it), before the journal (its hooks)
+            await self.northbound.close()
         if self.journal is not None:
             await self.journal.close()
         if self.log is not None:
@@ -213,10 +225,21 @@ class Gateway:
                     ed.setdefault(entry.organisation_id, user_id)
             self._ed_users_of = (id(users), ed)
         return str(mpxn), self._ed_users_of[1].get(registration.network_operator_org_id)
+
     def _index_now(self) -> AuthorisationIndex:
         """The authorisation index as it is now (the alert intake reads the SMI and registrations through it)."""
         assert self.index is not None
         return self.index
+
+    def _northbound_delivered(self, item: Outbound, at: datetime) -> None:
+        if item.kind is OutboundKind.RESPONSE and self.responses is not None:
+            self.responses.delivery.northbound_delivered(item, at)
+        for hook in self.northbound_hooks:
+            hook(item, at)
+
+    def _northbound_failed(self, item: Outbound, attempts: int, error: str) -> None:
+        if item.kind is OutboundKind.RESPONSE and self.responses is not None:
+            self.responses.delivery.northbound_failed(item, attempts, error)
 
     def refresh(self) -> None:
         """Re-read the authorisation data and the keystore (in the event loop: requests never see half of it)."""

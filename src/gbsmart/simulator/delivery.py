@@ -13,6 +13,13 @@ after ``delivery_retry_base_seconds`` doubled per failure, capped at ``delivery_
 with no registered endpoint has its responses parked (kept, listed by ``gbsmart gateway responses``) until one
 is set: the endpoints are re-read every ``gateway_refresh_seconds``. The journal row follows through
 ``Journal.update``: completed (with the code), delivered, or undelivered.
+
+With a ``northbound`` (``gbsmart.alerts.northbound``, as ``gbsmart gateway serve`` runs it) the Delivery does not
+POST itself: each committed response is put on the Northbound (kind ``response``, its signed body, the priority
+class of what it answers: traffic.toml ``[responses]``), which sends it by priority within the User's capacity
+(DP100); the Northbound's hooks (``northbound_delivered``, ``northbound_failed``) keep ``gateway_responses`` and the
+journal as before. At start, kept responses the Northbound does not hold (a crash between the two commits) are put
+on it, and ones it delivered whose ``delivered_at`` was lost are marked delivered.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from lxml import etree
@@ -41,6 +48,9 @@ from gbsmart.gateway.enums import MessageState
 from gbsmart.gateway.journal import Journal
 from gbsmart.gateway.responses import response
 from gbsmart.models.delivery import GatewayEndpoint, GatewayResponse
+
+if TYPE_CHECKING:
+    from gbsmart.alerts.northbound import Northbound, Outbound
 
 log = logging.getLogger("gbsmart.simulator.delivery")
 
@@ -62,6 +72,8 @@ class _Item:
     body: bytes | None  # None: read from its row when it is next sent (kept ones are not all held in memory)
     attempts: int = 0
     marked_undelivered: bool = False
+    priority: str = ""  # its priority class on the Northbound
+    completed_at: Any = None
 
 
 @dataclass(order=True, slots=True)
@@ -81,6 +93,7 @@ class _Op:
     values: dict[str, Any] | None = None
     item: _Item | None = None
     journal: dict[str, Any] | None = None
+    counted: bool = True  # holds a back-pressure place (not one queued from a Northbound hook)
 
 
 class Delivery:
@@ -88,7 +101,7 @@ class Delivery:
 
     def __init__(self, sessions: sessionmaker[Session], settings: Settings, sign: Sign, journal: Journal | None,
                  clock: Clock, *, transport: httpx.AsyncBaseTransport | None = None, batch: int = 500,
-                 max_pending: int = 10_000) -> None:
+                 max_pending: int = 10_000, northbound: Northbound | None = None) -> None:
         self._sessions = sessions
         self._settings = settings
         self._sign = sign
@@ -114,11 +127,15 @@ class Delivery:
         self._http: httpx.AsyncClient | None = None
         self.delivered = 0
         self.failed_attempts = 0
+        self._northbound = northbound
+        self._marked: set[str] = set()  # response ids the journal already has as undelivered (with a Northbound)
 
     # ------------------------------------------------------------ life cycle
 
     async def start(self) -> int:
         """Read the endpoints and every response not yet delivered, and start delivering; how many were kept."""
+        if self._northbound is not None:
+            return await self._start_northbound()
         self._http = httpx.AsyncClient(timeout=self._settings.delivery_timeout_seconds, transport=self._transport)
         self._endpoints = await asyncio.to_thread(self._read_endpoints)
         kept = await asyncio.to_thread(self._read_undelivered)
@@ -133,6 +150,107 @@ class Delivery:
                        loop.create_task(self._dispatch_forever(), name="delivery-dispatcher"),
                        loop.create_task(self._refresh_forever(), name="delivery-endpoints")]
         return len(kept)
+
+    async def _start_northbound(self) -> int:
+        assert self._northbound is not None
+        rows, delivered = await asyncio.to_thread(self._read_for_northbound)
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._write_forever(), name="delivery-writer")]
+        for row in rows:
+            if row.attempts or row.last_error:
+                self._marked.add(row.response_id)
+        for response_id, originator, counter, at in delivered:  # taken by the User; the crash lost the record
+            await self._record_delivered(originator, counter, response_id, at)
+        items = []
+        for row in rows:
+            if row.body is None:
+                continue
+            item = _Item(row.originator, row.counter, row.response_id, bytes(row.body), row.attempts,
+                         priority=self._northbound.traffic.response_class(row.srv or ""),
+                         completed_at=row.completed_at)
+            items.append(self._outbound(item, row.code))
+        if items:
+            await self._northbound.put(items)
+        return len(rows)
+
+    def _read_for_northbound(self) -> tuple[list[Any], list[tuple[str, str, int, Any]]]:
+        """Kept responses not yet delivered: (ones the Northbound does not hold, with their body; ones it
+        delivered)."""
+        from gbsmart.models.alerts import NorthboundMessage
+        from gbsmart.models.gateway import GatewayMessage
+
+        with self._sessions() as session:
+            missing = list(session.execute(
+                select(GatewayResponse.originator, GatewayResponse.counter, GatewayResponse.response_id,
+                       GatewayResponse.attempts, GatewayResponse.last_error, GatewayResponse.body,
+                       GatewayResponse.code, GatewayResponse.completed_at, GatewayMessage.srv)
+                .outerjoin(NorthboundMessage, NorthboundMessage.message_id == GatewayResponse.response_id)
+                .outerjoin(GatewayMessage, (GatewayMessage.originator == GatewayResponse.originator)
+                           & (GatewayMessage.counter == GatewayResponse.counter)
+                           & (GatewayMessage.state != MessageState.REFUSED.value))
+                .where(GatewayResponse.delivered_at.is_(None), NorthboundMessage.id.is_(None))
+                .order_by(GatewayResponse.id)))
+            held = list(session.execute(
+                select(GatewayResponse.response_id, GatewayResponse.attempts, GatewayResponse.last_error,
+                       NorthboundMessage.delivered_at, GatewayResponse.originator, GatewayResponse.counter)
+                .join(NorthboundMessage, NorthboundMessage.message_id == GatewayResponse.response_id)
+                .where(GatewayResponse.delivered_at.is_(None))))
+        for row in held:
+            if row.attempts or row.last_error:
+                self._marked.add(row.response_id)
+        delivered = [(r.response_id, r.originator, r.counter, r.delivered_at) for r in held
+                     if r.delivered_at is not None]
+        return missing, delivered
+
+    def _outbound(self, item: _Item, code: str) -> Outbound:
+        from gbsmart.alerts.enums import OutboundKind
+        from gbsmart.alerts.northbound import Outbound
+
+        return Outbound(message_id=item.response_id, user_id=item.originator, kind=OutboundKind.RESPONSE,
+                        priority=item.priority, created_at=item.completed_at or self._clock.now(), body=item.body,
+                        code=code)
+
+    # ------------------------------------------------------------ the Northbound's hooks
+
+    @staticmethod
+    def _key(response_id: str) -> tuple[str, int]:
+        _target, originator, counter = response_id.rsplit(":", 2)
+        return originator, int(counter)
+
+    def northbound_delivered(self, item: Outbound, at: Any) -> None:
+        """A response the Northbound delivered: record it as before (``delivered_at``, the journal)."""
+        originator, counter = self._key(item.message_id)
+        self.delivered += 1
+        self._marked.discard(item.message_id)
+        self._queue_nowait(_Op(originator, counter, values={"delivered_at": at, "last_error": "",
+                                                            "attempts": GatewayResponse.attempts + 1,
+                                                            "next_attempt_at": None},
+                               journal={"state": MessageState.DELIVERED, "delivered_at": at}))
+
+    def northbound_failed(self, item: Outbound, attempts: int, error: str) -> None:
+        """A failed POST of a response (or no endpoint): its row says why; the journal says undelivered once."""
+        originator, counter = self._key(item.message_id)
+        if attempts:
+            self.failed_attempts += 1
+        journal = None
+        if item.message_id not in self._marked:
+            self._marked.add(item.message_id)
+            journal = {"state": MessageState.UNDELIVERED}
+        values: dict[str, Any] = {"last_error": error, "next_attempt_at": None}
+        if attempts:
+            values["attempts"] = attempts
+        self._queue_nowait(_Op(originator, counter, values=values, journal=journal))
+
+    async def _record_delivered(self, originator: str, counter: int, response_id: str, at: Any) -> None:
+        await self._queue(_Op(originator, counter, values={"delivered_at": at, "last_error": "",
+                                                           "next_attempt_at": None},
+                              journal={"state": MessageState.DELIVERED, "delivered_at": at}))
+
+    def _queue_nowait(self, op: _Op) -> None:
+        op.counted = False
+        self._ops.append(op)
+        self._idle.clear()
+        self._op_wake.set()
 
     async def close(self) -> None:
         """Stop delivering (what is in flight is abandoned: kept, retried after the next start); write what is
@@ -170,7 +288,11 @@ class Delivery:
         body = self._sign(response(request, code, at))
         rid = request.request_id
         response_id = f"{rid.target}:{rid.originator}:{rid.counter}"
-        item = _Item(rid.originator, rid.counter, response_id, body)
+        item = _Item(rid.originator, rid.counter, response_id, body, completed_at=at)
+        if self._northbound is not None:
+            future_dated = request.root.find(".//{*}ExecutionDateTime") is not None
+            item.priority = self._northbound.traffic.response_class(request.service_reference_variant,
+                                                                    future_dated=future_dated)
         row = {"request_id": str(rid), "response_id": response_id, "originator": rid.originator,
                "counter": rid.counter, "log_seq": log_seq, "code": code, "body": body, "completed_at": at,
                "attempts": 0, "next_attempt_at": at, "last_error": "", "delivered_at": None}
@@ -199,15 +321,23 @@ class Delivery:
                     log.exception("writing %d response operations failed; retrying", len(ops))
                     await asyncio.sleep(1.0)
                     continue
-                for _ in ops:
+                for op in ops:
                     self._ops.popleft()
-                    self._space.release()
+                    if op.counted:
+                        self._space.release()
+                outbound = []
                 for op in ops:  # committed: now the journal may say so, and the response may go out
                     if op.journal is not None and self._journal is not None:
                         with contextlib.suppress(RuntimeError):  # the journal is closing: recovery repairs it
                             await self._journal.update(op.originator, op.counter, **op.journal)
                     if op.item is not None:
-                        self._schedule(op.item, 0.0)
+                        if self._northbound is not None:
+                            outbound.append(self._outbound(op.item, str((op.row or {}).get("code", ""))))
+                        else:
+                            self._schedule(op.item, 0.0)
+                if outbound:
+                    assert self._northbound is not None
+                    await self._northbound.put(outbound)
             self._idle.set()
 
     def _write(self, ops: list[_Op]) -> None:

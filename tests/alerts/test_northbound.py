@@ -1,0 +1,356 @@
+"""The northbound cache in-process, against real HTTP servers on loopback as Users' endpoints.
+
+Durable and idempotent puts; highest class first across Users; round-robin between Users of one class; per-User
+in-flight caps; a down User's backlog going out by class when it returns; a slow, erroring or garbage-answering
+endpoint never holding back another User; lazy rendering; expiry kept and counted; a restart resending only what
+was not delivered."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from gbsmart.alerts.enums import OutboundKind
+from gbsmart.alerts.northbound import Northbound, Outbound
+from gbsmart.alerts.traffic import load_traffic
+from gbsmart.config import Settings
+from gbsmart.core.clock import FixedClock
+from gbsmart.core.db import make_sessionmaker
+from gbsmart.models.alerts import NorthboundMessage
+from gbsmart.models.delivery import GatewayEndpoint
+from tests.alerts.users import UserEndpoint, free_port
+from tests.gateway.aio import run_async
+
+A, B = "90-B3-D5-1F-30-01-00-0A", "90-B3-D5-1F-30-01-00-0B"
+T0 = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def sessions(engine):
+    return make_sessionmaker(engine)
+
+
+def _settings(tmp_path, db_url, traffic: str | None = None, **more) -> Settings:
+    path = None
+    if traffic is not None:
+        path = tmp_path / "traffic.toml"
+        path.write_text('classes = ["power_outage", "security", "prepayment", "on_demand", "alert", '
+                        '"future_dated", "bulk"]\n' + traffic)
+    values = {"delivery_retry_base_seconds": 0.05, "delivery_retry_max_seconds": 0.2,
+              "delivery_timeout_seconds": 1.0, "gateway_refresh_seconds": 0.1, **more}
+    return Settings(data_dir=tmp_path / "var", database_url=db_url, alerts_traffic_file=path, **values)
+
+
+def _endpoints(sessions, **urls: str) -> None:
+    with sessions() as session, session.begin():
+        for user, url in urls.items():
+            session.merge(GatewayEndpoint(user_id=user, url=url, updated_at=T0))
+
+
+def _msg(i: int | str, user: str = A, priority: str = "alert", **more) -> Outbound:
+    return Outbound(message_id=f"m-{user[-2:]}-{i}", user_id=user, kind=more.pop("kind", OutboundKind.DEVICE_ALERT),
+                    priority=priority, created_at=T0, body=more.pop("body", f"<m>{i}</m>".encode()), **more)
+
+
+async def _until(check, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("not within the time allowed")
+        await asyncio.sleep(0.02)
+
+
+def _rows(sessions) -> list[NorthboundMessage]:
+    with sessions() as session:
+        return list(session.scalars(select(NorthboundMessage).order_by(NorthboundMessage.id)))
+
+
+def test_put_is_durable_idempotent_and_delivered_once(tmp_path, db_url, sessions) -> None:
+    user = UserEndpoint().start()
+    _endpoints(sessions, **{A: user.url})
+    delivered: list[tuple[str, datetime]] = []
+
+    async def main() -> None:
+        nb = Northbound(sessions, _settings(tmp_path, db_url), FixedClock(T0), renderers={},
+                        on_delivered=lambda item, at: delivered.append((item.message_id, at)))
+        assert await nb.start() == 0
+        await nb.put([_msg(1, deadline_at=T0 + timedelta(seconds=60)), _msg(2)])
+        assert {r.message_id for r in _rows(sessions)} == {"m-0A-1", "m-0A-2"}  # committed when put returns
+        await nb.put([_msg(1), _msg(2)])  # again: nothing new
+        await _until(lambda: len(user.got) == 2)
+        await nb.put([_msg(1)])  # delivered already: still nothing new
+        await nb.flush()
+        await asyncio.sleep(0.3)
+        await nb.close()
+
+    try:
+        run_async(main())
+    finally:
+        user.stop()
+    assert sorted(user.ids()) == ["m-0A-1", "m-0A-2"]
+    assert all(g.content_type == "application/xml" for g in user.got)
+    rows = _rows(sessions)
+    assert len(rows) == 2 and all(r.delivered_at is not None and r.attempts == 1 for r in rows)
+    assert rows[0].expires_at.replace(tzinfo=UTC) == T0 + timedelta(hours=48)  # the device alert default
+    assert sorted(delivered) == [("m-0A-1", T0), ("m-0A-2", T0)]
+
+
+def test_put_refuses_what_it_cannot_send(tmp_path, db_url, sessions) -> None:
+    async def main() -> None:
+        nb = Northbound(sessions, _settings(tmp_path, db_url), FixedClock(T0), renderers={})
+        await nb.start()
+        with pytest.raises(ValueError, match="'urgent' is not a priority class"):
+            await nb.put([_msg(1), _msg(2, priority="urgent")])
+        with pytest.raises(ValueError, match="not a DCC User ID"):
+            await nb.put([_msg(3, user="90-b3-d5-1f-30-01-00-0a")])
+        with pytest.raises(ValueError, match="no renderer for dcc_alert"):
+            await nb.put([_msg(4, kind=OutboundKind.DCC_ALERT, body=None)])
+        assert _rows(sessions) == []  # a refused batch keeps nothing of itself
+        await nb.put([_msg(1)])  # and does not stop its good messages from being put again
+        await nb.close()
+
+    run_async(main())
+    assert [r.message_id for r in _rows(sessions)] == ["m-0A-1"]
+
+
+def test_highest_class_first_then_round_robin_between_users(tmp_path, db_url, sessions) -> None:
+    """Both Users' endpoints unknown while messages queue (their outage), then registered: every User's
+    power_outage goes before anyone's alert, alerts before bulk, and within a class A and B alternate."""
+    a, b = UserEndpoint().start(), UserEndpoint().start()
+
+    async def main() -> None:
+        nb = Northbound(sessions, _settings(tmp_path, db_url, northbound_concurrency=1), FixedClock(T0),
+                        renderers={})
+        await nb.start()
+        items = []
+        for i in range(4):
+            for user in (A, B):
+                items += [_msg(f"bulk{i}", user, "bulk"), _msg(f"alert{i}", user, "alert")]
+        items += [_msg("po", A, "power_outage"), _msg("po", B, "power_outage")]
+        await nb.put(items)
+        assert nb.backlog() == {A: {"power_outage": 1, "alert": 4, "bulk": 4},
+                                B: {"power_outage": 1, "alert": 4, "bulk": 4}}
+        _endpoints(sessions, **{A: a.url, B: b.url})
+        await _until(lambda: len(a.got) + len(b.got) == 18)
+        await nb.close()
+
+    try:
+        run_async(main())
+    finally:
+        a.stop()
+        b.stop()
+    got = sorted([*((g.order, "A", g.message_id) for g in a.got), *((g.order, "B", g.message_id) for g in b.got)])
+    classes = [mid.split("-")[-1].rstrip("0123456789") for _, _, mid in got]
+    assert classes == ["po"] * 2 + ["alert"] * 8 + ["bulk"] * 8
+    users = [u for _, u, _ in got]
+    assert all(users[i] != users[i + 1] for i in range(2, 17) if i != 9)  # alternating inside each class
+    assert [mid for _, u, mid in got if u == "A" and "alert" in mid] == [f"m-0A-alert{i}" for i in range(4)]
+
+
+def test_a_down_user_gets_its_backlog_by_class_when_it_returns(tmp_path, db_url, sessions) -> None:
+    port = free_port()
+    _endpoints(sessions, **{A: f"http://127.0.0.1:{port}/duis"})
+    back = UserEndpoint(port=port)
+
+    async def main() -> None:
+        nb = Northbound(sessions, _settings(tmp_path, db_url, "[capacity]\nmessages_per_second = 1000\n"
+                                            "in_flight = 2\n"), FixedClock(T0), renderers={})
+        await nb.start()
+        await nb.put([_msg(i, A, ("bulk", "on_demand", "prepayment", "power_outage")[i % 4]) for i in range(20)])
+        await _until(lambda: nb.failed_attempts >= 3)  # refused, backed off, probed again
+        back.start()
+        await _until(lambda: nb.delivered == 20)
+        await nb.close()
+
+    try:
+        run_async(main())
+    finally:
+        back.stop()
+    ranks = [("power_outage", "prepayment", "on_demand", "bulk").index(
+        ("bulk", "on_demand", "prepayment", "power_outage")[int(g.message_id.split("-")[-1]) % 4]) for g in back.got]
+    # in_flight 2: two POSTs may finish in either order, so allow a swap of neighbours, never more
+    assert all(ranks[i] <= ranks[i + 2] for i in range(len(ranks) - 2)), ranks
+    assert ranks[:4].count(0) >= 3 and ranks[-4:].count(3) >= 3
+    rows = _rows(sessions)
+    assert all(r.delivered_at is not None for r in rows)
+    assert max(r.attempts for r in rows) >= 2 and any("could not be reached" in r.last_error or r.attempts > 1
+                                                       for r in rows)
+
+
+@pytest.mark.parametrize("bad_mode", ["slow", "error", "garbage"])
+def test_a_bad_endpoint_never_slows_another_user(tmp_path, db_url, sessions, bad_mode) -> None:
+    # slow: each POST hangs until the test ends (at most 60 s), however long A's take on a loaded machine
+    good, bad = UserEndpoint().start(), UserEndpoint(mode=bad_mode, delay=60.0).start()
+    _endpoints(sessions, **{A: good.url, B: bad.url})
+
+    async def main() -> None:
+        nb = Northbound(sessions, _settings(tmp_path, db_url, "[capacity]\nmessages_per_second = 1000\n"
+                                            "in_flight = 3\n", northbound_concurrency=8,
+                                            delivery_timeout_seconds=5.0), FixedClock(T0), renderers={})
+        await nb.start()
+        # the bad User's messages first, and of a higher class: they must still not hold A's back
+        await nb.put([_msg(i, B, "power_outage") for i in range(50)])
+        await nb.put([_msg(i, A, "bulk") for i in range(100)])
+        await _until(lambda: len(good.got) == 100)
+        slow_done = len(bad.got)
+        await nb.close()
+        return slow_done
+
+    try:
+        slow_done = run_async(main())
+    finally:
+        good.stop()
+        bad.stop()
+    assert sorted(good.ids()) == sorted(f"m-0A-{i}" for i in range(100))
+    assert bad.most_open <= 3  # never more than its in_flight
+    if bad_mode == "slow":
+        assert slow_done == 0 and bad.attempts >= 1  # all of A's went out while B's first POSTs hung
+    else:
+        assert bad.got == [] and bad.attempts < 50  # backed off, one probe at a time: not one POST per message
+    rows = {r.message_id: r for r in _rows(sessions)}
+    assert all(rows[f"m-0B-{i}"].delivered_at is None for i in range(50))  # still kept
+
+
+def test_in_flight_cap_and_lazy_rendering(tmp_path, db_url, sessions) -> None:
+    slow = UserEndpoint(mode="slow", delay=0.5).start()
+    _endpoints(sessions, **{A: slow.url})
+    rendered: list[str] = []
+
+    def render(item: Outbound) -> bytes:
+        rendered.append(item.message_id)
+        return f"<DCCAlert code='{item.payload['code']}'/>".encode()
+
+    async def main() -> None:
+        nb = Northbound(sessions, _settings(tmp_path, db_url, "[capacity]\nmessages_per_second = 1000\n"
+                                            "in_flight = 2\n"), FixedClock(T0),
+                        renderers={OutboundKind.DCC_ALERT: render})
+        await nb.start()
+        await nb.put([_msg(i, kind=OutboundKind.DCC_ALERT, body=None, payload={"code": "AD1"}, code="AD1")
+                      for i in range(6)])
+        assert rendered == []  # not made before it is sent
+        await _until(lambda: len(slow.got) == 6)
+        await nb.close()
+
+    try:
+        run_async(main())
+    finally:
+        slow.stop()
+    assert slow.most_open == 2
+    assert sorted(rendered) == sorted(f"m-0A-{i}" for i in range(6))
+    assert all(g.body == b"<DCCAlert code='AD1'/>" for g in slow.got)
+    assert all(r.body is None and r.payload == '{"code":"AD1"}' for r in _rows(sessions))
+
+
+def test_rate_limit_spaces_a_users_messages(tmp_path, db_url, sessions) -> None:
+    user = UserEndpoint().start()
+    _endpoints(sessions, **{A: user.url})
+
+    async def main() -> float:
+        nb = Northbound(sessions, _settings(tmp_path, db_url, "[capacity]\nmessages_per_second = 20\nburst = 1\n"
+                                            "in_flight = 4\n"), FixedClock(T0), renderers={})
+        await nb.start()
+        started = time.monotonic()
+        await nb.put([_msg(i) for i in range(11)])
+        await _until(lambda: len(user.got) == 11)
+        took = time.monotonic() - started
+        await nb.close()
+        return took
+
+    try:
+        took = run_async(main())
+    finally:
+        user.stop()
+    assert took >= 0.45  # 10 intervals of 1/20 s after the first: the bucket refills no faster than that
+
+
+def test_expired_messages_are_kept_marked_and_counted(tmp_path, db_url, sessions) -> None:
+    clock = FixedClock(T0)
+
+    async def main() -> int:
+        nb = Northbound(sessions, _settings(tmp_path, db_url), clock, renderers={})
+        await nb.start()
+        await nb.put([_msg(1, expires_at=T0 + timedelta(minutes=5)), _msg(2)])  # no endpoint: kept
+        assert await nb.sweep() == 0
+        clock.advance(minutes=6)
+        expired = await nb.sweep()
+        await nb.flush()
+        assert nb.backlog() == {A: {"alert": 1}}
+        await nb.close()
+        return expired
+
+    assert run_async(main()) == 1
+    rows = {r.message_id: r for r in _rows(sessions)}
+    assert rows["m-0A-1"].expired_at is not None and rows["m-0A-1"].delivered_at is None
+    assert rows["m-0A-2"].expired_at is None
+
+
+def test_a_restart_resends_only_the_undelivered(tmp_path, db_url, sessions) -> None:
+    user = UserEndpoint().start()
+    settings = _settings(tmp_path, db_url)
+
+    async def first() -> None:
+        nb = Northbound(sessions, settings, FixedClock(T0), renderers={})
+        await nb.start()
+        await nb.put([_msg(i, priority="bulk") for i in range(5)])
+        _endpoints(sessions, **{A: user.url})
+        await _until(lambda: len(user.got) == 5)
+        _endpoints(sessions, **{A: f"http://127.0.0.1:{free_port()}/gone"})
+        await asyncio.sleep(0.3)
+        await nb.put([_msg(i, priority="security") for i in range(5, 8)])
+        await nb.close()
+
+    async def second() -> int:
+        _endpoints(sessions, **{A: user.url})
+        nb = Northbound(sessions, settings, FixedClock(T0), renderers={})
+        kept = await nb.start()
+        await nb.put([_msg(i) for i in range(8)])  # the producer's replay after its own restart: no-op
+        await _until(lambda: len(user.got) == 8)
+        await asyncio.sleep(0.3)
+        await nb.close()
+        return kept
+
+    try:
+        run_async(first())
+        assert run_async(second()) == 3
+    finally:
+        user.stop()
+    assert sorted(user.ids()) == sorted(f"m-0A-{i}" for i in range(8))  # each once
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(NorthboundMessage)
+                              .where(NorthboundMessage.delivered_at.is_(None))) == 0
+    assert load_traffic(settings).rank("security") == 1
+
+
+def test_the_cli_lists_the_backlog_and_the_expired(tmp_path, db_url, sessions, engine, cli_env) -> None:
+    from typer.testing import CliRunner
+
+    from gbsmart.cli import app
+
+    now = datetime.now(UTC)
+    clock = FixedClock(now)
+
+    async def main() -> None:
+        nb = Northbound(sessions, _settings(tmp_path, db_url), clock, renderers={})
+        await nb.start()
+        await nb.put([Outbound(message_id=f"x-{i}", user_id=A, kind=OutboundKind.DEVICE_ALERT, created_at=now,
+                               priority=("security", "bulk")[i % 2], body=b"<x/>", code="8F3E",
+                               expires_at=now + timedelta(hours=1 if i < 2 else 48)) for i in range(5)])
+        clock.advance(hours=2)
+        assert await nb.sweep() == 2
+        await nb.close()
+
+    run_async(main())
+    runner = CliRunner()
+    result = runner.invoke(app, ["alerts", "backlog"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if A in line]
+    assert len(lines) == 2 and "security" in lines[0] and "bulk" in lines[1]  # highest class first
+    assert "3 waiting for 1 User(s)" in result.output
+    result = runner.invoke(app, ["alerts", "expired", "--user", A])
+    assert result.exit_code == 0, result.output
+    assert "2 message(s) expired undelivered" in result.output and "x-0" in result.output and "x-1" in result.output
+    assert "x-2" not in result.output
