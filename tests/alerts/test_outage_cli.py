@@ -32,6 +32,8 @@ def test_the_cli_lists_outages_and_breaches(engine, settings, monkeypatch):
             AlertDeadlineBreach(message_id="AD1-x", what="AD1 Power Outage Event", subject="00-DB-12-34-56-78-00-01",
                                 user_id=ED, due_at=due, delivered_at=due + timedelta(seconds=5),
                                 cause="queued behind other messages [capacity]", recorded_at=due)])
+    from gbsmart.core import cli_support
+    monkeypatch.setattr(cli_support.console, "width", 250)  # the shared console may have been made 80 wide already
     runner = CliRunner()
     try:
         r = runner.invoke(app, ["alerts", "outages"], catch_exceptions=False, env={"COLUMNS": "250"})
