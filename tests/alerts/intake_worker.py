@@ -1,7 +1,7 @@
 """A process that ingests alerts until killed, printing each batch's alert ids once ``ingest`` returned
 (tests/alerts/test_intake.py kills it with SIGKILL and checks every printed id is in ``alerts``).
 
-The Northbound here is ``RecordingNorthbound``, a test double (A2's is built at the same time)."""
+The Northbound here is ``RecordingNorthbound``, a test double: this measures the intake's own durability."""
 
 from __future__ import annotations
 

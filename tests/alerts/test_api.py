@@ -1,8 +1,7 @@
 """POST /api/v1/alerts on the real gateway (``Gateway`` under uvicorn on loopback, real HTTP, real signatures).
 
-The gateway's Northbound (A2) is being built at the same time: until it is there, the test gives the gateway a
-``RecordingNorthbound`` test double before it starts (A2's start replaces it with the real one; the assertions
-here read the ``alerts`` table and the API's answers, so they hold either way).
+The gateway's own Northbound takes what the intake routes (``Gateway.start`` makes it; the recording double set
+before start is replaced then); the assertions read the ``alerts`` table and the API's answers.
 """
 
 from __future__ import annotations
@@ -63,7 +62,7 @@ class Running:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.gateway = Gateway(settings)
-        self.gateway.northbound = RecordingNorthbound()  # type: ignore[attr-defined]  (A2's replaces it)
+        self.gateway.northbound = RecordingNorthbound()  # type: ignore[attr-defined]  (start replaces it)
         self.server = uvicorn.Server(uvicorn.Config(self.gateway, host="127.0.0.1", port=self.port, lifespan="on",
                                                     log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)

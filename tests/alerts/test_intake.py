@@ -1,8 +1,8 @@
 """The alert intake on a real database seeded with the DCC Boxed devices and registrations (gateway.demo).
 
-The Northbound (A2) and the outage tracker (A3) are built beside this at the same time: here they are the
-recording test doubles ``RecordingNorthbound`` and ``RecordingOutageTracker`` (named as such), which keep what
-the intake hands them.
+The Northbound and the outage tracker are the recording test doubles ``RecordingNorthbound`` and
+``RecordingOutageTracker`` (named as such), which keep what the intake hands them, so each routing rule is seen
+alone; tests/alerts/test_api.py runs the intake inside the real gateway with the real ones.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
 
 class RecordingNorthbound:
-    """Test double of alerts.northbound.Northbound (A2): records every put."""
+    """Test double of alerts.northbound.Northbound: records every put."""
 
     def __init__(self) -> None:
         self.items: list = []
@@ -45,7 +45,7 @@ class RecordingNorthbound:
 
 
 class RecordingOutageTracker:
-    """Test double of alerts.outage.OutageTracker (A3): records the power notices handed to it."""
+    """Test double of alerts.outage.OutageTracker: records the power notices handed to it."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, datetime]] = []
@@ -228,7 +228,7 @@ def test_many_concurrent_batches_share_the_writer_and_lose_nothing(seeded, setti
 # ---------------------------------------------------------------- the catalogue and the simulator as a source
 
 
-def test_the_packaged_catalogue_has_the_contracts_codes(settings):
+def test_the_packaged_catalogue_has_the_issues_codes(settings):
     from gbsmart.alerts.catalogue import load_catalogue
 
     catalogue = load_catalogue(settings)

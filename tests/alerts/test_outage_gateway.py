@@ -27,8 +27,8 @@ def demo(ctx, session):
 
 
 def test_the_gateway_runs_the_tracker_on_its_northbound_with_premises_from_its_index(demo, settings, engine):
-    """On this branch the Northbound is a recording double set before start; where A2's Gateway.start makes the
-    real one, the test reads what was put from northbound_messages, which both write."""
+    """Gateway.start makes the real Northbound (replacing a double set before start); the test reads what was put
+    from northbound_messages."""
     clock = FixedClock(datetime(2026, 12, 4, 12, 0, tzinfo=UTC))
     settings = settings.model_copy(update={"simulator_enabled": False})
     sessions = make_sessionmaker(engine)

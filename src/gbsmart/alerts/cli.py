@@ -12,6 +12,6 @@ app.add_typer(broadcast_app, name="broadcast")
 
 from gbsmart.alerts import intake_cli, northbound_cli, outage_cli  # noqa: E402  (after the app they register on)
 
-outage_cli.register(app)  # `gbsmart alerts outages`, `gbsmart alerts breaches` (A3)
-intake_cli.register(app)  # `gbsmart alerts add-source`, `sources`, `inject` (A1)
-northbound_cli.register(app)  # `gbsmart alerts backlog`, `expired` (A2)
+outage_cli.register(app)  # `gbsmart alerts outages`, `gbsmart alerts breaches`
+intake_cli.register(app)  # `gbsmart alerts add-source`, `sources`, `inject`
+northbound_cli.register(app)  # `gbsmart alerts backlog`, `expired`

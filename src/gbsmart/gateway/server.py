@@ -38,7 +38,7 @@ from typing import Any
 
 from lxml import etree
 
-from gbsmart.alerts.dcc import DccAlertSources  # issue 11 (A3)
+from gbsmart.alerts.dcc import DccAlertSources
 from gbsmart.alerts.enums import OutboundKind
 from gbsmart.alerts.northbound import Northbound, Outbound, Renderer
 from gbsmart.alerts.outage import OutageTracker
@@ -104,10 +104,10 @@ class Gateway:
         self._sessions: Any = None
         self._refresher: asyncio.Task[None] | None = None
         # issue 11: the power outage tracker and the DCC Alert sources (their on_delivered go on northbound_hooks)
-        self.outage: OutageTracker | None = None  # A1's intake takes it as ``outage``: made before the intake
+        self.outage: OutageTracker | None = None  # the intake hands it the hubs' power notices
         self.dcc_alerts: DccAlertSources | None = None
         self._ed_users_of: tuple[int, dict[int, str]] = (0, {})
-        # alert intake (issue 11, A1): device alerts in-process and on POST /api/v1/alerts (gbsmart.alerts.intake)
+        # the alert intake (gbsmart.alerts.intake): device alerts in-process and on POST /api/v1/alerts
         self.alerts: Any = None
         self.alert_api: Any = None
         self.spurious: Any = None
@@ -182,13 +182,13 @@ class Gateway:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._refresher
-        if self.spurious is not None:  # alert intake (A1): before the Northbound closes
+        if self.spurious is not None:  # the alerts: before the Northbound closes
             await self.spurious.close()
         if self.alerts is not None:
             await self.alerts.close()
         if self.adt is not None:
             await self.adt.stop()
-        if self.dcc_alerts is not None:  # issue 11 (A3): before the Northbound closes
+        if self.dcc_alerts is not None:: before the Northbound closes
             await self.dcc_alerts.close()
         if self.outage is not None:
             await self.outage.close()
@@ -211,7 +211,7 @@ class Gateway:
         except ValueError:
             return None, None
         mpxn = found[3] if found else None
-        intake = getattr(self, "alerts", None)  # A1's intake knows a hub's meters when its own row has no MPAN
+        intake = getattr(self, "alerts", None)  # the intake knows a hub's meters when its own row has no MPAN
         if mpxn is None and intake is not None and hasattr(intake, "premises"):
             return intake.premises(comms_hub_id)  # type: ignore[no-any-return]
         registration = self.index.registrations.at(mpxn, self.clock.today()) if mpxn is not None else None
@@ -248,7 +248,7 @@ class Gateway:
             self.index.refresh(session)
         self.keystore = load_keystore(self.settings)
         self.pre_commands.refresh()
-        if self.alert_api is not None:  # alert sources' certificates (A1)
+        if self.alert_api is not None:  # alert sources' certificates
             self.alert_api.refresh()
 
     async def _refresh_forever(self) -> None:
@@ -316,7 +316,7 @@ class Gateway:
 
     async def handle(self, scope: dict[str, Any], receive: Receive) -> tuple[int, bytes, bytes, list]:
         """(HTTP status, content type, body, extra headers) for one HTTP request."""
-        if scope["path"] == ALERTS_PATH and self.alert_api is not None:  # device alerts (A1, gbsmart.alerts)
+        if scope["path"] == ALERTS_PATH and self.alert_api is not None:  # device alerts (gbsmart.alerts.source_api)
             return await self.alert_api.handle(scope, receive)  # type: ignore[no-any-return]
         try:
             service = PATHS.get(scope["path"])
