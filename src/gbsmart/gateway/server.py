@@ -188,7 +188,7 @@ class Gateway:
             await self.alerts.close()
         if self.adt is not None:
             await self.adt.stop()
-        if self.dcc_alerts is not None:: before the Northbound closes
+        if self.dcc_alerts is not None:  # before the Northbound closes
             await self.dcc_alerts.close()
         if self.outage is not None:
             await self.outage.close()
