@@ -113,7 +113,8 @@ class Scenario:
             rule = outage_rule_file(work, args.wait_seconds)
             if rule is not None:
                 self.env["GBSMART_ALERTS_OUTAGE_FILE"] = str(rule)
-        catalogue = catalogue_file(work, args.throttle_window)
+        window = getattr(args, "throttle_window", 0)  # 0: the catalogue's own window
+        catalogue = catalogue_file(work, window) if window else None
         if catalogue is not None:
             self.env["GBSMART_ALERTS_CATALOGUE_FILE"] = str(catalogue)
         self.api: dict[str, Any] = {}
