@@ -338,6 +338,8 @@ class AlertIntake:
         urgent_items: list[Any] = []
         notices: list[tuple[AlertCode, str, datetime]] = []
         next_id = self._next_id
+        counts = dict.fromkeys((_ROUTED, _THROTTLED, _UNKNOWN, _NOBODY), 0)
+        stamps: dict[datetime, str] = {}  # occurred_at -> its ISO text: a storm's batch shares a few times
         for alert in alerts:
             alert_id = next_id
             next_id += 1
@@ -369,7 +371,10 @@ class AlertIntake:
                     else:
                         outcome = _ROUTED
                         recipient_count = len(users)
-                        payload = {"device_id": device_id, "code": code, "at": alert.occurred_at.isoformat()}
+                        stamp = stamps.get(alert.occurred_at)
+                        if stamp is None:
+                            stamp = stamps[alert.occurred_at] = alert.occurred_at.isoformat()
+                        payload = {"device_id": device_id, "code": code, "at": stamp}
                         if alert.payload:
                             payload["gbcs_payload_b64"] = base64.b64encode(alert.payload).decode()
                         to = urgent_items if urgent else items
@@ -381,8 +386,10 @@ class AlertIntake:
                 "id": alert_id, "device_id": device_id, "code": code, "occurred_at": alert.occurred_at,
                 "received_at": received_at, "source": source[:20], "csp_region": region, "outcome": outcome,
                 "recipients": recipient_count, "throttle_sequence_id": sequence_id, "detail": detail})
-            result.alert_ids.append(alert_id)
-            setattr(result, outcome, getattr(result, outcome) + 1)
+            counts[outcome] += 1
+        result.alert_ids = list(range(self._next_id, next_id))
+        for outcome, n in counts.items():
+            setattr(result, outcome, n)
         self._next_id = next_id
         for key in ("routed", "throttled", "unknown_device", "no_recipient"):
             self.totals[key] += getattr(result, key)
