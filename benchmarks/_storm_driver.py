@@ -75,7 +75,9 @@ def register_source(settings: Any, name: str, certificate_pem: bytes) -> None:
 
 class HttpSink:
     """Alerts POSTed to a running gateway's alert API, signed as an alert source, ``connections`` in parallel
-    (a batch longer than ``max_batch``, the API's limit, goes as several POSTs)."""
+    (a batch longer than ``max_batch``, the API's limit, goes as several POSTs). A 429 (the intake full) is
+    the API's back-pressure: the batch is signed afresh and sent again after its Retry-After, counted in
+    ``refused_full``; ``slowest_answer_s`` is the longest any POST took to be answered."""
 
     def __init__(self, base_url: str, source: str, key: ec.EllipticCurvePrivateKey, *, connections: int = 4,
                  max_batch: int = 5000, timeout: float = 60.0) -> None:
@@ -86,15 +88,25 @@ class HttpSink:
                                          limits=httpx.Limits(max_connections=connections))
         self._slots = asyncio.Semaphore(connections)
         self.requests = 0
+        self.refused_full = 0
+        self.slowest_answer_s = 0.0
 
     async def ingest(self, batch: list[dict[str, Any]]) -> None:
         await asyncio.gather(*(self._post(batch[i:i + self.max_batch]) for i in range(0, len(batch), self.max_batch)))
 
     async def _post(self, batch: list[dict[str, Any]]) -> None:
-        path, headers, body = alerts_api_request(batch, self.source, self.key)
-        async with self._slots:
-            answer = await self._client.post(path, content=body, headers=headers)
-        self.requests += 1
+        while True:
+            path, headers, body = alerts_api_request(batch, self.source, self.key)
+            async with self._slots:
+                sent = time.monotonic()
+                answer = await self._client.post(path, content=body, headers=headers)
+                self.slowest_answer_s = max(self.slowest_answer_s, time.monotonic() - sent)
+            self.requests += 1
+            if answer.status_code != 429:
+                break
+            self.refused_full += 1
+            retry_after = answer.headers.get("retry-after", "1")
+            await asyncio.sleep(float(retry_after) if retry_after.replace(".", "", 1).isdigit() else 1.0)
         if answer.status_code == 404:
             raise PipelineMissing(f"POST {self.base_url}{path} answered 404: this gateway has no alert API "
                                   "(issue 11's intake, gbsmart.alerts.intake, is not on this branch yet)")

@@ -156,6 +156,12 @@ class Settings(BaseSettings):
     alerts_api_max_skew_seconds: float = Field(default=300.0, gt=0, description="How far a signed alert batch's "
                                                "sent_at may be from the gateway's clock (older: refused as a "
                                                "possible replay).")
+    alerts_intake_max_pending: int = Field(default=20000, ge=1, description="Back-pressure: while this many "
+                                           "ordinary (throttleable) alerts are being taken in, POST /api/v1/alerts "
+                                           "answers 429 with Retry-After to a batch holding any (power notices and "
+                                           "exclusion-list alerts are always taken).")
+    alerts_api_retry_after_seconds: int = Field(default=1, ge=1, le=600, description="The Retry-After the alert API "
+                                                "gives with a 429 while the intake is full.")
     alerts_spurious_file: Path | None = Field(default=None, description="TOML of the device simulator's spurious "
                                               "alert generator (rates per code and CSP Region); empty: off.")
     # certificate validity and Signed Pre-Commands (docs/gateway.md "Certificate validity")

@@ -192,3 +192,59 @@ def test_alerts_inject_signs_with_a_test_key_and_the_gateway_takes_it(running):
     off = subprocess.run(command, env={**env, "GBSMART_GATEWAY_ALLOW_TEST_KEYS": "false"}, capture_output=True,
                          text=True, timeout=60)
     assert off.returncode == 1 and "Test keys are off" in off.stderr
+
+
+@pytest.fixture
+def small_intake(engine, ctx, tmp_path, db_url):
+    """The gateway with an intake that is full once one ordinary alert is in progress."""
+    load_gateway_demo(ctx)
+    ctx.session.commit()
+    settings = Settings(data_dir=tmp_path / "var", database_url=db_url, simulator_enabled=False,
+                        gateway_refresh_seconds=0.2, gateway_allow_test_keys=True, alerts_intake_max_pending=1,
+                        alerts_api_retry_after_seconds=2)
+    key, pem = _key_and_cert()
+    save_source(settings, "csp-north", pem)
+    with Running(settings, engine) as run:
+        run.key = key  # type: ignore[attr-defined]
+        yield run
+
+
+def test_a_full_intake_answers_429_with_retry_after_at_once_and_still_takes_priority_alerts(small_intake, db_url):
+    import sqlite3
+
+    run = small_intake
+    if not db_url.startswith("sqlite:///"):
+        pytest.skip("holds the SQLite write lock to keep a batch in progress")
+    lock = sqlite3.connect(db_url.removeprefix("sqlite:///"), timeout=30)
+    lock.execute("BEGIN IMMEDIATE")  # every writer waits: the first batch stays in progress
+    answers: dict[str, httpx.Response] = {}
+
+    def post(name: str, body: bytes) -> None:
+        answers[name] = run.post(body, _signed(body, run.key))
+
+    storm = _batch(_alert())
+    first = threading.Thread(target=post, args=("first", storm))
+    first.start()
+    deadline = time.monotonic() + 10
+    while run.gateway.alerts.pending < 1:
+        assert time.monotonic() < deadline, "the first batch never reached the intake"
+        time.sleep(0.02)
+    started = time.monotonic()
+    refused_body = _batch(_alert(code="8F12"))
+    refused = run.post(refused_body, _signed(refused_body, run.key))
+    took = time.monotonic() - started
+    urgent = threading.Thread(target=post, args=("urgent", _batch(_alert(code="8F35"))))
+    urgent.start()
+    time.sleep(0.3)
+    assert "urgent" not in answers  # taken (waiting for the lock like the first), not refused
+    lock.rollback()
+    lock.close()
+    first.join(30)
+    urgent.join(30)
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "2", refused.text
+    assert "send it again in 2 s" in refused.json()["error"] and took < 5  # said at once, not held
+    assert answers["first"].status_code == 202 and answers["urgent"].status_code == 202
+    again = run.post(refused_body, _signed(refused_body, run.key))  # the same signed batch, now taken
+    assert again.status_code == 202, again.text
+    assert sorted(r.code for r in run.alerts()) == ["8F12", "8F35", "8F3E"]  # nothing accepted is lost
+    assert run.gateway.alert_api.refusals == {429: 1}

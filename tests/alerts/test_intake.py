@@ -7,6 +7,7 @@ alone; tests/alerts/test_api.py runs the intake inside the real gateway with the
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -50,11 +51,11 @@ class RecordingOutageTracker:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, datetime]] = []
 
-    async def power_lost(self, comms_hub_id: str, at: datetime) -> None:
-        self.calls.append(("lost", comms_hub_id, at))
+    async def power_lost_many(self, notices) -> None:
+        self.calls.extend(("lost", hub, at) for hub, at in notices)
 
-    async def power_restored(self, comms_hub_id: str, at: datetime) -> None:
-        self.calls.append(("restored", comms_hub_id, at))
+    async def power_restored_many(self, notices) -> None:
+        self.calls.extend(("restored", hub, at) for hub, at in notices)
 
 
 @pytest.fixture
@@ -133,7 +134,8 @@ def test_a_gas_meters_alert_goes_to_the_gas_supplier_role(seeded, settings):
     northbound = RecordingNorthbound()
     run_async(_ingest(_intake(seeded, settings, FixedClock(NOW), northbound), DeviceAlert(GSME, "8F3E", NOW),
                       DeviceAlert(GSME, "8F35", NOW)))
-    assert [i.user_id for i in northbound.items] == [BOXED_SUPPLIER, BOXED_NETWORK_OPERATOR]
+    # the exclusion-list 8F35 is handed on first (the priority lane), the throttleable 8F3E after it
+    assert [i.user_id for i in northbound.items] == [BOXED_NETWORK_OPERATOR, BOXED_SUPPLIER]
 
 
 def test_a_hub_alert_goes_to_its_meters_supplier(seeded, settings):
@@ -347,3 +349,49 @@ def test_a_kill_9_loses_no_alert_whose_ingest_returned(seeded, settings, db_url)
                               DeviceAlert(ESME, "8F35", NOW)))
     assert again.alert_ids[0] > max(written)
 
+
+
+def test_priority_alerts_are_written_and_handed_on_ahead_of_queued_storm_alerts(seeded, settings):
+    northbound, tracker = RecordingNorthbound(), RecordingOutageTracker()
+    intake = _intake(seeded, settings, FixedClock(NOW), northbound, tracker)
+
+    async def go():
+        await intake.start()
+        try:  # two storm batches queued first, then an exclusion-list alert and a hub's power loss
+            return await asyncio.gather(intake.ingest([DeviceAlert(ESME, "8F3E", NOW)], source="storm"),
+                                        intake.ingest([DeviceAlert(GSME, "8F3E", NOW)], source="storm"),
+                                        intake.ingest([DeviceAlert(ESME, "8F35", NOW), DeviceAlert(CHF, "CHPL", NOW)],
+                                                      source="csp"))
+        finally:
+            await intake.close()
+
+    first, second, urgent = run_async(go())
+    assert [i.code for i in northbound.items] == ["8F35", "8F3E", "8F3E"]  # not behind the storm queued before it
+    assert tracker.calls == [("lost", CHF, NOW)] and urgent.to_outage_tracker == 1 and urgent.messages == 1
+    rows = {r.id: r for r in _rows(seeded)}  # every alert recorded once, ids in the order the batches came
+    assert [rows[i].code for i in first.alert_ids + second.alert_ids + urgent.alert_ids] == [
+        "8F3E", "8F3E", "8F35", "CHPL"]
+
+
+def test_back_pressure_refuses_ordinary_alerts_while_full_but_never_priority_ones(seeded, settings):
+    settings = settings.model_copy(update={"alerts_intake_max_pending": 2})
+    intake = _intake(seeded, settings, FixedClock(NOW))
+    storm = [DeviceAlert(ESME, "8F3E", NOW), DeviceAlert(GSME, "8F3E", NOW)]
+
+    async def go():
+        await intake.start()
+        try:
+            assert intake.admits(storm)
+            task = asyncio.ensure_future(intake.ingest(storm, source="storm"))
+            await asyncio.sleep(0)  # inside the call, waiting for its rows to be written
+            during = (intake.pending, intake.admits(storm[:1]), intake.admits([DeviceAlert(CHF, "CHPL", NOW)]),
+                      intake.admits([DeviceAlert(ESME, "8F35", NOW)]), intake.admits([*storm[:1],
+                                                                                      DeviceAlert(CHF, "CHPL", NOW)]))
+            await task
+            return during, intake.pending, intake.admits(storm)
+        finally:
+            await intake.close()
+
+    during, after, admits_after = run_async(go())
+    assert during == (2, False, True, True, False)
+    assert (after, admits_after) == (0, True)

@@ -21,6 +21,18 @@ Then the batch's rows are written to ``alerts`` by one writer task in a worker t
 they are committed and the Northbound has committed the batch's messages (``put``): an accepted alert is
 durable. Alert ids are allocated here (the table's one writer) from the largest id at start.
 
+**The priority lane.** A batch's priority alerts (the hubs' power notices and every code on the throttle
+exclusion list: ``is_priority``) are written in a lane of their own that the writer always empties first, in
+transactions without storm rows, then handed on (the Northbound's ``put``, the outage tracker's
+``power_lost_many`` / ``power_restored_many``) before the batch's ordinary alerts are. So a ``CHPL`` waits for
+at most the one storm transaction in flight, not for the storm queued ahead of it. The two parts of one batch
+are two transactions: a crash between them leaves the priority part recorded and the call unanswered.
+
+**Back-pressure.** ``pending`` counts the ordinary alerts inside ``ingest`` calls that have not returned;
+``admits`` is False while it is at ``alerts_intake_max_pending`` or above, and the API then refuses a batch
+holding ordinary alerts with 429 and Retry-After (a batch of priority alerts only is always taken), so no
+caller waits long and the client paces itself. In-process callers (the device simulator) simply wait.
+
 ``tick()`` (every second while started) closes the throttle windows that ended: each summary goes to
 ``alert_throttle_summaries`` and a summary Device Alert (ThrottledAlertSequenceId, ThrottledAlertCount) is
 queued to the recipients. ``start`` also summarises alerts throttled before a crash whose summary was never
@@ -35,6 +47,7 @@ import bisect
 import contextlib
 import itertools
 import logging
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -112,14 +125,17 @@ def _device_number(device_id: str) -> int | None:
         return None
 
 
+_Queue = deque[tuple[list[dict[str, Any]], "asyncio.Future[None]"]]  # rows to write, and who waits for them
+
+
 class NorthboundLike(Protocol):
     async def put(self, items: Sequence[Any]) -> None: ...
 
 
 class OutageLike(Protocol):
-    async def power_lost(self, comms_hub_id: str, at: datetime) -> None: ...
+    async def power_lost_many(self, notices: Sequence[tuple[str, datetime]]) -> None: ...
 
-    async def power_restored(self, comms_hub_id: str, at: datetime) -> None: ...
+    async def power_restored_many(self, notices: Sequence[tuple[str, datetime]]) -> None: ...
 
 
 def traffic_classes(settings: Settings) -> set[str]:
@@ -239,7 +255,9 @@ class AlertIntake:
         self._outbound = outbound or Outbound
         self._tick_seconds = tick_seconds
         self._next_id = 1
-        self._pending: list[tuple[list[dict[str, Any]], asyncio.Future[None]]] = []
+        self._pending: _Queue = deque()
+        self._pending_priority: _Queue = deque()  # the priority lane: always written first
+        self.pending = 0  # ordinary alerts inside ingest calls not yet returned (back-pressure)
         self._wake: asyncio.Event | None = None
         self._writer: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -293,6 +311,18 @@ class AlertIntake:
 
     # ------------------------------------------------------------ intake
 
+    def is_priority(self, code: str) -> bool:
+        """A hub's power notice or a code on the throttle exclusion list: the priority lane, never refused."""
+        entry = self.catalogue.get(code)
+        return entry.to_outage_tracker or entry.never_throttle
+
+    def admits(self, alerts: Sequence[DeviceAlert]) -> bool:
+        """Whether a batch is taken now: always if it holds priority alerts only, else while fewer than
+        ``alerts_intake_max_pending`` ordinary alerts are in progress."""
+        if self.pending < self.settings.alerts_intake_max_pending:
+            return True
+        return all(self.is_priority(a.code) for a in alerts)
+
     async def ingest(self, alerts: Sequence[DeviceAlert], *, source: str) -> IngestResult:
         """Record, route and queue ``alerts`` (codes normalised, Device IDs upper case); returns once durable."""
         if self._wake is None:
@@ -304,13 +334,18 @@ class AlertIntake:
         result = IngestResult(accepted=len(alerts))
         rows: list[dict[str, Any]] = []
         items: list[Any] = []
+        urgent_rows: list[dict[str, Any]] = []
+        urgent_items: list[Any] = []
         notices: list[tuple[AlertCode, str, datetime]] = []
         next_id = self._next_id
+        counts = dict.fromkeys((_ROUTED, _THROTTLED, _UNKNOWN, _NOBODY), 0)
+        stamps: dict[datetime, str] = {}  # occurred_at -> its ISO text: a storm's batch shares a few times
         for alert in alerts:
             alert_id = next_id
             next_id += 1
             device_id, code = alert.device_id, alert.code
             entry = catalogue.get(code)
+            urgent = entry.to_outage_tracker or entry.never_throttle
             number = _device_number(device_id)
             found = devices.status(number) if number is not None else None
             recipient_count, sequence_id, detail = 0, None, ""
@@ -336,34 +371,60 @@ class AlertIntake:
                     else:
                         outcome = _ROUTED
                         recipient_count = len(users)
-                        payload = {"device_id": device_id, "code": code, "at": alert.occurred_at.isoformat()}
+                        stamp = stamps.get(alert.occurred_at)
+                        if stamp is None:
+                            stamp = stamps[alert.occurred_at] = alert.occurred_at.isoformat()
+                        payload = {"device_id": device_id, "code": code, "at": stamp}
                         if alert.payload:
                             payload["gbcs_payload_b64"] = base64.b64encode(alert.payload).decode()
+                        to = urgent_items if urgent else items
                         for user in users:
-                            items.append(make(message_id=f"da-{alert_id}-{user}", user_id=user, kind=_DEVICE_ALERT,
-                                              priority=entry.priority, created_at=received_at, payload=payload,
-                                              code=code, alert_id=alert_id))
-            rows.append({"id": alert_id, "device_id": device_id, "code": code, "occurred_at": alert.occurred_at,
-                         "received_at": received_at, "source": source[:20], "csp_region": region,
-                         "outcome": outcome, "recipients": recipient_count, "throttle_sequence_id": sequence_id,
-                         "detail": detail})
-            result.alert_ids.append(alert_id)
-            setattr(result, outcome, getattr(result, outcome) + 1)
+                            to.append(make(message_id=f"da-{alert_id}-{user}", user_id=user, kind=_DEVICE_ALERT,
+                                           priority=entry.priority, created_at=received_at, payload=payload,
+                                           code=code, alert_id=alert_id))
+            (urgent_rows if urgent else rows).append({
+                "id": alert_id, "device_id": device_id, "code": code, "occurred_at": alert.occurred_at,
+                "received_at": received_at, "source": source[:20], "csp_region": region, "outcome": outcome,
+                "recipients": recipient_count, "throttle_sequence_id": sequence_id, "detail": detail})
+            counts[outcome] += 1
+        result.alert_ids = list(range(self._next_id, next_id))
+        for outcome, n in counts.items():
+            setattr(result, outcome, n)
         self._next_id = next_id
         for key in ("routed", "throttled", "unknown_device", "no_recipient"):
             self.totals[key] += getattr(result, key)
-        await self._write(rows)
-        if items:
-            await self.northbound.put(items)
-        result.messages = len(items)
-        for entry, hub, at in notices:
-            if self.outage is None:
-                log.warning("a %s from %s: no outage tracker is running, so it is only recorded", entry.code, hub)
-            elif entry.code == "CHPR":
-                await self.outage.power_restored(hub, at)
-            else:
-                await self.outage.power_lost(hub, at)
+        self.pending += len(rows)
+        try:
+            urgent_written = self._queue_rows(urgent_rows, priority=True) if urgent_rows else None
+            written = self._queue_rows(rows, priority=False) if rows or not urgent_rows else None
+            if urgent_written is not None:
+                await urgent_written
+                if urgent_items:
+                    await self.northbound.put(urgent_items)
+                await self._hand_on(notices)
+            if written is not None:
+                await written
+                if items:
+                    await self.northbound.put(items)
+        finally:
+            self.pending -= len(rows)
+        result.messages = len(items) + len(urgent_items)
         return result
+
+    async def _hand_on(self, notices: Sequence[tuple[AlertCode, str, datetime]]) -> None:
+        """The power notices to the outage tracker in order, each run of the same kind in one call."""
+        if not notices:
+            return
+        if self.outage is None:
+            log.warning("%d power notices (first from %s): no outage tracker is running, so they are only recorded",
+                        len(notices), notices[0][1])
+            return
+        for restored, run in itertools.groupby(notices, key=lambda n: n[0].code == "CHPR"):
+            batch = [(hub, at) for _, hub, at in run]
+            if restored:
+                await self.outage.power_restored_many(batch)
+            else:
+                await self.outage.power_lost_many(batch)
 
     def _route(self, entry: AlertCode, device: int, mpxn: int | None, at: datetime) -> list[str]:
         if mpxn is not None:
@@ -450,11 +511,14 @@ class AlertIntake:
     # ------------------------------------------------------------ the batched writer
 
     async def _write(self, rows: list[dict[str, Any]]) -> None:
+        await self._queue_rows(rows, priority=False)
+
+    def _queue_rows(self, rows: list[dict[str, Any]], *, priority: bool) -> asyncio.Future[None]:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((rows, done))
+        (self._pending_priority if priority else self._pending).append((rows, done))
         assert self._wake is not None
         self._wake.set()
-        await done
+        return done
 
     async def _write_forever(self) -> None:
         assert self._wake is not None
@@ -462,11 +526,12 @@ class AlertIntake:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._pending:
+            while self._pending_priority or self._pending:
+                queue = self._pending_priority or self._pending  # the priority lane first, never mixed with storm rows
                 taken: list[tuple[list[dict[str, Any]], asyncio.Future[None]]] = []
                 size = 0
-                while self._pending and (not taken or size + len(self._pending[0][0]) <= limit):
-                    rows, done = self._pending.pop(0)
+                while queue and (not taken or size + len(queue[0][0]) <= limit):
+                    rows, done = queue.popleft()
                     taken.append((rows, done))
                     size += len(rows)
                 batch = [row for rows, _ in taken for row in rows]

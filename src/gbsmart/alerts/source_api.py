@@ -17,7 +17,11 @@ secret). ``sent_at`` must be within ``alerts_api_max_skew_seconds`` of the gatew
 accepted once within that time: a replayed batch is refused. Refusals, each with a plain message (JSON
 ``{"error", "detail"?}``): 415 not JSON; 413 too large; 401 unsigned or an unknown source; 403 a signature that
 does not verify; 409 replayed or stale; 400 malformed, with field-level messages (``alerts[3].device_id``); 503
-while the intake is not running. A batch is taken whole or not at all. Accepted: 202 with the counts by outcome;
+while the intake is not running; 429 with ``Retry-After`` while the intake is full (``AlertIntake.admits``:
+``alerts_intake_max_pending`` ordinary alerts in progress), said at once rather than holding the batch: send it
+again (re-signed, with a fresh ``sent_at``) after that many seconds. A batch of power notices and exclusion-list
+alerts only is never refused as full: a CSP sends those in batches of their own to have them taken through a
+storm. A batch is taken whole or not at all (a 429 takes none of it). Accepted: 202 with the counts by outcome;
 an alert from a device not in the SMI is accepted and recorded ``unknown_device`` (nothing is sent for it).
 """
 
@@ -58,9 +62,10 @@ Answer = tuple[int, bytes, bytes, list[tuple[bytes, bytes]]]
 
 
 class Refused(Exception):
-    def __init__(self, status: int, message: str, detail: list[dict[str, str]] | None = None) -> None:
+    def __init__(self, status: int, message: str, detail: list[dict[str, str]] | None = None,
+                 headers: list[tuple[bytes, bytes]] | None = None) -> None:
         super().__init__(message)
-        self.status, self.message, self.detail = status, message, detail
+        self.status, self.message, self.detail, self.headers = status, message, detail, headers or []
 
 
 def sources_dir(settings: Settings) -> Path:
@@ -200,11 +205,14 @@ class AlertSourceApi:
             self.refusals[exc.status] = self.refusals.get(exc.status, 0) + 1
             source = next((v.decode("latin-1")[:40] for k, v in scope.get("headers", ())
                            if k.lower() == b"x-alert-source"), "(no source)")
-            log.warning("alert batch from %s refused (%d): %s", source, exc.status, exc.message[:300])
+            if exc.status == 429:  # back-pressure, not a fault: counted, logged quietly
+                log.debug("alert batch from %s refused (429): %s", source, exc.message[:300])
+            else:
+                log.warning("alert batch from %s refused (%d): %s", source, exc.status, exc.message[:300])
             body: dict[str, Any] = {"error": exc.message}
             if exc.detail:
                 body["detail"] = exc.detail
-            return exc.status, JSON, json.dumps(body).encode(), []
+            return exc.status, JSON, json.dumps(body).encode(), exc.headers
 
     async def _handle(self, scope: dict[str, Any], receive: Receive) -> Answer:
         if scope["method"] != "POST":
@@ -250,8 +258,18 @@ class AlertSourceApi:
         intake = self._intake()
         if intake is None:
             raise Refused(503, "the alert intake is not running on this gateway: try again later")
+        if not intake.admits(alerts):
+            wait = self.settings.alerts_api_retry_after_seconds
+            raise Refused(429, f"the alert intake is full ({intake.pending} alerts in progress): nothing of this "
+                               f"batch was taken; send it again in {wait} s (re-signed, with a fresh sent_at). "
+                               "Power notices and exclusion-list alerts in batches of their own are always taken",
+                          headers=[(b"retry-after", str(wait).encode())])
         self._seen[digest] = now
-        result = await intake.ingest(alerts, source=f"api:{source}")
+        try:
+            result = await intake.ingest(alerts, source=f"api:{source}")
+        except BaseException:
+            self._seen.pop(digest, None)  # not accepted: the same signed batch may come again
+            raise
         answer = {"accepted": result.accepted, "routed": result.routed, "throttled": result.throttled,
                   "unknown_device": result.unknown_device, "no_recipient": result.no_recipient,
                   "to_outage_tracker": result.to_outage_tracker, "messages": result.messages,
