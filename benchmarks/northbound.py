@@ -26,9 +26,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _storm_endpoints import FleetProcess  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from _storm_endpoints import FleetProcess  # noqa: E402
 from gbsmart.alerts.enums import OutboundKind  # noqa: E402
 from gbsmart.alerts.northbound import Northbound, Outbound  # noqa: E402
 from gbsmart.config import Settings  # noqa: E402
