@@ -20,8 +20,9 @@ minutes after the endpoint returned). So a down or slow User holds at most its o
 ``in_flight`` POSTs (each bounded by ``delivery_timeout_seconds``) and never slows another User, and when it
 returns its backlog goes out highest class first, within its capacity.
 
-HTTP: one aiohttp ``ClientSession`` per endpoint URL, a keep-alive pool of at most the User's ``in_flight``
-connections (docs/decisions/0027-northbound-dispatcher.md: httpx's AsyncClient cost about 1 ms of CPU a POST).
+HTTP: one aiohttp ``ClientSession`` per User and endpoint URL, a keep-alive pool of at most the User's ``in_flight``
+connections, connect and read timeouts of ``delivery_timeout_seconds`` (docs/decisions/0027-northbound-dispatcher.md:
+httpx's AsyncClient cost about 1 ms of CPU a POST).
 Deliveries are committed in batches: each 2xx adds its ``delivered_at`` to a list the writer takes whole.
 
 Rendering: a message without ``body`` is rendered by its kind's renderer when it is sent (not before: most of a
@@ -148,8 +149,11 @@ class Northbound:
         self._slots = 0
         self._inflight: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
-        self._http: dict[str, aiohttp.ClientSession] = {}  # endpoint URL -> its keep-alive pool
-        self._timeout = aiohttp.ClientTimeout(total=settings.delivery_timeout_seconds)
+        self._http: dict[tuple[str, str], aiohttp.ClientSession] = {}  # (User, URL) -> its keep-alive pool
+        # connecting, and each wait for the answer's bytes, bounded by the timeout (as httpx's timeout was): a hung
+        # endpoint fails after it; a total bound would also fail POSTs only slow because the machine is loaded
+        timeout = settings.delivery_timeout_seconds
+        self._timeout = aiohttp.ClientTimeout(total=None, connect=timeout, sock_connect=timeout, sock_read=timeout)
         self._closing: set[asyncio.Task[None]] = set()  # pools of changed endpoints being closed
         self._delivered_updates: list[tuple[str, dict[str, Any]]] = []  # taken whole by the writer
         self.delivered = 0
@@ -442,7 +446,7 @@ class Northbound:
             self._wake.set()
 
     def _client(self, user: _User, url: str) -> aiohttp.ClientSession:
-        client = self._http.get(url)
+        client = self._http.get((user.user_id, url))
         if client is None or client.closed:
             # a keep-alive pool per endpoint, at most the User's in_flight connections (its cap is enforced by
             # the dispatcher too); no cookies, no decompression: an endpoint's answer is only its status
@@ -450,7 +454,7 @@ class Northbound:
                                              keepalive_timeout=30.0)
             client = aiohttp.ClientSession(connector=connector, timeout=self._timeout, auto_decompress=False,
                                            cookie_jar=aiohttp.DummyCookieJar(), skip_auto_headers=("User-Agent",))
-            self._http[url] = client
+            self._http[(user.user_id, url)] = client
         return client
 
     async def _send(self, user: _User, item: Outbound, attempts: int, round_: int = -1) -> None:
@@ -539,10 +543,10 @@ class Northbound:
                 self._users[user_id].failures = 0
                 self._users[user_id].round += 1
                 self._users[user_id].blocked_until = 0.0
-        gone = set(self._endpoints.values()) - set(endpoints.values())
+        gone = set(self._endpoints.items()) - set(endpoints.items())
         self._endpoints = dict(endpoints)
-        for url in gone:  # a changed or removed endpoint's pool (POSTs in it end as failures, retried)
-            client = self._http.pop(url, None)
+        for key in gone:  # a changed or removed endpoint's pool (POSTs in it end as failures, retried)
+            client = self._http.pop(key, None)
             if client is not None:
                 task = asyncio.get_running_loop().create_task(client.close())
                 self._closing.add(task)
