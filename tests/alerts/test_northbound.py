@@ -356,6 +356,34 @@ def test_the_cli_lists_the_backlog_and_the_expired(tmp_path, db_url, sessions, e
     assert "x-2" not in result.output
 
 
+def test_a_power_outage_put_is_written_before_storm_puts_queued_ahead_of_it(tmp_path, db_url, sessions) -> None:
+    """The highest class has its own write lane: an AD1 put while a storm's puts wait is committed next, not
+    after them (a storm must not hold an AD1 back from its 60 s)."""
+    order: list[str] = []
+    issued: list[int] = []
+
+    async def main() -> None:
+        nb = Northbound(sessions, _settings(tmp_path, db_url), FixedClock(T0), renderers={}, batch=1)
+        await nb.start()
+
+        async def put(item: Outbound) -> None:
+            await nb.put([item])
+            order.append(item.message_id)
+
+        storm = [asyncio.create_task(put(_msg(i))) for i in range(40)]
+        await asyncio.sleep(0)  # the storm's puts are queued (one a transaction: batch=1)
+        await _until(lambda: len(order) >= 1)
+        issued.append(len(order))  # storm puts committed when the AD1 is put
+        urgent = asyncio.create_task(put(_msg("ad1", priority="power_outage")))
+        await asyncio.gather(*storm, urgent)
+        await nb.close()
+
+    run_async(main())
+    place = order.index("m-0A-ad1")
+    # committed next (after at most the one transaction already being written), ahead of the storm puts waiting
+    assert len(order) == 41 and issued[0] < 35 and place <= issued[0] + 1, (issued, order)
+
+
 def test_a_returning_endpoint_gets_its_whole_backlog_soon_after_a_refused_round(tmp_path, db_url, sessions) -> None:
     # the reported bug: in_flight 8, the endpoint refusing; the 8 POSTs in flight failing together counted as 8
     # failures, backing the User off 2**7 times the base (minutes with the defaults) after a single refused round:

@@ -137,6 +137,7 @@ class Northbound:
         self._batch = batch
         self._space = asyncio.Semaphore(max_pending)
         self._writes: deque[_Write] = deque()
+        self._urgent: deque[_Write] = deque()  # puts of the highest class only: written before the others
         self._write_wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -232,7 +233,14 @@ class Northbound:
         if not rows:
             return
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        await self._queue(_Write(rows=rows, items=fresh, done=done))
+        if all(self.traffic.rank(item.priority) == 0 for item in fresh):
+            # the highest class (power outage alerts) never waits behind a storm's puts: its own lane, written
+            # first and not held by the back-pressure places the others wait for
+            self._urgent.append(_Write(rows=rows, items=fresh, done=done, counted=False))
+            self._idle.clear()
+            self._write_wake.set()
+        else:
+            await self._queue(_Write(rows=rows, items=fresh, done=done))
         await done
 
     def backlog(self) -> dict[str, dict[str, int]]:
@@ -256,14 +264,18 @@ class Northbound:
         while True:
             await self._write_wake.wait()
             self._write_wake.clear()
-            while self._writes or self._delivered_updates:
+            while self._urgent or self._writes or self._delivered_updates:
                 if self._delivered_updates:  # every delivery so far in one write (no back-pressure place)
                     self._writes.append(_Write(updates=self._delivered_updates, counted=False))
                     self._delivered_updates = []
-                writes, size = [], 0
-                for write in self._writes:
-                    writes.append(write)
-                    size += len(write.rows or ()) + len(write.updates or ())
+                writes, size, urgent = [], 0, 0
+                for lane in (self._urgent, self._writes):  # the urgent lane first
+                    for write in lane:
+                        writes.append(write)
+                        urgent += lane is self._urgent
+                        size += len(write.rows or ()) + len(write.updates or ())
+                        if size >= self._batch:
+                            break
                     if size >= self._batch:
                         break
                 try:
@@ -272,8 +284,8 @@ class Northbound:
                     log.exception("writing %d northbound operations failed; retrying", size)
                     await asyncio.sleep(1.0)
                     continue
-                for write in writes:
-                    self._writes.popleft()
+                for n, write in enumerate(writes):  # both lanes only grow at their right ends meanwhile
+                    (self._urgent if n < urgent else self._writes).popleft()
                     if write.counted:
                         self._space.release()
                     for item in write.new:  # committed: now it may be sent
