@@ -204,6 +204,10 @@ class Settings(BaseSettings):
                                         "responses) in flight at once across all Users.")
     northbound_sweep_seconds: float = Field(default=30.0, gt=0, description="How often undelivered northbound "
                                             "messages past their expiry are marked expired.")
+    northbound_retry_max_seconds: float = Field(default=10.0, gt=0, description="Longest a User's delivery "
+                                                "back-off lasts in the Northbound (when its endpoint fails), if "
+                                                "delivery_retry_max_seconds is not shorter: after the endpoint comes "
+                                                "back its backlog starts going out at most this long later.")
 
     @field_validator("cpl_signer_fingerprints")
     @classmethod

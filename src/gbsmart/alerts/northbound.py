@@ -11,10 +11,19 @@ User can be sent now, and within a class serves the Users round-robin (one messa
 costs one: deficit round-robin with equal costs). A User can be sent to when it has an endpoint, fewer than its
 ``in_flight`` POSTs open, a token in its bucket (``messages_per_second``, ``burst``) and is not backing off. A
 failed POST (connection refused, timeout, non-2xx) puts the message back at the head of its class and backs the
-whole User off (``delivery_retry_base_seconds`` doubled per failure, capped at ``delivery_retry_max_seconds``);
-then one message probes the endpoint at a time until one is taken. So a down or slow User holds at most its own
+whole User off (``delivery_retry_base_seconds`` doubled per failed round, capped at the smaller of
+``delivery_retry_max_seconds`` and ``northbound_retry_max_seconds``); then one message probes the endpoint at a
+time until one is taken. A round is one back-off: the other POSTs that were in flight when it began fail alike
+and go back to their queues without backing the User off further (counting each of them as a failure of its own
+backed a User with ``in_flight`` 8 off for 2**7 seconds after a single refused round: its backlog then waited
+minutes after the endpoint returned). So a down or slow User holds at most its own
 ``in_flight`` POSTs (each bounded by ``delivery_timeout_seconds``) and never slows another User, and when it
 returns its backlog goes out highest class first, within its capacity.
+
+HTTP: one aiohttp ``ClientSession`` per User and endpoint URL, a keep-alive pool of at most the User's ``in_flight``
+connections, connect and read timeouts of ``delivery_timeout_seconds`` (docs/decisions/0027-northbound-dispatcher.md:
+httpx's AsyncClient cost about 1 ms of CPU a POST).
+Deliveries are committed in batches: each 2xx adds its ``delivered_at`` to a list the writer takes whole.
 
 Rendering: a message without ``body`` is rendered by its kind's renderer when it is sent (not before: most of a
 storm's messages may never need their bytes if they expire); the body is not written back, so a message sent
@@ -30,11 +39,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import json
 import logging
 import re
-import sys
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -42,7 +49,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
+import aiohttp
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -54,11 +61,6 @@ from gbsmart.models.alerts import NorthboundMessage
 from gbsmart.models.delivery import GatewayEndpoint
 
 log = logging.getLogger("gbsmart.alerts.northbound")
-
-if importlib.util.find_spec("sniffio") is None:
-    # httpcore imports sniffio on every request and, when it is not installed, searches sys.path each time (most of
-    # a POST's CPU here); None in sys.modules makes that import fail at once, as it would anyway
-    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 _USER = re.compile(r"[0-9A-F]{2}(-[0-9A-F]{2}){7}")
 
@@ -96,7 +98,8 @@ class _User:
     tokens: float
     refilled: float
     in_flight: int = 0
-    failures: int = 0
+    failures: int = 0  # failed rounds in a row (0: not backing off)
+    round: int = 0  # bumped when a back-off begins: a POST sent before it failing does not back off again
     blocked_until: float = 0.0
     noted_no_endpoint: bool = False
     delivered_times: deque[float] = field(default_factory=deque)
@@ -120,7 +123,7 @@ class Northbound:
     """See the module docstring."""
 
     def __init__(self, sessions: sessionmaker[Session], settings: Settings, clock: Clock, *,
-                 renderers: Mapping[OutboundKind, Renderer], transport: httpx.AsyncBaseTransport | None = None,
+                 renderers: Mapping[OutboundKind, Renderer],
                  on_delivered: Callable[[Outbound, datetime], None] | None = None, traffic: Traffic | None = None,
                  on_failed: Callable[[Outbound, int, str], None] | None = None,
                  batch: int = 1000, max_pending: int = 20_000) -> None:
@@ -129,7 +132,6 @@ class Northbound:
         self._clock = clock
         self.traffic = traffic or load_traffic(settings)
         self._renderers = dict(renderers)
-        self._transport = transport
         self._on_delivered = on_delivered
         self._on_failed = on_failed  # (message, attempts, error): a failed POST, or no endpoint when it is queued
         self._batch = batch
@@ -148,7 +150,13 @@ class Northbound:
         self._slots = 0
         self._inflight: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
-        self._http: httpx.AsyncClient | None = None
+        self._http: dict[tuple[str, str], aiohttp.ClientSession] = {}  # (User, URL) -> its keep-alive pool
+        # connecting, and each wait for the answer's bytes, bounded by the timeout (as httpx's timeout was): a hung
+        # endpoint fails after it; a total bound would also fail POSTs only slow because the machine is loaded
+        timeout = settings.delivery_timeout_seconds
+        self._timeout = aiohttp.ClientTimeout(total=None, connect=timeout, sock_connect=timeout, sock_read=timeout)
+        self._closing: set[asyncio.Task[None]] = set()  # pools of changed endpoints being closed
+        self._delivered_updates: list[tuple[str, dict[str, Any]]] = []  # taken whole by the writer
         self.delivered = 0
         self.failed_attempts = 0
         self.expired = 0
@@ -158,8 +166,6 @@ class Northbound:
 
     async def start(self) -> int:
         """Read the endpoints and every message neither delivered nor expired, and start sending; how many."""
-        self._http = httpx.AsyncClient(timeout=self._settings.delivery_timeout_seconds, transport=self._transport,
-                                       limits=httpx.Limits(max_connections=None, max_keepalive_connections=200))
         self._endpoints = await asyncio.to_thread(self._read_endpoints)
         kept = await asyncio.to_thread(self._read_pending)
         for item, attempts in kept:
@@ -187,8 +193,11 @@ class Northbound:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._tasks[0]
         self._tasks = []
-        if self._http is not None:
-            await self._http.aclose()
+        clients, self._http = list(self._http.values()), {}
+        for client in clients:
+            await client.close()
+        for task in list(self._closing):
+            await task
 
     async def flush(self) -> None:
         """Wait until every queued write is committed."""
@@ -255,7 +264,10 @@ class Northbound:
         while True:
             await self._write_wake.wait()
             self._write_wake.clear()
-            while self._urgent or self._writes:
+            while self._urgent or self._writes or self._delivered_updates:
+                if self._delivered_updates:  # every delivery so far in one write (no back-pressure place)
+                    self._writes.append(_Write(updates=self._delivered_updates, counted=False))
+                    self._delivered_updates = []
                 writes, size, urgent = [], 0, 0
                 for lane in (self._urgent, self._writes):  # the urgent lane first
                     for write in lane:
@@ -421,7 +433,7 @@ class Northbound:
                 user.tokens -= 1.0
                 user.in_flight += 1
                 self._slots += 1
-                task = loop.create_task(self._attempt(user, item, attempts))
+                task = loop.create_task(self._attempt(user, item, attempts, user.round))
                 self._inflight.add(task)
                 task.add_done_callback(self._inflight.discard)
             timeout = None if self._slots >= self._settings.northbound_concurrency else self._wait_time(now)
@@ -430,37 +442,51 @@ class Northbound:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
-    async def _attempt(self, user: _User, item: Outbound, attempts: int) -> None:
+    async def _attempt(self, user: _User, item: Outbound, attempts: int, round_: int) -> None:
         try:
-            await self._send(user, item, attempts)
+            await self._send(user, item, attempts, round_)
         except asyncio.CancelledError:
             self._enqueue(item, attempts, front=True)  # closing: it stays undelivered in the table too
             raise
         except Exception as exc:  # a bug or a renderer's failure must not lose the message: back off, retry
             log.exception("sending %s failed", item.message_id)
             self._failed(user, item, attempts + 1, f"the message could not be sent ({type(exc).__name__}: "
-                                                   f"{str(exc)[:200]})")
+                                                   f"{str(exc)[:200]})", round_)
         finally:
             user.in_flight -= 1
             self._slots -= 1
             self._wake.set()
 
-    async def _send(self, user: _User, item: Outbound, attempts: int) -> None:
-        assert self._http is not None
+    def _client(self, user: _User, url: str) -> aiohttp.ClientSession:
+        client = self._http.get((user.user_id, url))
+        if client is None or client.closed:
+            # a keep-alive pool per endpoint, at most the User's in_flight connections (its cap is enforced by
+            # the dispatcher too); no cookies, no decompression: an endpoint's answer is only its status
+            connector = aiohttp.TCPConnector(limit=max(1, user.capacity.in_flight), limit_per_host=0,
+                                             keepalive_timeout=30.0)
+            client = aiohttp.ClientSession(connector=connector, timeout=self._timeout, auto_decompress=False,
+                                           cookie_jar=aiohttp.DummyCookieJar(), skip_auto_headers=("User-Agent",))
+            self._http[(user.user_id, url)] = client
+        return client
+
+    async def _send(self, user: _User, item: Outbound, attempts: int, round_: int = -1) -> None:
         url = self._endpoints.get(user.user_id)
         if url is None:  # the endpoint was removed while this was chosen
             self._enqueue(item, attempts, front=True)
             return
         body = item.body if item.body is not None else self._renderers[item.kind](item)
         try:
-            answer = await self._http.post(url, content=body, headers={
-                "content-type": "application/xml", "x-duis-response-id": item.message_id})
-            error = "" if 200 <= answer.status_code < 300 else \
-                f"the endpoint {url} answered HTTP {answer.status_code}: it must answer 2xx to take a message"
-        except httpx.HTTPError as exc:
-            error = f"the endpoint {url} could not be reached ({type(exc).__name__}: {str(exc)[:200]})"
+            async with self._client(user, url).post(url, data=body, headers={
+                    "content-type": "application/xml", "x-duis-response-id": item.message_id}) as answer:
+                status = answer.status
+                await answer.read()  # the whole answer read: the connection goes back to the pool
+            error = "" if 200 <= status < 300 else \
+                f"the endpoint {url} answered HTTP {status}: it must answer 2xx to take a message"
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            reason = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {str(exc)[:200]}"
+            error = f"the endpoint {url} could not be reached ({reason})"
         if error:
-            self._failed(user, item, attempts + 1, error)
+            self._failed(user, item, attempts + 1, error, round_)
             return
         now = self._clock.now()
         user.failures = 0
@@ -472,8 +498,10 @@ class Northbound:
         if item.deadline_at is not None and now > item.deadline_at:
             self.late += 1
         self._known.discard(item.message_id)
-        await self._queue(_Write(updates=[(item.message_id, {
-            "delivered_at": now, "attempts": attempts + 1, "last_error": "", "next_attempt_at": None})]))
+        self._delivered_updates.append((item.message_id, {
+            "delivered_at": now, "attempts": attempts + 1, "last_error": "", "next_attempt_at": None}))
+        self._idle.clear()
+        self._write_wake.set()
         if self._on_delivered is not None:
             try:
                 self._on_delivered(item, now)
@@ -491,16 +519,20 @@ class Northbound:
             except Exception:
                 log.exception("the on_failed hook failed for %s", item.message_id)
 
-    def _failed(self, user: _User, item: Outbound, attempts: int, error: str) -> None:
+    def _failed(self, user: _User, item: Outbound, attempts: int, error: str, round_: int = -1) -> None:
         self._call_failed(item, attempts, error)
         self.failed_attempts += 1
-        user.failures += 1
-        wait = min(self._settings.delivery_retry_max_seconds,
-                   self._settings.delivery_retry_base_seconds * 2 ** min(user.failures - 1, 30))
-        user.blocked_until = max(user.blocked_until, time.monotonic() + wait)
+        now = time.monotonic()
+        if round_ == user.round or round_ < 0:  # the first failure of this round: back the User off (once)
+            user.round += 1
+            user.failures += 1
+            cap = min(self._settings.delivery_retry_max_seconds, self._settings.northbound_retry_max_seconds)
+            wait = min(cap, self._settings.delivery_retry_base_seconds * 2 ** min(user.failures - 1, 30))
+            user.blocked_until = now + wait
+        # else: sent before this round's back-off began and failing alike: it waits for the same probe
         self._enqueue(item, attempts, front=True)  # its place at the head of its class: order is kept
         values = {"attempts": attempts, "last_error": error,
-                  "next_attempt_at": self._clock.now() + timedelta(seconds=wait)}
+                  "next_attempt_at": self._clock.now() + timedelta(seconds=max(0.0, user.blocked_until - now))}
         # no back-pressure here (it runs in the dispatcher's path): the write does not hold a place
         self._writes.append(_Write(updates=[(item.message_id, values)], counted=False))
         self._idle.clear()
@@ -521,8 +553,16 @@ class Northbound:
         for user_id, url in endpoints.items():
             if self._endpoints.get(user_id) != url and user_id in self._users:
                 self._users[user_id].failures = 0
+                self._users[user_id].round += 1
                 self._users[user_id].blocked_until = 0.0
+        gone = set(self._endpoints.items()) - set(endpoints.items())
         self._endpoints = dict(endpoints)
+        for key in gone:  # a changed or removed endpoint's pool (POSTs in it end as failures, retried)
+            client = self._http.pop(key, None)
+            if client is not None:
+                task = asyncio.get_running_loop().create_task(client.close())
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
         self._wake.set()
 
     async def _sweep_forever(self) -> None:
