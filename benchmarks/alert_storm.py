@@ -356,11 +356,11 @@ def main() -> None:
     parser.add_argument("--hubs", type=int, default=0, help="Communications Hubs losing power in each phase "
                         "(default 10,000; quick 1,000)")
     parser.add_argument("--outage-at", type=float, default=0, help="seconds into each phase's storm the power "
-                        "goes (default 60; quick 3)")
+                        "goes (default 60; quick 2)")
     parser.add_argument("--wait-seconds", type=float, default=0, help="the power outage rule's wait (default 180, "
                         "the rule's; quick 6: then the gateway is started with it shortened, and the output says so)")
     parser.add_argument("--down-seconds", type=float, default=0, help="the Network Operator's endpoint down in "
-                        "phase 2, from the power loss (default 600; quick 10; more than the wait)")
+                        "phase 2, from the power loss (default 600; quick 8; more than the wait)")
     parser.add_argument("--grace", type=float, default=0, help="seconds past a deadline to keep collecting "
                         "(default 30; quick 5)")
     parser.add_argument("--collect-seconds", type=float, default=0, help="how long after the wait's end (phase 1) "
@@ -386,9 +386,9 @@ def main() -> None:
     args.rate = args.rate or (2_000 if quick else 6_000)
     args.seconds = args.seconds or (12 if quick else 300)
     args.hubs = args.hubs or (1_000 if quick else 10_000)
-    args.outage_at = args.outage_at or (3 if quick else 60)
+    args.outage_at = args.outage_at or (2 if quick else 60)
     args.wait_seconds = args.wait_seconds or (6 if quick else DEFAULT_WAIT_S)
-    args.down_seconds = args.down_seconds or (10 if quick else 600)
+    args.down_seconds = args.down_seconds or (8 if quick else 600)
     args.grace = args.grace or (5 if quick else 30)
     args.throttle_window = args.throttle_window or (10 if quick else 60)
     args.openssl_seconds = args.openssl_seconds or (1 if quick else 3)
