@@ -439,8 +439,11 @@ class Northbound:
             timeout = None if self._slots >= self._settings.northbound_concurrency else self._wait_time(now)
             if timeout is not None:
                 timeout = max(timeout, 0.001)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that arrives as its
+            # timeout expires, and close() then waits for this task for ever (seen in CI)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
 
     async def _attempt(self, user: _User, item: Outbound, attempts: int, round_: int) -> None:
         try:

@@ -409,8 +409,9 @@ class Delivery:
             timeout = None  # ready work and all slots busy: a finished attempt wakes us
             if not self._ring and self._waiting:
                 timeout = max(0.0, self._waiting[0].due - loop.time())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            with contextlib.suppress(TimeoutError):  # asyncio.timeout: a cancel is never swallowed (3.11 wait_for)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
 
     async def _attempt(self, item: _Item) -> None:
         try:

@@ -132,8 +132,9 @@ class DeviceSimulator:
             wait = self._heap[0].due - loop.time()
             if wait > 0:
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), wait)
+                with contextlib.suppress(TimeoutError):  # asyncio.timeout: a cancel is never swallowed
+                    async with asyncio.timeout(wait):
+                        await self._wake.wait()
                 continue
             job = heapq.heappop(self._heap)
             self._space.release()
