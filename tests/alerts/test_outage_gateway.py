@@ -49,8 +49,7 @@ def test_the_gateway_runs_the_tracker_on_its_northbound_with_premises_from_its_i
                 (row,) = s.scalars(select(NorthboundMessage).where(NorthboundMessage.code == "AD1")).all()
             assert row.user_id == BOXED_NETWORK_OPERATOR
             item = SimpleNamespace(message_id=row.message_id)
-            hooks = getattr(gateway, "northbound_hooks", None)    # the Northbound's on_delivered, either way
-            for hook in (hooks if isinstance(hooks, list) else [gateway.delivery_hooks]):
+            for hook in gateway.northbound_hooks:    # what the Northbound's on_delivered calls
                 hook(item, clock.now())
             await gateway.outage.flush()
             assert gateway.outage.pending() == {"reported": 1, "awaiting_delivery": 0}

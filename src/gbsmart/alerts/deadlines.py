@@ -1,5 +1,6 @@
-"""What the outage tracker and the DCC Alert sources share: building northbound items, fanning out the Northbound's
-``on_delivered`` callback, and saying in plain English why a deadline was missed (``alert_deadline_breaches``).
+"""What the outage tracker and the DCC Alert sources share: building northbound items and saying in plain English
+why a deadline was missed (``alert_deadline_breaches``). The gateway fans the Northbound's ``on_delivered`` out to
+their listeners (``Gateway.northbound_hooks``).
 
 ``make_outbound`` builds the Northbound's item (``alerts.northbound.Outbound``).
 """
@@ -7,7 +8,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -38,26 +39,6 @@ def iso(at: datetime) -> str:
     moment = utc(at)
     assert moment is not None
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-class DeliveryHooks:
-    """One ``on_delivered`` for the Northbound that calls every listener added (tracker, DCC Alert sources).
-
-    The Northbound takes one callback when it is made, before the tracker that puts on it exists: give it this,
-    then ``add`` each listener. A listener that raises is logged; the others still run."""
-
-    def __init__(self) -> None:
-        self._listeners: list[Callable[[Any, datetime], None]] = []
-
-    def add(self, listener: Callable[[Any, datetime], None]) -> None:
-        self._listeners.append(listener)
-
-    def __call__(self, item: Any, delivered_at: datetime) -> None:
-        for listener in self._listeners:
-            try:
-                listener(item, delivered_at)
-            except Exception:
-                log.exception("an on_delivered listener failed for %s", getattr(item, "message_id", item))
 
 
 def late_cause(session: Session, message_id: str, user_id: str, due_at: datetime,

@@ -234,8 +234,11 @@ class Gateway:
     def _northbound_delivered(self, item: Outbound, at: datetime) -> None:
         if item.kind is OutboundKind.RESPONSE and self.responses is not None:
             self.responses.delivery.northbound_delivered(item, at)
-        for hook in self.northbound_hooks:
-            hook(item, at)
+        for hook in self.northbound_hooks:  # one listener failing must not stop the others (or the delivery)
+            try:
+                hook(item, at)
+            except Exception:
+                log.exception("an on_delivered listener failed for %s", item.message_id)
 
     def _northbound_failed(self, item: Outbound, attempts: int, error: str) -> None:
         if item.kind is OutboundKind.RESPONSE and self.responses is not None:
