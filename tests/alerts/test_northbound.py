@@ -158,7 +158,7 @@ def test_a_down_user_gets_its_backlog_by_class_when_it_returns(tmp_path, db_url,
 
     async def main() -> None:
         nb = Northbound(sessions, _settings(tmp_path, db_url, "[capacity]\nmessages_per_second = 1000\n"
-                                            "in_flight = 2\n"), FixedClock(T0), renderers={})
+                                            "in_flight = 1\n"), FixedClock(T0), renderers={})
         await nb.start()
         await nb.put([_msg(i, A, ("bulk", "on_demand", "prepayment", "power_outage")[i % 4]) for i in range(20)])
         await _until(lambda: nb.failed_attempts >= 3)  # refused, backed off, probed again
@@ -172,9 +172,10 @@ def test_a_down_user_gets_its_backlog_by_class_when_it_returns(tmp_path, db_url,
         back.stop()
     ranks = [("power_outage", "prepayment", "on_demand", "bulk").index(
         ("bulk", "on_demand", "prepayment", "power_outage")[int(g.message_id.split("-")[-1]) % 4]) for g in back.got]
-    # in_flight 2: two POSTs may finish in either order, so allow a swap of neighbours, never more
-    assert all(ranks[i] <= ranks[i + 2] for i in range(len(ranks) - 2)), ranks
-    assert ranks[:4].count(0) >= 3 and ranks[-4:].count(3) >= 3
+    # in_flight 1, so the order the endpoint saw is the order they were sent: strictly by class. (With two in
+    # flight the endpoint's threads may record a message several places late under load: seen in CI.)
+    assert ranks == sorted(ranks), ranks
+    assert ranks == [0] * 5 + [1] * 5 + [2] * 5 + [3] * 5
     rows = _rows(sessions)
     assert all(r.delivered_at is not None for r in rows)
     assert max(r.attempts for r in rows) >= 2 and any("could not be reached" in r.last_error or r.attempts > 1

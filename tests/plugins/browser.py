@@ -5,7 +5,7 @@ Fixtures:
 * ``chromium_path`` (session) - the Chromium executable: ``$GBSMART_CHROMIUM``, ``/usr/bin/chromium`` or
   ``chromium`` on PATH.  Playwright's own browser downloads are never used.
 * ``browser`` (session) - a headless ``playwright.sync_api.Browser``.
-* ``page`` (function) - a ``Page`` in a fresh browser context (10 s default timeout); when the test
+* ``page`` (function) - a ``Page`` in a fresh browser context (30 s default timeout; 15 s for ``expect``); when the test
   fails, a screenshot and the page's HTML are saved under ``test-artifacts/``.
 * ``new_page`` (function) - factory for more pages, each in its own context (e.g. two users at once):
   ``new_page(**context_kwargs) -> Page``; same timeout and failure screenshots.
@@ -41,7 +41,11 @@ if TYPE_CHECKING:
 ENV_CHROMIUM = "GBSMART_CHROMIUM"
 ENV_SKIP = "GBSMART_TEST_SKIP_BROWSER"
 ENV_ARTIFACTS = "GBSMART_TEST_ARTIFACTS"
-DEFAULT_TIMEOUT_MS = 10_000
+#: generous, because it is only ever waited out when something is wrong: a CI run with both workers busy saw a
+#: sign-in's navigation take over 10 s (a password hash, then the page, on a loaded 2-core machine)
+DEFAULT_TIMEOUT_MS = 30_000
+#: ``expect(...)`` assertions retry until this (Playwright's own default is 5 s)
+EXPECT_TIMEOUT_MS = 15_000
 
 #: Debian's Chromium in a container with no network but the loopback: no sandbox (we run as root),
 #: no GPU, and none of the background traffic it would otherwise retry endlessly.
@@ -90,8 +94,9 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="session")
 def browser(chromium_path: str) -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     playwright = sync_playwright().start()
     try:
         chromium = playwright.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
