@@ -270,6 +270,18 @@ def outage_rule_file(work: Path, wait_seconds: float) -> Path | None:
     return path
 
 
+def _catalogue_window() -> float:
+    """The packaged catalogue's throttle window (seconds)."""
+    import tomllib
+
+    from gbsmart.alerts.catalogue import PACKAGED_CATALOGUE
+
+    return float(tomllib.loads(PACKAGED_CATALOGUE.read_text())["throttle"]["window_seconds"])
+
+
+CATALOGUE_WINDOW_S = _catalogue_window()
+
+
 def catalogue_file(work: Path, window_seconds: float) -> Path | None:
     """A copy of the packaged alert catalogue (``alerts/catalogue.toml``) with the throttle window changed: the
     packaged hour is longer than a run, so no throttle summary would reach an endpoint during it."""
@@ -367,8 +379,8 @@ def main() -> None:
                         "or the return (phase 2) to keep collecting AD1s at most (default the deadline + --grace; "
                         "an AD1 arriving later counts as lost)")
     parser.add_argument("--throttle-window", type=float, default=0, help="the throttle window for the run, "
-                        "through a copy of the catalogue (default 60 s; quick 10 s: the packaged 3,600 s is longer "
-                        "than a run, so no summary would arrive; the output says so)")
+                        "through a copy of the catalogue (default: the catalogue's own, 3,600 s as packaged, so no "
+                        "summary arrives within a run; quick 10 s, so summaries do arrive; the output says which)")
     parser.add_argument("--suppliers", type=int, default=4, help="Import Suppliers, each a User (default 4)")
     parser.add_argument("--mix", default="8F3E=0.7,8F12=0.3", help="the storm's codes and shares "
                         "(default 8F3E=0.7,8F12=0.3: 8F3E from the meters, 8F12 from the hubs)")
@@ -390,7 +402,7 @@ def main() -> None:
     args.wait_seconds = args.wait_seconds or (6 if quick else DEFAULT_WAIT_S)
     args.down_seconds = args.down_seconds or (8 if quick else 600)
     args.grace = args.grace or (5 if quick else 30)
-    args.throttle_window = args.throttle_window or (10 if quick else 60)
+    args.throttle_window = args.throttle_window or (10 if quick else 0)  # 0: the catalogue's own window
     args.openssl_seconds = args.openssl_seconds or (1 if quick else 3)
     if args.down_seconds <= args.wait_seconds:
         raise SystemExit(f"--down-seconds ({args.down_seconds:g}) must be more than the wait ({args.wait_seconds:g}"
@@ -411,7 +423,8 @@ def main() -> None:
         figures: dict[str, Any] = {"hubs_per_phase": args.hubs, "rate_asked": args.rate, "sink": args.sink,
                                    "wait_s": args.wait_seconds, "wait_shortened": args.wait_seconds != DEFAULT_WAIT_S,
                                    "deadline_s": DEADLINE_S, "dataset_seconds": data.seconds, "quick": quick,
-                                   "throttle_window_s": args.throttle_window, "throttle_window_shortened": True}
+                                   "throttle_window_s": args.throttle_window or CATALOGUE_WINDOW_S,
+                                   "throttle_window_shortened": args.throttle_window not in (0, CATALOGUE_WINDOW_S)}
         note(f"dataset built in {data.seconds} s; measuring the ceilings")
         ceiling = ceilings(fleet, 2 if quick else 5, args.openssl_seconds)
         scenario = Scenario(args, work)
@@ -473,8 +486,10 @@ def report(f: dict[str, Any]) -> None:
     table.add_row("alert API: POSTs / 429 (intake full, paced) / slowest answer", "prompt",
                   f"{f.get('api_posts', '-')} / {f.get('api_429_answers', '-')} / "
                   f"{f.get('api_slowest_answer_s', '-')} s")
-    table.add_row(f"device alerts received, throttle summaries (alerts counted; window {f['throttle_window_s']:g} s, "
-                  "SHORTENED from the catalogue's 3,600 s)", "",
+    shortened = f", SHORTENED from the catalogue's {CATALOGUE_WINDOW_S:,.0f} s" if f["throttle_window_shortened"] \
+        else ", the catalogue's"
+    table.add_row(f"device alerts received, throttle summaries (alerts counted; window {f['throttle_window_s']:g} s"
+                  f"{shortened})", "",
                   f"{f['storm_device_alerts_received']:,}, {f['storm_throttle_summaries']:,} "
                   f"({f['storm_throttled_alerts_counted']:,})")
     table.add_row("schema-checked sample invalid / garbage", "0", f"{f['storm_schema_invalid']} of "

@@ -7,12 +7,14 @@ import base64
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from gbsmart.alerts import messages
 from gbsmart.alerts.enums import OutboundKind
 from gbsmart.gateway.duis import DuisRequest, RequestId
-from gbsmart.gateway.errors import SchemaInvalid, SignatureMismatch
+from gbsmart.gateway.errors import SchemaInvalid, SignatureMismatch, UnknownSigningCertificate
 from gbsmart.gateway.fastsig import sign, verify_request
 from gbsmart.gateway.keystore import Keystore
 from gbsmart.gateway.store import make_test_signer
@@ -57,10 +59,15 @@ PAYLOADS = {
 }
 
 
-def _render(dcc, name: str) -> bytes:
+def _renderers(dcc, *, shapes: bool = True) -> dict:
+    """As the gateway makes them (``shapes``: the common alerts from their signed shapes), or trees only."""
     key, cert, _ = dcc
+    return messages.renderers(lambda root: sign(root, key, cert), signing=(lambda: (key, cert)) if shapes else None)
+
+
+def _render(dcc, name: str, *, shapes: bool = True) -> bytes:
     kind, payload = PAYLOADS[name]
-    return messages.renderers(lambda root: sign(root, key, cert))[kind](Item(payload, message_id=f"m-{name}"))
+    return _renderers(dcc, shapes=shapes)[kind](Item(payload, message_id=f"m-{name}"))
 
 
 def _verify(body: bytes, store: Keystore) -> None:
@@ -68,9 +75,10 @@ def _verify(body: bytes, store: Keystore) -> None:
     verify_request(DuisRequest(RequestId(DCC, DEVICE, 1), 0, "", "", "Body", "5.4", root), store)
 
 
+@pytest.mark.parametrize("shapes", [True, False], ids=["signed-shapes", "trees"])
 @pytest.mark.parametrize("name", sorted(PAYLOADS))
-def test_every_payload_shape_renders_a_signed_message_the_schema_accepts(dcc, name):
-    body = _render(dcc, name)
+def test_every_payload_shape_renders_a_signed_message_the_schema_accepts(dcc, name, shapes):
+    body = _render(dcc, name, shapes=shapes)
     root = parse_xml(body)
     duis_schema().validate(root)  # the signed message, as the User receives it
     _verify(body, dcc[2])
@@ -130,3 +138,66 @@ def test_the_dcc_parser_reads_the_alerts(dcc, duis_parser, tmp_path):
     assert all(line["ok"] for line in parsed.values()), parsed
     assert "8F3E" in str(parsed["device_alert.xml"]["duis"]).upper()
     assert "AD1" in str(parsed["power_outage.xml"]["duis"])
+
+
+# ---------------------------------------------------------------- the signed shapes against the trees
+
+
+def _without_signature_value(body: bytes) -> bytes:
+    start = body.index(b"<ds:SignatureValue>") + len(b"<ds:SignatureValue>")
+    return body[:start] + body[body.index(b"</ds:SignatureValue>"):]
+
+
+PLAIN = st.text(alphabet="0123456789ABCDEF-", min_size=1, max_size=23)
+
+
+@settings(max_examples=150, deadline=None)
+@given(device=PLAIN, code=st.text(alphabet="0123456789abcdefABCDEF", min_size=1, max_size=4).filter(
+           lambda c: len(c) % 2 == 0),
+       at=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31), timezones=st.just(UTC)),
+       gbcs=st.binary(max_size=40), throttled=st.one_of(st.none(), st.tuples(st.integers(0, 2**62),
+                                                                           st.integers(0, 2**31))),
+       message_id=st.text(min_size=1, max_size=30), recipient=PLAIN)
+def test_a_device_alert_from_its_shape_is_the_trees_message_byte_for_byte_but_the_ecdsa_value(
+        dcc, device, code, at, gbcs, throttled, message_id, recipient):
+    payload = {"device_id": device, "code": code, "at": at.isoformat(),
+               "gbcs_payload_b64": base64.b64encode(gbcs).decode()}
+    if throttled is not None:
+        payload["throttled_sequence_id"], payload["throttled_count"] = throttled
+    item = Item(payload, message_id=message_id, user_id=recipient)
+    fast = _renderers(dcc)[OutboundKind.DEVICE_ALERT](item)
+    slow = _renderers(dcc, shapes=False)[OutboundKind.DEVICE_ALERT](item)
+    assert _without_signature_value(fast) == _without_signature_value(slow)
+    _verify(fast, dcc[2])
+
+
+@settings(max_examples=100, deadline=None)
+@given(hub=PLAIN, mpxn=st.text(st.characters(exclude_categories=("Cc", "Cs")), min_size=1, max_size=20),
+       start=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31), timezones=st.just(UTC)),
+       message_id=st.text(min_size=1, max_size=30))
+def test_an_ad1_from_its_shape_is_the_trees_message_and_any_text_that_is_not_plain_goes_the_tree_way(
+        dcc, hub, mpxn, start, message_id):
+    payload = {"code": "AD1", "at": AT.isoformat(), "device_id": hub,
+               "power_outage": {"comms_hub_id": hub, "start": start.isoformat(), "mpxn": mpxn}}
+    item = Item(payload, message_id=message_id, user_id=SUPPLIER)
+    fast = _renderers(dcc)[OutboundKind.DCC_ALERT](item)  # an MPxN with "&", "<" or a space: the tree's way
+    slow = _renderers(dcc, shapes=False)[OutboundKind.DCC_ALERT](item)
+    assert _without_signature_value(fast) == _without_signature_value(slow)
+    _verify(fast, dcc[2])
+
+
+def test_a_new_signing_certificate_is_used_from_the_next_message(dcc):
+    key, cert, store = dcc
+    new_key, new_cert = make_test_signer(DCC, AT)
+    signer = [(key, cert)]
+    renderers = messages.renderers(lambda root: sign(root, *signer[0]), signing=lambda: signer[0])
+    render = renderers[OutboundKind.DEVICE_ALERT]
+    _, payload = PAYLOADS["device_alert"]
+    _verify(render(Item(payload)), store)
+    signer[0] = (new_key, new_cert)
+    rotated = render(Item(payload))
+    with pytest.raises(UnknownSigningCertificate):
+        _verify(rotated, store)  # it names the new certificate, which the old keystore does not hold
+    again = Keystore()
+    again.add(DCC, new_cert)
+    _verify(rotated, again)

@@ -23,9 +23,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 
 from gbsmart.alerts.enums import OutboundKind
+from gbsmart.gateway.fastsig import SignedShape
 from gbsmart.gateway.xml import SUG_NS
 
 _NSMAP = {"sr": SUG_NS}
@@ -152,18 +155,33 @@ def _time(payload: dict[str, Any], name: str, where: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def device_alert_from(payload: dict[str, Any], recipient: str, message_id: str) -> etree._Element:
-    """The unsigned Device Alert a stored ``device_alert`` payload describes."""
+def _device_alert_fields(payload: dict[str, Any], recipient: str, message_id: str) -> dict[str, Any]:
+    """A stored ``device_alert`` payload checked and read: ``device_alert``'s arguments."""
     device_id = str(_field(payload, "device_id", "device_alert"))
     raw = payload.get("gbcs_payload_b64") or ""
     try:
         gbcs = base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError):
         raise ValueError("the device_alert payload's gbcs_payload_b64 is not base64") from None
-    return device_alert(device_id, str(_field(payload, "code", "device_alert")), _time(payload, "at", "device_alert"),
-                        payload=gbcs, throttled_sequence_id=payload.get("throttled_sequence_id"),
-                        throttled_count=payload.get("throttled_count"),
-                        response_id=response_id(device_id, recipient, message_id))
+    return {"device_id": device_id, "code": str(_field(payload, "code", "device_alert")),
+            "at": _time(payload, "at", "device_alert"), "payload": gbcs,
+            "throttled_sequence_id": payload.get("throttled_sequence_id"),
+            "throttled_count": payload.get("throttled_count"),
+            "response_id": response_id(device_id, recipient, message_id)}
+
+
+def device_alert_from(payload: dict[str, Any], recipient: str, message_id: str) -> etree._Element:
+    """The unsigned Device Alert a stored ``device_alert`` payload describes."""
+    return device_alert(**_device_alert_fields(payload, recipient, message_id))
+
+
+def _power_outage_fields(payload: dict[str, Any], recipient: str, message_id: str,
+                         dcc_user_id: str) -> tuple[str, datetime, str, datetime, str, str]:
+    """(code, at, comms hub, start, MPxN, ResponseID) of a stored AD1 ``dcc_alert`` payload."""
+    code, at = str(_field(payload, "code", "dcc_alert")), _time(payload, "at", "dcc_alert")
+    p = payload["power_outage"]
+    return (code, at, str(_field(p, "comms_hub_id", "power_outage")), _time(p, "start", "power_outage"),
+            str(_field(p, "mpxn", "power_outage")), response_id(dcc_user_id, recipient, message_id))
 
 
 def dcc_alert_from(payload: dict[str, Any], recipient: str, message_id: str,
@@ -171,10 +189,9 @@ def dcc_alert_from(payload: dict[str, Any], recipient: str, message_id: str,
     """The unsigned DCC Alert a stored ``dcc_alert`` payload describes (one of the three shapes)."""
     code, at = str(_field(payload, "code", "dcc_alert")), _time(payload, "at", "dcc_alert")
     if "power_outage" in payload:
-        p = payload["power_outage"]
-        child = power_outage_event(str(_field(p, "comms_hub_id", "power_outage")),
-                                   _time(p, "start", "power_outage"), str(_field(p, "mpxn", "power_outage")))
-    elif "device_status_change" in payload:
+        code, at, hub, start, mpxn, rid = _power_outage_fields(payload, recipient, message_id, dcc_user_id)
+        return dcc_alert(code, at, power_outage_event(hub, start, mpxn), response_id=rid)
+    if "device_status_change" in payload:
         p = payload["device_status_change"]
         child = device_status_change(str(_field(p, "device_id", "device_status_change")),
                                      str(_field(p, "change", "device_status_change")))
@@ -189,14 +206,82 @@ def dcc_alert_from(payload: dict[str, Any], recipient: str, message_id: str,
                      response_id=response_id(dcc_user_id, recipient, message_id))
 
 
-def renderers(sign: Callable[[etree._Element], bytes], *,
-              dcc_user_id: str = DCC_USER_ID) -> dict[OutboundKind, Renderer]:
-    """The Northbound's renderers of alert payloads: each builds the message and signs it with ``sign``."""
+#: the signing key and certificate of now (the DCC's; read per message, so a rotated signer is used at once)
+Signing = Callable[[], tuple[ec.EllipticCurvePrivateKey, x509.Certificate]]
+_H, _B = f"{{{SUG_NS}}}Header/{{{SUG_NS}}}", f"{{{SUG_NS}}}Body/{{{SUG_NS}}}"
+_T0 = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+class _Shapes:
+    """The ``fastsig.SignedShape`` of each common alert, for the signer of now: a Device Alert with and without
+    a throttle summary, and the AD1 Power Outage Event (each shape made once per signing certificate)."""
+
+    def __init__(self, signing: Signing) -> None:
+        self._signing = signing
+        self._cert: x509.Certificate | None = None
+        self._shapes: dict[str, SignedShape] = {}
+
+    def get(self, name: str) -> SignedShape:
+        key, cert = self._signing()
+        if cert is not self._cert:
+            self._shapes, self._cert = {}, cert
+        shape = self._shapes.get(name)
+        if shape is None:
+            shape = self._shapes[name] = self._make(name, key, cert)
+        return shape
+
+    @staticmethod
+    def _make(name: str, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> SignedShape:
+        head = [_H + "ResponseID", _H + "ResponseDateTime"]
+        if name == "ad1":
+            event = _B + "DCCAlertMessage/" + f"{{{SUG_NS}}}DCCAlert/{{{SUG_NS}}}PowerOutageEvent/{{{SUG_NS}}}"
+            root = dcc_alert("AD1", _T0, power_outage_event("x", _T0, "1"), response_id="x")
+            return SignedShape(root, [*head, _B + f"DCCAlertMessage/{{{SUG_NS}}}DCCAlertCode",
+                                      event + "CommsHubDeviceID", event + "StartDateTime", event + "MPxN"], key, cert)
+        message = _B + f"DeviceAlertMessage/{{{SUG_NS}}}"
+        throttled = name == "device_alert_throttled"
+        root = device_alert("x", "00", _T0, payload=b"x", response_id="x",
+                            throttled_sequence_id=1 if throttled else None, throttled_count=1 if throttled else None)
+        slots = [*head, message + "AlertCode"]
+        if throttled:
+            slots += [message + "ThrottledAlertSequenceId", message + "ThrottledAlertCount"]
+        return SignedShape(root, [*slots, message + "GBCSPayload"], key, cert)
+
+
+def renderers(sign: Callable[[etree._Element], bytes], *, dcc_user_id: str = DCC_USER_ID,
+              signing: Signing | None = None) -> dict[OutboundKind, Renderer]:
+    """The Northbound's renderers of alert payloads: each builds the message and signs it with ``sign``.
+
+    With ``signing`` (the key and certificate ``sign`` uses), Device Alerts and AD1 Power Outage Events are
+    rendered from their ``fastsig.SignedShape`` instead (no tree built, no canonicalisation per message: a few
+    times less CPU through an alert storm); a message a shape cannot render goes the ordinary way."""
+    shapes = _Shapes(signing) if signing is not None else None
 
     def render_device_alert(item: Renderable) -> bytes:
+        if shapes is not None:
+            f = _device_alert_fields(item.payload, item.user_id, item.message_id)
+            bytes.fromhex(f["code"])  # as device_alert checks it
+            seq, count = f["throttled_sequence_id"], f["throttled_count"]
+            texts = [f["response_id"], _stamp(f["at"]), f["code"].upper()]
+            if seq is not None and count is not None:
+                shape, texts = shapes.get("device_alert_throttled"), [*texts, str(seq), str(count)]
+            elif seq is None and count is None:
+                shape = shapes.get("device_alert")
+            else:
+                shape = None
+            if shape is not None:
+                body = shape.render([*texts, base64.b64encode(f["payload"]).decode()])
+                if body is not None:
+                    return body
         return sign(device_alert_from(item.payload, item.user_id, item.message_id))
 
     def render_dcc_alert(item: Renderable) -> bytes:
+        if shapes is not None and "power_outage" in item.payload:
+            code, at, hub, start, mpxn, rid = _power_outage_fields(item.payload, item.user_id, item.message_id,
+                                                                   dcc_user_id)
+            body = shapes.get("ad1").render([rid, _stamp(at), code, hub, _stamp(start), mpxn])
+            if body is not None:
+                return body
         return sign(dcc_alert_from(item.payload, item.user_id, item.message_id, dcc_user_id))
 
     return {OutboundKind.DEVICE_ALERT: render_device_alert, OutboundKind.DCC_ALERT: render_dcc_alert}

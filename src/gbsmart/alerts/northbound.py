@@ -299,6 +299,7 @@ class Northbound:
             self._idle.set()
 
     def _write(self, writes: list[_Write]) -> None:
+        table: Table = NorthboundMessage.__table__  # type: ignore[assignment]
         with self._sessions() as session, session.begin():
             ids = [row["message_id"] for w in writes for row in (w.rows or ())]
             existing: set[str] = set()
@@ -316,7 +317,7 @@ class Northbound:
                             new_rows.append(row)
                             write.new.append(item)
                     if new_rows:
-                        session.execute(insert(NorthboundMessage), new_rows)
+                        session.execute(insert(table), new_rows)  # Core's executemany: no ORM states
             # updates with the same columns as one executemany (a storm's deliveries are thousands a batch)
             grouped: dict[tuple[str, ...], list[dict[str, Any]]] = {}
             for write in writes:
@@ -324,7 +325,6 @@ class Northbound:
                     keys = tuple(sorted(values))
                     grouped.setdefault(keys, []).append({"b_message_id": message_id,
                                                          **{f"b_{k}": v for k, v in values.items()}})
-            table: Table = NorthboundMessage.__table__  # type: ignore[assignment]
             for keys, params in grouped.items():
                 statement = (update(table).where(table.c.message_id == bindparam("b_message_id"))
                              .values({k: bindparam(f"b_{k}") for k in keys}))

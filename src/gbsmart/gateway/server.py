@@ -36,6 +36,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 
 from gbsmart.alerts.dcc import DccAlertSources
@@ -134,7 +136,8 @@ class Gateway:
         if isinstance(self.log, RequestLog):
             from gbsmart.alerts.messages import renderers
 
-            self.northbound_renderers.update(renderers(self._sign))  # alerts' bodies are made when sent
+            # alerts' bodies are made when sent, the common ones from their signed shapes (alerts.messages)
+            self.northbound_renderers.update(renderers(self._sign, signing=self._signing))
             self.northbound = Northbound(self._sessions, self.settings, self.clock,
                                          renderers=self.northbound_renderers, on_delivered=self._northbound_delivered,
                                          on_failed=self._northbound_failed)
@@ -467,6 +470,10 @@ class Gateway:
     def _sign(self, root: etree._Element) -> bytes:
         assert self.signer is not None
         return sign(root, self.signer.key, self.signer.certificate)
+
+    def _signing(self) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+        assert self.signer is not None
+        return self.signer.key, self.signer.certificate
 
 
 def _replayed(originator: str, counter: int, last: int) -> HttpRefusal:
