@@ -55,6 +55,7 @@ def test_sigterm_and_kill_9_under_load_lose_no_accepted_message(keys, tmp_path_f
     port = free_port()
     endpoint = Endpoint(port=port)
     accepted: list[int] = []
+    in_doubt: list[int] = []
     try:
         # the User's endpoint is down: the responses wait in the northbound cache
         _set_endpoint(gateway, user, f"http://127.0.0.1:{port}/duis/responses")
@@ -76,7 +77,10 @@ def test_sigterm_and_kill_9_under_load_lose_no_accepted_message(keys, tmp_path_f
                 try:
                     code = _send(gateway, _request(keys, user, counter))
                 except (httpx.HTTPError, AssertionError):
-                    return  # the gateway is gone: this request was not accepted
+                    # the gateway is gone: this request may have been accepted (made durable) just before, its
+                    # answer cut off by the kill; it may be delivered or not, and nothing after it was sent
+                    in_doubt.append(counter)
+                    return
                 if code == "I99":
                     accepted.append(counter)
                 counter += 1
@@ -98,14 +102,16 @@ def test_sigterm_and_kill_9_under_load_lose_no_accepted_message(keys, tmp_path_f
         received = Counter(r.response_id for r in endpoint.received)
         duplicates = sum(n - 1 for n in received.values())
         print(f"\nNORTHBOUND kill -9: {len(expected)} accepted, {len(received)} delivered, {duplicates} duplicates")
-        assert set(received) == expected  # nothing lost, nothing that was not accepted
+        # nothing lost; nothing that was not accepted, but for the one request whose answer the kill cut off
+        assert expected <= set(received)
+        assert set(received) - expected <= {f"{ESME}:{user}:{c}" for c in in_doubt}
         bodies: dict[str, set[bytes]] = {}
         for r in endpoint.received:
             bodies.setdefault(r.response_id, set()).add(r.body)
         assert all(len(b) == 1 for b in bodies.values())  # a duplicate is the same response, never another
         assert _wait("delivered_at recorded", lambda: all(
             r.delivered_at is not None for r in _responses(gateway, user)) and len(_responses(gateway, user)) == len(
-            expected), timeout=30)
+            set(received)), timeout=30)
     finally:
         endpoint.stop()
         _stop(gateway.process)
