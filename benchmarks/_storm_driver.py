@@ -176,7 +176,8 @@ async def build_in_process_pipeline(url: str, settings: Any, premises: Callable[
     with sessions() as session:
         index = AuthorisationIndex.load(session)
     northbound = Northbound(sessions, settings, clock,
-                            renderers=renderers(lambda root: sign(root, signer.key, signer.certificate)))
+                            renderers=renderers(lambda root: sign(root, signer.key, signer.certificate),
+                                                signing=lambda: (signer.key, signer.certificate)))
     await northbound.start()
     # LEAD: as Gateway.start wires them (the tracker's on_delivered hook for its deadline records is left out)
     tracker = OutageTracker(sessions, settings, clock, northbound=northbound, premises=premises)

@@ -21,6 +21,10 @@ region 2 goes down (its endpoint refuses connections) and every hub of region 2 
 ``--down-seconds`` (10 minutes) it comes back and the storm stops, so what it then receives is its backlog:
 its order (priority classes: AD1s first), completeness and drain time are reported.
 
+The throttle window is the catalogue's own (an hour as packaged: each device's first 3 alerts of a code go to its
+Supplier, the rest are counted into a summary sent when the hour ends, after the run); ``--quick`` shortens it to
+10 s, and ``--throttle-window`` to any, through a copy of the catalogue, so that summaries arrive within the run.
+
 Every figure is computed from what the endpoints received (``_storm_analysis``). Beside them, in the same run,
 the machine's ceilings: the bare loopback POST rate of the endpoint servers, and ``openssl speed ecdsap256``
 signs per core (every alert the DCC sends is signed). A table, then one ``RESULT {...}`` JSON line.

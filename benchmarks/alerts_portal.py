@@ -24,8 +24,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from sqlalchemy import insert  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
 
 from gbsmart.alerts import queries  # noqa: E402
+from gbsmart.alerts.rollup import add_volumes  # noqa: E402
 from gbsmart.config import Settings  # noqa: E402
 from gbsmart.core.clock import FixedClock  # noqa: E402
 from gbsmart.core.context import Actor, Ctx  # noqa: E402
@@ -46,6 +48,12 @@ USERS = [f"90-B3-D5-1F-30-{i:02X}-00-00" for i in range(1, 21)]
 CLASSES = list(queries.DEFAULT_CLASSES)
 
 
+def _roll_up(connection, batch: list[dict]) -> None:  # noqa: ANN001
+    """The dashboard's per-minute roll-up of ``batch``, as the intake writes it with the alerts."""
+    with Session(bind=connection) as session:
+        add_volumes(session, batch)
+
+
 def _fill(engine, n_alerts: int, n_messages: int, n_outages: int, n_summaries: int) -> None:  # noqa: ANN001
     rng = random.Random(4)
     week = 7 * 86400
@@ -61,9 +69,11 @@ def _fill(engine, n_alerts: int, n_messages: int, n_outages: int, n_summaries: i
                           "csp_region": rng.choice(REGIONS), "outcome": "routed", "recipients": 1, "detail": ""})
             if len(batch) == 20000:
                 c.execute(insert(Alert), batch)
+                _roll_up(c, batch)
                 batch = []
         if batch:
             c.execute(insert(Alert), batch)
+            _roll_up(c, batch)
         msgs = []
         for i in range(n_messages):
             created = NOW - timedelta(seconds=rng.random() * 2 * 86400)

@@ -9,6 +9,7 @@ from itertools import count
 
 from sqlalchemy.orm import Session
 
+from gbsmart.alerts.rollup import add_volumes
 from gbsmart.models.alerts import (
     Alert,
     AlertDeadlineBreach,
@@ -44,6 +45,7 @@ def alert(session: Session, at: datetime, code: str = "8F3E", region: str | None
     row = Alert(device_id=device, code=code, occurred_at=at, received_at=at, source="simulator", csp_region=region,
                 outcome=outcome, recipients=1 if outcome == "routed" else 0, detail="")
     session.add(row)
+    add_volumes(session, [{"received_at": at, "code": code, "csp_region": region, "outcome": outcome}])  # as the intake
     return row
 
 

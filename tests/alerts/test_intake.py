@@ -395,3 +395,26 @@ def test_back_pressure_refuses_ordinary_alerts_while_full_but_never_priority_one
     during, after, admits_after = run_async(go())
     assert during == (2, False, True, True, False)
     assert (after, admits_after) == (0, True)
+
+
+def test_the_volume_roll_up_counts_every_alert_written_in_the_same_transaction(seeded, settings):
+    """The dashboard's per-minute volumes (alerts.rollup) agree with the alerts table, outcome by outcome."""
+    from sqlalchemy import func, select
+
+    from gbsmart.models.alerts import Alert, AlertVolumeMinute
+
+    northbound = RecordingNorthbound()
+    clock = FixedClock(NOW)
+    batch = [DeviceAlert(ESME, "8F3E", NOW)] * 5 + [DeviceAlert(UNKNOWN, "8F12", NOW)] * 2
+    run_async(_ingest(_intake(seeded, settings, clock, northbound), *batch))
+    sessions, _ = seeded
+    with sessions() as session:
+        table = {(c, o): int(n) for c, o, n in session.execute(
+            select(Alert.code, Alert.outcome, func.count()).group_by(Alert.code, Alert.outcome))}
+        rolled = {(c, o): int(n) for c, o, n in session.execute(
+            select(AlertVolumeMinute.code, AlertVolumeMinute.outcome, func.sum(AlertVolumeMinute.alerts))
+            .group_by(AlertVolumeMinute.code, AlertVolumeMinute.outcome))}
+        minutes = set(session.scalars(select(AlertVolumeMinute.minute)))
+    assert rolled == table and sum(rolled.values()) == 7
+    assert {"throttled", "unknown_device"} <= {o for _, o in rolled}
+    assert minutes == {NOW.replace(second=0, microsecond=0)}

@@ -59,3 +59,33 @@ def test_suspended_devices_move_to_the_suspension_table_and_back(tmp_path, db_ur
         assert [tuple(r) for r in back] == [(1, 7, 4), (2, 4, None), (3, 7, 3)]
     finally:
         engine.dispose()
+
+
+def test_the_alerts_already_recorded_are_counted_into_the_volume_roll_up(tmp_path, db_url):
+    """f1a8c3d5e7b2 counts the alerts there before it per minute, code, region and outcome, as the intake would."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert, select
+    from sqlalchemy.orm import Session
+
+    from gbsmart.alerts.rollup import count_volumes
+    from gbsmart.models.alerts import Alert, AlertVolumeMinute
+
+    settings = Settings(data_dir=tmp_path, database_url=db_url)
+    migrate.upgrade(settings, "d4b7e2a9c013")
+    start = datetime(2026, 12, 4, 11, 58, 30, 250000, tzinfo=UTC)
+    rows = [{"device_id": f"00-DB-12-34-56-78-90-{i % 7:02X}", "code": ("8F3E", "8F12")[i % 2],
+             "occurred_at": start, "received_at": start + timedelta(seconds=7 * i), "source": "simulator",
+             "csp_region": ("North", None, "South")[i % 3], "outcome": ("routed", "throttled")[i % 5 == 0],
+             "recipients": 1, "detail": ""} for i in range(60)]
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as c:
+            c.execute(insert(Alert.__table__), rows)  # type: ignore[arg-type]
+        migrate.upgrade(settings)
+        with Session(engine) as session:
+            got = {(v.minute, v.code, v.csp_region, v.outcome): v.alerts for v in session.scalars(
+                select(AlertVolumeMinute))}
+        assert got == dict(count_volumes(rows)) and sum(got.values()) == 60 and len({k[0] for k in got}) == 8
+    finally:
+        engine.dispose()

@@ -60,6 +60,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gbsmart.alerts.catalogue import AlertCode, Catalogue, load_catalogue
 from gbsmart.alerts.enums import AlertOutcome, OutboundKind
 from gbsmart.alerts.northbound import Outbound
+from gbsmart.alerts.rollup import add_volumes
 from gbsmart.alerts.throttle import Summary, Throttle
 from gbsmart.alerts.traffic import load_traffic
 from gbsmart.config import Settings
@@ -563,5 +564,6 @@ class AlertIntake:
                                                   r["detail"]) for r in batch])
             else:
                 session.execute(insert(Alert), batch)
+            add_volumes(session, batch)  # the dashboard's roll-up, in the same transaction (alerts.rollup)
             session.commit()
 

@@ -30,9 +30,9 @@ from gbsmart.core.errors import Invalid
 from gbsmart.core.pagination import CURSOR_NOT_OURS, Page, decode_cursor, encode_cursor
 from gbsmart.gateway.rules import sees_every_user
 from gbsmart.models.alerts import (
-    Alert,
     AlertDeadlineBreach,
     AlertThrottleSummary,
+    AlertVolumeMinute,
     NorthboundMessage,
     PowerOutage,
 )
@@ -154,24 +154,26 @@ class Volumes:
 
 
 def volumes(ctx: Ctx, w: Window, region: str | None = None, code: str | None = None) -> Volumes:
-    """Alert volumes by code and CSP region over ``w`` (optionally one region or one code), counted in SQL."""
+    """Alert volumes by code and CSP region over ``w`` (optionally one region or one code), summed in SQL from the
+    per-minute roll-up (``alerts.rollup``): a range costs what its minutes hold, not what its alerts do."""
     _check(w)
-    a = Alert
-    where: list[ColumnElement[bool]] = [a.received_at >= w.start, a.received_at < w.end]
+    v = AlertVolumeMinute
+    where: list[ColumnElement[bool]] = [v.minute >= w.start, v.minute < w.end]
     if region:
-        where.append(a.csp_region.is_(None) if region == UNKNOWN_REGION else a.csp_region == region)
+        where.append(v.csp_region == ("" if region == UNKNOWN_REGION else region))
     if code:
-        where.append(a.code == code.strip().upper())
-    bucket = _bucket_number(ctx.session, a.received_at, w).label("bucket")
+        where.append(v.code == code.strip().upper())
+    bucket = _bucket_number(ctx.session, v.minute, w).label("bucket")
     n = len(w.buckets)
     by_bucket: list[dict[str, int]] = [defaultdict(int) for _ in range(n)]
     by_code_region: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_outcome: dict[str, int] = defaultdict(int)
     regions: set[str] = set()
-    # one pass over the range (the groups are few: buckets x codes x regions x outcomes), summed up here
+    # one pass over the range's minutes (the groups are few: buckets x codes x regions x outcomes), summed up here;
+    # the window's ends are whole buckets and buckets whole minutes, so each minute falls in one bucket
     for b, c, r, o, count in ctx.session.execute(
-            select(bucket, a.code, a.csp_region, a.outcome, func.count()).where(*where)
-            .group_by(bucket, a.code, a.csp_region, a.outcome)):
+            select(bucket, v.code, v.csp_region, v.outcome, func.sum(v.alerts)).where(*where)
+            .group_by(bucket, v.code, v.csp_region, v.outcome)):
         k = int(count)
         if b is not None and 0 <= int(b) < n:
             by_bucket[int(b)][c] += k

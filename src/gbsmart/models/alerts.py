@@ -2,6 +2,7 @@
 
 ``alerts``: every device alert ingested (from the device simulator or the API), with what became of it (routed,
 throttled, unknown device, no recipient), so volumes by code, CSP region and time come from data.
+``alert_volume_minutes``: those alerts counted per minute, code, CSP region and outcome (the dashboard reads it).
 ``alert_throttle_summaries``: the throttled alerts of one (device, code), summarised with a sequence id and a
 count (DUIS ``ThrottledAlertSequenceId`` / ``ThrottledAlertCount``), so nothing vanishes unseen.
 ``northbound_messages``: every message on its way to a User (device alerts, DCC Alerts, Service Responses), kept
@@ -48,6 +49,19 @@ class Alert(Base):
     recipients: Mapped[int] = mapped_column(Integer, default=0)  # northbound messages made for it
     throttle_sequence_id: Mapped[int | None] = mapped_column(BigInteger)  # its summary, when throttled
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class AlertVolumeMinute(Base):
+    """Owner: ``alerts.rollup`` (written by ``alerts.intake`` with the alerts). Device alerts received per UTC
+    minute, code, CSP Region (``""``: not known) and outcome: what the dashboard's volumes read."""
+
+    __tablename__ = "alert_volume_minutes"
+
+    minute: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    csp_region: Mapped[str] = mapped_column(String(20), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(20), primary_key=True)
+    alerts: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class AlertThrottleSummary(Base):
