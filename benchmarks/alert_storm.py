@@ -193,13 +193,15 @@ class Scenario:
             storm_until = started + max(args.seconds, args.outage_at + args.wait_seconds + 5)
             one, lost1, _ = await self.phase(sink, devices, mix, data.hub_ids[0], storm_until=storm_until)
             collect = args.collect_seconds or DEADLINE_S + args.grace
-            await asyncio.to_thread(self.wait_until, fleet, len(data.hub_ids[0]), lost1 + args.wait_seconds + collect)
+            quiet = 2.0 if args.quick else 3.0  # seconds with nothing arriving that end a phase's collection
+            await asyncio.to_thread(self.wait_until, fleet, len(data.hub_ids[0]), lost1 + args.wait_seconds + collect,
+                                    quiet)
             phase1_end = time.time()
             note("phase 2: the storm, the Network Operator down, the power loss")
             two, lost2, back = await self.phase(sink, devices, mix, data.hub_ids[1], storm_until=0, fleet=fleet,
                                                 down_user=data.network_users[1], seed=6)
             await asyncio.to_thread(self.wait_until, fleet, len(data.hub_ids[0]) + len(data.hub_ids[1]),
-                                    back + args.wait_seconds + collect)
+                                    back + args.wait_seconds + collect, quiet)
             ended = time.time()
             note("collected; stopping the pipeline")
         finally:
@@ -430,7 +432,7 @@ def main() -> None:
                                    "throttle_window_s": args.throttle_window or CATALOGUE_WINDOW_S,
                                    "throttle_window_shortened": args.throttle_window not in (0, CATALOGUE_WINDOW_S)}
         note(f"dataset built in {data.seconds} s; measuring the ceilings")
-        ceiling = ceilings(fleet, 2 if quick else 5, args.openssl_seconds)
+        ceiling = ceilings(fleet, 1 if quick else 5, args.openssl_seconds)
         scenario = Scenario(args, work)
         try:
             run = asyncio.run(scenario.drive(fleet, data))

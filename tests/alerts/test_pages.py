@@ -144,3 +144,36 @@ def test_other_people_see_broadcasts_but_may_not_publish(client, world) -> None:
     assert r.status_code == 403 and "DCC or Code Administrator" in r.text
     no_token = client.post("/alerts/broadcasts", data={"title": "Mine", "body": "x"})
     assert no_token.status_code == 403
+
+
+def test_the_users_own_people_mark_its_expired_messages_seen_and_no_one_else_may(client, world, session,
+                                                                               clock) -> None:
+    from gbsmart.models.alerts import NorthboundMessage
+
+    supplier, network, _ = rows.users(session, world)
+    _sample(session, clock)
+    dcc = world.user("dcc.api", "dcc")
+    network_people = world.user("network.user", "party_user", org=network)
+    refused = client.post("/api/v1/alerts/expired/acknowledge", json={"user_id": SUPPLIER}, headers=dcc)
+    assert refused.status_code == 403 and "Only people of the organisation" in refused.text
+    assert client.post("/api/v1/alerts/expired/acknowledge", json={"user_id": SUPPLIER},
+                       headers=network_people).status_code == 403
+    bad = client.post("/api/v1/alerts/expired/acknowledge", json={"user_id": "nobody"}, headers=network_people)
+    assert bad.status_code == 422 and "user_id" in bad.text
+
+    world.person("supplier.user", "party_user", org=supplier)
+    login(client, "supplier.user")
+    html = client.get("/alerts").text
+    assert f"Mark the expired messages of {SUPPLIER} as seen" in html and OTHER_SUPPLIER not in html
+    assert html.split('id="expired"')[1].split("</table>")[0].count("not yet") == 1
+    done = client.post("/alerts/expired/acknowledge", data={"user_id": SUPPLIER, "csrf_token": _csrf(html)},
+                       follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == "/alerts?acknowledged=1#expired"
+    after = client.get(done.headers["location"]).text
+    assert "Marked 1 expired message as seen" in after and "Mark the expired messages of" not in after
+    assert "not yet" not in after.split('id="expired"')[1].split("</table>")[0]
+    mine = client.get("/api/v1/alerts/summary").json()
+    assert mine["users"][0]["expired_unreported"] == 0 and mine["expired"][0]["expiry_reported_at"] is not None
+    seen = dict(session.execute(select(NorthboundMessage.user_id, NorthboundMessage.expiry_reported_at)
+                                .where(NorthboundMessage.expired_at.is_not(None))).all())
+    assert seen[SUPPLIER] is not None and seen[OTHER_SUPPLIER] is None  # another User's stays unseen

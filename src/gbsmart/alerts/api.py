@@ -14,10 +14,10 @@ from datetime import datetime
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from gbsmart.alerts import broadcasts, queries
+from gbsmart.alerts import broadcasts, northbound, queries
 from gbsmart.alerts.enums import BroadcastSeverity
 from gbsmart.core.context import Ctx
-from gbsmart.core.types import DbId
+from gbsmart.core.types import DbId, Line
 from gbsmart.models.alerts import NorthboundMessage, PowerOutage, ServiceBroadcast
 from gbsmart.web.deps import get_ctx
 
@@ -250,3 +250,19 @@ def list_outages(ctx: Ctx = Depends(get_ctx), state: str | None = None, cursor: 
                  limit: int = queries.PAGE_SIZE) -> OutagePage:
     page = queries.outages(ctx, state=state, cursor=cursor, limit=limit)
     return OutagePage(items=[_outage(p) for p in page.items], next_cursor=page.next_cursor)
+
+
+class ExpiredAcknowledge(BaseModel):
+    user_id: Line
+
+
+class ExpiredAcknowledged(BaseModel):
+    user_id: str
+    acknowledged: int
+
+
+@router.post("/alerts/expired/acknowledge")
+def acknowledge_expired(data: ExpiredAcknowledge, ctx: Ctx = Depends(get_ctx)) -> ExpiredAcknowledged:
+    """The User's own people mark its expired messages seen (the expiry reported to the User); 403 for others."""
+    return ExpiredAcknowledged(user_id=data.user_id.strip().upper(),
+                               acknowledged=northbound.acknowledge_expired(ctx, data.user_id))

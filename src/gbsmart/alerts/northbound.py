@@ -56,9 +56,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from gbsmart.alerts.enums import OutboundKind
 from gbsmart.alerts.traffic import Capacity, Traffic, load_traffic
 from gbsmart.config import Settings
+from gbsmart.core.audit import record_change
 from gbsmart.core.clock import Clock, utc
+from gbsmart.core.context import Ctx
+from gbsmart.core.errors import Forbidden, Invalid
 from gbsmart.models.alerts import NorthboundMessage
 from gbsmart.models.delivery import GatewayEndpoint
+from gbsmart.models.parties import DccUser
 
 log = logging.getLogger("gbsmart.alerts.northbound")
 
@@ -661,3 +665,36 @@ def expired_messages(session: Session, *, user_id: str | None = None, limit: int
     total = session.scalar(select(func.count()).select_from(m).where(*where)) or 0
     rows = list(session.scalars(select(m).where(*where).order_by(m.expired_at.desc(), m.id.desc()).limit(limit)))
     return int(total), rows
+
+
+# ---------------------------------------------------------------- expiry reported to the User
+
+
+def own_user_ids(ctx: Ctx) -> set[str]:
+    """The DCC User IDs the reader's organisation holds (none without an organisation)."""
+    if ctx.actor.organisation_id is None:
+        return set()
+    return set(ctx.session.scalars(select(DccUser.eui64).where(DccUser.organisation_id == ctx.actor.organisation_id)))
+
+
+def acknowledge_expired(ctx: Ctx, user_id: str) -> int:
+    """A person of the User's own organisation marks its expired messages seen: the expiry has been reported to the
+    User (``expiry_reported_at`` now). Returns how many were marked (0: none was waiting to be). The DCC and the
+    Code Administrator see every User's expired messages, but cannot answer for a User."""
+    user_id = (user_id or "").strip().upper()
+    if not _USER.fullmatch(user_id):
+        raise Invalid("user_id: must be a DCC User ID such as 90-B3-D5-1F-30-01-00-00",
+                      detail=[{"field": "user_id", "message": "must be a DCC User ID such as 90-B3-D5-1F-30-01-00-00"}])
+    if user_id not in own_user_ids(ctx):
+        raise Forbidden(f"Only people of the organisation that holds DCC User ID {user_id} may mark its expired "
+                        "messages seen: sign in as one of them (the DCC and the Code Administrator see them, but do "
+                        "not answer for the User).")
+    m = NorthboundMessage
+    now = ctx.clock.now()
+    where = [m.user_id == user_id, m.expired_at.is_not(None), m.delivered_at.is_(None), m.expiry_reported_at.is_(None)]
+    ids = list(ctx.session.scalars(select(m.id).where(*where)))
+    if ids:
+        ctx.session.execute(update(m).where(*where).values(expiry_reported_at=now))
+        record_change(ctx, "acknowledge_expired", "dcc_user", user_id, after={"messages": len(ids),
+                                                                            "expiry_reported_at": now.isoformat()})
+    return len(ids)

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
-from gbsmart.alerts import broadcasts, queries
+from gbsmart.alerts import broadcasts, northbound, queries
 from gbsmart.alerts.enums import BroadcastSeverity, OutageScope, OutageState, OutboundKind
 from gbsmart.core.context import Ctx
 from gbsmart.core.errors import Invalid
@@ -82,7 +82,9 @@ def _dashboard_context(ctx: Ctx, request: Request) -> dict[str, Any]:
     w = queries.window(ctx.clock.now(), q["range"] or None)
     s = queries.summary(ctx, w, region=q["region"] or None, code=q["code"] or None)
     return {"s": s, "q": {**q, "range": w.name}, "chart": chart(s.volumes), "ranges": list(queries.RANGES),
-            "Kinds": OutboundKind, "States": OutageState, "now": ctx.clock.now(), "error": None}
+            "Kinds": OutboundKind, "States": OutageState, "now": ctx.clock.now(), "error": None,
+            "own_users": northbound.own_user_ids(ctx),
+            "acknowledged": request.query_params.get("acknowledged")}
 
 
 @router.get("/alerts")
@@ -96,8 +98,20 @@ def dashboard(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
         return render(request, "alerts.html", {
             "s": s, "q": {"range": w.name, "region": "", "code": ""}, "chart": chart(s.volumes),
             "ranges": list(queries.RANGES), "Kinds": OutboundKind, "States": OutageState, "now": ctx.clock.now(),
-            "error": exc.message}, status_code=422)
+            "error": exc.message, "own_users": northbound.own_user_ids(ctx), "acknowledged": None},
+            status_code=422)
     return render(request, "alerts.html", context)
+
+
+@router.post("/alerts/expired/acknowledge")
+async def expired_acknowledge(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
+    """A User's own people mark its expired messages seen (the expiry reported to the User)."""
+    form = await read_form(request)
+    try:
+        n = northbound.acknowledge_expired(ctx, str(form.get("user_id") or ""))
+    except FORM_FAILURES as exc:
+        return rerender(request, ctx, exc, "alerts.html", lambda: _dashboard_context(ctx, request), form=form)
+    return RedirectResponse(f"/alerts?{urlencode({'acknowledged': n})}#expired", status_code=303)
 
 
 @router.get("/alerts/outages")
