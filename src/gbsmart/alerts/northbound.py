@@ -54,6 +54,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gbsmart.alerts.enums import OutboundKind
+from gbsmart.alerts.queries import own_user_ids
 from gbsmart.alerts.traffic import Capacity, Traffic, load_traffic
 from gbsmart.config import Settings
 from gbsmart.core.audit import record_change
@@ -62,7 +63,6 @@ from gbsmart.core.context import Ctx
 from gbsmart.core.errors import Forbidden, Invalid
 from gbsmart.models.alerts import NorthboundMessage
 from gbsmart.models.delivery import GatewayEndpoint
-from gbsmart.models.parties import DccUser
 
 log = logging.getLogger("gbsmart.alerts.northbound")
 
@@ -668,13 +668,6 @@ def expired_messages(session: Session, *, user_id: str | None = None, limit: int
 
 
 # ---------------------------------------------------------------- expiry reported to the User
-
-
-def own_user_ids(ctx: Ctx) -> set[str]:
-    """The DCC User IDs the reader's organisation holds (none without an organisation)."""
-    if ctx.actor.organisation_id is None:
-        return set()
-    return set(ctx.session.scalars(select(DccUser.eui64).where(DccUser.organisation_id == ctx.actor.organisation_id)))
 
 
 def acknowledge_expired(ctx: Ctx, user_id: str) -> int:

@@ -83,7 +83,7 @@ def _dashboard_context(ctx: Ctx, request: Request) -> dict[str, Any]:
     s = queries.summary(ctx, w, region=q["region"] or None, code=q["code"] or None)
     return {"s": s, "q": {**q, "range": w.name}, "chart": chart(s.volumes), "ranges": list(queries.RANGES),
             "Kinds": OutboundKind, "States": OutageState, "now": ctx.clock.now(), "error": None,
-            "own_users": northbound.own_user_ids(ctx),
+            "own_users": queries.own_user_ids(ctx),
             "acknowledged": request.query_params.get("acknowledged")}
 
 
@@ -98,7 +98,7 @@ def dashboard(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
         return render(request, "alerts.html", {
             "s": s, "q": {"range": w.name, "region": "", "code": ""}, "chart": chart(s.volumes),
             "ranges": list(queries.RANGES), "Kinds": OutboundKind, "States": OutageState, "now": ctx.clock.now(),
-            "error": exc.message, "own_users": northbound.own_user_ids(ctx), "acknowledged": None},
+            "error": exc.message, "own_users": queries.own_user_ids(ctx), "acknowledged": None},
             status_code=422)
     return render(request, "alerts.html", context)
 

@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Integer, and_, case, cast, false, func, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, case, cast, false, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from gbsmart.alerts.enums import OutageState
@@ -74,7 +74,20 @@ def visible(ctx: Ctx, column: InstrumentedAttribute[str] | InstrumentedAttribute
         return None
     if ctx.actor.organisation_id is None:
         return false()
-    return column.in_(select(DccUser.eui64).where(DccUser.organisation_id == ctx.actor.organisation_id))
+    return column.in_(_own(ctx.actor.organisation_id))
+
+
+def _own(organisation_id: int) -> Select[str]:
+    """The DCC User IDs an organisation holds, as SQL."""
+    return select(DccUser.eui64).where(DccUser.organisation_id == organisation_id)
+
+
+def own_user_ids(ctx: Ctx) -> set[str]:
+    """The DCC User IDs the reader's organisation holds (none without an organisation): the Users whose
+    figures are the reader's own, and for which the reader may answer (``northbound.acknowledge_expired``)."""
+    if ctx.actor.organisation_id is None:
+        return set()
+    return set(ctx.session.scalars(_own(ctx.actor.organisation_id)))
 
 
 def _scoped(ctx: Ctx, column: InstrumentedAttribute[str] | InstrumentedAttribute[str | None]) -> (
