@@ -16,7 +16,7 @@ from gbsmart.core.clock import FixedClock
 from gbsmart.core.context import Actor, Ctx
 from gbsmart.core.db import Base, make_engine, make_sessionmaker
 
-pytest_plugins = ["tests.plugins.databases", "tests.plugins.browser"]
+pytest_plugins = ["tests.plugins.databases", "tests.plugins.browser", "tests.plugins.nats"]
 
 
 @pytest.fixture

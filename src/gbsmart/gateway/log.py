@@ -1,8 +1,8 @@
 """The durable request log: every accepted DUIS request is here, fsynced, before the gateway acknowledges it.
 
-One small interface (``RequestLog``: ``open``, ``append``, ``append_many``, ``last_counter``, ``read_from``,
-``close``) so that a
-later issue can put it on a distributed engine. The embedded default is one append-only file of framed records
+One small interface (``RequestLog``: ``open``, ``append``, ``append_many``, ``last_counter``, ``load_counter``,
+``read_from``, ``records_from``, ``close``), which ``gateway.jetstream.JetStreamLog`` also implements on NATS
+JetStream (decision 0029). The embedded default is one append-only file of framed records
 (``length``, ``CRC32``, payload; little-endian), written by **group commit**: appends from many coroutines are
 queued, and one writer thread writes each batch with one ``write`` and one ``fdatasync``; an ``append`` returns
 only after the fsync of its batch, so a returned record survives ``kill -9`` and power loss (as far as the disk
@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import itertools
 import logging
 import os
 import struct
 import zlib
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -257,6 +258,10 @@ class RequestLog:
         """The highest counter durably logged for ``originator``, or None if it has none."""
         return self._durable.get(originator)
 
+    async def load_counter(self, originator: str) -> int | None:
+        """As ``last_counter`` (every counter is in memory here; the JetStream engine asks its server)."""
+        return self._durable.get(originator)
+
     def last_counters(self) -> dict[str, int]:
         """Every originator's highest durably logged counter (what a worker process starts from, decision 0025)."""
         return dict(self._durable)
@@ -350,6 +355,14 @@ class RequestLog:
             if record is None:
                 return
             if record.seq >= seq:
+                yield record
+
+    async def records_from(self, seq: int = 1) -> AsyncIterator[LogRecord]:
+        """``read_from`` on the event loop (the file is read in a worker thread, a chunk of records at a time)."""
+        records = self.read_from(seq)
+        loop = asyncio.get_running_loop()
+        while chunk := await loop.run_in_executor(None, lambda: list(itertools.islice(records, 1024))):
+            for record in chunk:
                 yield record
 
     async def close(self) -> None:

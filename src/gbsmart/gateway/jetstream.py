@@ -1,0 +1,351 @@
+"""The durable request log on NATS JetStream: ``RequestLog``'s interface, shared by every gateway process.
+
+Decision 0029 has the design; in short:
+
+- One stream (``GBSMART_REQUESTS`` by default), file storage, one subject per originator:
+  ``gbsmart.req.<originator's 16 hex digits>``. A record is one message: the request's body as the payload,
+  what ``LogRecord`` holds besides in headers, the stream sequence as its ``seq``.
+- **Durable** means the PubAck has arrived: the server (in a cluster, a quorum of the stream's replicas) has
+  stored it. ``append`` returns only then, so the gateway acknowledges nothing that JetStream has not got.
+- **Counters across processes**: each publish carries ``Nats-Expected-Last-Subject-Sequence``, the sequence of
+  the last record this process knows on the originator's subject (0: none). If another process appended for that
+  originator meanwhile, JetStream refuses the publish ("wrong last sequence"); this log then reads the subject's
+  last record, and checks the counter again against it. So two gateway processes can never both log one
+  originator's counter, nor a lower one after a higher one, with no lock and no leader.
+- Within one process the check is also made in memory first (as the file log does), and one originator's appends
+  are published one after another (each needs the previous one's sequence); different originators' appends go
+  out concurrently, up to ``max_pending`` in flight (back-pressure: ``append`` waits for room).
+- ``Nats-Msg-Id`` (originator and counter) lets JetStream drop a second copy within its duplicate window when a
+  publish is sent again after a lost PubAck (this log re-sends once on a timeout).
+- ``last_counter`` is what this process knows (what it logged or read); a stale answer can only be too low,
+  since counters only increase, and ``append`` checks against JetStream itself. ``load_counter`` asks JetStream.
+- ``read_from`` reads through an ephemeral consumer from a start sequence: synchronously from a worker thread
+  (as ``simulator.recovery`` runs), or ``records_from`` on the event loop.
+
+If the connection to NATS is lost, appends fail with ``LogClosed`` (nothing is acknowledged that was not stored)
+and succeed again once the client has reconnected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import threading
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import nats
+from nats.aio.client import Client
+from nats.errors import ConnectionClosedError, NoServersError
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.errors import APIError, NotFoundError
+
+from gbsmart.gateway.log import _EPOCH, CounterNotIncreasing, LogClosed, LogEntry, LogRecord, _micros, _not_increasing
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STREAM = "GBSMART_REQUESTS"
+DEFAULT_PREFIX = "gbsmart.req"
+#: JetStream's error code for a publish whose expected last subject sequence is not the subject's last
+WRONG_LAST_SEQUENCE = 10071
+#: how long a request's Msg-Id is remembered, so a publish sent again is not logged twice (decision 0029)
+DUPLICATE_WINDOW_S = 600.0
+
+_H_ORIGINATOR = "Gbsmart-Originator"
+_H_COUNTER = "Gbsmart-Counter"
+_H_SERVICE = "Gbsmart-Service"
+_H_RECEIVED = "Gbsmart-Received-Us"
+_H_EXPECTED = "Nats-Expected-Last-Subject-Sequence"
+_H_MSG_ID = "Nats-Msg-Id"
+_H_WRITER = "Gbsmart-Writer"
+#: the originator's highest counter logged, this record included (an unchecked record may repeat a lower one)
+_H_HIGH = "Gbsmart-Highest-Counter"
+_EUI64 = re.compile(r"[0-9A-F]{2}(?:-[0-9A-F]{2}){7}")
+
+
+def subject_token(originator: str) -> str:
+    """The originator as one NATS subject token: a DCC User ID's 16 hex digits, else ``x`` and its UTF-8 in hex."""
+    if _EUI64.fullmatch(originator):
+        return originator.replace("-", "")
+    return "x" + originator.encode().hex()
+
+
+@dataclass(slots=True)
+class _Known:
+    """What this process knows of an originator's subject: its last logged counter and that record's sequence."""
+
+    counter: int | None
+    subject_seq: int
+
+
+def _record(seq: int, headers: dict[str, str] | None, data: bytes) -> LogRecord:
+    h = headers or {}
+    try:
+        return LogRecord(seq, h[_H_ORIGINATOR], int(h[_H_COUNTER]), h[_H_SERVICE],
+                         _EPOCH + timedelta(microseconds=int(h[_H_RECEIVED])), bytes(data))
+    except (KeyError, ValueError) as exc:
+        raise ValueError(f"stream message {seq} is not a gbsmart request record (header {exc})") from None
+
+
+class JetStreamLog:
+    """The request log on a JetStream stream; see the module docstring. Use from one event loop."""
+
+    def __init__(self, nc: Client, js: JetStreamContext, *, stream: str, prefix: str, max_pending: int,
+                 publish_timeout: float) -> None:
+        self.stream = stream
+        self.prefix = prefix
+        self._nc = nc
+        self._js = js
+        self._known: dict[str, _Known] = {}
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._space = asyncio.Semaphore(max_pending)
+        self._max_pending = max_pending
+        self._timeout = publish_timeout
+        self._closing = False
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self._writer = uuid.uuid4().hex  # whose publish a duplicate is: ours (a resend) or another process's
+        self._writes = 0
+        #: publishes JetStream refused because another process had appended for the originator meanwhile
+        self.conflicts = 0
+        #: publishes JetStream answered as duplicates of another process's (the same originator and counter)
+        self.duplicates = 0
+        #: publishes sent again after a timeout (JetStream's duplicate window keeps one copy)
+        self.resent = 0
+
+    @classmethod
+    async def open(cls, servers: str | Sequence[str], *, stream: str = DEFAULT_STREAM, prefix: str = DEFAULT_PREFIX,
+                   replicas: int = 1, max_pending: int = 8192, publish_timeout: float = 5.0,
+                   connect_timeout: float = 5.0) -> JetStreamLog:
+        """Connect to ``servers`` and the stream (created if missing: file storage, ``replicas`` copies)."""
+        urls = [servers] if isinstance(servers, str) else list(servers)
+        try:
+            nc = await nats.connect(servers=urls, connect_timeout=connect_timeout, max_reconnect_attempts=-1,
+                                    reconnect_time_wait=0.5, allow_reconnect=True, name="gbsmart-gateway")
+        except (TimeoutError, NoServersError, OSError) as exc:
+            raise LogClosed(f"cannot reach NATS at {', '.join(urls)} ({exc or type(exc).__name__}): start "
+                            "nats-server with JetStream (`nats-server -js`) or correct GBSMART_NATS_URLS") from None
+        js = nc.jetstream(timeout=publish_timeout)
+        config = StreamConfig(name=stream, subjects=[f"{prefix}.>"], storage=StorageType.FILE,
+                              num_replicas=replicas, duplicate_window=DUPLICATE_WINDOW_S)
+        try:
+            try:
+                await js.stream_info(stream)
+            except NotFoundError:
+                await js.add_stream(config)
+                log.info("created JetStream stream %s (subjects %s.>, %d replica(s))", stream, prefix, replicas)
+        except APIError as exc:
+            await nc.close()
+            raise LogClosed(f"JetStream refused the stream {stream}: {exc.description} (is nats-server started "
+                            "with -js?)") from None
+        except NatsTimeout:
+            await nc.close()
+            raise LogClosed(f"NATS at {', '.join(urls)} did not answer for JetStream: start nats-server with -js "
+                            "(JetStream enabled)") from None
+        return cls(nc, js, stream=stream, prefix=prefix, max_pending=max_pending, publish_timeout=publish_timeout)
+
+    # ------------------------------------------------------------ counters
+
+    def subject(self, originator: str) -> str:
+        return f"{self.prefix}.{subject_token(originator)}"
+
+    def last_counter(self, originator: str) -> int | None:
+        """The highest counter this process knows to be logged for ``originator`` (too low at worst), or None."""
+        known = self._known.get(originator)
+        return None if known is None else known.counter
+
+    def last_counters(self) -> dict[str, int]:
+        return {o: k.counter for o, k in self._known.items() if k.counter is not None}
+
+    async def load_counter(self, originator: str) -> int | None:
+        """The originator's last logged counter as JetStream has it now (and remembered)."""
+        return (await self._refresh(originator)).counter
+
+    async def _refresh(self, originator: str) -> _Known:
+        try:
+            message = await self._js.get_last_msg(self.stream, self.subject(originator))
+        except NotFoundError:
+            known = _Known(None, 0)
+        except (TimeoutError, ConnectionClosedError, NatsTimeout) as exc:
+            raise LogClosed(f"the request log (JetStream) did not answer: {exc or type(exc).__name__}") from None
+        else:
+            number = message.seq or 0
+            record = _record(number, message.headers, message.data or b"")
+            known = _Known(int((message.headers or {}).get(_H_HIGH, record.counter)), number)
+        self._known[originator] = known
+        return known
+
+    # ------------------------------------------------------------ appends
+
+    async def append(self, *, originator: str, counter: int, service: str, received_at: datetime,
+                     body: bytes, check_counter: bool = True) -> LogRecord:
+        """``body`` stored by JetStream before this returns; CounterNotIncreasing for a replay (see the module)."""
+        if not 0 <= counter < 2**64:
+            raise ValueError("the counter is an unsigned 64-bit integer")
+        entry = LogEntry(originator, counter, service, received_at, body)
+        micros = _micros(received_at)
+        self._check_open()
+        async with self._locks[originator], self._space:  # lock, then room: as append_many takes them
+            result = await self._publish(entry, micros, check_counter)
+        if isinstance(result, CounterNotIncreasing):
+            raise result
+        return result
+
+    async def append_many(self, entries: Sequence[LogEntry]) -> list[LogRecord | CounterNotIncreasing]:
+        """Each entry stored, one originator's in order, before this returns; a replay answered in place."""
+        if len(entries) > self._max_pending:
+            raise ValueError(f"append_many takes at most max_pending ({self._max_pending}) entries at once; "
+                             f"split the {len(entries)} into smaller batches")
+        micros = []
+        for entry in entries:
+            if not 0 <= entry.counter < 2**64:
+                raise ValueError("the counter is an unsigned 64-bit integer")
+            micros.append(_micros(entry.received_at))
+        self._check_open()
+        by_originator: dict[str, list[int]] = defaultdict(list)
+        for i, entry in enumerate(entries):
+            by_originator[entry.originator].append(i)
+        results: list[LogRecord | CounterNotIncreasing | None] = [None] * len(entries)
+
+        async def chain(originator: str, positions: list[int]) -> None:
+            async with self._locks[originator]:
+                for i in positions:
+                    async with self._space:
+                        results[i] = await self._publish(entries[i], micros[i], True)
+
+        chains = [asyncio.ensure_future(chain(o, p)) for o, p in by_originator.items()]
+        try:
+            await asyncio.gather(*chains)
+        except BaseException:
+            for task in chains:
+                task.cancel()
+            raise
+        return results  # type: ignore[return-value]  # every position was filled in
+
+    async def _publish(self, entry: LogEntry, micros: int, check_counter: bool) -> LogRecord | CounterNotIncreasing:
+        """One record published and acknowledged; the caller holds the originator's lock."""
+        originator, counter = entry.originator, entry.counter
+        known = self._known.get(originator)
+        if known is None:
+            known = await self._refresh(originator)
+        self._writes += 1
+        writer = f"{self._writer}:{self._writes}"
+        headers = {_H_ORIGINATOR: originator, _H_COUNTER: str(counter), _H_SERVICE: entry.service,
+                   _H_RECEIVED: str(micros), _H_WRITER: writer}
+        # a checked record is one per originator and counter; an unchecked one (a Signed Pre-Command) repeats one
+        headers[_H_MSG_ID] = f"{originator}:{counter}" if check_counter else f"{originator}:{counter}:{micros}"
+        for _ in range(64):  # each turn follows one other process's append: bounded, never a live lock in practice
+            if check_counter and known.counter is not None and counter <= known.counter:
+                return _not_increasing(originator, counter, known.counter)
+            headers[_H_EXPECTED] = str(known.subject_seq)
+            high = counter if known.counter is None else max(counter, known.counter)
+            headers[_H_HIGH] = str(high)
+            try:
+                ack = await self._send(self.subject(originator), entry.body, headers)
+            except APIError as exc:
+                if exc.err_code != WRONG_LAST_SEQUENCE:
+                    raise LogClosed(f"JetStream refused the request: {exc.description}") from None
+                self.conflicts += 1
+                known = await self._refresh(originator)
+                continue
+            if ack.duplicate:  # that Msg-Id is stored already: ours (a resend after a lost PubAck) or another's
+                stored = await self._js.get_msg(self.stream, ack.seq)
+                if (stored.headers or {}).get(_H_WRITER) != writer:  # another process logged this counter first
+                    self.duplicates += 1
+                    known = await self._refresh(originator)
+                    return _not_increasing(originator, counter, known.counter if known.counter is not None else counter)
+            record = LogRecord(ack.seq, originator, counter, entry.service, entry.received_at, entry.body)
+            self._known[originator] = _Known(high, ack.seq)
+            return record
+        raise LogClosed(f"the request could not be logged: {originator}'s subject kept changing under it")
+
+    async def _send(self, subject: str, body: bytes, headers: dict[str, str]) -> Any:
+        try:
+            return await self._js.publish(subject, body, headers=headers, timeout=self._timeout)
+        except (TimeoutError, NatsTimeout):
+            pass
+        except ConnectionClosedError as exc:
+            raise LogClosed(f"the request was not logged: the connection to NATS is closed ({exc})") from None
+        self.resent += 1  # the PubAck was lost or late: the same Msg-Id again, so JetStream keeps one copy
+        try:
+            return await self._js.publish(subject, body, headers=headers, timeout=self._timeout)
+        except (TimeoutError, NatsTimeout, ConnectionClosedError) as exc:
+            raise LogClosed(f"the request was not logged: JetStream did not acknowledge it "
+                            f"({exc or type(exc).__name__}); send it again later") from None
+
+    # ------------------------------------------------------------ reading
+
+    async def records_from(self, seq: int = 1, *, batch: int = 256) -> AsyncIterator[LogRecord]:
+        """The records from ``seq`` on, in order, up to the last one stored when this started."""
+        info = await self._js.stream_info(self.stream)
+        last = info.state.last_seq
+        if seq > last or info.state.messages == 0:
+            return
+        config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=max(1, seq),
+                                ack_policy=AckPolicy.NONE, inactive_threshold=60.0)
+        subscription = await self._js.pull_subscribe(f"{self.prefix}.>", stream=self.stream, config=config)
+        try:
+            while True:
+                try:
+                    messages = await subscription.fetch(batch, timeout=2.0)
+                except NatsTimeout:
+                    return  # nothing more (records deleted from the end, or none after seq)
+                for message in messages:
+                    number = message.metadata.sequence.stream
+                    yield _record(number, message.headers, message.data or b"")
+                    if number >= last:
+                        return
+        finally:
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
+
+    def read_from(self, seq: int = 1) -> Iterator[LogRecord]:
+        """``records_from`` for a worker thread (``simulator.recovery``); not callable on the event loop's thread."""
+        if threading.get_ident() == self._loop_thread:
+            raise RuntimeError("JetStreamLog.read_from blocks: call it from a worker thread, or use records_from")
+        queue: asyncio.Queue[LogRecord | None] = asyncio.Queue(maxsize=1024)  # bound: the loop waits for the reader
+        failure: list[BaseException] = []
+
+        async def pump() -> None:
+            try:
+                async for record in self.records_from(seq):
+                    await queue.put(record)
+            except BaseException as exc:
+                failure.append(exc)
+            finally:
+                await queue.put(None)
+
+        asyncio.run_coroutine_threadsafe(pump(), self._loop)
+        while True:
+            item = asyncio.run_coroutine_threadsafe(queue.get(), self._loop).result()
+            if item is None:
+                break
+            yield item
+        if failure:
+            raise failure[0]
+
+    # ------------------------------------------------------------ life cycle
+
+    def _check_open(self) -> None:
+        if self._closing:
+            raise LogClosed("the request log is closed")
+        if self._nc.is_closed:
+            raise LogClosed("the request log is closed: the connection to NATS was closed")
+
+    async def close(self) -> None:
+        """Wait for appends in flight, then close the connection."""
+        if self._closing:
+            return
+        self._closing = True
+        for _ in range(self._max_pending):  # every slot back: nothing is in flight
+            await self._space.acquire()
+        with contextlib.suppress(Exception):
+            await self._nc.drain()
