@@ -6,10 +6,10 @@ import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -116,6 +116,22 @@ class Settings(BaseSettings):
                                  "when --workers is not given; 1 is one plain process (decision 0025).")
     gateway_journal_batch: int = Field(default=500, ge=1, description="Most journal rows written in one "
                                        "transaction.")
+    # The message path's engine (issue 12; docs/decisions/0029-jetstream-message-path.md, docs/jetstream.md)
+    message_engine: Literal["embedded", "jetstream"] = Field(default="embedded", description="Where the "
+                                                             "gateway's durable request log lives: embedded (a "
+                                                             "file under gateway_dir, one gateway) or jetstream "
+                                                             "(NATS JetStream, shared by every gateway process).")
+    nats_urls: Annotated[list[str], NoDecode] = Field(default=["nats://127.0.0.1:4222"], description="NATS "
+                                                      "servers for the jetstream engine, separated by commas.")
+    nats_stream: str = Field(default="GBSMART_REQUESTS", pattern=r"^[A-Za-z0-9_-]{1,64}$",
+                             description="JetStream stream of the request log (subjects nats_subject_prefix.>).")
+    nats_subject_prefix: str = Field(default="gbsmart.req", pattern=r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$",
+                                     description="Subject prefix of the request log: <prefix>.<originator>.")
+    nats_replicas: int = Field(default=1, ge=1, le=5, description="Copies JetStream keeps of each stream "
+                               "(3 in a 3-node cluster); used when the stream is created.")
+    gateway_background: bool = Field(default=True, description="With the jetstream engine: this gateway process "
+                                     "also runs the device simulator, the northbound cache and the alerts "
+                                     "(exactly one process should); false: it serves requests only.")
     gateway_allow_test_keys: bool = Field(default=False, description="Let `gbsmart gateway send --test-key` make a "
                                           "test signing key for a User ID and trust it (never in production).")
     gateway_wan_coverage_file: Path | None = Field(default=None, description="JSON table of SM WAN coverage by "
@@ -220,6 +236,19 @@ class Settings(BaseSettings):
                 raise ValueError(f"{given!r} is not a SHA-256 fingerprint (64 hex digits, colons optional)")
             out.append(":".join(hexdigits[i:i + 2] for i in range(0, 64, 2)))
         return out
+
+    @field_validator("nats_urls", mode="before")
+    @classmethod
+    def _url_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            for url in value:
+                if not isinstance(url, str) or not re.fullmatch(r"(nats|tls)://[^\s/,]+", url):
+                    raise ValueError(f"{url!r} is not a NATS server URL such as nats://127.0.0.1:4222")
+            if not value:
+                raise ValueError("name at least one NATS server, such as nats://127.0.0.1:4222")
+        return value
 
     @field_validator("cpl_signer_oid")
     @classmethod

@@ -35,7 +35,7 @@ import re
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,7 +45,7 @@ from nats.aio.client import Client
 from nats.errors import ConnectionClosedError, NoServersError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import APIError, NotFoundError
 
 from gbsmart.gateway.log import _EPOCH, CounterNotIncreasing, LogClosed, LogEntry, LogRecord, _micros, _not_increasing
@@ -349,3 +349,103 @@ class JetStreamLog:
             await self._space.acquire()
         with contextlib.suppress(Exception):
             await self._nc.drain()
+
+
+# ---------------------------------------------------------------- device work across processes
+
+WORK_STREAM_SUFFIX = "_DEVICE_WORK"
+_H_LOG_SEQ = "Gbsmart-Log-Seq"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItem:
+    """An acknowledged Send Command request for the device simulator: its log record's seq, time and body."""
+
+    log_seq: int
+    received_at: datetime
+    body: bytes
+
+
+class DeviceWork:
+    """The acknowledged Send Command requests of every gateway process, for the one that runs the simulator.
+
+    A work-queue stream (``<request stream>_DEVICE_WORK``, subject ``<prefix>-work.device``): a process that
+    acknowledges a Send Command request publishes it here (after its journal row is queued, so a quarantined
+    request is not published until released); the process holding the background role consumes it with the
+    durable consumer ``simulator`` and acknowledges each item once the simulator has it. An item redelivered after
+    a crash is given again; the consumer drops the seqs it has already been given (``seen``).
+    """
+
+    def __init__(self, log_: JetStreamLog) -> None:
+        self._js = log_._js
+        self.stream = f"{log_.stream}{WORK_STREAM_SUFFIX}"
+        self.subject = f"{log_.prefix}-work.device"  # outside the request log's <prefix>.>
+        self._replicas = 1
+        self._task: asyncio.Task[None] | None = None
+        self.seen: set[int] = set()
+        self.given = 0
+
+    @classmethod
+    async def open(cls, log_: JetStreamLog, *, replicas: int = 1) -> DeviceWork:
+        work = cls(log_)
+        config = StreamConfig(name=work.stream, subjects=[work.subject], storage=StorageType.FILE,
+                              retention=RetentionPolicy.WORK_QUEUE, num_replicas=replicas,
+                              duplicate_window=DUPLICATE_WINDOW_S)
+        try:
+            await work._js.stream_info(work.stream)
+        except NotFoundError:
+            await work._js.add_stream(config)
+        return work
+
+    async def publish(self, log_seq: int, received_at: datetime, body: bytes) -> None:
+        headers = {_H_LOG_SEQ: str(log_seq), _H_RECEIVED: str(_micros(received_at)), _H_MSG_ID: f"work:{log_seq}"}
+        try:
+            await self._js.publish(self.subject, body, headers=headers)
+        except (NatsTimeout, TimeoutError, ConnectionClosedError, APIError) as exc:
+            raise LogClosed(f"the request was logged but not handed to the device simulator ({exc}); it is "
+                            "completed when the background process next starts") from None
+
+    def start(self, handler: Callable[[WorkItem], Awaitable[None]], *, batch: int = 256) -> None:
+        """Consume the work with ``handler`` (it returns once the simulator holds the item) until ``close``."""
+        self._task = asyncio.get_running_loop().create_task(self._consume(handler, batch), name="device-work")
+
+    async def _consume(self, handler: Callable[[WorkItem], Awaitable[None]], batch: int) -> None:
+        config = ConsumerConfig(durable_name="simulator", ack_policy=AckPolicy.EXPLICIT, ack_wait=30.0,
+                                max_ack_pending=20_000)
+        subscription = await self._js.pull_subscribe(self.subject, durable="simulator", stream=self.stream,
+                                                     config=config)
+        while True:
+            try:
+                messages = await subscription.fetch(batch, timeout=1.0)
+            except NatsTimeout:
+                continue
+            except (ConnectionClosedError, NoServersError):
+                await asyncio.sleep(0.5)
+                continue
+            for message in messages:
+                headers = message.headers or {}
+                try:
+                    item = WorkItem(int(headers[_H_LOG_SEQ]),
+                                    _EPOCH + timedelta(microseconds=int(headers[_H_RECEIVED])), bytes(message.data))
+                except (KeyError, ValueError):
+                    log.error("device work message %s is not a gbsmart work item: dropped", message.metadata)
+                    await message.term()
+                    continue
+                if item.log_seq not in self.seen:
+                    self.seen.add(item.log_seq)
+                    try:
+                        await handler(item)
+                    except Exception:
+                        self.seen.discard(item.log_seq)
+                        log.exception("the device simulator refused work item %d: redelivered later", item.log_seq)
+                        await message.nak(delay=1.0)
+                        continue
+                    self.given += 1
+                await message.ack()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None

@@ -47,6 +47,7 @@ from gbsmart.alerts.outage import OutageTracker
 from gbsmart.config import Settings
 from gbsmart.core.clock import Clock, SystemClock
 from gbsmart.core.db import make_engine, make_sessionmaker
+from gbsmart.core.errors import Invalid
 from gbsmart.gateway import nondevice
 from gbsmart.gateway.adt_gate import AdtGate, quarantine_explanation
 from gbsmart.gateway.authorise import AuthorisationIndex, authorise
@@ -54,6 +55,7 @@ from gbsmart.gateway.duis import DuisCodec, DuisRequest
 from gbsmart.gateway.enums import MessageState
 from gbsmart.gateway.errors import BodyTooLarge, DuisRefused
 from gbsmart.gateway.fastsig import sign, verify_request  # signxml-checked fast path (decision 0023)
+from gbsmart.gateway.jetstream import DeviceWork, JetStreamLog, WorkItem
 from gbsmart.gateway.journal import Journal, JournalEntry, trt_for
 from gbsmart.gateway.keystore import KeyEntry, Keystore
 from gbsmart.gateway.log import CounterNotIncreasing, RequestLog
@@ -97,7 +99,8 @@ class Gateway:
         self.keystore = Keystore()
         self.index: AuthorisationIndex | None = None
         self.signer: DccSigner | None = None
-        self.log: RequestLog | RemoteLog | None = None
+        self.log: RequestLog | RemoteLog | JetStreamLog | None = None
+        self.work: DeviceWork | None = None  # the jetstream engine: Send Commands to the simulator's process
         self.journal: Journal | None = None
         self.responses: DeviceResponses | None = None  # the device simulator and delivery (gbsmart.simulator)
         self.pre_commands = PreCommands(settings)  # Transform and Signed Pre-Commands (gateway.transform)
@@ -128,12 +131,15 @@ class Gateway:
         self.signer = dcc_signer(self.settings, self.clock.now())
         with self._sessions() as session:
             self.index = AuthorisationIndex.load(session)
-        self.log = await open_log(self.settings)  # the file; in a worker process the sequencer's (decision 0025)
+        self.log = await open_log(self.settings)  # the file; in a worker process the sequencer's (decision 0025);
+        # or JetStream's, shared by every gateway process (decision 0029)
+        if isinstance(self.log, JetStreamLog):
+            self.work = await DeviceWork.open(self.log, replicas=self.settings.nats_replicas)
         self.journal = Journal(self._sessions, batch=self.settings.gateway_journal_batch)
         self.journal.start()
         # ---- the northbound cache (issue 11, alerts.northbound): every message to a User goes out through it,
         # device responses included; one process only (in a --workers N worker the supervisor delivers)
-        if isinstance(self.log, RequestLog):
+        if self.background:
             from gbsmart.alerts.messages import renderers
 
             # alerts' bodies are made when sent, the common ones from their signed shapes (alerts.messages)
@@ -144,11 +150,15 @@ class Gateway:
             kept = await self.northbound.start()
             log.info("northbound cache: %d messages kept to deliver", kept)
         # in a --workers N worker (a RemoteLog) the supervisor runs the one simulator instead (decision 0025)
-        if self.settings.simulator_enabled and isinstance(self.log, RequestLog):
+        if self.settings.simulator_enabled and self.background:
+            assert isinstance(self.log, RequestLog | JetStreamLog)
             self.responses = DeviceResponses(self.settings, self._sessions, clock=self.clock, sign=self._sign,
                                              journal=self.journal, devices=lambda: self.index.devices,  # type: ignore
                                              northbound=self.northbound)
             await self.responses.start(self.log, self.codec)
+            if self.work is not None:  # every process's Send Commands, those recovered above not given twice
+                self.work.seen.update(self.responses.recovered_seqs)
+                self.work.start(self._device_work)
         self.pre_commands.start(self._sessions)
         self.adt = AdtGate(self.settings, self._sessions, self.clock)
         await self.adt.start(self.clock.now())
@@ -195,6 +205,8 @@ class Gateway:
             await self.dcc_alerts.close()
         if self.outage is not None:
             await self.outage.close()
+        if self.work is not None:  # before the simulator it feeds
+            await self.work.close()
         if self.responses is not None:
             await self.responses.close()
         if self.northbound is not None:  # after the responses (they put on it), before the journal (its hooks)
@@ -205,6 +217,20 @@ class Gateway:
             await self.log.close()
         if self._engine is not None:
             self._engine.dispose()
+
+    @property
+    def background(self) -> bool:
+        """Does this process run the simulator, the northbound cache and the alerts? The one embedded gateway
+        process does (not a ``--workers N`` worker); with the jetstream engine, the one with gateway_background."""
+        if isinstance(self.log, JetStreamLog):
+            return self.settings.gateway_background
+        return isinstance(self.log, RequestLog)
+
+    async def _device_work(self, item: WorkItem) -> None:
+        """A Send Command acknowledged by any gateway process (the jetstream engine), given to the simulator."""
+        assert self.responses is not None
+        request = self.codec.parse(item.body)
+        await self.responses.submit(request, log_seq=item.log_seq, received_at=item.received_at)
 
     def premises(self, comms_hub_id: str) -> tuple[str | None, str | None]:
         """A Communications Hub's MPAN and its Electricity Distributor's User ID today (the outage tracker's)."""
@@ -380,10 +406,10 @@ class Gateway:
             return 200, XML, self._sign(acknowledgement(request, received_at)), [
                 (b"x-duis-response-code", b"I99"), (b"x-duis-quarantined", str(record.seq).encode()),
                 (b"x-duis-explanation", explanation.encode("ascii", "replace"))]
-        return await self._after_log(request, service, decision.variant, entry, record.seq, received_at)
+        return await self._after_log(request, service, decision.variant, entry, record.seq, received_at, body=body)
 
     async def _after_log(self, request: DuisRequest, service: WebService, variant: ServiceRequestVariant,
-                         entry: KeyEntry, log_seq: int, received_at: datetime, *,
+                         entry: KeyEntry, log_seq: int, received_at: datetime, *, body: bytes,
                          released: bool = False) -> tuple[int, bytes, bytes, list]:
         """What an accepted request takes after the log (and a request released from quarantine, ``released``)."""
         if service is WebService.TRANSFORM:
@@ -399,7 +425,9 @@ class Gateway:
         root = acknowledgement(request, received_at)
         await self._journal(request, service, MessageState.ACKNOWLEDGED, "I99", received_at, log_seq=log_seq,
                             update=released)
-        if service is WebService.SEND_COMMAND and self.responses is not None:  # the device answers later
+        if service is WebService.SEND_COMMAND and self.work is not None:  # to the simulator's process (jetstream)
+            await self.work.publish(log_seq, received_at, body)
+        elif service is WebService.SEND_COMMAND and self.responses is not None:  # the device answers later
             await self.responses.submit(request, log_seq=log_seq, received_at=received_at)
         return 200, XML, self._sign(root), []
 
@@ -409,7 +437,7 @@ class Gateway:
         entry = verify_request(request, self.keystore)  # the key that signed it, for a Transform's DP104 check
         variant = request_matrix()[held.srv]
         await self._after_log(request, WebService(held.service), variant, entry, held.log_seq, held.received_at,
-                              released=True)
+                              body=held.body.encode("utf-8"), released=True)
 
     async def _journal(self, request: DuisRequest, service: WebService, state: MessageState, code: str,
                        received_at: datetime, *, explanation: str = "", log_seq: int | None = None,
@@ -486,6 +514,11 @@ def serve(settings: Settings, host: str, port: int, *, clock: Clock | None = Non
     """Serve the gateway with uvicorn until stopped: one process, or ``workers`` of them (decision 0025)."""
     import uvicorn
 
+    if workers > 1 and settings.message_engine == "jetstream":
+        raise Invalid(
+            "--workers N runs a supervisor that owns the embedded request log; with GBSMART_MESSAGE_ENGINE="
+            "jetstream every gateway process is a worker of its own: start N `gbsmart gateway serve` processes "
+            "on different ports (one with GBSMART_GATEWAY_BACKGROUND=true, the others false) instead")
     if workers > 1:
         from gbsmart.gateway.workers import serve_workers
 

@@ -68,6 +68,7 @@ from gbsmart.core.signing import write_certificates
 from gbsmart.gateway.authorise import AuthorisationIndex, authorise
 from gbsmart.gateway.duis import DuisRequest
 from gbsmart.gateway.enums import MessageState, PreCommandState
+from gbsmart.gateway.jetstream import DeviceWork, JetStreamLog
 from gbsmart.gateway.keystore import BoxedMaterial, KeyEntry, Keystore, KeystoreError, certificate_user_id, eui64
 from gbsmart.gateway.log import RequestLog
 from gbsmart.gateway.matrix import SIGNED_PRE_COMMAND_VARIANTS, WebService
@@ -97,8 +98,9 @@ class GatewayParts(Protocol):
 
     settings: Settings
     index: AuthorisationIndex | None
-    log: RequestLog | RemoteLog | None  # RemoteLog in a --workers N worker
+    log: RequestLog | RemoteLog | JetStreamLog | None  # RemoteLog in a --workers N worker; JetStream's (0029)
     responses: DeviceResponses | None  # the device simulator, when it runs
+    work: DeviceWork | None  # the jetstream engine: Send Commands to the process that runs the simulator
 
     def _answer(self, request: DuisRequest, code: str, at: datetime, explanation: str) -> Answer: ...
     def _sign(self, root: etree._Element) -> bytes: ...
@@ -410,7 +412,9 @@ class PreCommands:
         finally:
             self._in_flight.discard(key)
         await gateway._journal(request, service, MessageState.ACKNOWLEDGED, "I99", received_at, log_seq=record.seq)
-        if gateway.responses is not None:  # the device simulator completes it, as any Send Command request
+        if gateway.work is not None:  # the simulator's process completes it (the jetstream engine)
+            await gateway.work.publish(record.seq, received_at, body)
+        elif gateway.responses is not None:  # the device simulator completes it, as any Send Command request
             await gateway.responses.submit(request, log_seq=record.seq, received_at=received_at)
         return 200, _XML, gateway._sign(acknowledgement(request, received_at)), [(b"x-duis-response-code", b"I99")]
 

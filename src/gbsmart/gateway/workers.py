@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gbsmart.config import Settings, get_settings
+from gbsmart.gateway.jetstream import JetStreamLog
 from gbsmart.gateway.log import LogLocked, LogRecord, RequestLog
 from gbsmart.gateway.matrix import WebService
 from gbsmart.gateway.sequencer import RemoteLog, Sequencer
@@ -62,8 +63,12 @@ _MAX_QUICK_EXITS = 5
 _PR_SET_PDEATHSIG = 1
 
 
-async def open_log(settings: Settings) -> RequestLog | RemoteLog:
-    """The request log this process appends to: the sequencer's, in a worker; else the file, opened here."""
+async def open_log(settings: Settings) -> RequestLog | RemoteLog | JetStreamLog:
+    """The request log this process appends to: JetStream's (the jetstream engine); the sequencer's, in a worker;
+    else the file, opened here."""
+    if settings.message_engine == "jetstream":
+        return await JetStreamLog.open(settings.nats_urls, stream=settings.nats_stream,
+                                       prefix=settings.nats_subject_prefix, replicas=settings.nats_replicas)
     path = os.environ.get(SEQUENCER_ENV)
     if path:
         return await RemoteLog.connect(path, on_lost=_sequencer_lost)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gbsmart.config import Settings
 from gbsmart.gateway.duis import DuisCodec, DuisRequest
 from gbsmart.gateway.enums import MessageState
+from gbsmart.gateway.jetstream import JetStreamLog
 from gbsmart.gateway.journal import JournalEntry, trt_for
 from gbsmart.gateway.log import LogRecord, RequestLog
 from gbsmart.gateway.matrix import WebService, request_matrix
@@ -62,7 +63,7 @@ def scan_start(session: Session, reorder_margin: int = REORDER_MARGIN) -> int:
     return min(start, lowest_open) if lowest_open is not None else start
 
 
-def unfinished(sessions: sessionmaker[Session], log: RequestLog, codec: DuisCodec,
+def unfinished(sessions: sessionmaker[Session], log: RequestLog | JetStreamLog, codec: DuisCodec,
                reorder_margin: int = REORDER_MARGIN) -> tuple[list[Unfinished], list[Unfinished], list[Repair]]:
     """(requests to complete, logged requests whose journal row is missing although their response is kept,
     journal rows to bring up to their kept response); run in a worker thread before the gateway serves."""

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gbsmart.config import Settings
 from gbsmart.core.clock import Clock
 from gbsmart.gateway.duis import DuisCodec, DuisRequest
+from gbsmart.gateway.jetstream import JetStreamLog
 from gbsmart.gateway.journal import Journal
 from gbsmart.gateway.log import RequestLog
 from gbsmart.simulator.delivery import Delivery
@@ -46,8 +47,10 @@ class DeviceResponses:
         self._clock = clock
         self.simulator: DeviceSimulator | None = None
         self.recovered = 0
+        #: the log seqs recovery gave the simulator (the jetstream engine's work queue does not give them again)
+        self.recovered_seqs: set[int] = set()
 
-    async def start(self, log_: RequestLog, codec: DuisCodec) -> None:
+    async def start(self, log_: RequestLog | JetStreamLog, codec: DuisCodec) -> None:
         # the journal is brought up to date before any delivery can update it again
         found, unjournalled, repairs = await asyncio.to_thread(unfinished, self._sessions, log_, codec)
         if self._journal is not None:  # rows first (in log order), then the updates that bring them up to date
@@ -67,6 +70,7 @@ class DeviceResponses:
         for item in found:
             await self.simulator.submit(item.request, log_seq=item.record.seq, received_at=item.record.received_at)
         self.recovered = len(found)
+        self.recovered_seqs = {item.record.seq for item in found}
         if kept or found or repairs:
             log.info("device responses: %d kept to deliver, %d accepted requests to complete, %d journal rows "
                      "rebuilt from the log, %d journal rows repaired", kept, len(found),

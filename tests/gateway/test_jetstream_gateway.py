@@ -1,0 +1,265 @@
+"""Stateless gateway processes on one JetStream request log (issue 12, points 1-3), as real processes.
+
+Two `gbsmart gateway serve` processes with GBSMART_MESSAGE_ENGINE=jetstream, on their own ports, share the session's
+throwaway `nats-server -js` (a stream of the test's own) and one database. Signed requests go over real HTTP to
+either. A replay is refused whichever process gets it, a counter sent to both at once is accepted by one, a
+`kill -9` of one process under load loses nothing acknowledged and the other keeps serving, and the Send Commands
+either process acknowledges are completed once by the one process that runs the device simulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from gbsmart.config import Settings
+from gbsmart.gateway.jetstream import JetStreamLog
+from gbsmart.gateway.matrix import WebService
+from gbsmart.gateway.store import dcc_signer, save_certificates
+from tests.gateway.aio import run_async
+from tests.gateway.test_server import LOAD_USER, _code, _free_port, _load_request, _load_user, _seed
+
+ROOT = Path(__file__).resolve().parents[2]
+XML = {"content-type": "application/xml"}
+
+
+class Fleet:
+    """Gateway processes on one JetStream stream and one SQLite database; ``processes[i]`` serves ``urls[i]``."""
+
+    def __init__(self, tmp: Path, nats: Any, count: int = 2, *, background: tuple[bool, ...] = (True, False),
+                 **env: str) -> None:
+        url = f"sqlite:///{tmp / 'gateway.db'}"
+        _seed(url)
+        self.database_url = url
+        self.user = _load_user()
+        self.data_dir = tmp / "var"
+        settings = Settings(data_dir=self.data_dir)
+        save_certificates(settings, LOAD_USER, self.user.certificate.public_bytes(encoding=Encoding.PEM))
+        dcc_signer(settings)  # the DCC's key made once, before two processes start together
+        self.stream, self.prefix = nats.new_stream()
+        self.nats_url = nats.url
+        self.env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "GBSMART_DATABASE_URL": url,
+                    "GBSMART_DATA_DIR": str(self.data_dir), "GBSMART_GATEWAY_REFRESH_SECONDS": "0.5",
+                    "GBSMART_MESSAGE_ENGINE": "jetstream", "GBSMART_NATS_URLS": nats.url,
+                    "GBSMART_NATS_STREAM": self.stream, "GBSMART_NATS_SUBJECT_PREFIX": self.prefix,
+                    "GBSMART_SIMULATOR_ENABLED": "false", **env}
+        self.ports = [_free_port() for _ in range(count)]
+        self.urls = [f"http://127.0.0.1:{port}" for port in self.ports]
+        self.background = background
+        self.processes: list[subprocess.Popen[bytes] | None] = [None] * count
+        self.errors = [""] * count
+
+    def start(self, i: int | None = None) -> None:
+        for n in range(len(self.ports)) if i is None else [i]:
+            env = {**self.env, "GBSMART_GATEWAY_BACKGROUND": "true" if self.background[n] else "false"}
+            self.processes[n] = subprocess.Popen(
+                [sys.executable, "-m", "gbsmart.cli", "gateway", "serve", "--port", str(self.ports[n])],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for n in range(len(self.ports)) if i is None else [i]:
+            self._wait(n)
+
+    def _wait(self, n: int) -> None:
+        process = self.processes[n]
+        assert process is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise AssertionError(f"gateway {n} exited: {process.stderr.read().decode()[-3000:]}")  # type: ignore
+            try:
+                if httpx.get(f"{self.urls[n]}/", timeout=1).status_code == 404:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        process.kill()
+        raise AssertionError(f"gateway {n} did not start within 60 s")
+
+    def post(self, n: int, body: bytes) -> httpx.Response:
+        return httpx.post(f"{self.urls[n]}{WebService.SEND_COMMAND.path}", content=body, headers=XML, timeout=30)
+
+    def stop(self, n: int | None = None) -> list[int]:
+        """SIGTERM, then each one's exit status: 0 for a clean stop (uvicorn ends by re-raising the SIGTERM it
+        handled, so -15 after a graceful shutdown with no traceback counts as 0)."""
+        codes = []
+        for i in range(len(self.ports)) if n is None else [n]:
+            process = self.processes[i]
+            if process is None:
+                continue
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(40)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            self.errors[i] = process.stderr.read().decode() if process.stderr else ""
+            clean = process.returncode in (0, -signal.SIGTERM) and "Traceback" not in self.errors[i]
+            codes.append(0 if clean else process.returncode or 1)
+        return codes
+
+    def kill_all(self) -> None:
+        for process in self.processes:
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+
+    def logged(self) -> list[tuple[str, int]]:
+        async def read() -> list[tuple[str, int]]:
+            log = await JetStreamLog.open(self.nats_url, stream=self.stream, prefix=self.prefix)
+            try:
+                return [(r.originator, r.counter) async for r in log.records_from(1)]
+            finally:
+                await log.close()
+
+        return run_async(read())
+
+
+@pytest.fixture
+def fleet(tmp_path, nats_server):
+    running = Fleet(tmp_path, nats_server)
+    running.start()
+    yield running
+    running.kill_all()
+
+
+def test_either_process_refuses_the_others_replay_and_accepts_the_next_counter(fleet):
+    body = _load_request(fleet.user, 500)
+    assert _code(fleet.post(0, body)) == "I99"
+    again = fleet.post(1, body)  # the other process has never seen this originator
+    assert again.status_code == 409 and "not greater than 500" in again.text, again.text
+    assert _code(fleet.post(1, _load_request(fleet.user, 501))) == "I99"
+    for n in (0, 1):
+        assert fleet.post(n, _load_request(fleet.user, 499)).status_code == 409  # decreasing, at either
+    assert fleet.stop() == [0, 0], [e[-2000:] for e in fleet.errors]
+    assert fleet.logged() == [(LOAD_USER, 500), (LOAD_USER, 501)]
+
+
+async def _both_at_once(fleet: Fleet, bodies: dict[int, bytes]) -> dict[int, list[int]]:
+    """Each body sent to both processes at the same moment; for each counter, the HTTP status from each."""
+    async with httpx.AsyncClient(timeout=30) as a, httpx.AsyncClient(timeout=30) as b:
+        statuses: dict[int, list[int]] = {}
+        for counter, body in sorted(bodies.items()):
+            answers = await asyncio.gather(
+                a.post(f"{fleet.urls[0]}/api/v1/serviceS", content=body, headers=XML),
+                b.post(f"{fleet.urls[1]}/api/v1/serviceS", content=body, headers=XML))
+            statuses[counter] = [r.status_code if r.status_code != 200 or _code(r) == "I99" else -1 for r in answers]
+        return statuses
+
+
+def test_one_request_sent_to_both_processes_at_once_is_accepted_by_exactly_one(fleet):
+    bodies = {c: _load_request(fleet.user, c) for c in range(1000, 1060)}
+    statuses = run_async(_both_at_once(fleet, bodies))
+    for counter, pair in statuses.items():
+        assert sorted(pair) == [200, 409], (counter, pair)
+    winners = {n for pair in statuses.values() for n, s in enumerate(pair) if s == 200}
+    assert fleet.stop() == [0, 0]
+    assert fleet.logged() == [(LOAD_USER, c) for c in sorted(bodies)]
+    assert winners, "no process accepted anything"
+
+
+async def _load(fleet: Fleet, bodies: dict[int, bytes], on_ack, *, clients: int = 1) -> set[int]:
+    """``bodies`` in increasing counter order from ``clients`` clients, each alternating between the processes.
+
+    One client by default: one User's requests in flight at once arrive out of order at two processes, and the
+    later counter's acceptance rightly refuses the earlier one (DUIS: strictly increasing)."""
+    acknowledged: set[int] = set()
+    queue = sorted(bodies)
+
+    async def client(k: int) -> None:
+        async with httpx.AsyncClient(timeout=10) as http:
+            turn = k
+            while queue:
+                counter = queue.pop(0)
+                turn += 1
+                for n in (turn % 2, (turn + 1) % 2):  # the other process if this one is gone
+                    try:
+                        response = await http.post(f"{fleet.urls[n]}/api/v1/serviceS", content=bodies[counter],
+                                                   headers=XML)
+                    except httpx.TransportError:
+                        continue
+                    if response.status_code == 200 and _code(response) == "I99":
+                        acknowledged.add(counter)
+                        on_ack(len(acknowledged))
+                    break
+
+    await asyncio.gather(*(client(k) for k in range(clients)))
+    return acknowledged
+
+
+def test_kill_9_of_one_process_under_load_the_other_serves_and_nothing_acknowledged_is_lost(fleet):
+    bodies = {c: _load_request(fleet.user, c) for c in range(100_000, 100_400)}
+    victim = fleet.processes[0]
+    killed_at: list[int] = []
+
+    def kill_one(n: int) -> None:
+        if n >= 60 and not killed_at:
+            killed_at.append(n)
+            os.kill(victim.pid, signal.SIGKILL)
+
+    acknowledged = run_async(_load(fleet, bodies, kill_one))
+    assert killed_at, "the load ended before the kill"
+    assert len(acknowledged) - killed_at[0] >= 200, len(acknowledged)  # the survivor carried on
+    victim.wait(10)
+    assert victim.returncode == -signal.SIGKILL
+    fleet.start(0)  # back, stateless: nothing to recover for the request path
+    for counter in sorted(acknowledged)[-5:] + sorted(acknowledged)[:3]:
+        for n in (0, 1):
+            again = fleet.post(n, bodies[counter])
+            assert again.status_code == 409, (counter, n, again.text)  # none acknowledged twice
+    assert _code(fleet.post(0, _load_request(fleet.user, 900_000))) == "I99"
+    assert fleet.stop() == [0, 0]
+    logged = fleet.logged()
+    assert len(logged) == len(set(logged)), "one counter logged twice"
+    assert acknowledged | {900_000} <= {c for o, c in logged if o == LOAD_USER}, "an acknowledged request was lost"
+
+
+def test_send_commands_from_either_process_are_completed_once_by_the_one_that_runs_the_simulator(
+        tmp_path, nats_server):
+    from sqlalchemy import select
+
+    from gbsmart.core.db import make_engine, make_sessionmaker
+    from gbsmart.gateway.xml import SUG_NS, parse_xml
+    from gbsmart.models.gateway import GatewayMessage
+    from gbsmart.simulator.service import set_endpoint
+    from tests.gateway.endpoint import Endpoint
+
+    fleet = Fleet(tmp_path, nats_server, GBSMART_SIMULATOR_ENABLED="true", GBSMART_SIMULATOR_LATENCY_SECONDS="0.2",
+                  GBSMART_SIMULATOR_JITTER_SECONDS="0.05", GBSMART_SIMULATOR_FAILURE_RATE="0",
+                  GBSMART_SIMULATOR_SEED="1")
+    endpoint = Endpoint().start()
+    engine = make_engine(fleet.database_url)
+    with make_sessionmaker(engine)() as session, session.begin():
+        set_endpoint(session, LOAD_USER, endpoint.url, datetime.now(UTC))
+    counters = range(700, 710)
+    try:
+        fleet.start()
+        for counter in counters:  # half to the process that runs the simulator, half to the one that does not
+            assert _code(fleet.post(counter % 2, _load_request(fleet.user, counter))) == "I99"
+        endpoint.wait_for(len(counters))
+        time.sleep(1.5)  # a second simulator would have answered by now too
+        assert fleet.stop() == [0, 0], [e[-2000:] for e in fleet.errors]
+        fleet.start()  # recovery in the simulator's process: everything was delivered, nothing goes out again
+        time.sleep(2.0)
+        assert fleet.stop() == [0, 0], [e[-2000:] for e in fleet.errors]
+    finally:
+        endpoint.stop()
+        fleet.kill_all()
+    header = f"{{{SUG_NS}}}Header/{{{SUG_NS}}}"
+    ids = sorted(parse_xml(r.body).findtext(header + "RequestID") or "" for r in endpoint.received)
+    assert ids == sorted(f"{LOAD_USER}:00-DB-12-34-56-78-90-A0:{c}" for c in counters)
+    assert {parse_xml(r.body).findtext(header + "ResponseCode") for r in endpoint.received} == {"I0"}
+    with make_sessionmaker(engine)() as session:
+        states = [m.state for m in session.scalars(select(GatewayMessage)
+                                                   .where(GatewayMessage.originator == LOAD_USER))]
+    engine.dispose()
+    assert states == ["delivered"] * len(counters)
