@@ -309,3 +309,60 @@ def test_a_process_that_has_not_seen_the_others_latest_record_cannot_log_a_lower
         await two.close()
 
     run_async(run())
+
+
+@pytest.mark.parametrize("engine", ["jetstream"])
+def test_one_node_of_a_three_node_cluster_killed_under_load_loses_no_acknowledged_record(
+        nats_cluster: Any, engine: str) -> None:
+    """Three replicas on three nodes; the stream's leader is killed with SIGKILL while 16 producers append."""
+    stream, prefix = nats_cluster.new_stream()
+    originators = [f"90-B3-D5-1F-30-01-00-{i:02X}" for i in range(16)]
+
+    async def run() -> None:
+        log = await JetStreamLog.open(nats_cluster.urls, stream=stream, prefix=prefix, replicas=3,
+                                      publish_timeout=2.0)
+        info = await log._js.stream_info(stream)
+        assert info.config.num_replicas == 3 and info.cluster is not None
+        leader = info.cluster.leader
+        acked: list[LogRecord] = []
+        refused = 0
+        stop = asyncio.Event()
+
+        async def producer(originator: str) -> None:
+            nonlocal refused
+            counter = 0
+            while not stop.is_set():
+                counter += 1
+                try:
+                    acked.append(await _append(log, originator, counter))
+                except LogClosed:
+                    refused += 1  # not acknowledged: the client would send it again later, with a new counter
+                    await asyncio.sleep(0.05)
+
+        tasks = [asyncio.create_task(producer(o)) for o in originators]
+        while len(acked) < 800:
+            await asyncio.sleep(0.01)
+        victim = next(node for node in nats_cluster.nodes if node.extra[-1] == leader)
+        victim.kill()
+        killed_at = asyncio.get_running_loop().time()
+        before = len(acked)
+        deadline = asyncio.get_running_loop().time() + 30
+        while len(acked) < before + 800:  # the two nodes left elect a leader and go on
+            assert asyncio.get_running_loop().time() < deadline, f"appends stopped after the kill ({len(acked)})"
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.gather(*tasks)
+        print(f"CLUSTER acked {len(acked)} refused {refused} resent {log.resent} "
+              f"800 more after {asyncio.get_running_loop().time() - killed_at:.2f} s")
+        records = await _records(log)
+        stored = {(r.originator, r.counter): r for r in records}
+        assert all(stored.get((a.originator, a.counter)) == a for a in acked), "an acknowledged record was lost"
+        assert len(stored) == len(records), "a counter stored twice"
+        for originator in originators:
+            mine = [r.counter for r in records if r.originator == originator]
+            assert mine == sorted(mine)
+        after = await log._js.stream_info(stream)
+        assert after.cluster is not None and after.cluster.leader != leader
+        await log.close()
+
+    run_async(run())

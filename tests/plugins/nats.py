@@ -73,6 +73,7 @@ class NatsServer:
         self.directory = directory
         self.port = port or _free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self.extra: list[str] = []  # more arguments (a cluster node's)
 
     @property
     def url(self) -> str:
@@ -83,7 +84,7 @@ class NatsServer:
         with open(self.directory / "server.log", "ab") as out:
             self.process = subprocess.Popen(
                 [self.binary, "-js", "-a", HOST, "-p", str(self.port), "-sd", str(self.directory / "store"),
-                 "-n", f"gbsmart-test-{self.port}"], stdout=out, stderr=subprocess.STDOUT)
+                 *(self.extra or ["-n", f"gbsmart-test-{self.port}"])], stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -155,3 +156,41 @@ def engine_params() -> list:
         return [pytest.param(name, id=name) for name in selected_engines()]
     except pytest.UsageError:
         return [pytest.param(name, id=name) for name in ENGINES]
+
+
+class NatsCluster:
+    """``size`` nats-server nodes with JetStream clustered on loopback (one cluster name, routes to each other)."""
+
+    def __init__(self, binary: str, directory: Path, size: int = 3) -> None:
+        self.client_ports = [_free_port() for _ in range(size)]
+        self.cluster_ports = [_free_port() for _ in range(size)]
+        self.nodes = [NatsServer(binary, directory / f"n{i}", port) for i, port in enumerate(self.client_ports)]
+        routes = ",".join(f"nats://{HOST}:{p}" for p in self.cluster_ports)
+        for i, node in enumerate(self.nodes):
+            node.extra = ["--cluster_name", "gbsmart-test", "--cluster", f"nats://{HOST}:{self.cluster_ports[i]}",
+                          "--routes", routes, "-n", f"node{i}"]
+
+    @property
+    def urls(self) -> list[str]:
+        return [node.url for node in self.nodes]
+
+    def start(self) -> None:
+        for node in self.nodes:
+            node.start()
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def new_stream(self) -> tuple[str, str]:
+        return self.nodes[0].new_stream()
+
+
+@pytest.fixture
+def nats_cluster(tmp_path) -> Iterator[NatsCluster]:
+    cluster = NatsCluster(_binary_or_skip(), tmp_path / "cluster")
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

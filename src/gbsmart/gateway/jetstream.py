@@ -43,6 +43,7 @@ from typing import Any
 import nats
 from nats.aio.client import Client
 from nats.errors import ConnectionClosedError, NoServersError
+from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy, StorageType, StreamConfig
@@ -76,6 +77,26 @@ def subject_token(originator: str) -> str:
     if _EUI64.fullmatch(originator):
         return originator.replace("-", "")
     return "x" + originator.encode().hex()
+
+
+async def _ensure_stream(js: JetStreamContext, config: StreamConfig, ready_timeout: float) -> None:
+    """The stream, created if missing; a cluster still electing its leaders (503, timeouts) is waited for."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ready_timeout
+    while True:
+        try:
+            try:
+                await js.stream_info(config.name or "")
+            except NotFoundError:
+                await js.add_stream(config)
+                log.info("created JetStream stream %s (subjects %s, %s replica(s))", config.name, config.subjects,
+                         config.num_replicas)
+            return
+        except (APIError, NatsTimeout) as exc:
+            retry = isinstance(exc, NatsTimeout) or exc.code == 503
+            if not retry or loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.25)
 
 
 @dataclass(slots=True)
@@ -124,7 +145,7 @@ class JetStreamLog:
     @classmethod
     async def open(cls, servers: str | Sequence[str], *, stream: str = DEFAULT_STREAM, prefix: str = DEFAULT_PREFIX,
                    replicas: int = 1, max_pending: int = 8192, publish_timeout: float = 5.0,
-                   connect_timeout: float = 5.0) -> JetStreamLog:
+                   connect_timeout: float = 5.0, ready_timeout: float = 20.0) -> JetStreamLog:
         """Connect to ``servers`` and the stream (created if missing: file storage, ``replicas`` copies)."""
         urls = [servers] if isinstance(servers, str) else list(servers)
         try:
@@ -137,15 +158,11 @@ class JetStreamLog:
         config = StreamConfig(name=stream, subjects=[f"{prefix}.>"], storage=StorageType.FILE,
                               num_replicas=replicas, duplicate_window=DUPLICATE_WINDOW_S)
         try:
-            try:
-                await js.stream_info(stream)
-            except NotFoundError:
-                await js.add_stream(config)
-                log.info("created JetStream stream %s (subjects %s.>, %d replica(s))", stream, prefix, replicas)
+            await _ensure_stream(js, config, ready_timeout)
         except APIError as exc:
             await nc.close()
             raise LogClosed(f"JetStream refused the stream {stream}: {exc.description} (is nats-server started "
-                            "with -js?)") from None
+                            "with -js? in a cluster, are enough nodes up for the replicas?)") from None
         except NatsTimeout:
             await nc.close()
             raise LogClosed(f"NATS at {', '.join(urls)} did not answer for JetStream: start nats-server with -js "
@@ -174,7 +191,7 @@ class JetStreamLog:
             message = await self._js.get_last_msg(self.stream, self.subject(originator))
         except NotFoundError:
             known = _Known(None, 0)
-        except (TimeoutError, ConnectionClosedError, NatsTimeout) as exc:
+        except (TimeoutError, NatsError) as exc:
             raise LogClosed(f"the request log (JetStream) did not answer: {exc or type(exc).__name__}") from None
         else:
             number = message.seq or 0
@@ -257,7 +274,11 @@ class JetStreamLog:
                 known = await self._refresh(originator)
                 continue
             if ack.duplicate:  # that Msg-Id is stored already: ours (a resend after a lost PubAck) or another's
-                stored = await self._js.get_msg(self.stream, ack.seq)
+                try:
+                    stored = await self._js.get_msg(self.stream, ack.seq)
+                except (TimeoutError, NatsError) as exc:
+                    raise LogClosed(f"the request log (JetStream) did not answer: {exc or type(exc).__name__}") \
+                        from None
                 if (stored.headers or {}).get(_H_WRITER) != writer:  # another process logged this counter first
                     self.duplicates += 1
                     known = await self._refresh(originator)
@@ -268,18 +289,23 @@ class JetStreamLog:
         raise LogClosed(f"the request could not be logged: {originator}'s subject kept changing under it")
 
     async def _send(self, subject: str, body: bytes, headers: dict[str, str]) -> Any:
-        try:
-            return await self._js.publish(subject, body, headers=headers, timeout=self._timeout)
-        except (TimeoutError, NatsTimeout):
-            pass
-        except ConnectionClosedError as exc:
-            raise LogClosed(f"the request was not logged: the connection to NATS is closed ({exc})") from None
-        self.resent += 1  # the PubAck was lost or late: the same Msg-Id again, so JetStream keeps one copy
-        try:
-            return await self._js.publish(subject, body, headers=headers, timeout=self._timeout)
-        except (TimeoutError, NatsTimeout, ConnectionClosedError) as exc:
-            raise LogClosed(f"the request was not logged: JetStream did not acknowledge it "
-                            f"({exc or type(exc).__name__}); send it again later") from None
+        """One publish and its PubAck; sent once more (the same Msg-Id: JetStream keeps one copy) if the PubAck
+        did not come (a timeout, or no stream leader for a moment in a cluster). APIError is the caller's."""
+        for attempt in (1, 2):
+            try:
+                return await self._js.publish(subject, body, headers=headers, timeout=self._timeout)
+            except APIError:
+                raise
+            except ConnectionClosedError as exc:
+                raise LogClosed(f"the request was not logged: the connection to NATS is closed ({exc})") from None
+            except (TimeoutError, NatsError) as exc:  # nats' TimeoutError, NoStreamResponseError and the like
+                if attempt == 2:
+                    raise LogClosed(f"the request was not logged: JetStream did not acknowledge it "
+                                    f"({exc or type(exc).__name__}); send it again later") from None
+                self.resent += 1
+                if not isinstance(exc, TimeoutError):
+                    await asyncio.sleep(0.2)  # no leader yet: give the election a moment
+        raise AssertionError("unreachable")
 
     # ------------------------------------------------------------ reading
 
@@ -391,10 +417,7 @@ class DeviceWork:
         config = StreamConfig(name=work.stream, subjects=[work.subject], storage=StorageType.FILE,
                               retention=RetentionPolicy.WORK_QUEUE, num_replicas=replicas,
                               duplicate_window=DUPLICATE_WINDOW_S)
-        try:
-            await work._js.stream_info(work.stream)
-        except NotFoundError:
-            await work._js.add_stream(config)
+        await _ensure_stream(work._js, config, 20.0)
         return work
 
     async def publish(self, log_seq: int, received_at: datetime, body: bytes) -> None:
