@@ -129,6 +129,8 @@ class Settings(BaseSettings):
                                      description="Subject prefix of the request log: <prefix>.<originator>.")
     nats_replicas: int = Field(default=1, ge=1, le=5, description="Copies JetStream keeps of each stream "
                                "(3 in a 3-node cluster); used when the stream is created.")
+    gateway_metrics_token: SecretStr | None = Field(default=None, description="Bearer token Prometheus "
+                                                    "scrapes the gateway's /metrics with; unset: /metrics is off.")
     gateway_background: bool = Field(default=True, description="With the jetstream engine: this gateway process "
                                      "also runs the device simulator, the northbound cache and the alerts "
                                      "(exactly one process should); false: it serves requests only.")

@@ -263,3 +263,43 @@ def test_send_commands_from_either_process_are_completed_once_by_the_one_that_ru
                                                    .where(GatewayMessage.originator == LOAD_USER))]
     engine.dispose()
     assert states == ["delivered"] * len(counters)
+
+
+def test_health_and_metrics_and_a_killed_nats_server_answers_503_until_it_is_back(tmp_path, own_nats_server):
+    fleet = Fleet(tmp_path, own_nats_server, count=1, background=(True,),
+                  GBSMART_GATEWAY_METRICS_TOKEN="scrape-token-for-tests")
+    fleet.start()
+    try:
+        base = fleet.urls[0]
+        health = httpx.get(f"{base}/healthz", timeout=5)
+        assert health.status_code == 200 and health.json() == {"status": "ok", "engine": "jetstream",
+                                                              "background": True}
+        assert _code(fleet.post(0, _load_request(fleet.user, 10))) == "I99"
+        assert httpx.get(f"{base}/metrics", timeout=5).status_code == 401
+        wrong = httpx.get(f"{base}/metrics", headers={"authorization": "Bearer nope"}, timeout=5)
+        assert wrong.status_code == 401
+        metrics = httpx.get(f"{base}/metrics", headers={"authorization": "Bearer scrape-token-for-tests"}, timeout=5)
+        assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
+        assert 'gbsmart_gateway_http_responses_total{path="/api/v1/serviceS",status="200"} 1.0' in metrics.text
+        assert 'gbsmart_gateway_up{background="true",engine="jetstream"} 1.0' in metrics.text
+
+        own_nats_server.kill()  # SIGKILL: the log is gone until it is back
+        deadline = time.monotonic() + 10
+        while httpx.get(f"{base}/healthz", timeout=5).status_code != 503:
+            assert time.monotonic() < deadline, "/healthz still says ok with NATS down"
+            time.sleep(0.1)
+        refused = fleet.post(0, _load_request(fleet.user, 11))
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "1", refused.text
+        assert "not accepted" in refused.text
+
+        own_nats_server.start()
+        deadline = time.monotonic() + 20
+        while httpx.get(f"{base}/healthz", timeout=5).status_code != 200:
+            assert time.monotonic() < deadline, "the gateway did not reconnect to NATS"
+            time.sleep(0.2)
+        assert _code(fleet.post(0, _load_request(fleet.user, 12))) == "I99"
+        assert fleet.stop() == [0], fleet.errors[0][-2000:]
+    finally:
+        fleet.kill_all()
+    logged = fleet.logged()
+    assert (LOAD_USER, 10) in logged and (LOAD_USER, 12) in logged  # 11 was never acknowledged (maybe stored)

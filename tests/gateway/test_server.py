@@ -480,3 +480,12 @@ def test_non_device_requests_change_the_smi_and_their_answers_parse_with_the_dcc
     results = boxed.run("Validate", {k: v for k, v in answers.items() if k != v54_matrix}, tmp_path / "validated")
     for name, result in results.items():
         assert result.code == 0 and "passed signature check" in result.err, (name, result.err)
+
+
+def test_healthz_answers_without_credentials_and_metrics_are_off_unless_a_token_is_set(gateway):
+    health = httpx.get(f"{gateway.url}/healthz", timeout=5)
+    assert health.status_code == 200
+    assert health.json() == {"status": "ok", "engine": "embedded", "background": True}
+    metrics = httpx.get(f"{gateway.url}/metrics", timeout=5)
+    assert metrics.status_code == 403 and "GBSMART_GATEWAY_METRICS_TOKEN" in metrics.text
+    assert httpx.post(f"{gateway.url}/healthz", timeout=5).status_code == 405

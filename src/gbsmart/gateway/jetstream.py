@@ -79,6 +79,18 @@ def subject_token(originator: str) -> str:
     return "x" + originator.encode().hex()
 
 
+async def _nats_error(exc: Exception) -> None:  # one line, not the client's default traceback per retry
+    log.warning("NATS: %s", exc or type(exc).__name__)
+
+
+async def _nats_disconnected() -> None:
+    log.warning("NATS: disconnected; reconnecting (requests are refused with 503 until then)")
+
+
+async def _nats_reconnected() -> None:
+    log.info("NATS: reconnected")
+
+
 async def _ensure_stream(js: JetStreamContext, config: StreamConfig, ready_timeout: float) -> None:
     """The stream, created if missing; a cluster still electing its leaders (503, timeouts) is waited for."""
     loop = asyncio.get_running_loop()
@@ -150,7 +162,9 @@ class JetStreamLog:
         urls = [servers] if isinstance(servers, str) else list(servers)
         try:
             nc = await nats.connect(servers=urls, connect_timeout=connect_timeout, max_reconnect_attempts=-1,
-                                    reconnect_time_wait=0.5, allow_reconnect=True, name="gbsmart-gateway")
+                                    reconnect_time_wait=0.5, allow_reconnect=True, name="gbsmart-gateway",
+                                    error_cb=_nats_error, disconnected_cb=_nats_disconnected,
+                                    reconnected_cb=_nats_reconnected)
         except (TimeoutError, NoServersError, OSError) as exc:
             raise LogClosed(f"cannot reach NATS at {', '.join(urls)} ({exc or type(exc).__name__}): start "
                             "nats-server with JetStream (`nats-server -js`) or correct GBSMART_NATS_URLS") from None
@@ -170,6 +184,11 @@ class JetStreamLog:
         return cls(nc, js, stream=stream, prefix=prefix, max_pending=max_pending, publish_timeout=publish_timeout)
 
     # ------------------------------------------------------------ counters
+
+    @property
+    def connected(self) -> bool:
+        """Connected to a NATS server now (False while the client reconnects, and once closed)."""
+        return bool(self._nc.is_connected) and not self._closing
 
     def subject(self, originator: str) -> str:
         return f"{self.prefix}.{subject_token(originator)}"

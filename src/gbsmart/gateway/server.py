@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -55,10 +56,11 @@ from gbsmart.gateway.duis import DuisCodec, DuisRequest
 from gbsmart.gateway.enums import MessageState
 from gbsmart.gateway.errors import BodyTooLarge, DuisRefused
 from gbsmart.gateway.fastsig import sign, verify_request  # signxml-checked fast path (decision 0023)
+from gbsmart.gateway.health import HEALTH_PATH, METRICS_PATH, Health
 from gbsmart.gateway.jetstream import DeviceWork, JetStreamLog, WorkItem
 from gbsmart.gateway.journal import Journal, JournalEntry, trt_for
 from gbsmart.gateway.keystore import KeyEntry, Keystore
-from gbsmart.gateway.log import CounterNotIncreasing, RequestLog
+from gbsmart.gateway.log import CounterNotIncreasing, LogClosed, RequestLog
 from gbsmart.gateway.matrix import ServiceRequestVariant, WebService, request_matrix
 from gbsmart.gateway.responses import acknowledgement, response
 from gbsmart.gateway.sequencer import RemoteLog
@@ -101,6 +103,9 @@ class Gateway:
         self.signer: DccSigner | None = None
         self.log: RequestLog | RemoteLog | JetStreamLog | None = None
         self.work: DeviceWork | None = None  # the jetstream engine: Send Commands to the simulator's process
+        self.started = False
+        self.health = Health(self, lambda: (settings.gateway_metrics_token.get_secret_value()
+                                            if settings.gateway_metrics_token else None))
         self.journal: Journal | None = None
         self.responses: DeviceResponses | None = None  # the device simulator and delivery (gbsmart.simulator)
         self.pre_commands = PreCommands(settings)  # Transform and Signed Pre-Commands (gateway.transform)
@@ -187,10 +192,12 @@ class Gateway:
         self.alert_api = AlertSourceApi(self.settings, self.clock, lambda: self.alerts)
         # ---- end of the alerts
         self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever(), name="gateway-refresh")
+        self.started = True
         log.info("gateway ready: %d Users, %d registrations, %d devices, %d certificates", len(self.index.users),
                  len(self.index.registrations), len(self.index.devices), len(self.keystore))
 
     async def stop(self) -> None:
+        self.started = False  # /healthz: unavailable from now on, so a load balancer stops sending here
         if self._refresher is not None:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -217,6 +224,14 @@ class Gateway:
             await self.log.close()
         if self._engine is not None:
             self._engine.dispose()
+
+    def ready(self) -> tuple[bool, str]:
+        """Can this process accept requests now? (False, why) while starting, stopping or cut off from its log."""
+        if not self.started or self.log is None:
+            return False, "the gateway is starting or stopping"
+        if isinstance(self.log, JetStreamLog) and not self.log.connected:
+            return False, "not connected to NATS JetStream (reconnecting)"
+        return True, ""
 
     @property
     def background(self) -> bool:
@@ -301,12 +316,21 @@ class Gateway:
             return
         if scope["type"] != "http":
             return
+        arrived = time.perf_counter()
         try:
-            status, content_type, body, headers = await self.handle(scope, receive)
+            if scope["path"] in (HEALTH_PATH, METRICS_PATH):
+                status, content_type, body, headers = self.health.handle(scope)
+            else:
+                status, content_type, body, headers = await self.handle(scope, receive)
+        except LogClosed as exc:  # nothing was acknowledged: the client sends it again, here or to another process
+            log.warning("request log unavailable on %s: %s", scope.get("path"), exc)
+            status, content_type, body, headers = 503, TEXT, f"{exc}: it was not accepted, send it again " \
+                                                               "later\n".encode(), [(b"retry-after", b"1")]
         except Exception:
             log.exception("gateway error on %s", scope.get("path"))
             status, content_type, body, headers = 500, TEXT, b"the gateway failed to process this request; it " \
                                                                b"was not accepted: send it again later\n", []
+        self.health.observe(scope["path"], status, time.perf_counter() - arrived)
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode()),
                                 *headers]})
