@@ -303,3 +303,17 @@ def test_health_and_metrics_and_a_killed_nats_server_answers_503_until_it_is_bac
         fleet.kill_all()
     logged = fleet.logged()
     assert (LOAD_USER, 10) in logged and (LOAD_USER, 12) in logged  # 11 was never acknowledged (maybe stored)
+
+
+def test_without_a_nats_server_the_gateway_does_not_start_and_says_what_to_do(tmp_path, nats_server):
+    fleet = Fleet(tmp_path, nats_server, count=1, background=(True,))
+    fleet.env["GBSMART_NATS_URLS"] = f"nats://127.0.0.1:{_free_port()}"  # nothing listens there
+    process = subprocess.Popen([sys.executable, "-m", "gbsmart.cli", "gateway", "serve", "--port",
+                                str(fleet.ports[0])], env=fleet.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode != 0
+    assert "cannot reach NATS" in err.decode() and "nats-server -js" in err.decode()

@@ -80,7 +80,7 @@ def subject_token(originator: str) -> str:
 
 
 async def _nats_error(exc: Exception) -> None:  # one line, not the client's default traceback per retry
-    log.warning("NATS: %s", exc or type(exc).__name__)
+    log.warning("NATS: %s", str(exc) or type(exc).__name__)
 
 
 async def _nats_disconnected() -> None:
@@ -161,12 +161,15 @@ class JetStreamLog:
         """Connect to ``servers`` and the stream (created if missing: file storage, ``replicas`` copies)."""
         urls = [servers] if isinstance(servers, str) else list(servers)
         try:
-            nc = await nats.connect(servers=urls, connect_timeout=connect_timeout, max_reconnect_attempts=-1,
-                                    reconnect_time_wait=0.5, allow_reconnect=True, name="gbsmart-gateway",
-                                    error_cb=_nats_error, disconnected_cb=_nats_disconnected,
-                                    reconnected_cb=_nats_reconnected)
+            # the client retries the first connection as it retries later ones (for ever): bounded here instead
+            nc = await asyncio.wait_for(
+                nats.connect(servers=urls, connect_timeout=connect_timeout, max_reconnect_attempts=-1,
+                             reconnect_time_wait=0.5, allow_reconnect=True, name="gbsmart-gateway",
+                             error_cb=_nats_error, disconnected_cb=_nats_disconnected,
+                             reconnected_cb=_nats_reconnected),
+                timeout=connect_timeout * 2)
         except (TimeoutError, NoServersError, OSError) as exc:
-            raise LogClosed(f"cannot reach NATS at {', '.join(urls)} ({exc or type(exc).__name__}): start "
+            raise LogClosed(f"cannot reach NATS at {', '.join(urls)} ({str(exc) or type(exc).__name__}): start "
                             "nats-server with JetStream (`nats-server -js`) or correct GBSMART_NATS_URLS") from None
         js = nc.jetstream(timeout=publish_timeout)
         config = StreamConfig(name=stream, subjects=[f"{prefix}.>"], storage=StorageType.FILE,
@@ -211,7 +214,7 @@ class JetStreamLog:
         except NotFoundError:
             known = _Known(None, 0)
         except (TimeoutError, NatsError) as exc:
-            raise LogClosed(f"the request log (JetStream) did not answer: {exc or type(exc).__name__}") from None
+            raise LogClosed(f"the request log (JetStream) did not answer: {str(exc) or type(exc).__name__}") from None
         else:
             number = message.seq or 0
             record = _record(number, message.headers, message.data or b"")
@@ -296,7 +299,7 @@ class JetStreamLog:
                 try:
                     stored = await self._js.get_msg(self.stream, ack.seq)
                 except (TimeoutError, NatsError) as exc:
-                    raise LogClosed(f"the request log (JetStream) did not answer: {exc or type(exc).__name__}") \
+                    raise LogClosed(f"the request log (JetStream) did not answer: {str(exc) or type(exc).__name__}") \
                         from None
                 if (stored.headers or {}).get(_H_WRITER) != writer:  # another process logged this counter first
                     self.duplicates += 1
@@ -320,7 +323,7 @@ class JetStreamLog:
             except (TimeoutError, NatsError) as exc:  # nats' TimeoutError, NoStreamResponseError and the like
                 if attempt == 2:
                     raise LogClosed(f"the request was not logged: JetStream did not acknowledge it "
-                                    f"({exc or type(exc).__name__}); send it again later") from None
+                                    f"({str(exc) or type(exc).__name__}); send it again later") from None
                 self.resent += 1
                 if not isinstance(exc, TimeoutError):
                     await asyncio.sleep(0.2)  # no leader yet: give the election a moment
