@@ -41,6 +41,7 @@ from gbsmart.core.clock import FixedClock
 from gbsmart.core.context import Actor, Ctx
 from gbsmart.core.db import Base, make_engine, make_sessionmaker
 from gbsmart.gateway.demo import BOXED_DEVICES, BOXED_MPAN, load_gateway_demo
+from gbsmart.gateway.jetstream import JetStreamLog
 from gbsmart.gateway.log import RequestLog
 from gbsmart.gateway.matrix import WebService, request_matrix, service_for
 from gbsmart.gateway.signatures import sign
@@ -50,6 +51,7 @@ from gbsmart.models.gateway import GatewayMessage
 from gbsmart.models.parties import DccUser, DccUserRole
 from tests.gateway.aio import run_async
 from tests.gateway.boxed import EXAMPLES, _example, _without_signature
+from tests.plugins.nats import engine_params
 
 ROOT = Path(__file__).resolve().parents[2]
 SUPPLIER, NETWORK, DCC = "90-B3-D5-1F-30-01-00-00", "90-B3-D5-1F-30-02-00-00", "90-B3-D5-1F-30-00-00-02"
@@ -90,6 +92,26 @@ class Running:
     process: subprocess.Popen
     data_dir: Path
     database_url: str
+    engine: str = "embedded"
+    nats: tuple[str, str, str] | None = None  # the jetstream engine's server URL, stream and subject prefix
+
+    def logged(self, originator: str) -> set[int]:
+        """The counters of ``originator``'s records in the request log (the gateway stopped, or killed)."""
+        async def read() -> set[int]:
+            if self.nats is not None:
+                url, stream, prefix = self.nats
+                log = await JetStreamLog.open(url, stream=stream, prefix=prefix)
+                try:
+                    return {r.counter async for r in log.records_from(1) if r.originator == originator}
+                finally:
+                    await log.close()
+            file_log = await RequestLog.open(self.data_dir / "gateway" / "requests.log")
+            try:
+                return {r.counter for r in file_log.read_from(1) if r.originator == originator}
+            finally:
+                await file_log.close()
+
+        return run_async(read())
 
     def journal(self, request_id: str, *, wait: float = 10.0) -> list[GatewayMessage]:
         """The journal rows of ``request_id``, once the gateway's batched writer has written at least one."""
@@ -164,10 +186,11 @@ def load_user() -> LoadUser:
     return _load_user()
 
 
-@pytest.fixture(scope="module")
-def gateway(boxed, load_user, tmp_path_factory):
+@pytest.fixture(scope="module", params=engine_params())
+def gateway(request, boxed, load_user, tmp_path_factory):
     """A gateway process on an SQLite database: what it reads from the database is tested on both databases
-    in-process (test_authorise.py, test_inventory.py), which keeps this module to one process start."""
+    in-process (test_authorise.py, test_inventory.py), which keeps this module to one process start per engine.
+    Every test of this module runs on both request-log engines: the file (``[embedded]``) and JetStream."""
     tmp = tmp_path_factory.mktemp("gateway")
     url = f"sqlite:///{tmp / 'gateway.db'}"
     _seed(url)
@@ -177,8 +200,16 @@ def gateway(boxed, load_user, tmp_path_factory):
     settings = Settings(data_dir=tmp / "var")  # what `gbsmart gateway load-boxed-jar --dsp-key` and
     save_boxed_material(settings, boxed.material, dsp_key=True)  # `add-certificate` do (test_cli.py)
     save_certificates(settings, LOAD_USER, load_user.certificate.public_bytes(encoding=Encoding.PEM))
+    nats = None
+    if request.param == "jetstream":
+        server = request.getfixturevalue("nats_server")
+        stream, prefix = server.new_stream()
+        nats = (server.url, stream, prefix)
+        env.update(GBSMART_MESSAGE_ENGINE="jetstream", GBSMART_NATS_URLS=server.url, GBSMART_NATS_STREAM=stream,
+                   GBSMART_NATS_SUBJECT_PREFIX=prefix)
     port = _free_port()
-    running = Running(f"http://127.0.0.1:{port}", env, port, _start(env, port), tmp / "var", url)
+    running = Running(f"http://127.0.0.1:{port}", env, port, _start(env, port), tmp / "var", url, request.param,
+                      nats)
     yield running
     _stop(running.process)
 
@@ -386,14 +417,7 @@ def test_kill_9_mid_stream_loses_no_acknowledged_request_and_acknowledges_none_t
     gateway.process.wait(10)
     assert gateway.process.returncode == -signal.SIGKILL and len(acknowledged) >= 30
 
-    async def logged() -> set[int]:
-        log = await RequestLog.open(gateway.data_dir / "gateway" / "requests.log")
-        try:
-            return {r.counter for r in log.read_from(1) if r.originator == LOAD_USER}
-        finally:
-            await log.close()
-
-    assert acknowledged <= run_async(logged())  # every request that got an I99 is in the log
+    assert acknowledged <= gateway.logged(LOAD_USER)  # every request that got an I99 is in the log
     gateway.start()
     for counter in sorted(acknowledged)[-5:] + sorted(acknowledged)[:3]:
         again = gateway.post(WebService.SEND_COMMAND, bodies[counter])
@@ -485,7 +509,7 @@ def test_non_device_requests_change_the_smi_and_their_answers_parse_with_the_dcc
 def test_healthz_answers_without_credentials_and_metrics_are_off_unless_a_token_is_set(gateway):
     health = httpx.get(f"{gateway.url}/healthz", timeout=5)
     assert health.status_code == 200
-    assert health.json() == {"status": "ok", "engine": "embedded", "background": True}
+    assert health.json() == {"status": "ok", "engine": gateway.engine, "background": True}
     metrics = httpx.get(f"{gateway.url}/metrics", timeout=5)
     assert metrics.status_code == 403 and "GBSMART_GATEWAY_METRICS_TOKEN" in metrics.text
     assert httpx.post(f"{gateway.url}/healthz", timeout=5).status_code == 405
