@@ -26,6 +26,7 @@ from tests.alerts.users import UserEndpoint
 from tests.gateway.endpoint import Endpoint, free_port
 from tests.gateway.test_delivery import ESME, USERS, _gateway, _request, _send, _set_endpoint, _user_key, _wait
 from tests.gateway.test_server import _stop
+from tests.plugins.nats import engine_params
 
 TRAFFIC = '''classes = ["power_outage", "security", "prepayment", "on_demand", "alert", "future_dated", "bulk"]
 [capacity]
@@ -49,8 +50,21 @@ def _responses(gateway, user: str) -> list[GatewayResponse]:
         engine.dispose()
 
 
-def test_sigterm_and_kill_9_under_load_lose_no_accepted_message(keys, tmp_path_factory) -> None:
-    gateway = _gateway(tmp_path_factory.mktemp("northbound-kill"), keys)
+def _engine_settings(request: pytest.FixtureRequest, engine: str) -> dict[str, str]:
+    """The gateway's settings for ``engine``: on jetstream, a stream of this test's own on the session's server."""
+    if engine != "jetstream":
+        return {}
+    server = request.getfixturevalue("nats_server")
+    stream, prefix = server.new_stream()
+    return {"GBSMART_MESSAGE_ENGINE": "jetstream", "GBSMART_NATS_URLS": server.url, "GBSMART_NATS_STREAM": stream,
+            "GBSMART_NATS_SUBJECT_PREFIX": prefix}
+
+
+@pytest.mark.parametrize("engine", engine_params())
+def test_sigterm_and_kill_9_under_load_lose_no_accepted_message(keys, tmp_path_factory, request, engine) -> None:
+    """On both request-log engines: on jetstream each Send Command also goes through the device-work stream, whose
+    unacknowledged items are given again after the kill (and dropped where recovery already gave them)."""
+    gateway = _gateway(tmp_path_factory.mktemp("northbound-kill"), keys, **_engine_settings(request, engine))
     user = USERS["killed"]
     port = free_port()
     endpoint = Endpoint(port=port)
