@@ -53,3 +53,34 @@ def test_one_batch_of_mixed_rows_and_updates_is_written_in_the_order_queued(engi
     assert (rows[SUPPLIER, 3].state, rows[SUPPLIER, 3].completed_at) == ("acknowledged", None)
     assert (rows[SUPPLIER, 4].state, rows[SUPPLIER, 4].code, rows[SUPPLIER, 4].completed_at) == ("refused", "E4", None)
     assert (rows[OTHER, 1].state, rows[OTHER, 1].completed_at) == ("completed", AT + timedelta(minutes=4))
+
+
+def test_an_update_before_its_row_is_tried_again_until_the_row_is_there(engine):
+    """Two gateway processes on the jetstream engine: the one that accepted a request journals its row, the one
+    that runs the simulator completes it, and the completion can reach the database first."""
+    sessions = make_sessionmaker(engine)
+
+    async def run() -> None:
+        import asyncio
+
+        simulator_side, accepting_side = Journal(sessions), Journal(sessions)
+        simulator_side.start()
+        accepting_side.start()
+        await simulator_side.update(SUPPLIER, 7, state="completed", code="I0", completed_at=AT)
+        await simulator_side.flush()
+        assert simulator_side.retried_updates == 1  # no row yet: tried again later
+        await asyncio.sleep(0.2)
+        await accepting_side.record(entry(SUPPLIER, 7))
+        await accepting_side.flush()
+        for _ in range(40):
+            await asyncio.sleep(0.1)
+            with sessions() as session:
+                row = session.scalar(select(GatewayMessage).where(GatewayMessage.counter == 7))
+                if row is not None and row.state == "completed":
+                    break
+        await simulator_side.close()
+        await accepting_side.close()
+        assert (row.state, row.code, row.completed_at) == ("completed", "I0", AT)
+        assert simulator_side.dropped_updates == 0
+
+    run_async(run())

@@ -65,6 +65,10 @@ _FIELDS: tuple[str, ...] = JournalEntry.__slots__
 #: ORM's bulk insert per row (measured: 40-60 µs against 150 µs), which the gateway pays once per request
 _INSERT = insert(cast(Table, GatewayMessage.__table__))
 
+#: an update that finds no row is tried again this often, this long apart, then dropped (and logged)
+UPDATE_ATTEMPTS = 20
+UPDATE_RETRY_SECONDS = 0.5
+
 #: states whose rows ``update`` never touches
 FINAL = (MessageState.REFUSED.value, MessageState.ANSWERED.value)
 
@@ -74,6 +78,7 @@ class _Update:
     originator: str
     counter: int
     values: dict[str, Any]
+    attempts: int = 0
 
 
 def trt_for(settings: Settings, variant: ServiceRequestVariant | None, service: WebService,
@@ -107,6 +112,8 @@ class Journal:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.written = 0
+        self.retried_updates = 0  # updates tried again because their row was not there yet
+        self.dropped_updates = 0
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._write_forever(), name="gateway-journal")
@@ -158,7 +165,7 @@ class Journal:
             while self._ops:
                 ops = [self._ops[i] for i in range(min(self._batch, len(self._ops)))]
                 try:
-                    await asyncio.to_thread(self._write, ops)
+                    missed = await asyncio.to_thread(self._write, ops)
                 except Exception:
                     log.exception("journal write of %d operations failed; retrying", len(ops))
                     await asyncio.sleep(self._retry)
@@ -166,27 +173,55 @@ class Journal:
                 for _ in ops:
                     self._ops.popleft()
                 self.written += len(ops)
+                self._retry_later(missed)
                 if len(self._ops) < self._max_pending:
                     self._room.set()
             self._idle.set()
 
-    def _write(self, ops: list[JournalEntry | _Update]) -> None:
+    def _retry_later(self, missed: list[_Update]) -> None:
+        """Updates that found no row: the row's INSERT may still be queued in another gateway process (the jetstream
+        engine: the process that accepted the request journals it; the one running the simulator completes it)."""
+        for op in missed:
+            op.attempts += 1
+            if op.attempts > UPDATE_ATTEMPTS:
+                log.warning("journal update of %s:%d found no row in progress after %d tries: dropped (%s)",
+                            op.originator, op.counter, UPDATE_ATTEMPTS, ", ".join(sorted(op.values)))
+                self.dropped_updates += 1
+                continue
+            self.retried_updates += 1
+            asyncio.get_running_loop().call_later(UPDATE_RETRY_SECONDS, self._requeue, op)
+
+    def _requeue(self, op: _Update) -> None:
+        if self._closing:
+            return
+        self._ops.append(op)
+        self._idle.clear()
+        self._wake.set()
+
+    def _write(self, ops: list[JournalEntry | _Update]) -> list[_Update]:
         """In a worker thread: the operations in order, in one transaction. Consecutive new rows go in one INSERT
-        executemany; consecutive updates setting the same columns in one UPDATE executemany (in their order)."""
+        executemany; consecutive updates setting the same columns in one UPDATE executemany (in their order).
+        The updates that found no row are returned (``_retry_later``)."""
+        missed: list[_Update] = []
         with self._sessions() as session, session.begin():
             connection = session.connection()
             rows: list[dict[str, Any]] = []
             updates: list[dict[str, Any]] = []
+            updated: list[_Update] = []
             columns: tuple[str, ...] = ()
 
             def flush() -> None:
-                nonlocal rows, updates
+                nonlocal rows, updates, updated
                 if rows:
                     connection.execute(_INSERT, rows)
                     rows = []
                 if updates:
-                    connection.execute(_update_statement(columns), updates)
-                    updates = []
+                    statement = _update_statement(columns)
+                    count = connection.execute(statement, updates).rowcount
+                    if count is not None and 0 <= count < len(updates):  # one by one to find which (the same values)
+                        missed.extend(op for op, params in zip(updated, updates, strict=True)
+                                      if connection.execute(statement, [params]).rowcount == 0)
+                    updates, updated = [], []
 
             for op in ops:
                 if isinstance(op, JournalEntry):
@@ -198,9 +233,11 @@ class Journal:
                 if rows or (updates and names != columns):
                     flush()
                 columns = names
+                updated.append(op)
                 updates.append({"w_originator": op.originator, "w_counter": op.counter,
                                 **{f"v_{name}": value for name, value in op.values.items()}})
             flush()
+        return missed
 
 
 @lru_cache(maxsize=64)
