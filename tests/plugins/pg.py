@@ -187,6 +187,17 @@ class PostgresServer:
             f"--- {self.log_file} ---\n{self._log_tail()}"
         )
 
+    def restart(self, down_seconds: float = 0.0) -> None:
+        """Stop at once (``-m immediate``, as a crash) and start again on the same port, ``down_seconds`` later."""
+        port = self.port
+        self.stop()
+        time.sleep(down_seconds)
+        done = self._run("pg_ctl", "start", "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
+                         "-o", f"-p {port}")
+        if done.returncode != 0:
+            raise RuntimeError(f"PostgreSQL did not start again on port {port}:\n{self._log_tail()}")
+        self._wait_until_ready()
+
     def _wait_until_ready(self, timeout: float = 30) -> None:
         import psycopg
 

@@ -49,6 +49,7 @@ from gbsmart.config import Settings
 from gbsmart.core.clock import Clock, SystemClock
 from gbsmart.core.db import make_engine, make_sessionmaker
 from gbsmart.core.errors import Invalid
+from gbsmart.core.logs import configure as configure_logging
 from gbsmart.gateway import nondevice
 from gbsmart.gateway.adt_gate import AdtGate, quarantine_explanation
 from gbsmart.gateway.authorise import AuthorisationIndex, authorise
@@ -546,10 +547,10 @@ def serve(settings: Settings, host: str, port: int, *, clock: Clock | None = Non
     if workers > 1:
         from gbsmart.gateway.workers import serve_workers
 
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        configure_logging("%(asctime)s %(name)s %(levelname)s %(message)s")
         return serve_workers(settings, host, port, workers)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging("%(asctime)s %(name)s %(levelname)s %(message)s")
     uvicorn.run(Gateway(settings, clock=clock), host=host, port=port, lifespan="on", log_level="warning",
                 access_log=False)
     return 0

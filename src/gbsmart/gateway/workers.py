@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gbsmart.config import Settings, get_settings
+from gbsmart.core.logs import configure as configure_logging
 from gbsmart.gateway.jetstream import JetStreamLog
 from gbsmart.gateway.log import LogLocked, LogRecord, RequestLog
 from gbsmart.gateway.matrix import WebService
@@ -377,7 +378,7 @@ def worker_main(argv: list[str], *, clock: Clock | None = None) -> None:
 
     fd, parent = int(argv[0]), int(argv[2])
     _die_with_parent(parent)
-    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s %(name)s[{os.getpid()}] %(levelname)s %(message)s")
+    configure_logging(f"%(asctime)s %(name)s[{os.getpid()}] %(levelname)s %(message)s")
     listener = socket.socket(fileno=fd)
     config = uvicorn.Config(Gateway(get_settings(), clock=clock), lifespan="on", log_level="warning",
                             access_log=False, timeout_graceful_shutdown=20)
