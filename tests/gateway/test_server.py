@@ -100,7 +100,7 @@ class Running:
         async def read() -> set[int]:
             if self.nats is not None:
                 url, stream, prefix = self.nats
-                log = await JetStreamLog.open(url, stream=stream, prefix=prefix)
+                log = await JetStreamLog.open(url.split(","), stream=stream, prefix=prefix)
                 try:
                     return {r.counter async for r in log.records_from(1) if r.originator == originator}
                 finally:
@@ -190,7 +190,8 @@ def load_user() -> LoadUser:
 def gateway(request, boxed, load_user, tmp_path_factory):
     """A gateway process on an SQLite database: what it reads from the database is tested on both databases
     in-process (test_authorise.py, test_inventory.py), which keeps this module to one process start per engine.
-    Every test of this module runs on both request-log engines: the file (``[embedded]``) and JetStream."""
+    Every test of this module runs on both request-log engines: the file (``[embedded]``) and JetStream, on a
+    3-node cluster with 3 replicas (``[jetstream]``)."""
     tmp = tmp_path_factory.mktemp("gateway")
     url = f"sqlite:///{tmp / 'gateway.db'}"
     _seed(url)
@@ -201,12 +202,13 @@ def gateway(request, boxed, load_user, tmp_path_factory):
     save_boxed_material(settings, boxed.material, dsp_key=True)  # `add-certificate` do (test_cli.py)
     save_certificates(settings, LOAD_USER, load_user.certificate.public_bytes(encoding=Encoding.PEM))
     nats = None
-    if request.param == "jetstream":
-        server = request.getfixturevalue("nats_server")
-        stream, prefix = server.new_stream()
-        nats = (server.url, stream, prefix)
-        env.update(GBSMART_MESSAGE_ENGINE="jetstream", GBSMART_NATS_URLS=server.url, GBSMART_NATS_STREAM=stream,
-                   GBSMART_NATS_SUBJECT_PREFIX=prefix)
+    if request.param == "jetstream":  # on a 3-node cluster, the streams with 3 replicas (issue 12: done when)
+        cluster = request.getfixturevalue("shared_nats_cluster")
+        stream, prefix = cluster.new_stream()
+        urls = ",".join(cluster.urls)
+        nats = (urls, stream, prefix)
+        env.update(GBSMART_MESSAGE_ENGINE="jetstream", GBSMART_NATS_URLS=urls, GBSMART_NATS_STREAM=stream,
+                   GBSMART_NATS_SUBJECT_PREFIX=prefix, GBSMART_NATS_REPLICAS="3")
     port = _free_port()
     running = Running(f"http://127.0.0.1:{port}", env, port, _start(env, port), tmp / "var", url, request.param,
                       nats)
@@ -513,3 +515,21 @@ def test_healthz_answers_without_credentials_and_metrics_are_off_unless_a_token_
     metrics = httpx.get(f"{gateway.url}/metrics", timeout=5)
     assert metrics.status_code == 403 and "GBSMART_GATEWAY_METRICS_TOKEN" in metrics.text
     assert httpx.post(f"{gateway.url}/healthz", timeout=5).status_code == 405
+
+
+def test_on_the_jetstream_engine_the_request_log_has_three_replicas_on_three_nodes(gateway):
+    if gateway.nats is None:
+        pytest.skip("the embedded engine has one file")
+    urls, stream, prefix = gateway.nats
+
+    async def info() -> tuple[int, int, int]:
+        log = await JetStreamLog.open(urls.split(","), stream=stream, prefix=prefix)
+        try:
+            found = await log._js.stream_info(stream)
+            assert found.cluster is not None
+            return found.config.num_replicas or 0, len(found.cluster.replicas or []) + 1, found.state.messages
+        finally:
+            await log.close()
+
+    replicas, nodes, messages = run_async(info())
+    assert (replicas, nodes) == (3, 3), messages

@@ -186,6 +186,19 @@ class NatsCluster:
         return self.nodes[0].new_stream()
 
 
+@pytest.fixture(scope="session")
+def shared_nats_cluster() -> Iterator[NatsCluster]:
+    """A 3-node cluster for the session (started on first use): suites that run on a cluster, not one node."""
+    binary = _binary_or_skip()
+    with tempfile.TemporaryDirectory(prefix="gbsmart-nats-cluster-") as directory:
+        cluster = NatsCluster(binary, Path(directory))
+        cluster.start()
+        try:
+            yield cluster
+        finally:
+            cluster.stop()
+
+
 @pytest.fixture
 def nats_cluster(tmp_path) -> Iterator[NatsCluster]:
     cluster = NatsCluster(_binary_or_skip(), tmp_path / "cluster")
