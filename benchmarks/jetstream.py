@@ -20,7 +20,12 @@ The server is a ``nats-server -js`` started here on a free port (Debian's 2.9, f
 directory, one node) unless ``--nats-url`` names one. Wall-clock rates, with the CPU seconds of the benchmark's
 processes beside them (the server's CPU is read from /proc when it runs here). A table, then one ``RESULT {...}``
 line with at least ``core_rps_1``, ``core_rps_2``, ``publish_ceiling_rps_1``, ``publish_ceiling_rps_2``,
-``ceiling_vs_core_1``, ``ceiling_vs_core_2``, ``scaling_2_over_1``, ``embedded_core_rps``.
+``ceiling_vs_core_1``, ``ceiling_vs_core_2``, ``scaling_2_over_1``, ``embedded_core_rps``, and (unless
+``--skip-http``) ``http_embedded_rps``, ``http_jetstream_1_rps``, ``http_jetstream_2_rps`` with their p50/p99.
+
+3. **Signed DUIS over HTTP** (``benchmarks/gateway.py``'s client and pre-signed requests, the device simulator
+   off): one embedded ``gbsmart gateway serve``, then 1 and 2 processes on the jetstream engine (the second with
+   ``GBSMART_GATEWAY_BACKGROUND=false``), each User's keep-alive connection to one process, half the Users on each.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import multiprocessing
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -44,18 +50,26 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from benchmarks.gateway import Core, build_index, core_requests, run_core  # noqa: E402
+from benchmarks.gateway import (  # noqa: E402
+    Core,
+    _event_loop,
+    _free_port,
+    _proc_cpu,
+    build_index,
+    core_requests,
+    drive,
+    run_core,
+    seed_gateway,
+    sign_requests,
+    start_gateway,
+)
+
 from gbsmart.gateway.authorise import AuthorisationIndex  # noqa: E402
 from gbsmart.gateway.duis import DuisCodec  # noqa: E402
 from gbsmart.gateway.jetstream import JetStreamLog  # noqa: E402
 from gbsmart.gateway.xml import duis_schema  # noqa: E402
 
 _ORIGINATOR = re.compile(rb"<sr:RequestID>([^:<]+):")
-
-
-def _proc_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def core_on_jetstream(index: AuthorisationIndex, bodies: list[bytes], url: str, stream: str, prefix: str,
@@ -160,6 +174,75 @@ def in_processes(kind: str, shares: list[tuple[Any, ...]]) -> dict[str, Any]:
     return out
 
 
+def http_runs(url: str, work: Path, users: int, per_user: int, seconds: float) -> dict[str, Any]:
+    """Signed DUIS over HTTP: one embedded gateway, then 1 and 2 gateway processes on the jetstream engine, each
+    on a fresh stream, the same pre-signed requests (64 Users by default, one keep-alive connection each; with two
+    processes, half the Users on each)."""
+    from gbsmart.config import Settings
+    from gbsmart.gateway.store import dcc_signer
+
+    db = f"sqlite:///{work / 'http.db'}"
+    data_dir = work / "http-var"
+    keys = seed_gateway(db, data_dir, users)
+    dcc_signer(Settings(data_dir=data_dir))  # made once, before two processes start together
+    bodies = sign_requests(keys, per_user)
+    base = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "GBSMART_DATABASE_URL": db,
+            "GBSMART_DATA_DIR": str(data_dir), "GBSMART_SIMULATOR_ENABLED": "false"}
+    out: dict[str, Any] = {"http_users": users}
+    for label, processes in (("embedded", 1), ("jetstream_1", 1), ("jetstream_2", 2)):
+        tag = uuid.uuid4().hex[:8]
+        envs = []
+        for n in range(processes):
+            env = dict(base)
+            if label != "embedded":
+                env.update(GBSMART_MESSAGE_ENGINE="jetstream", GBSMART_NATS_URLS=url,
+                           GBSMART_NATS_STREAM=f"HTTP_{tag.upper()}", GBSMART_NATS_SUBJECT_PREFIX=f"http{tag}.req",
+                           GBSMART_GATEWAY_BACKGROUND="true" if n == 0 else "false")
+            else:  # the embedded log of this run only
+                env["GBSMART_GATEWAY_DIR"] = str(data_dir / "gateway")
+            envs.append(env)
+        if label == "embedded":
+            (data_dir / "gateway" / "requests.log").unlink(missing_ok=True)
+        ports = [_free_port() for _ in range(processes)]
+        procs = [start_gateway(envs[0], ports[0])]
+        procs += [start_gateway(env, port) for env, port in zip(envs[1:], ports[1:], strict=True)]
+        try:
+            shares: list[dict[str, list[bytes]]] = [{} for _ in range(processes)]
+            for k, (user, mine) in enumerate(sorted(bodies.items())):
+                shares[k % processes][user] = mine
+
+            async def both(part: slice, limit: float, ports: list[int] = ports,
+                           shares: list[dict[str, list[bytes]]] = shares) -> list[dict[str, Any]]:
+                return list(await asyncio.gather(*(drive(port, {u: b[part] for u, b in share.items()}, limit)
+                                                   for port, share in zip(ports, shares, strict=True))))
+
+            with _event_loop() as runner:
+                runner.run(both(slice(0, 2), 30))  # warm: connections, caches, each originator's first record
+                before = sum(_proc_cpu(p.pid) for p in procs)
+                parts = runner.run(both(slice(2, None), seconds))
+                cpu = sum(_proc_cpu(p.pid) for p in procs) - before
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                try:
+                    p.wait(20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        requests = sum(p["http_requests"] for p in parts)
+        wall = max(p["http_seconds"] for p in parts)
+        codes: dict[str, int] = {}
+        for p in parts:
+            for code, n in p["http_codes"].items():
+                codes[code] = codes.get(code, 0) + n
+        out[f"http_{label}_rps"] = round(requests / wall)
+        out[f"http_{label}_p50_ms"] = round(max(p["http_p50_ms"] for p in parts), 2)
+        out[f"http_{label}_p99_ms"] = round(max(p["http_p99_ms"] for p in parts), 2)
+        out[f"http_{label}_cpu_us"] = round(cpu / requests * 1e6)
+        out[f"http_{label}_codes"] = codes
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="1,000,000 devices, 10,000 requests: under a minute")
@@ -169,6 +252,8 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=4, help="core batches in flight at once (default 4)")
     parser.add_argument("--nats-url", default="", help="an existing NATS server (default: one started here)")
     parser.add_argument("--dir", type=Path, default=None, help="where the embedded log and the server's store go")
+    parser.add_argument("--skip-http", action="store_true", help="no signed-HTTP runs")
+    parser.add_argument("--seconds", type=float, default=0, help="longest signed-HTTP run (default 20; quick 5)")
     args = parser.parse_args()
     devices = args.devices or (1_000_000 if args.quick else 10_000_000)
     n_requests = args.requests or (10_000 if args.quick else 60_000)
@@ -240,6 +325,9 @@ def main() -> None:
                                                                   * 1e6)
             figures[f"ceiling_vs_core_{processes}"] = round(figures[f"publish_ceiling_rps_{processes}"]
                                                             / max(1, figures[f"core_rps_{processes}"]), 2)
+        if not args.skip_http:
+            figures.update(http_runs(url, work, 16 if args.quick else 64, 60 if args.quick else 300,
+                                     args.seconds or (5 if args.quick else 20)))
         figures["scaling_2_over_1"] = round(figures["core_rps_2"] / max(1, figures["core_rps_1"]), 2)
         figures["jetstream_vs_embedded_1"] = round(figures["embedded_core_rps"] / max(1, figures["core_rps_1"]), 2)
         figures["load_average"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
@@ -259,6 +347,14 @@ def main() -> None:
               f"{round(run['server_cpu_seconds'] / run['requests'] * 1e6):>19,}")
     print(f"\nceiling / core: 1 process {figures['ceiling_vs_core_1']}x, 2 processes {figures['ceiling_vs_core_2']}x;"
           f" 2 processes / 1: {figures['scaling_2_over_1']}x; counter races lost: {figures['core_conflicts_2']}\n")
+    if not args.skip_http:
+        print(f"signed DUIS over HTTP, {figures['http_users']} Users (one keep-alive connection each):\n")
+        print(f"{'gateway':<34}{'requests/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'gateway CPU µs/req':>20}")
+        for label, name in (("embedded", "embedded, 1 process"), ("jetstream_1", "jetstream, 1 process"),
+                            ("jetstream_2", "jetstream, 2 processes")):
+            print(f"{name:<34}{figures[f'http_{label}_rps']:>12,}{figures[f'http_{label}_p50_ms']:>9}"
+                  f"{figures[f'http_{label}_p99_ms']:>9}{figures[f'http_{label}_cpu_us']:>20,}")
+        print()
     print("RESULT " + json.dumps(figures), flush=True)
 
 
