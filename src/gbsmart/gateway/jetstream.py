@@ -83,8 +83,11 @@ async def _nats_error(exc: Exception) -> None:  # one line, not the client's def
     log.warning("NATS: %s", str(exc) or type(exc).__name__)
 
 
-async def _nats_disconnected() -> None:
-    log.warning("NATS: disconnected; reconnecting (requests are refused with 503 until then)")
+def _on_disconnect(owner: list[JetStreamLog]) -> Callable[[], Awaitable[None]]:
+    async def disconnected() -> None:
+        if not (owner and owner[0]._closing):  # not when the log itself closes the connection
+            log.warning("NATS: disconnected; reconnecting (requests are refused with 503 until then)")
+    return disconnected
 
 
 async def _nats_reconnected() -> None:
@@ -160,12 +163,13 @@ class JetStreamLog:
                    connect_timeout: float = 5.0, ready_timeout: float = 20.0) -> JetStreamLog:
         """Connect to ``servers`` and the stream (created if missing: file storage, ``replicas`` copies)."""
         urls = [servers] if isinstance(servers, str) else list(servers)
+        owner: list[JetStreamLog] = []  # the log, once made: its disconnect callback asks whether it is closing
         try:
             # the client retries the first connection as it retries later ones (for ever): bounded here instead
             nc = await asyncio.wait_for(
                 nats.connect(servers=urls, connect_timeout=connect_timeout, max_reconnect_attempts=-1,
                              reconnect_time_wait=0.5, allow_reconnect=True, name="gbsmart-gateway",
-                             error_cb=_nats_error, disconnected_cb=_nats_disconnected,
+                             error_cb=_nats_error, disconnected_cb=_on_disconnect(owner),
                              reconnected_cb=_nats_reconnected),
                 timeout=connect_timeout * 2)
         except (TimeoutError, NoServersError, OSError) as exc:
@@ -184,7 +188,9 @@ class JetStreamLog:
             await nc.close()
             raise LogClosed(f"NATS at {', '.join(urls)} did not answer for JetStream: start nats-server with -js "
                             "(JetStream enabled)") from None
-        return cls(nc, js, stream=stream, prefix=prefix, max_pending=max_pending, publish_timeout=publish_timeout)
+        made = cls(nc, js, stream=stream, prefix=prefix, max_pending=max_pending, publish_timeout=publish_timeout)
+        owner.append(made)
+        return made
 
     # ------------------------------------------------------------ counters
 
