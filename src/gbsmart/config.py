@@ -131,6 +131,13 @@ class Settings(BaseSettings):
                                "(3 in a 3-node cluster); used when the stream is created.")
     gateway_metrics_token: SecretStr | None = Field(default=None, description="Bearer token Prometheus "
                                                     "scrapes the gateway's /metrics with; unset: /metrics is off.")
+    gateway_background_lease: bool = Field(default=False, description="With the jetstream engine: the background "
+                                           "work goes to whichever gateway process holds a lease in JetStream "
+                                           "(every process started alike; another takes over within "
+                                           "gateway_lease_seconds when the holder stops); gateway_background is "
+                                           "then not used.")
+    gateway_lease_seconds: float = Field(default=10.0, ge=1, le=300, description="How long the background "
+                                         "lease lasts unless renewed (renewed every third of it).")
     gateway_background: bool = Field(default=True, description="With the jetstream engine: this gateway process "
                                      "also runs the device simulator, the northbound cache and the alerts "
                                      "(exactly one process should); false: it serves requests only.")

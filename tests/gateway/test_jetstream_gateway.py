@@ -366,3 +366,56 @@ def test_a_postgresql_restart_under_load_loses_no_acknowledged_request_nor_its_j
     engine.dispose()
     pg.drop_database(url)
     assert journalled == set(acknowledged), sorted(set(acknowledged) - journalled)[:10]
+
+
+def test_with_the_lease_any_process_takes_the_background_work_over_when_its_holder_is_killed(tmp_path, nats_server):
+    """Both processes started alike (GBSMART_GATEWAY_BACKGROUND_LEASE): one holds the lease and runs the simulator;
+    kill -9 it and the other takes the lease within its TTL, and device responses go on being delivered."""
+    from gbsmart.core.db import make_engine, make_sessionmaker
+    from gbsmart.gateway.xml import SUG_NS, parse_xml
+    from gbsmart.simulator.service import set_endpoint
+    from tests.gateway.endpoint import Endpoint
+
+    fleet = Fleet(tmp_path, nats_server, GBSMART_GATEWAY_BACKGROUND_LEASE="true", GBSMART_GATEWAY_LEASE_SECONDS="3",
+                  GBSMART_SIMULATOR_ENABLED="true", GBSMART_SIMULATOR_LATENCY_SECONDS="0.1",
+                  GBSMART_SIMULATOR_JITTER_SECONDS="0.02", GBSMART_SIMULATOR_FAILURE_RATE="0")
+    endpoint = Endpoint().start()
+    engine = make_engine(fleet.database_url)
+    with make_sessionmaker(engine)() as session, session.begin():
+        set_endpoint(session, LOAD_USER, endpoint.url, datetime.now(UTC))
+    engine.dispose()
+
+    def roles() -> list[bool]:
+        return [httpx.get(f"{url}/healthz", timeout=5).json()["background"] for url in fleet.urls]
+
+    try:
+        fleet.start()
+        assert sorted(roles()) == [False, True], roles()  # exactly one holds the lease
+        holder = roles().index(True)
+        other = 1 - holder
+        for counter in range(1, 7):  # to both processes
+            assert _code(fleet.post(counter % 2, _load_request(fleet.user, counter))) == "I99"
+        endpoint.wait_for(6)
+        fleet.processes[holder].kill()  # kill -9: the lease is not given up, it expires
+        fleet.processes[holder].wait(10)
+        deadline = time.monotonic() + 20
+        while not roles_of(fleet, other):
+            assert time.monotonic() < deadline, "no process took the background lease over"
+            time.sleep(0.2)
+        for counter in range(7, 11):
+            assert _code(fleet.post(other, _load_request(fleet.user, counter))) == "I99"
+        endpoint.wait_for(10)
+        assert fleet.stop(other) == [0], fleet.errors[other][-2000:]
+    finally:
+        endpoint.stop()
+        fleet.kill_all()
+    header = f"{{{SUG_NS}}}Header/{{{SUG_NS}}}"
+    ids = {parse_xml(r.body).findtext(header + "RequestID") for r in endpoint.received}
+    assert ids == {f"{LOAD_USER}:00-DB-12-34-56-78-90-A0:{c}" for c in range(1, 11)}
+
+
+def roles_of(fleet: Fleet, n: int) -> bool:
+    try:
+        return bool(httpx.get(f"{fleet.urls[n]}/healthz", timeout=5).json()["background"])
+    except httpx.TransportError:
+        return False

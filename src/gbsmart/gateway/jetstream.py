@@ -31,7 +31,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
+import socket
 import threading
 import uuid
 from collections import defaultdict
@@ -500,3 +502,63 @@ class DeviceWork:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
+
+
+# ---------------------------------------------------------------- the background lease
+
+LEASE_KEY = "background"
+
+
+class Lease:
+    """Which gateway process runs the background work, held in a JetStream key-value bucket with a TTL.
+
+    The bucket is ``<request stream>_LEASES`` with ``ttl`` as its age limit: a value not renewed within ``ttl`` is
+    gone. ``try_acquire`` creates the key (refused while another holds it); the holder renews it every third of the
+    TTL with an update that names the revision it last wrote, so a holder that was too slow (its lease expired and
+    another took it) finds out at its next renewal and must stop (``Gateway._lease_forever``).
+    """
+
+    def __init__(self, kv: Any, ttl: float, holder: str) -> None:
+        self._kv = kv
+        self.ttl = ttl
+        self.holder = holder
+        self.held = False
+        self._revision = 0
+
+    @classmethod
+    async def open(cls, log_: JetStreamLog, *, ttl: float = 10.0) -> Lease:
+        from nats.js.api import KeyValueConfig
+
+        bucket = f"{log_.stream}_LEASES"
+        try:
+            kv = await log_._js.key_value(bucket)
+        except (NotFoundError, APIError):
+            kv = await log_._js.create_key_value(KeyValueConfig(bucket=bucket, ttl=ttl, history=1))
+        return cls(kv, ttl, f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+
+    async def try_acquire(self) -> bool:
+        from nats.js.errors import KeyWrongLastSequenceError
+
+        try:
+            self._revision = await self._kv.create(LEASE_KEY, self.holder.encode())
+        except (KeyWrongLastSequenceError, APIError):
+            return False
+        self.held = True
+        return True
+
+    async def renew(self) -> bool:
+        from nats.js.errors import KeyWrongLastSequenceError
+
+        try:
+            self._revision = await self._kv.update(LEASE_KEY, self.holder.encode(), last=self._revision)
+        except (KeyWrongLastSequenceError, APIError):
+            self.held = False
+            return False
+        return True
+
+    async def release(self) -> None:
+        """Give the lease up at once (a clean stop), so another process takes it without waiting for the TTL."""
+        if self.held:
+            with contextlib.suppress(Exception):
+                await self._kv.delete(LEASE_KEY, last=self._revision)
+            self.held = False

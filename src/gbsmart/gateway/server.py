@@ -32,6 +32,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -58,7 +60,7 @@ from gbsmart.gateway.enums import MessageState
 from gbsmart.gateway.errors import BodyTooLarge, DuisRefused
 from gbsmart.gateway.fastsig import sign, verify_request  # signxml-checked fast path (decision 0023)
 from gbsmart.gateway.health import HEALTH_PATH, METRICS_PATH, Health
-from gbsmart.gateway.jetstream import DeviceWork, JetStreamLog, WorkItem
+from gbsmart.gateway.jetstream import DeviceWork, JetStreamLog, Lease, WorkItem
 from gbsmart.gateway.journal import Journal, JournalEntry, trt_for
 from gbsmart.gateway.keystore import KeyEntry, Keystore
 from gbsmart.gateway.log import CounterNotIncreasing, LogClosed, RequestLog
@@ -105,6 +107,8 @@ class Gateway:
         self.log: RequestLog | RemoteLog | JetStreamLog | None = None
         self.work: DeviceWork | None = None  # the jetstream engine: Send Commands to the simulator's process
         self.started = False
+        self.lease: Lease | None = None  # the jetstream engine with gateway_background_lease
+        self._leasing: asyncio.Task[None] | None = None
         self.health = Health(self, lambda: (settings.gateway_metrics_token.get_secret_value()
                                             if settings.gateway_metrics_token else None))
         self.journal: Journal | None = None
@@ -143,20 +147,40 @@ class Gateway:
             self.work = await DeviceWork.open(self.log, replicas=self.settings.nats_replicas)
         self.journal = Journal(self._sessions, batch=self.settings.gateway_journal_batch)
         self.journal.start()
+        self.pre_commands.start(self._sessions)
+        self.adt = AdtGate(self.settings, self._sessions, self.clock)
+        await self.adt.start(self.clock.now())
+        if isinstance(self.log, JetStreamLog) and self.settings.gateway_background_lease:
+            self.lease = await Lease.open(self.log, ttl=self.settings.gateway_lease_seconds)
+            await self.lease.try_acquire()
+            self._leasing = asyncio.get_running_loop().create_task(self._lease_forever(), name="gateway-lease")
+        if self.background:
+            await self._start_background()
+        from gbsmart.alerts.source_api import AlertSourceApi
+
+        self.alert_api = AlertSourceApi(self.settings, self.clock, lambda: self.alerts)
+        # ---- end of the alerts
+        self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever(), name="gateway-refresh")
+        self.started = True
+        log.info("gateway ready: %d Users, %d registrations, %d devices, %d certificates", len(self.index.users),
+                 len(self.index.registrations), len(self.index.devices), len(self.keystore))
+
+    async def _start_background(self) -> None:
+        """The northbound cache, the device simulator and the alerts: one process of the gateway runs them (the
+        embedded one; with the jetstream engine the one with gateway_background, or the lease's holder)."""
         # ---- the northbound cache (issue 11, alerts.northbound): every message to a User goes out through it,
         # device responses included; one process only (in a --workers N worker the supervisor delivers)
-        if self.background:
-            from gbsmart.alerts.messages import renderers
+        from gbsmart.alerts.messages import renderers
 
-            # alerts' bodies are made when sent, the common ones from their signed shapes (alerts.messages)
-            self.northbound_renderers.update(renderers(self._sign, signing=self._signing))
-            self.northbound = Northbound(self._sessions, self.settings, self.clock,
-                                         renderers=self.northbound_renderers, on_delivered=self._northbound_delivered,
-                                         on_failed=self._northbound_failed)
-            kept = await self.northbound.start()
-            log.info("northbound cache: %d messages kept to deliver", kept)
+        # alerts' bodies are made when sent, the common ones from their signed shapes (alerts.messages)
+        self.northbound_renderers.update(renderers(self._sign, signing=self._signing))
+        self.northbound = Northbound(self._sessions, self.settings, self.clock,
+                                     renderers=self.northbound_renderers, on_delivered=self._northbound_delivered,
+                                     on_failed=self._northbound_failed)
+        kept = await self.northbound.start()
+        log.info("northbound cache: %d messages kept to deliver", kept)
         # in a --workers N worker (a RemoteLog) the supervisor runs the one simulator instead (decision 0025)
-        if self.settings.simulator_enabled and self.background:
+        if self.settings.simulator_enabled:
             assert isinstance(self.log, RequestLog | JetStreamLog)
             self.responses = DeviceResponses(self.settings, self._sessions, clock=self.clock, sign=self._sign,
                                              journal=self.journal, devices=lambda: self.index.devices,  # type: ignore
@@ -165,14 +189,10 @@ class Gateway:
             if self.work is not None:  # every process's Send Commands, those recovered above not given twice
                 self.work.seen.update(self.responses.recovered_seqs)
                 self.work.start(self._device_work)
-        self.pre_commands.start(self._sessions)
-        self.adt = AdtGate(self.settings, self._sessions, self.clock)
-        await self.adt.start(self.clock.now())
         # ---- the alerts (issue 11): the outage tracker and the DCC Alert sources (alerts.outage, alerts.dcc), then
         # the intake of device alerts (alerts.intake), which hands the hubs' power notices to the tracker; all on the
         # Northbound, so one process only: without it (a --workers N worker) POST /api/v1/alerts answers 503
         from gbsmart.alerts.intake import AlertIntake
-        from gbsmart.alerts.source_api import AlertSourceApi
         from gbsmart.alerts.spurious import SpuriousAlerts
 
         if self.northbound is not None:
@@ -190,19 +210,33 @@ class Gateway:
             self.spurious = SpuriousAlerts.from_settings(self.settings, self.alerts, self.clock)
             if self.spurious is not None:
                 self.spurious.start()
-        self.alert_api = AlertSourceApi(self.settings, self.clock, lambda: self.alerts)
-        # ---- end of the alerts
-        self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever(), name="gateway-refresh")
-        self.started = True
-        log.info("gateway ready: %d Users, %d registrations, %d devices, %d certificates", len(self.index.users),
-                 len(self.index.registrations), len(self.index.devices), len(self.keystore))
+        log.info("this gateway process runs the background work (simulator, northbound cache, alerts)")
+
+    async def _lease_forever(self) -> None:
+        """Hold the background lease (renewed every third of its TTL), or take it when its holder has gone."""
+        assert self.lease is not None
+        while True:
+            await asyncio.sleep(self.lease.ttl / 3)
+            try:
+                if self.lease.held:
+                    if not await self.lease.renew():  # another process holds it now: two must never run it
+                        log.error("the background lease was lost (this process was too slow to renew it); "
+                                  "stopping, so that only its new holder runs the background work")
+                        os.kill(os.getpid(), signal.SIGTERM)
+                        return
+                elif await self.lease.try_acquire():
+                    log.info("took the background lease from a gateway process that has gone")
+                    await self._start_background()
+            except Exception:
+                log.exception("the background lease could not be read or renewed; trying again")
 
     async def stop(self) -> None:
         self.started = False  # /healthz: unavailable from now on, so a load balancer stops sending here
-        if self._refresher is not None:
-            self._refresher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._refresher
+        for task in (self._refresher, self._leasing):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self.spurious is not None:  # the alerts: before the Northbound closes
             await self.spurious.close()
         if self.alerts is not None:
@@ -221,6 +255,8 @@ class Gateway:
             await self.northbound.close()
         if self.journal is not None:
             await self.journal.close()
+        if self.lease is not None:  # after the background work stopped: another process may take it at once
+            await self.lease.release()
         if self.log is not None:
             await self.log.close()
         if self._engine is not None:
@@ -239,6 +275,8 @@ class Gateway:
         """Does this process run the simulator, the northbound cache and the alerts? The one embedded gateway
         process does (not a ``--workers N`` worker); with the jetstream engine, the one with gateway_background."""
         if isinstance(self.log, JetStreamLog):
+            if self.settings.gateway_background_lease:
+                return self.lease is not None and self.lease.held
             return self.settings.gateway_background
         return isinstance(self.log, RequestLog)
 
