@@ -110,7 +110,8 @@ async def _ensure_stream(js: JetStreamContext, config: StreamConfig, ready_timeo
                          config.num_replicas)
             return
         except (APIError, NatsTimeout) as exc:
-            retry = isinstance(exc, NatsTimeout) or exc.code == 503
+            # a cluster still forming: no meta leader yet (503), or not all its peers known ("no suitable peers")
+            retry = isinstance(exc, NatsTimeout) or (exc.code or 0) >= 500 or exc.err_code == 10005
             if not retry or loop.time() > deadline:
                 raise
             await asyncio.sleep(0.25)
@@ -340,24 +341,40 @@ class JetStreamLog:
     # ------------------------------------------------------------ reading
 
     async def records_from(self, seq: int = 1, *, batch: int = 256) -> AsyncIterator[LogRecord]:
-        """The records from ``seq`` on, in order, up to the last one stored when this started."""
+        """The records from ``seq`` on, in order, up to the last one stored when this started. Every one of them,
+        or ``LogClosed``: a read that stalls (JetStream unavailable) is never taken for the end of the log."""
         info = await self._js.stream_info(self.stream)
         last = info.state.last_seq
         if seq > last or info.state.messages == 0:
             return
+        # an ephemeral reader of one replica in memory: made quickly, even with a node of the cluster down
         config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=max(1, seq),
-                                ack_policy=AckPolicy.NONE, inactive_threshold=60.0)
-        subscription = await self._js.pull_subscribe(f"{self.prefix}.>", stream=self.stream, config=config)
+                                ack_policy=AckPolicy.NONE, inactive_threshold=60.0, num_replicas=1,
+                                mem_storage=True)
+        for attempt in range(1, 6):
+            try:
+                subscription = await self._js.pull_subscribe(f"{self.prefix}.>", stream=self.stream, config=config)
+                break
+            except (TimeoutError, NatsError) as exc:
+                if attempt == 5:
+                    raise LogClosed(f"the request log could not be read ({str(exc) or type(exc).__name__})") \
+                        from None
+                await asyncio.sleep(0.5)
+        position, stalls = max(1, seq) - 1, 0
         try:
-            while True:
+            while position < last:
                 try:
-                    messages = await subscription.fetch(batch, timeout=2.0)
+                    messages = await subscription.fetch(min(batch, last - position), timeout=2.0)
                 except NatsTimeout:
-                    return  # nothing more (records deleted from the end, or none after seq)
+                    stalls += 1
+                    if stalls >= 5:
+                        raise LogClosed(f"reading the request log stalled at record {position} of {last}") from None
+                    continue
+                stalls = 0
                 for message in messages:
-                    number = message.metadata.sequence.stream
-                    yield _record(number, message.headers, message.data or b"")
-                    if number >= last:
+                    position = message.metadata.sequence.stream
+                    yield _record(position, message.headers, message.data or b"")
+                    if position >= last:
                         return
         finally:
             with contextlib.suppress(Exception):
