@@ -62,3 +62,9 @@ def test_add_certificate_for_command_signing_keeps_it_apart_from_the_duis_keysto
     assert load_keystore(get_settings()).for_user(SUPPLIER) == ()  # not trusted for DUIS XML
     listed = _run("gateway", "certificates")
     assert listed.exit_code == 0 and "command" in listed.output
+
+
+def test_log_status_on_the_embedded_engine_names_the_file(cli_env):
+    shown = _run("gateway", "log-status")
+    assert shown.exit_code == 0, shown.output
+    assert "embedded engine" in shown.output and "requests.log" in shown.output and "none yet" in shown.output

@@ -419,3 +419,39 @@ def roles_of(fleet: Fleet, n: int) -> bool:
         return bool(httpx.get(f"{fleet.urls[n]}/healthz", timeout=5).json()["background"])
     except httpx.TransportError:
         return False
+
+
+def test_log_status_shows_the_stream_its_records_and_the_lease_holder(tmp_path, nats_server, monkeypatch):
+    from typer.testing import CliRunner
+
+    from gbsmart.cli import app
+    from gbsmart.config import get_settings
+
+    fleet = Fleet(tmp_path, nats_server, count=1, background=(True,), GBSMART_GATEWAY_BACKGROUND_LEASE="true")
+    for name in ("GBSMART_MESSAGE_ENGINE", "GBSMART_NATS_URLS", "GBSMART_NATS_STREAM", "GBSMART_NATS_SUBJECT_PREFIX",
+                 "GBSMART_DATA_DIR", "GBSMART_DATABASE_URL"):
+        monkeypatch.setenv(name, fleet.env[name])
+    get_settings.cache_clear()
+    runner = CliRunner()
+    before = runner.invoke(app, ["gateway", "log-status"], terminal_width=200)
+    assert before.exit_code == 0 and "no stream" in before.output and "creates it" in before.output
+    try:
+        fleet.start()
+        for counter in (1, 2, 3):
+            assert _code(fleet.post(0, _load_request(fleet.user, counter))) == "I99"
+        shown = runner.invoke(app, ["gateway", "log-status"], terminal_width=200)
+        assert shown.exit_code == 0, shown.output
+        assert fleet.stream in shown.output and "records" in shown.output
+        assert " 3 " in shown.output.split("records", 1)[1].splitlines()[0] + " "  # three records logged
+        assert "background lease" in shown.output and "nobody holds it" not in shown.output
+        assert fleet.stop() == [0]
+        released = runner.invoke(app, ["gateway", "log-status"], terminal_width=200)
+        assert "nobody holds it" in released.output  # a clean stop gives the lease up at once
+    finally:
+        fleet.kill_all()
+        get_settings.cache_clear()
+    monkeypatch.setenv("GBSMART_NATS_URLS", f"nats://127.0.0.1:{_free_port()}")
+    get_settings.cache_clear()
+    down = runner.invoke(app, ["gateway", "log-status"], terminal_width=200)
+    get_settings.cache_clear()
+    assert down.exit_code == 1 and "cannot reach NATS" in down.output

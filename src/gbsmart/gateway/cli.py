@@ -75,6 +75,53 @@ def load_boxed_jar(
         console.print("[green]✓[/] responses are signed with the DCC Boxed DSP key (90-B3-D5-1F-30-00-00-02)")
 
 
+@app.command("log-status")
+def log_status() -> None:
+    """What the request log holds now: the file, or the JetStream stream, its replicas, the device work and who
+    holds the background lease (GBSMART_MESSAGE_ENGINE; docs/jetstream.md)."""
+    import asyncio
+
+    settings = get_settings()
+    table = Table(show_header=False, title=f"request log ({settings.message_engine} engine)")
+    table.add_column("what")
+    table.add_column("value", overflow="fold")
+    with friendly_errors():
+        if settings.message_engine == "jetstream":
+            from gbsmart.gateway.jetstream import describe
+            from gbsmart.gateway.log import LogClosed
+
+            try:
+                found = asyncio.run(describe(settings.nats_urls, settings.nats_stream))
+            except LogClosed as exc:
+                err_console.print(f"[bold red]error:[/] {exc.args[0]}: start nats-server -js, or correct "
+                                  "GBSMART_NATS_URLS")
+                raise typer.Exit(1) from None
+            if not found["exists"]:
+                console.print(f"no stream {found['stream']} yet: the first gateway process on the jetstream engine "
+                              "creates it")
+                return
+            rows = [("stream", found["stream"]), ("subjects", ", ".join(found["subjects"] or [])),
+                    ("replicas", str(found["replicas"])), ("records", f"{found['messages']:,}"),
+                    ("bytes", f"{found['bytes']:,}"), ("sequence", f"{found['first_seq']:,} to {found['last_seq']:,}")]
+            if "leader" in found:
+                peers = ", ".join(f"{p['name']} ({'current' if p['current'] else 'behind'}, lag {p['lag'] or 0})"
+                                  for p in found["peers"])
+                rows += [("leader", found["leader"]), ("other replicas", peers or "none")]
+            if "device_work_waiting" in found:
+                rows += [("device work waiting", f"{found['device_work_waiting']:,}"),
+                         ("device work unacknowledged", f"{found.get('device_work_unacknowledged', 0):,}")]
+            rows.append(("background lease", found["lease_holder"] or "nobody holds it"))
+        else:
+            from gbsmart.gateway.store import log_path
+
+            path = log_path(settings)
+            rows = [("file", str(path))]
+            rows.append(("bytes", f"{path.stat().st_size:,}" if path.exists() else "none yet: the gateway creates it"))
+    for what, value in rows:
+        table.add_row(what, value)
+    console.print(table)
+
+
 @app.command()
 def certificates() -> None:
     """List the certificates the gateway verifies DUIS (and Signed Pre-Command) signatures against."""

@@ -579,3 +579,48 @@ class Lease:
             with contextlib.suppress(Exception):
                 await self._kv.delete(LEASE_KEY, last=self._revision)
             self.held = False
+
+
+# ---------------------------------------------------------------- what an operator looks at
+
+async def describe(servers: Sequence[str], stream: str, *, timeout: float = 5.0) -> dict[str, Any]:
+    """The request log stream, the device work and the background lease as JetStream has them now (read only:
+    nothing is created). ``gbsmart gateway log-status`` prints it."""
+    try:
+        nc = await asyncio.wait_for(nats.connect(servers=list(servers), connect_timeout=timeout,
+                                                 allow_reconnect=False, error_cb=_nats_error), timeout * 2)
+    except (TimeoutError, NoServersError, OSError) as exc:
+        raise LogClosed(f"cannot reach NATS at {', '.join(servers)} ({str(exc) or type(exc).__name__})") from None
+    js = nc.jetstream(timeout=timeout)
+    out: dict[str, Any] = {"stream": stream}
+    try:
+        try:
+            info = await js.stream_info(stream)
+        except NotFoundError:
+            out["exists"] = False
+            return out
+        state, config = info.state, info.config
+        out.update(exists=True, subjects=config.subjects, replicas=config.num_replicas, messages=state.messages,
+                   bytes=state.bytes, first_seq=state.first_seq, last_seq=state.last_seq)
+        if info.cluster is not None:
+            out["leader"] = info.cluster.leader
+            out["peers"] = [{"name": p.name, "current": p.current, "lag": p.lag} for p in info.cluster.replicas or []]
+        try:
+            work = await js.stream_info(f"{stream}{WORK_STREAM_SUFFIX}")
+            out["device_work_waiting"] = work.state.messages
+            consumer = await js.consumer_info(f"{stream}{WORK_STREAM_SUFFIX}", "simulator")
+            out["device_work_unacknowledged"] = consumer.num_ack_pending
+        except NotFoundError:
+            pass
+        try:
+            kv = await js.key_value(f"{stream}_LEASES")
+            entry = await kv.get(LEASE_KEY)
+            out["lease_holder"] = (entry.value or b"").decode() or None
+        except (NotFoundError, APIError):
+            out["lease_holder"] = None
+        except Exception as exc:  # a deleted or expired key: nobody holds it
+            out["lease_holder"] = None if "not found" in str(exc).lower() or "deleted" in str(exc).lower() else \
+                f"unknown ({exc})"
+        return out
+    finally:
+        await nc.close()
