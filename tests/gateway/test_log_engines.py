@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -206,9 +205,10 @@ from gbsmart.gateway.jetstream import JetStreamLog
 from gbsmart.gateway.log import CounterNotIncreasing
 
 async def main():
-    url, stream, prefix, n, start_at = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
+    url, stream, prefix, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     log = await JetStreamLog.open(url, stream=stream, prefix=prefix)
-    await asyncio.sleep(max(0.0, start_at - time.time()))  # both processes start at the same moment
+    print("ready", flush=True)  # then wait for the parent's "go", sent once both processes are ready
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     originators = [f"90-B3-D5-1F-30-01-00-{i:02X}" for i in range(4)]
     async def one(o, c):
         try:
@@ -230,9 +230,15 @@ def test_two_processes_never_both_accept_one_counter(nats_server: Any, engine: s
     """Two real processes, each with its own connection, append every counter of the same originators at once."""
     stream, prefix = nats_server.new_stream()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    start_at = str(time.time() + 3.0)  # after both have imported and connected
-    children = [subprocess.Popen([sys.executable, "-c", CHILD, nats_server.url, stream, prefix, "400", start_at],
-                                 stdout=subprocess.PIPE, env=env, text=True) for _ in range(2)]
+    children = [subprocess.Popen([sys.executable, "-c", CHILD, nats_server.url, stream, prefix, "400"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True) for _ in range(2)]
+    # a barrier, not a clock: on a loaded machine one child may take seconds longer to import and connect
+    for child in children:
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+    for child in children:
+        assert child.stdin is not None
+        child.stdin.write("go\n")
+        child.stdin.flush()
     outputs = [json.loads(child.communicate(timeout=120)[0].strip().splitlines()[-1]) for child in children]
     accepted = [tuple(a) for out in outputs for a in out["accepted"]]
     by_key = {(o, c) for o, c, _ in accepted}
