@@ -16,14 +16,17 @@ from sqlalchemy import func, select
 
 from gbsmart.alerts.enums import OutboundKind
 from gbsmart.alerts.northbound import Northbound, Outbound
+from gbsmart.alerts.northbound_stream import STREAM_SUFFIX, JetStreamNorthbound
 from gbsmart.alerts.traffic import load_traffic
 from gbsmart.config import Settings
 from gbsmart.core.clock import FixedClock
 from gbsmart.core.db import make_sessionmaker
+from gbsmart.gateway.jetstream import JetStreamLog
 from gbsmart.models.alerts import NorthboundMessage
 from gbsmart.models.delivery import GatewayEndpoint
 from tests.alerts.users import UserEndpoint, free_port
 from tests.gateway.aio import run_async
+from tests.plugins.nats import engine_params
 
 A, B = "90-B3-D5-1F-30-01-00-0A", "90-B3-D5-1F-30-01-00-0B"
 T0 = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
@@ -32,6 +35,38 @@ T0 = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 @pytest.fixture
 def sessions(engine):
     return make_sessionmaker(engine)
+
+
+@pytest.fixture(params=engine_params())
+def new_nb(request):
+    """Makes the Northbound of the engine under test (each test runs on both): embedded (its rows are where it is
+    durable) or on JetStream (a stream of the test's own on the session's nats-server, the rows written behind)."""
+    if request.param == "embedded":
+        async def embedded(*args, **kwargs) -> Northbound:
+            return Northbound(*args, **kwargs)
+        return embedded
+    server = request.getfixturevalue("nats_server")
+    stream, prefix = server.new_stream()
+
+    async def jetstream(*args, **kwargs) -> Northbound:
+        return await _OwnConnection.open(server.url, stream, prefix, *args, **kwargs)
+    jetstream.stream = f"{stream}{STREAM_SUFFIX}"  # type: ignore[attr-defined]
+    return jetstream
+
+
+class _OwnConnection(JetStreamNorthbound):
+    """A JetStream Northbound with its own connection (the gateway's shares the request log's), closed with it."""
+
+    @classmethod
+    async def open(cls, url, stream, prefix, *args, **kwargs):
+        request_log = await JetStreamLog.open(url, stream=stream, prefix=prefix)
+        nb = cls(*args, request_log=request_log, **kwargs)
+        nb.request_log = request_log
+        return nb
+
+    async def close(self) -> None:
+        await super().close()
+        await self.request_log.close()
 
 
 def _settings(tmp_path, db_url, traffic: str | None = None, **more) -> Settings:
@@ -69,16 +104,19 @@ def _rows(sessions) -> list[NorthboundMessage]:
         return list(session.scalars(select(NorthboundMessage).order_by(NorthboundMessage.id)))
 
 
-def test_put_is_durable_idempotent_and_delivered_once(tmp_path, db_url, sessions) -> None:
+def test_put_is_durable_idempotent_and_delivered_once(tmp_path, db_url, sessions, new_nb) -> None:
     user = UserEndpoint().start()
     _endpoints(sessions, **{A: user.url})
     delivered: list[tuple[str, datetime]] = []
 
     async def main() -> None:
-        nb = Northbound(sessions, _settings(tmp_path, db_url), FixedClock(T0), renderers={},
+        nb = await new_nb(sessions, _settings(tmp_path, db_url), FixedClock(T0), renderers={},
                         on_delivered=lambda item, at: delivered.append((item.message_id, at)))
         assert await nb.start() == 0
         await nb.put([_msg(1, deadline_at=T0 + timedelta(seconds=60)), _msg(2)])
+        if isinstance(nb, JetStreamNorthbound):  # durable in the stream when put returns; its rows written behind
+            assert sorted((await nb.stored())[A].items()) == [("alert", 2)]
+            await nb.flush()
         assert {r.message_id for r in _rows(sessions)} == {"m-0A-1", "m-0A-2"}  # committed when put returns
         await nb.put([_msg(1), _msg(2)])  # again: nothing new
         await _until(lambda: len(user.got) == 2)
@@ -99,9 +137,9 @@ def test_put_is_durable_idempotent_and_delivered_once(tmp_path, db_url, sessions
     assert sorted(delivered) == [("m-0A-1", T0), ("m-0A-2", T0)]
 
 
-def test_put_refuses_what_it_cannot_send(tmp_path, db_url, sessions) -> None:
+def test_put_refuses_what_it_cannot_send(tmp_path, db_url, sessions, new_nb) -> None:
     async def main() -> None:
-        nb = Northbound(sessions, _settings(tmp_path, db_url), FixedClock(T0), renderers={})
+        nb = await new_nb(sessions, _settings(tmp_path, db_url), FixedClock(T0), renderers={})
         await nb.start()
         with pytest.raises(ValueError, match="'urgent' is not a priority class"):
             await nb.put([_msg(1), _msg(2, priority="urgent")])
@@ -117,13 +155,13 @@ def test_put_refuses_what_it_cannot_send(tmp_path, db_url, sessions) -> None:
     assert [r.message_id for r in _rows(sessions)] == ["m-0A-1"]
 
 
-def test_highest_class_first_then_round_robin_between_users(tmp_path, db_url, sessions) -> None:
+def test_highest_class_first_then_round_robin_between_users(tmp_path, db_url, sessions, new_nb) -> None:
     """Both Users' endpoints unknown while messages queue (their outage), then registered: every User's
     power_outage goes before anyone's alert, alerts before bulk, and within a class A and B alternate."""
     a, b = UserEndpoint().start(), UserEndpoint().start()
 
     async def main() -> None:
-        nb = Northbound(sessions, _settings(tmp_path, db_url, northbound_concurrency=1), FixedClock(T0),
+        nb = await new_nb(sessions, _settings(tmp_path, db_url, northbound_concurrency=1), FixedClock(T0),
                         renderers={})
         await nb.start()
         items = []
@@ -132,6 +170,7 @@ def test_highest_class_first_then_round_robin_between_users(tmp_path, db_url, se
                 items += [_msg(f"bulk{i}", user, "bulk"), _msg(f"alert{i}", user, "alert")]
         items += [_msg("po", A, "power_outage"), _msg("po", B, "power_outage")]
         await nb.put(items)
+        await nb.flush()  # on JetStream a message is queued to send once its row is written behind
         assert nb.backlog() == {A: {"power_outage": 1, "alert": 4, "bulk": 4},
                                 B: {"power_outage": 1, "alert": 4, "bulk": 4}}
         _endpoints(sessions, **{A: a.url, B: b.url})
@@ -151,13 +190,13 @@ def test_highest_class_first_then_round_robin_between_users(tmp_path, db_url, se
     assert [mid for _, u, mid in got if u == "A" and "alert" in mid] == [f"m-0A-alert{i}" for i in range(4)]
 
 
-def test_a_down_user_gets_its_backlog_by_class_when_it_returns(tmp_path, db_url, sessions) -> None:
+def test_a_down_user_gets_its_backlog_by_class_when_it_returns(tmp_path, db_url, sessions, new_nb) -> None:
     port = free_port()
     _endpoints(sessions, **{A: f"http://127.0.0.1:{port}/duis"})
     back = UserEndpoint(port=port)
 
     async def main() -> None:
-        nb = Northbound(sessions, _settings(tmp_path, db_url, "[capacity]\nmessages_per_second = 1000\n"
+        nb = await new_nb(sessions, _settings(tmp_path, db_url, "[capacity]\nmessages_per_second = 1000\n"
                                             "in_flight = 1\n"), FixedClock(T0), renderers={})
         await nb.start()
         await nb.put([_msg(i, A, ("bulk", "on_demand", "prepayment", "power_outage")[i % 4]) for i in range(20)])
@@ -183,13 +222,13 @@ def test_a_down_user_gets_its_backlog_by_class_when_it_returns(tmp_path, db_url,
 
 
 @pytest.mark.parametrize("bad_mode", ["slow", "error", "garbage"])
-def test_a_bad_endpoint_never_slows_another_user(tmp_path, db_url, sessions, bad_mode) -> None:
+def test_a_bad_endpoint_never_slows_another_user(tmp_path, db_url, sessions, new_nb, bad_mode) -> None:
     # slow: each POST hangs until the test ends (at most 60 s), however long A's take on a loaded machine
     good, bad = UserEndpoint().start(), UserEndpoint(mode=bad_mode, delay=60.0).start()
     _endpoints(sessions, **{A: good.url, B: bad.url})
 
     async def main() -> None:
-        nb = Northbound(sessions, _settings(tmp_path, db_url, "[capacity]\nmessages_per_second = 1000\n"
+        nb = await new_nb(sessions, _settings(tmp_path, db_url, "[capacity]\nmessages_per_second = 1000\n"
                                             "in_flight = 3\n", northbound_concurrency=8,
                                             delivery_timeout_seconds=5.0), FixedClock(T0), renderers={})
         await nb.start()
@@ -216,7 +255,7 @@ def test_a_bad_endpoint_never_slows_another_user(tmp_path, db_url, sessions, bad
     assert all(rows[f"m-0B-{i}"].delivered_at is None for i in range(50))  # still kept
 
 
-def test_in_flight_cap_and_lazy_rendering(tmp_path, db_url, sessions) -> None:
+def test_in_flight_cap_and_lazy_rendering(tmp_path, db_url, sessions, new_nb) -> None:
     slow = UserEndpoint(mode="slow", delay=0.5).start()
     _endpoints(sessions, **{A: slow.url})
     rendered: list[str] = []
@@ -226,7 +265,7 @@ def test_in_flight_cap_and_lazy_rendering(tmp_path, db_url, sessions) -> None:
         return f"<DCCAlert code='{item.payload['code']}'/>".encode()
 
     async def main() -> None:
-        nb = Northbound(sessions, _settings(tmp_path, db_url, "[capacity]\nmessages_per_second = 1000\n"
+        nb = await new_nb(sessions, _settings(tmp_path, db_url, "[capacity]\nmessages_per_second = 1000\n"
                                             "in_flight = 2\n"), FixedClock(T0),
                         renderers={OutboundKind.DCC_ALERT: render})
         await nb.start()
@@ -246,12 +285,12 @@ def test_in_flight_cap_and_lazy_rendering(tmp_path, db_url, sessions) -> None:
     assert all(r.body is None and r.payload == '{"code":"AD1"}' for r in _rows(sessions))
 
 
-def test_rate_limit_spaces_a_users_messages(tmp_path, db_url, sessions) -> None:
+def test_rate_limit_spaces_a_users_messages(tmp_path, db_url, sessions, new_nb) -> None:
     user = UserEndpoint().start()
     _endpoints(sessions, **{A: user.url})
 
     async def main() -> float:
-        nb = Northbound(sessions, _settings(tmp_path, db_url, "[capacity]\nmessages_per_second = 20\nburst = 1\n"
+        nb = await new_nb(sessions, _settings(tmp_path, db_url, "[capacity]\nmessages_per_second = 20\nburst = 1\n"
                                             "in_flight = 4\n"), FixedClock(T0), renderers={})
         await nb.start()
         started = time.monotonic()
@@ -268,13 +307,14 @@ def test_rate_limit_spaces_a_users_messages(tmp_path, db_url, sessions) -> None:
     assert took >= 0.45  # 10 intervals of 1/20 s after the first: the bucket refills no faster than that
 
 
-def test_expired_messages_are_kept_marked_and_counted(tmp_path, db_url, sessions) -> None:
+def test_expired_messages_are_kept_marked_and_counted(tmp_path, db_url, sessions, new_nb) -> None:
     clock = FixedClock(T0)
 
     async def main() -> int:
-        nb = Northbound(sessions, _settings(tmp_path, db_url), clock, renderers={})
+        nb = await new_nb(sessions, _settings(tmp_path, db_url), clock, renderers={})
         await nb.start()
         await nb.put([_msg(1, expires_at=T0 + timedelta(minutes=5)), _msg(2)])  # no endpoint: kept
+        await nb.flush()
         assert await nb.sweep() == 0
         clock.advance(minutes=6)
         expired = await nb.sweep()
@@ -289,12 +329,12 @@ def test_expired_messages_are_kept_marked_and_counted(tmp_path, db_url, sessions
     assert rows["m-0A-2"].expired_at is None
 
 
-def test_a_restart_resends_only_the_undelivered(tmp_path, db_url, sessions) -> None:
+def test_a_restart_resends_only_the_undelivered(tmp_path, db_url, sessions, new_nb) -> None:
     user = UserEndpoint().start()
     settings = _settings(tmp_path, db_url)
 
     async def first() -> None:
-        nb = Northbound(sessions, settings, FixedClock(T0), renderers={})
+        nb = await new_nb(sessions, settings, FixedClock(T0), renderers={})
         await nb.start()
         await nb.put([_msg(i, priority="bulk") for i in range(5)])
         _endpoints(sessions, **{A: user.url})
@@ -306,7 +346,7 @@ def test_a_restart_resends_only_the_undelivered(tmp_path, db_url, sessions) -> N
 
     async def second() -> int:
         _endpoints(sessions, **{A: user.url})
-        nb = Northbound(sessions, settings, FixedClock(T0), renderers={})
+        nb = await new_nb(sessions, settings, FixedClock(T0), renderers={})
         kept = await nb.start()
         await nb.put([_msg(i) for i in range(8)])  # the producer's replay after its own restart: no-op
         await _until(lambda: len(user.got) == 8)
@@ -326,7 +366,7 @@ def test_a_restart_resends_only_the_undelivered(tmp_path, db_url, sessions) -> N
     assert load_traffic(settings).rank("security") == 1
 
 
-def test_the_cli_lists_the_backlog_and_the_expired(tmp_path, db_url, sessions, engine, cli_env) -> None:
+def test_the_cli_lists_the_backlog_and_the_expired(tmp_path, db_url, sessions, new_nb, engine, cli_env) -> None:
     from typer.testing import CliRunner
 
     from gbsmart.cli import app
@@ -335,11 +375,12 @@ def test_the_cli_lists_the_backlog_and_the_expired(tmp_path, db_url, sessions, e
     clock = FixedClock(now)
 
     async def main() -> None:
-        nb = Northbound(sessions, _settings(tmp_path, db_url), clock, renderers={})
+        nb = await new_nb(sessions, _settings(tmp_path, db_url), clock, renderers={})
         await nb.start()
         await nb.put([Outbound(message_id=f"x-{i}", user_id=A, kind=OutboundKind.DEVICE_ALERT, created_at=now,
                                priority=("security", "bulk")[i % 2], body=b"<x/>", code="8F3E",
                                expires_at=now + timedelta(hours=1 if i < 2 else 48)) for i in range(5)])
+        await nb.flush()
         clock.advance(hours=2)
         assert await nb.sweep() == 2
         await nb.close()
@@ -357,37 +398,40 @@ def test_the_cli_lists_the_backlog_and_the_expired(tmp_path, db_url, sessions, e
     assert "x-2" not in result.output
 
 
-def test_a_power_outage_put_is_written_before_storm_puts_queued_ahead_of_it(tmp_path, db_url, sessions) -> None:
+def test_a_power_outage_put_is_written_before_storm_puts_queued_ahead_of_it(tmp_path, db_url, sessions, new_nb) -> None:
     """The highest class has its own write lane: an AD1 put while a storm's puts wait is committed next, not
-    after them (a storm must not hold an AD1 back from its 60 s)."""
-    order: list[str] = []
+    after them (a storm must not hold an AD1 back from its 60 s). On JetStream a put returns at its PubAck, with no
+    writer to wait for; its lane is the publishes' (an AD1 takes no place among the storm's in flight), and its
+    row is still written first: that order is what this test reads there."""
     issued: list[int] = []
 
+    def committed() -> int:
+        with sessions() as session:
+            return session.scalar(select(func.count()).select_from(NorthboundMessage)) or 0
+
     async def main() -> None:
-        nb = Northbound(sessions, _settings(tmp_path, db_url), FixedClock(T0), renderers={}, batch=1)
+        nb = await new_nb(sessions, _settings(tmp_path, db_url), FixedClock(T0), renderers={}, batch=1)
         await nb.start()
-
-        async def put(item: Outbound) -> None:
-            await nb.put([item])
-            order.append(item.message_id)
-
         # 200: enough that many are still waiting when the AD1 is put, however slowly this machine runs the test
-        storm = [asyncio.create_task(put(_msg(i))) for i in range(200)]
+        storm = [asyncio.create_task(nb.put([_msg(i)])) for i in range(200)]
         await asyncio.sleep(0)  # the storm's puts are queued (one a transaction: batch=1)
-        await _until(lambda: len(order) >= 1)
-        issued.append(len(order))  # storm puts committed when the AD1 is put
-        urgent = asyncio.create_task(put(_msg("ad1", priority="power_outage")))
-        await asyncio.gather(*storm, urgent)
+        await _until(lambda: committed() >= 1)
+        await nb.put([_msg("ad1", priority="power_outage")])  # embedded: committed; JetStream: its row queued
+        issued.append(committed())  # rows committed when the AD1's put returned
+        await asyncio.gather(*storm)
+        await nb.flush()
         await nb.close()
 
     run_async(main())
+    order = [r.message_id for r in _rows(sessions)]  # the order the rows were committed
     place = order.index("m-0A-ad1")
-    # committed within a few transactions of being put (the put task starts a loop turn later), ahead of the
-    # storm puts still waiting (without its lane it is the last of the 201)
-    assert len(order) == 201 and issued[0] < 150 and place <= issued[0] + 3, (issued, order[:10])
+    # committed within a few transactions of its put's return (one may be under way), ahead of the storm puts
+    # still waiting (without its lane it is the last of the 201)
+    assert len(order) == 201 and issued[0] < 150 and place <= issued[0] + 2, (issued, order[:10])
 
 
-def test_a_returning_endpoint_gets_its_whole_backlog_soon_after_a_refused_round(tmp_path, db_url, sessions) -> None:
+def test_a_returning_endpoint_gets_its_whole_backlog_soon_after_a_refused_round(
+        tmp_path, db_url, sessions, new_nb) -> None:
     # the reported bug: in_flight 8, the endpoint refusing; the 8 POSTs in flight failing together counted as 8
     # failures, backing the User off 2**7 times the base (minutes with the defaults) after a single refused round:
     # none of its backlog went out long after the endpoint returned. One back-off per round now.
@@ -397,7 +441,7 @@ def test_a_returning_endpoint_gets_its_whole_backlog_soon_after_a_refused_round(
     timing: dict[str, float] = {}
 
     async def main() -> None:
-        nb = Northbound(sessions, _settings(tmp_path, db_url, "[capacity]\nmessages_per_second = 5000\nburst = 5000\n"
+        nb = await new_nb(sessions, _settings(tmp_path, db_url, "[capacity]\nmessages_per_second = 5000\nburst = 5000\n"
                                             "in_flight = 8\n", delivery_retry_base_seconds=0.3,
                                             delivery_retry_max_seconds=60.0, northbound_retry_max_seconds=60.0),
                         FixedClock(T0), renderers={})
@@ -427,11 +471,11 @@ def test_a_returning_endpoint_gets_its_whole_backlog_soon_after_a_refused_round(
     assert all(r.delivered_at is not None and r.next_attempt_at is None for r in rows)
 
 
-def test_a_users_back_off_is_capped_by_northbound_retry_max_seconds(tmp_path, db_url, sessions) -> None:
+def test_a_users_back_off_is_capped_by_northbound_retry_max_seconds(tmp_path, db_url, sessions, new_nb) -> None:
     _endpoints(sessions, **{A: f"http://127.0.0.1:{free_port()}/duis"})  # nothing listens there
 
     async def main() -> int:
-        nb = Northbound(sessions, _settings(tmp_path, db_url, "[capacity]\nmessages_per_second = 1000\n"
+        nb = await new_nb(sessions, _settings(tmp_path, db_url, "[capacity]\nmessages_per_second = 1000\n"
                                             "in_flight = 4\n", delivery_retry_base_seconds=0.1,
                                             delivery_retry_max_seconds=60.0, northbound_retry_max_seconds=0.3),
                         FixedClock(T0), renderers={})

@@ -236,10 +236,14 @@ class Northbound:
                          "expires_at": item.expires_at, "attempts": 0, "last_error": ""})
         if not rows:
             return
+        # the highest class (power outage alerts) never waits behind a storm's puts: its own lane, written first
+        # and not held by the back-pressure places the others wait for
+        await self._keep(fresh, rows, all(self.traffic.rank(item.priority) == 0 for item in fresh))
+
+    async def _keep(self, fresh: list[Outbound], rows: list[dict[str, Any]], urgent: bool) -> None:
+        """Make ``fresh`` durable: here, once their rows are committed (the JetStream engine overrides it)."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if all(self.traffic.rank(item.priority) == 0 for item in fresh):
-            # the highest class (power outage alerts) never waits behind a storm's puts: its own lane, written
-            # first and not held by the back-pressure places the others wait for
+        if urgent:
             self._urgent.append(_Write(rows=rows, items=fresh, done=done, counted=False))
             self._idle.clear()
             self._write_wake.set()
@@ -288,6 +292,7 @@ class Northbound:
                     log.exception("writing %d northbound operations failed; retrying", size)
                     await asyncio.sleep(1.0)
                     continue
+                self._committed(writes)
                 for n, write in enumerate(writes):  # both lanes only grow at their right ends meanwhile
                     (self._urgent if n < urgent else self._writes).popleft()
                     if write.counted:
@@ -333,6 +338,9 @@ class Northbound:
                 statement = (update(table).where(table.c.message_id == bindparam("b_message_id"))
                              .values({k: bindparam(f"b_{k}") for k in keys}))
                 session.execute(statement, params)
+
+    def _committed(self, writes: list[_Write]) -> None:
+        """Called once ``writes`` are committed (the JetStream engine then deletes what is done from its stream)."""
 
     def _read_endpoints(self) -> dict[str, str]:
         with self._sessions() as session:

@@ -174,9 +174,17 @@ class Gateway:
 
         # alerts' bodies are made when sent, the common ones from their signed shapes (alerts.messages)
         self.northbound_renderers.update(renderers(self._sign, signing=self._signing))
-        self.northbound = Northbound(self._sessions, self.settings, self.clock,
-                                     renderers=self.northbound_renderers, on_delivered=self._northbound_delivered,
-                                     on_failed=self._northbound_failed)
+        if isinstance(self.log, JetStreamLog):  # the cache in a stream beside the request log (decision 0029)
+            from gbsmart.alerts.northbound_stream import JetStreamNorthbound
+
+            self.northbound = JetStreamNorthbound(self._sessions, self.settings, self.clock, request_log=self.log,
+                                                  renderers=self.northbound_renderers,
+                                                  on_delivered=self._northbound_delivered,
+                                                  on_failed=self._northbound_failed)
+        else:
+            self.northbound = Northbound(self._sessions, self.settings, self.clock,
+                                         renderers=self.northbound_renderers, on_delivered=self._northbound_delivered,
+                                         on_failed=self._northbound_failed)
         kept = await self.northbound.start()
         log.info("northbound cache: %d messages kept to deliver", kept)
         # in a --workers N worker (a RemoteLog) the supervisor runs the one simulator instead (decision 0025)
