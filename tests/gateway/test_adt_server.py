@@ -135,7 +135,11 @@ def test_over_the_threshold_a_request_is_quarantined_then_released_or_deleted_by
                    .order_by(GatewayMessage.counter), lambda r: r[2].state in GOING_ON, "journal updated")
     assert [(m.counter, m.state in GOING_ON) for m in states[:3]] == [(101, True), (102, True), (103, True)]
     assert (states[3].counter, states[3].state) == (104, "deleted")
-    assert "released from quarantine by Sam Officer" in states[2].explanation
+    # the journal says who released it until the device's response replaces the explanation (on a loaded machine
+    # the simulator may answer before this reads); the quarantine row keeps the officer for good
+    assert processed[0].actioned_by == "Sam Officer (sro)"
+    if states[2].state == "acknowledged":
+        assert "released from quarantine by Sam Officer" in states[2].explanation
     assert "deleted from quarantine" in states[3].explanation
 
     # a restart rebuilds the count from the journal: the next request is still over the threshold
