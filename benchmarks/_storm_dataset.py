@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
@@ -114,7 +115,14 @@ def build_dataset(url: str, hubs_per_region: int, *, regions: int = 2, suppliers
         model = {p: session.scalar(select(SmiDeviceModel.id).where(SmiDeviceModel.physical_device_type == p,
                                                                    SmiDeviceModel.manufacturer == "DCCB"))
                  for p in ("CH", "ESME")}
-        raw = session.connection().connection.driver_connection
+        driver = session.connection().connection.driver_connection
+
+        def insert_many(sql: str, rows: Any) -> None:  # SQLite's connection, or a psycopg cursor (PostgreSQL)
+            if hasattr(driver, "executemany"):
+                driver.executemany(sql, rows)
+            else:
+                with driver.cursor() as cursor:
+                    cursor.executemany(sql.replace("?", "%s"), list(rows))
         commissioned = STATUS_CODE[SmiStatus.COMMISSIONED]
         chf, esme = DEVICE_TYPE_CODE[DeviceType.CHF], DEVICE_TYPE_CODE[DeviceType.ESME]
         day = REGISTERED_FROM.isoformat()
@@ -136,12 +144,12 @@ def build_dataset(url: str, hubs_per_region: int, *, regions: int = 2, suppliers
                     for h, m in zip(stored_hub, mpans, strict=True)]
             rows += [(e, esme, model["ESME"], commissioned, day, m, h, None, CSP_REGIONS[r])
                      for e, h, m in zip(stored_meter, stored_hub, mpans, strict=True)]
-            raw.executemany("INSERT INTO smi_devices (device_id, device_type, device_model_id, lifecycle_status, "
+            insert_many("INSERT INTO smi_devices (device_id, device_type, device_model_id, lifecycle_status, "
                             "lifecycle_date, mpxn, chf_device_id, associated_meter_id, csp_region) "
                             "VALUES (?,?,?,?,?,?,?,?,?)", rows)
             pick = rng.integers(0, suppliers, size=hubs_per_region)
             network = data.network_users[r]
-            raw.executemany("INSERT INTO smi_registrations (mpxn, fuel, supplier_org_id, supplier_user_id, "
+            insert_many("INSERT INTO smi_registrations (mpxn, fuel, supplier_org_id, supplier_user_id, "
                             "network_operator_org_id, network_operator_user_id, valid_from) VALUES (?,?,?,?,?,?,?)",
                             zip(mpans, ["E"] * hubs_per_region, supplier_orgs[pick].tolist(),
                                 supplier_rows[pick].tolist(), [orgs[network]] * hubs_per_region,

@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/alert_storm.py              # 6,000 alerts/s, 10,000 hubs, NO down 10 minutes
     .venv/bin/python benchmarks/alert_storm.py --quick      # under a minute, same shape, smaller
     .venv/bin/python benchmarks/alert_storm.py --sink in-process   # the pipeline in this process, no HTTP in
+    .venv/bin/python benchmarks/alert_storm.py --quick --engine jetstream --postgres --kill-node-at 2
+        # the message path on a 3-node JetStream cluster (started here) and PostgreSQL, a node killed -9 under load
 
 Set up: a temporary SQLite database with the scenario's dataset (``_storm_dataset``: ``--hubs`` premises per
 region in two regions, each a Communications Hub and an ESME, MPANs registered to ``--suppliers`` Import
@@ -24,6 +26,13 @@ its order (priority classes: AD1s first), completeness and drain time are report
 The throttle window is the catalogue's own (an hour as packaged: each device's first 3 alerts of a code go to its
 Supplier, the rest are counted into a summary sent when the hour ends, after the run); ``--quick`` shortens it to
 10 s, and ``--throttle-window`` to any, through a copy of the catalogue, so that summaries arrive within the run.
+
+``--engine jetstream`` runs the gateway's request log and northbound cache on JetStream: on the servers
+``--nats-urls`` names, or else on a 3-node cluster on loopback started here (Debian's ``nats-server``, streams of 3
+replicas). ``--postgres`` puts the database on a throwaway PostgreSQL started here (``--database-url`` names an
+empty one instead). ``--kill-node-at S`` kills (SIGKILL) the NATS node leading the northbound stream S seconds after
+phase 1's power loss, and starts it again ``--node-down-seconds`` later: every figure below is then measured through
+the leader's loss.
 
 Every figure is computed from what the endpoints received (``_storm_analysis``). Beside them, in the same run,
 the machine's ceilings: the bare loopback POST rate of the endpoint servers, and ``openssl speed ecdsap256``
@@ -105,14 +114,85 @@ def parse_mix(text: str) -> dict[str, float]:
     return mix
 
 
+class Nats:
+    """The JetStream servers of a run: those ``--nats-urls`` names, or a 3-node cluster on loopback started here
+    (which ``--kill-node-at`` may kill a node of)."""
+
+    def __init__(self, urls: list[str], cluster: Any, replicas: int) -> None:
+        import uuid
+
+        self.urls, self.cluster, self.replicas = urls, cluster, replicas
+        tag = uuid.uuid4().hex[:8]
+        self.stream, self.prefix = f"STORM{tag.upper()}", f"storm{tag}.req"  # streams of this run's own
+        self.killed: dict[str, Any] = {}
+
+    @classmethod
+    def start(cls, args: argparse.Namespace, work: Path) -> Nats:
+        if args.nats_urls:
+            return cls([u.strip() for u in args.nats_urls.split(",") if u.strip()], None, args.nats_replicas or 1)
+        sys.path.insert(0, str(ROOT))
+        from tests.plugins.nats import NatsCluster, find_binary
+
+        binary = find_binary()
+        if binary is None:
+            raise SystemExit("no nats-server: apt-get install nats-server (scripts/test installs it), or give "
+                             "--nats-urls")
+        cluster = NatsCluster(binary, work / "nats", 3)
+        cluster.start()
+        return cls(cluster.urls, cluster, args.nats_replicas or 3)
+
+    def settings(self) -> dict[str, str]:
+        return {"GBSMART_MESSAGE_ENGINE": "jetstream", "GBSMART_NATS_URLS": ",".join(self.urls),
+                "GBSMART_NATS_STREAM": self.stream, "GBSMART_NATS_SUBJECT_PREFIX": self.prefix,
+                "GBSMART_NATS_REPLICAS": str(self.replicas)}
+
+    def figures(self) -> dict[str, Any]:
+        return {"nats_nodes": len(self.urls), "nats_replicas": self.replicas, **self.killed}
+
+    async def _leader(self) -> str:
+        import nats
+
+        nc = await nats.connect(self.urls)
+        try:
+            info = await nc.jetstream().stream_info(f"{self.stream}_NORTHBOUND")
+            return str(info.cluster.leader if info.cluster is not None else "")
+        finally:
+            await nc.close()
+
+    def kill_leader(self, after: float, down: float) -> None:
+        """(In a thread.) ``after`` seconds on, SIGKILL the node leading the northbound stream; start it again
+        ``down`` seconds later."""
+        if self.cluster is None:
+            raise SystemExit("--kill-node-at needs the cluster started here (not --nats-urls)")
+        time.sleep(after)
+        leader = asyncio.run(self._leader())
+        index = int(leader.removeprefix("node")) if leader.startswith("node") else 0
+        node = self.cluster.nodes[index]
+        node.kill()
+        killed_at = time.time()
+        note(f"killed NATS node{index} (SIGKILL), the northbound stream's leader; back in {down:g} s")
+        self.killed = {"node_killed": f"node{index}", "node_killed_was_leader": leader == f"node{index}",
+                       "node_killed_after_loss_s": after, "node_down_s": down}
+        time.sleep(down)
+        node.start()
+        self.killed["node_restarted_after_s"] = round(time.time() - killed_at, 1)
+
+    def stop(self) -> None:
+        if self.cluster is not None:
+            self.cluster.stop()
+
+
 class Scenario:
     """One run: the endpoints, the dataset, the pipeline, the two phases; every arrival kept for the analysis."""
 
-    def __init__(self, args: argparse.Namespace, work: Path) -> None:
+    def __init__(self, args: argparse.Namespace, work: Path, url: str = "", nats: Nats | None = None) -> None:
         self.args, self.work = args, work
-        self.url = f"sqlite:///{work / 'storm.db'}"
+        self.url = url or f"sqlite:///{work / 'storm.db'}"
+        self.nats = nats
         self.env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "GBSMART_DATABASE_URL": self.url,
                     "GBSMART_DATA_DIR": str(work / "var"), "GBSMART_SIMULATOR_ENABLED": "false"}
+        if nats is not None:
+            self.env.update(nats.settings())
         if args.wait_seconds != DEFAULT_WAIT_S:
             rule = outage_rule_file(work, args.wait_seconds)
             if rule is not None:
@@ -153,6 +233,9 @@ class Scenario:
         if down_user and fleet is not None:
             await asyncio.to_thread(fleet.go_down, down_user, REFUSE)
         lost_at = await power_loss(sink, hubs)
+        if not down_user and self.nats is not None and getattr(args, "kill_node_at", 0):
+            self.killer = asyncio.create_task(asyncio.to_thread(self.nats.kill_leader, args.kill_node_at,
+                                                                args.node_down_seconds))
         returned_at = 0.0
         if down_user and fleet is not None:
             await asyncio.sleep(max(0.0, lost_at + args.down_seconds - time.time()))
@@ -205,6 +288,9 @@ class Scenario:
             ended = time.time()
             note("collected; stopping the pipeline")
         finally:
+            killer = getattr(self, "killer", None)
+            if killer is not None:  # the killed node is started again before anything stops
+                await killer
             cpu = self.cpu() - cpu0
             if isinstance(sink, HttpSink):
                 self.api = {"api_posts": sink.requests, "api_429_answers": sink.refused_full,
@@ -214,7 +300,8 @@ class Scenario:
                 await pipeline.close()
             self.stop_gateway()
         return {"phase1": one, "lost1": lost1, "phase1_end": phase1_end, "phase2": two, "lost2": lost2,
-                "returned": back, "started": started, "ended": ended, "cpu": cpu, "api": self.api}
+                "returned": back, "started": started, "ended": ended, "cpu": cpu, "api": self.api,
+                "nats": self.nats.figures() if self.nats is not None else {}}
 
     def start_gateway(self, port: int) -> subprocess.Popen:
         """``gbsmart gateway serve`` on the scenario's database, its output to ``gateway.log`` (a pipe nobody
@@ -329,6 +416,7 @@ def analyse(args: argparse.Namespace, data: Any, run: dict[str, Any], received: 
             ceiling: dict[str, Any]) -> dict[str, Any]:
     """Every figure of the run, from the endpoints' records, beside the ceilings measured before it."""
     f: dict[str, Any] = dict(ceiling)
+    f.update(run.get("nats", {}))
     one: StormStats = run["phase1"]
     two: StormStats = run["phase2"]
     outages1 = [Outage(h, data.network_users[0], run["lost1"], str(m))
@@ -399,8 +487,25 @@ def main() -> None:
                         "gateway's log) and say where it is")
     parser.add_argument("--api-timeout", type=float, default=300, help="seconds a POST to the alert API may take "
                         "before the run fails (default 300: gbsmart's back-pressure is measured, not refused)")
+    parser.add_argument("--engine", choices=("embedded", "jetstream"), default="embedded", help="the gateway's "
+                        "message path: embedded (the default, as scripts/run) or on JetStream")
+    parser.add_argument("--nats-urls", default="", help="with --engine jetstream: existing NATS servers "
+                        "(comma-separated; default: a 3-node cluster on loopback started here)")
+    parser.add_argument("--nats-replicas", type=int, default=0, help="copies of each stream (default 3 on the "
+                        "cluster started here, else 1)")
+    parser.add_argument("--postgres", action="store_true", help="the database on a throwaway PostgreSQL "
+                        "started here (default: SQLite)")
+    parser.add_argument("--database-url", default="", help="an empty database to use instead (PostgreSQL URL)")
+    parser.add_argument("--kill-node-at", type=float, default=0, help="with --engine jetstream: seconds after "
+                        "phase 1's power loss to kill -9 the NATS node leading the northbound stream")
+    parser.add_argument("--node-down-seconds", type=float, default=10, help="how long the killed node stays "
+                        "down (default 10)")
     args = parser.parse_args()
     quick = args.quick
+    if args.engine == "jetstream" and args.sink != "http":
+        raise SystemExit("--engine jetstream runs in the gateway process: use --sink http (the default)")
+    if args.kill_node_at and (args.engine != "jetstream" or args.nats_urls):
+        raise SystemExit("--kill-node-at needs --engine jetstream on the cluster started here (no --nats-urls)")
     args.rate = args.rate or (2_000 if quick else 6_000)
     args.seconds = args.seconds or (12 if quick else 300)
     args.hubs = args.hubs or (1_000 if quick else 10_000)
@@ -417,23 +522,37 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="alert-storm-", dir=args.dir or Path.cwd()))
     fleet: FleetProcess | None = None
+    nats: Nats | None = None
+    postgres = contextlib.ExitStack()
     try:
+        url = args.database_url or f"sqlite:///{work / 'storm.db'}"
+        if args.postgres and not args.database_url:
+            sys.path.insert(0, str(ROOT))
+            from tests.plugins.pg import find_bindir, running_server
+
+            bindir = find_bindir()
+            if bindir is None:
+                raise SystemExit("no PostgreSQL server binaries: apt-get install postgresql-15 (scripts/test "
+                                 "installs it), or give --database-url")
+            url = postgres.enter_context(running_server(bindir)).new_database("storm")
+        if args.engine == "jetstream":
+            nats = Nats.start(args, work)
         users = [supplier_user(k) for k in range(1, args.suppliers + 1)]
         from _storm_dataset import network_user
 
         users += [network_user(1), network_user(2), CEILING_USER]
         fleet = FleetProcess(users)
         urls = {u: url for u, url in fleet.start().items() if u != CEILING_USER}
-        data = build_dataset(f"sqlite:///{work / 'storm.db'}", args.hubs, regions=2, suppliers=args.suppliers,
-                             urls=urls)
+        data = build_dataset(url, args.hubs, regions=2, suppliers=args.suppliers, urls=urls)
         figures: dict[str, Any] = {"hubs_per_phase": args.hubs, "rate_asked": args.rate, "sink": args.sink,
+                                   "engine": args.engine, "database": url.split(":", 1)[0].split("+", 1)[0],
                                    "wait_s": args.wait_seconds, "wait_shortened": args.wait_seconds != DEFAULT_WAIT_S,
                                    "deadline_s": DEADLINE_S, "dataset_seconds": data.seconds, "quick": quick,
                                    "throttle_window_s": args.throttle_window or CATALOGUE_WINDOW_S,
                                    "throttle_window_shortened": args.throttle_window not in (0, CATALOGUE_WINDOW_S)}
         note(f"dataset built in {data.seconds} s; measuring the ceilings")
         ceiling = ceilings(fleet, 1 if quick else 5, args.openssl_seconds)
-        scenario = Scenario(args, work)
+        scenario = Scenario(args, work, url, nats)
         try:
             run = asyncio.run(scenario.drive(fleet, data))
         except PipelineMissing as exc:
@@ -451,6 +570,9 @@ def main() -> None:
     finally:
         if fleet is not None:
             fleet.stop()
+        if nats is not None:
+            nats.stop()
+        postgres.close()
         if args.keep:
             console.print(f"work directory kept: {work}")
         else:
@@ -468,7 +590,10 @@ def _share(value: float | None) -> str:
 def report(f: dict[str, Any]) -> None:
     wait = f"{f['wait_s']:g} s" + (" (SHORTENED from the rule's 180 s)" if f["wait_shortened"] else "")
     table = Table(title=f"Alert storm: {f['rate_asked']:,.0f} alerts/s asked, {f['hubs_per_phase']:,} hubs a phase, "
-                        f"sink {f['sink']}, wait {wait} ({f['date']}, load average {f['load_average'][0]} -> "
+                        f"sink {f['sink']}, engine {f['engine']} on {f['database']}"
+                        + (f" and {f['nats_nodes']} NATS node(s), {f['nats_replicas']} replica(s)" if f.get(
+                            "nats_nodes") else "")
+                        + f", wait {wait} ({f['date']}, load average {f['load_average'][0]} -> "
                         f"{f['load_average'][1]})")
     for column in ("figure", "goal", "measured"):
         table.add_column(column, justify="left" if column == "figure" else "right")
@@ -489,6 +614,10 @@ def report(f: dict[str, Any]) -> None:
                   f"{_share(f['down_return_ad1_first_share'])}")
     table.add_row("    backlog drained in (all / AD1s), AD1 p99 after return", "",
                   f"{f['down_return_drain_s']} / {f['down_return_ad1_drain_s']} / {f['down_return_ad1_p99_s']} s")
+    if f.get("node_killed"):
+        table.add_row(f"NATS {f['node_killed']} (the northbound stream's leader: {f['node_killed_was_leader']}) "
+                      f"killed -9 {f['node_killed_after_loss_s']:g} s after the loss", "nothing lost",
+                      f"back after {f.get('node_restarted_after_s', '-')} s")
     table.add_row("alert API: POSTs / 429 (intake full, paced) / slowest answer", "prompt",
                   f"{f.get('api_posts', '-')} / {f.get('api_429_answers', '-')} / "
                   f"{f.get('api_slowest_answer_s', '-')} s")

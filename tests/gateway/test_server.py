@@ -36,6 +36,7 @@ from sqlalchemy import select
 
 import gbsmart.models.gateway  # noqa: F401  (registers the tables)
 import gbsmart.models.smi  # noqa: F401
+from gbsmart.alerts.northbound_stream import STREAM_SUFFIX as NORTHBOUND_SUFFIX
 from gbsmart.config import Settings
 from gbsmart.core.clock import FixedClock
 from gbsmart.core.context import Actor, Ctx
@@ -51,6 +52,7 @@ from gbsmart.models.gateway import GatewayMessage
 from gbsmart.models.parties import DccUser, DccUserRole
 from tests.gateway.aio import run_async
 from tests.gateway.boxed import EXAMPLES, _example, _without_signature
+from tests.plugins.databases import selected_databases
 from tests.plugins.nats import engine_params
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -188,12 +190,14 @@ def load_user() -> LoadUser:
 
 @pytest.fixture(scope="module", params=engine_params())
 def gateway(request, boxed, load_user, tmp_path_factory):
-    """A gateway process on an SQLite database: what it reads from the database is tested on both databases
-    in-process (test_authorise.py, test_inventory.py), which keeps this module to one process start per engine.
-    Every test of this module runs on both request-log engines: the file (``[embedded]``) and JetStream, on a
-    3-node cluster with 3 replicas (``[jetstream]``)."""
+    """A gateway process: every test of this module runs on both engines of the message path: embedded, on an
+    SQLite database (``[embedded]``), and JetStream, on a 3-node cluster with 3 replicas and PostgreSQL when it is
+    selected (``[jetstream]``, issue 12's "done when"). What the gateway reads from the database is also tested on
+    both databases in-process (test_authorise.py, test_inventory.py)."""
     tmp = tmp_path_factory.mktemp("gateway")
     url = f"sqlite:///{tmp / 'gateway.db'}"
+    if request.param == "jetstream" and "postgresql" in selected_databases():  # the cluster and PostgreSQL
+        url = request.getfixturevalue("postgresql_server").new_database("gateway")
     _seed(url)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "GBSMART_DATABASE_URL": url,
            "GBSMART_DATA_DIR": str(tmp / "var"), "GBSMART_GATEWAY_REFRESH_SECONDS": "0.5",
@@ -522,14 +526,19 @@ def test_on_the_jetstream_engine_the_request_log_has_three_replicas_on_three_nod
         pytest.skip("the embedded engine has one file")
     urls, stream, prefix = gateway.nats
 
-    async def info() -> tuple[int, int, int]:
+    async def info(name: str) -> tuple[int, int, int]:
         log = await JetStreamLog.open(urls.split(","), stream=stream, prefix=prefix)
         try:
-            found = await log._js.stream_info(stream)
+            found = await log._js.stream_info(name)
             assert found.cluster is not None
             return found.config.num_replicas or 0, len(found.cluster.replicas or []) + 1, found.state.messages
         finally:
             await log.close()
 
-    replicas, nodes, messages = run_async(info())
+    replicas, nodes, messages = run_async(info(stream))
     assert (replicas, nodes) == (3, 3), messages
+    # the northbound cache beside it, as replicated (its messages are deleted once delivered: it may be empty)
+    replicas, nodes, _ = run_async(info(f"{stream}{NORTHBOUND_SUFFIX}"))
+    assert (replicas, nodes) == (3, 3)
+    if "postgresql" in selected_databases():
+        assert gateway.database_url.startswith("postgresql")
