@@ -136,6 +136,9 @@ class Settings(BaseSettings):
                                            "(every process started alike; another takes over within "
                                            "gateway_lease_seconds when the holder stops); gateway_background is "
                                            "then not used.")
+    gateway_adt_share_seconds: float = Field(default=1.0, ge=0.1, le=60, description="With the jetstream engine: "
+                                             "how often each gateway process shares its Anomaly Detection counts "
+                                             "with the others (the most the shared counts lag behind).")
     gateway_lease_seconds: float = Field(default=10.0, ge=1, le=300, description="How long the background "
                                          "lease lasts unless renewed (renewed every third of it).")
     gateway_background: bool = Field(default=True, description="With the jetstream engine: this gateway process "

@@ -83,6 +83,29 @@ def test_defaults_apply_where_no_threshold_is_set_and_seeding_continues_a_window
     assert counters.check(SUPPLIER, "4.1.1", T0).count == 12 and counters.count(SUPPLIER, "4.1.1", T0) == 12
 
 
+def test_the_counts_of_other_processes_are_added_in_their_own_window_only():
+    """Several gateway processes (jetstream engine) share ``own`` and take each other's through ``set_others``."""
+    thresholds = Thresholds(users={(SUPPLIER, "4.1.1"): Limit(None, 4, 86400)},
+                            dcc={"4.1.1": DccLimit(quarantine=6, period_seconds=86400)})
+    one, two, three = AdtCounters(thresholds), AdtCounters(thresholds), AdtCounters(thresholds)
+    for _ in range(3):
+        one.check(SUPPLIER, "4.1.1", T0)
+    two.check(NETWORK_OPERATOR, "4.1.1", T0)
+    shared = one.own(T0)
+    assert shared == {"u": [[SUPPLIER, "4.1.1", window_start(T0, 86400), 3]],
+                      "d": [["4.1.1", window_start(T0, 86400), 3]]}
+    three.set_others([shared, two.own(T0)])
+    assert three.count(SUPPLIER, "4.1.1", T0) == 3
+    first, second = three.check(SUPPLIER, "4.1.1", T0), three.check(SUPPLIER, "4.1.1", T0)
+    assert (first.count, first.quarantine) == (4, None)
+    assert (second.count, second.quarantine, second.dcc_count) == (5, AdtBreach.USER, 6)
+    assert three.check(NETWORK_OPERATOR, "4.1.1", T0).quarantine is AdtBreach.DCC  # 3 + 1 + 3 of its own = 7 > 6
+    # a share of an earlier window (the day before) adds nothing to today's, and an ended window is not shared
+    three.set_others([{"u": [[SUPPLIER, "4.1.1", window_start(T0, 86400) - 86400, 50]], "d": []}])
+    assert three.count(SUPPLIER, "4.1.1", T0) == 2
+    assert one.own(T0 + timedelta(days=1)) == {"u": [], "d": []}
+
+
 # ---------------------------------------------------------------- the files
 
 

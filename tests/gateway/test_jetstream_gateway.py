@@ -284,6 +284,8 @@ def test_health_and_metrics_and_a_killed_nats_server_answers_503_until_it_is_bac
         assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
         assert 'gbsmart_gateway_http_responses_total{path="/api/v1/serviceS",status="200"} 1.0' in metrics.text
         assert 'gbsmart_gateway_up{background="true",engine="jetstream"} 1.0' in metrics.text
+        assert 'gbsmart_gateway_northbound_waiting{class="power_outage"}' in metrics.text  # the background's
+        assert "gbsmart_gateway_northbound_republished_total 0.0" in metrics.text
 
         own_nats_server.kill()  # SIGKILL: the log is gone until it is back
         deadline = time.monotonic() + 10
@@ -444,6 +446,7 @@ def test_log_status_shows_the_stream_its_records_and_the_lease_holder(tmp_path, 
         assert fleet.stream in shown.output and "records" in shown.output
         assert " 3 " in shown.output.split("records", 1)[1].splitlines()[0] + " "  # three records logged
         assert "background lease" in shown.output and "nobody holds it" not in shown.output
+        assert "northbound cache: owed" in shown.output and "User(s)" in shown.output
         assert fleet.stop() == [0]
         released = runner.invoke(app, ["gateway", "log-status"], terminal_width=200)
         assert "nobody holds it" in released.output  # a clean stop gives the lease up at once
@@ -455,3 +458,28 @@ def test_log_status_shows_the_stream_its_records_and_the_lease_holder(tmp_path, 
     down = runner.invoke(app, ["gateway", "log-status"], terminal_width=200)
     get_settings.cache_clear()
     assert down.exit_code == 1 and "cannot reach NATS" in down.output
+
+
+def test_anomaly_detection_thresholds_hold_over_both_processes_together(tmp_path, nats_server):
+    """A User's quarantine threshold is 4 (the default for every SRV): 3 requests to one process, then 3 to the
+    other. Counted apart, neither would pass 4; counted together (each shares its counts every 0.3 s), the 5th and
+    6th are quarantined by the second process. A third process started afterwards seeds from the shared counts,
+    not the journal, and quarantines the 7th."""
+    fleet = Fleet(tmp_path, nats_server, count=3, background=(True, False, False), GBSMART_ADT_DEFAULT_QUARANTINE="4",
+                  GBSMART_GATEWAY_ADT_SHARE_SECONDS="0.3")
+    fleet.start(0)
+    fleet.start(1)
+    try:
+        first = [fleet.post(0, _load_request(fleet.user, c)) for c in (1, 2, 3)]
+        time.sleep(1.5)  # a few exchanges of the counts
+        second = [fleet.post(1, _load_request(fleet.user, c)) for c in (4, 5, 6)]
+        assert [_code(a) for a in first + second] == ["I99"] * 6
+        assert ["x-duis-quarantined" in a.headers for a in first + second] == [False] * 4 + [True] * 2
+        assert "over your quarantine threshold of 4" in second[1].headers["x-duis-explanation"]
+        fleet.start(2)
+        time.sleep(1.0)
+        third = fleet.post(2, _load_request(fleet.user, 7))
+        assert _code(third) == "I99" and "x-duis-quarantined" in third.headers
+        assert "shared (not rebuilt from the journal)" in fleet.logs[2].read_text()
+    finally:
+        fleet.stop()

@@ -120,6 +120,40 @@ class AdtCounters:
         self.thresholds = thresholds or Thresholds()
         self._users: dict[tuple[str, str], list[int]] = {}   # key -> [window start, count, warned]
         self._dcc: dict[str, list[int]] = {}                  # srv -> [window start, count]
+        # what the other gateway processes have counted (jetstream engine: gateway.jetstream.AdtShare), added in
+        self._others_users: dict[tuple[str, str], tuple[int, int]] = {}  # key -> (window start, count)
+        self._others_dcc: dict[str, tuple[int, int]] = {}
+
+    def own(self, now: datetime) -> dict[str, list[list[Any]]]:
+        """This process's counts in windows not yet over at ``now`` (what it shares with the others)."""
+        at = int(now.timestamp())
+        users = [[u, s, start, n] for (u, s), (start, n, _) in self._users.items()
+                 if start + self.thresholds.for_user(u, s).period_seconds > at]
+        dcc = []
+        for srv, (start, n) in self._dcc.items():
+            limit = self.thresholds.for_dcc(srv)
+            if start + (limit.period_seconds if limit is not None else self.thresholds.period_seconds) > at:
+                dcc.append([srv, start, n])
+        return {"u": users, "d": dcc}
+
+    def set_others(self, shares: Iterable[dict[str, list[list[Any]]]]) -> None:
+        """The other processes' counts (each one's ``own``), summed per key and window."""
+        users: dict[tuple[str, str], tuple[int, int]] = {}
+        dcc: dict[str, tuple[int, int]] = {}
+        for share in shares:
+            for u, srv, start, n in share.get("u", ()):
+                held = users.get((u, srv))
+                if held is None or held[0] < start:
+                    users[(u, srv)] = (int(start), int(n))
+                elif held[0] == start:
+                    users[(u, srv)] = (held[0], held[1] + int(n))
+            for srv, start, n in share.get("d", ()):
+                held = dcc.get(srv)
+                if held is None or held[0] < start:
+                    dcc[srv] = (int(start), int(n))
+                elif held[0] == start:
+                    dcc[srv] = (held[0], held[1] + int(n))
+        self._others_users, self._others_dcc = users, dcc
 
     def replace(self, thresholds: Thresholds) -> None:
         """New thresholds (a refresh); the counts in the current windows are kept."""
@@ -138,8 +172,11 @@ class AdtCounters:
     def count(self, user_id: str, srv: str, at: datetime) -> int:
         """Requests counted so far in the (User, SRV) window holding ``at``."""
         limit = self.thresholds.for_user(user_id, srv)
+        start = window_start(at, limit.period_seconds)
         slot = self._users.get((user_id, srv))
-        return slot[1] if slot is not None and slot[0] == window_start(at, limit.period_seconds) else 0
+        other = self._others_users.get((user_id, srv))
+        return ((slot[1] if slot is not None and slot[0] == start else 0)
+                + (other[1] if other is not None and other[0] == start else 0))
 
     def check(self, user_id: str, srv: str, at: datetime) -> Verdict:
         """Count one accepted request received at ``at`` and say whether it is warned of or quarantined."""
@@ -149,7 +186,8 @@ class AdtCounters:
         if slot is None or slot[0] != start:
             slot = self._users[(user_id, srv)] = [start, 0, 0]
         slot[1] += 1
-        count = slot[1]
+        other = self._others_users.get((user_id, srv))
+        count = slot[1] + (other[1] if other is not None and other[0] == start else 0)
         dcc = self.thresholds.for_dcc(srv)
         dcc_period = dcc.period_seconds if dcc is not None else self.thresholds.period_seconds
         dcc_start = window_start(at, dcc_period)
@@ -157,6 +195,8 @@ class AdtCounters:
         if wide is None or wide[0] != dcc_start:
             wide = self._dcc[srv] = [dcc_start, 0]
         wide[1] += 1
+        others_wide = self._others_dcc.get(srv)
+        dcc_count = wide[1] + (others_wide[1] if others_wide is not None and others_wide[0] == dcc_start else 0)
         warn = False
         if limit.warning is not None and count > limit.warning and not slot[2]:
             slot[2] = 1
@@ -164,10 +204,10 @@ class AdtCounters:
         breach, threshold = None, None
         if limit.quarantine is not None and count > limit.quarantine:
             breach, threshold = AdtBreach.USER, limit.quarantine
-        elif dcc is not None and wide[1] > dcc.quarantine:
+        elif dcc is not None and dcc_count > dcc.quarantine:
             breach, threshold = AdtBreach.DCC, dcc.quarantine
         return Verdict(count=count, period_start=window_datetime(start), period_seconds=limit.period_seconds,
-                       warn=warn, warning=limit.warning, quarantine=breach, threshold=threshold, dcc_count=wide[1])
+                       warn=warn, warning=limit.warning, quarantine=breach, threshold=threshold, dcc_count=dcc_count)
 
 
 # ---------------------------------------------------------------- the files

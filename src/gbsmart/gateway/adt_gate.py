@@ -48,15 +48,18 @@ class AdtGate:
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self, now: datetime) -> None:
+    async def start(self, now: datetime, *, rebuild: bool = True) -> None:
+        """Load the thresholds; with ``rebuild``, seed the counts from the journal (not when other gateway
+        processes share theirs: their counts already hold every request in the current windows)."""
         def load() -> int:
             with self._sessions() as session:
                 self.counters.replace(adt_service.load_thresholds(session, self.settings))
-                return adt_service.rebuild_counters(session, self.counters, now)
+                return adt_service.rebuild_counters(session, self.counters, now) if rebuild else 0
 
         seeded = await asyncio.to_thread(load)
-        log.info("ADT: %d thresholds, %d DCC-wide, %d counters rebuilt from the journal",
-                 len(self.counters.thresholds.users), len(self.counters.thresholds.dcc), seeded)
+        log.info("ADT: %d thresholds, %d DCC-wide, %s", len(self.counters.thresholds.users),
+                 len(self.counters.thresholds.dcc), f"{seeded} counters rebuilt from the journal" if rebuild else
+                 "the counts of the other gateway processes shared (not rebuilt from the journal)")
         self._task = asyncio.get_running_loop().create_task(self._write_forever(), name="gateway-adt")
 
     async def stop(self) -> None:

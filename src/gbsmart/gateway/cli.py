@@ -110,6 +110,12 @@ def log_status() -> None:
             if "device_work_waiting" in found:
                 rows += [("device work waiting", f"{found['device_work_waiting']:,}"),
                          ("device work unacknowledged", f"{found.get('device_work_unacknowledged', 0):,}")]
+            if "northbound_messages" in found:
+                by_class = ", ".join(f"{name} {n:,}" for name, n in sorted(found["northbound_by_class"].items()))
+                rows += [("northbound cache: owed", f"{found['northbound_messages']:,} message(s) to "
+                                                    f"{found['northbound_users']:,} User(s)" +
+                          (f" ({by_class})" if by_class else "")),
+                         ("northbound cache: leader", found.get("northbound_leader") or "-")]
             rows.append(("background lease", found["lease_holder"] or "nobody holds it"))
         else:
             from gbsmart.gateway.store import log_path

@@ -61,6 +61,30 @@ class _Live(Collector):
                                labels=["engine", "background"])
         up.add_metric([g.settings.message_engine, str(g.background).lower()], 1 if g.ready()[0] else 0)
         yield up
+        nb = g.northbound
+        if nb is not None:  # the background process: the northbound cache (either engine)
+            delivered = CounterMetricFamily("gbsmart_gateway_northbound_delivered", "Messages delivered to Users' "
+                                            "endpoints (2xx) by this process.")
+            delivered.add_metric([], nb.delivered)
+            yield delivered
+            failed = CounterMetricFamily("gbsmart_gateway_northbound_failed_attempts", "POSTs to Users' endpoints "
+                                         "that failed (refused, timed out, not 2xx): retried with back-off.")
+            failed.add_metric([], nb.failed_attempts)
+            yield failed
+            waiting = GaugeMetricFamily("gbsmart_gateway_northbound_waiting", "Messages queued to send, by priority "
+                                        "class (all Users).", labels=["class"])
+            totals: dict[str, int] = {}
+            for counts in nb.backlog().values():
+                for name, n in counts.items():
+                    totals[name] = totals.get(name, 0) + n
+            for name in nb.traffic.classes:
+                waiting.add_metric([name], totals.get(name, 0))
+            yield waiting
+            if hasattr(nb, "republished"):
+                republished = CounterMetricFamily("gbsmart_gateway_northbound_republished", "Northbound publishes "
+                                                  "sent again (JetStream unavailable for a moment).")
+                republished.add_metric([], nb.republished)
+                yield republished
         if g.work is not None:
             given = CounterMetricFamily("gbsmart_gateway_device_work_given", "Send Commands from every gateway "
                                         "process given to this process's simulator (jetstream engine).")

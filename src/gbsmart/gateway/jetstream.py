@@ -543,14 +543,15 @@ class Lease:
         self._revision = 0
 
     @classmethod
-    async def open(cls, log_: JetStreamLog, *, ttl: float = 10.0) -> Lease:
+    async def open(cls, log_: JetStreamLog, *, ttl: float = 10.0, replicas: int = 1) -> Lease:
         from nats.js.api import KeyValueConfig
 
         bucket = f"{log_.stream}_LEASES"
         try:
             kv = await log_._js.key_value(bucket)
         except (NotFoundError, APIError):
-            kv = await log_._js.create_key_value(KeyValueConfig(bucket=bucket, ttl=ttl, history=1))
+            kv = await log_._js.create_key_value(KeyValueConfig(bucket=bucket, ttl=ttl, history=1,
+                                                                replicas=replicas))
         return cls(kv, ttl, f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
 
     async def try_acquire(self) -> bool:
@@ -579,6 +580,104 @@ class Lease:
             with contextlib.suppress(Exception):
                 await self._kv.delete(LEASE_KEY, last=self._revision)
             self.held = False
+
+
+# ---------------------------------------------------------------- Anomaly Detection counts across processes
+
+ADT_BUCKET_SUFFIX = "_ADT"
+
+
+class AdtShare:
+    """Each gateway process's Anomaly Detection counts, shared through a KV bucket (``<request stream>_ADT``), so
+    that a User's thresholds (and the DCC-wide ones) hold over every process together, not over each alone.
+
+    Every ``interval`` seconds each process puts its own counts in the current windows (``AdtCounters.own``) under
+    its own key, and reads the others' keys into ``AdtCounters.set_others``; ``check`` then counts a request
+    against the sum. The sum is at most ``interval`` (plus a round trip) behind the other processes: in that time
+    they may accept what the thresholds would have quarantined, and that is the bound (docs/jetstream.md). A
+    process that stops leaves its key, since its requests still count, until the bucket's TTL (the longest
+    period, at least a day) removes it.
+    """
+
+    def __init__(self, kv: Any, counters: Any, clock: Callable[[], datetime], interval: float) -> None:
+        self._kv = kv
+        self._counters = counters
+        self._clock = clock
+        self.interval = interval
+        self.key = f"p-{uuid.uuid4().hex[:16]}"
+        self._task: asyncio.Task[None] | None = None
+        #: shares read from other processes at the last exchange
+        self.others = 0
+        self.exchanges = 0
+
+    @classmethod
+    async def open(cls, log_: JetStreamLog, counters: Any, clock: Callable[[], datetime], *, interval: float = 1.0,
+                   ttl: float = 86_400.0, replicas: int = 1) -> AdtShare:
+        from nats.js.api import KeyValueConfig
+
+        bucket = f"{log_.stream}{ADT_BUCKET_SUFFIX}"
+        try:
+            kv = await log_._js.key_value(bucket)
+        except (NotFoundError, APIError):
+            kv = await log_._js.create_key_value(KeyValueConfig(bucket=bucket, ttl=ttl, history=1,
+                                                                replicas=replicas))
+        return cls(kv, counters, clock, interval)
+
+    async def read_others(self) -> int:
+        """Read every other process's counts into the counters now; how many processes shared some."""
+        import json
+
+        from nats.js.errors import NoKeysError
+
+        try:
+            keys = [k for k in await self._kv.keys() if k != self.key]
+        except NoKeysError:
+            keys = []
+        shares = []
+        for key in keys:
+            try:
+                entry = await self._kv.get(key)
+            except Exception:  # removed (TTL) between keys() and get()
+                continue
+            with contextlib.suppress(ValueError):
+                shares.append(json.loads(entry.value or b"{}"))
+        self._counters.set_others(shares)
+        self.others = len(shares)
+        return len(shares)
+
+    async def exchange(self) -> None:
+        """Put this process's counts, then read the others'."""
+        import json
+
+        own = self._counters.own(self._clock())
+        await self._kv.put(self.key, json.dumps(own, separators=(",", ":")).encode())
+        await self.read_others()
+        self.exchanges += 1
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._forever(), name="gateway-adt-share")
+
+    async def _forever(self) -> None:
+        warned = False
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.exchange()
+                warned = False
+            except Exception as exc:  # NATS unavailable: counting goes on with the last shares read
+                if not warned:
+                    log.warning("sharing the ADT counts failed (%s); each process counts alone until it works",
+                                str(exc) or type(exc).__name__)
+                    warned = True
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        with contextlib.suppress(Exception):
+            await self.exchange()  # the last counts, for the processes that go on
 
 
 # ---------------------------------------------------------------- what an operator looks at
@@ -610,6 +709,18 @@ async def describe(servers: Sequence[str], stream: str, *, timeout: float = 5.0)
             out["device_work_waiting"] = work.state.messages
             consumer = await js.consumer_info(f"{stream}{WORK_STREAM_SUFFIX}", "simulator")
             out["device_work_unacknowledged"] = consumer.num_ack_pending
+        except NotFoundError:
+            pass
+        try:  # the northbound cache (alerts.northbound_stream): what it holds is what is still owed to Users
+            cache = await js.stream_info(f"{stream}_NORTHBOUND", subjects_filter=">")
+            owed: dict[str, int] = {}
+            for subject, count in (cache.state.subjects or {}).items():
+                owed[subject.rsplit(".", 1)[-1]] = owed.get(subject.rsplit(".", 1)[-1], 0) + int(count)
+            out["northbound_messages"] = cache.state.messages
+            out["northbound_by_class"] = owed
+            out["northbound_users"] = len({subject.split(".")[-2] for subject in cache.state.subjects or {}})
+            if cache.cluster is not None:
+                out["northbound_leader"] = cache.cluster.leader
         except NotFoundError:
             pass
         try:

@@ -60,7 +60,7 @@ from gbsmart.gateway.enums import MessageState
 from gbsmart.gateway.errors import BodyTooLarge, DuisRefused
 from gbsmart.gateway.fastsig import sign, verify_request  # signxml-checked fast path (decision 0023)
 from gbsmart.gateway.health import HEALTH_PATH, METRICS_PATH, Health
-from gbsmart.gateway.jetstream import DeviceWork, JetStreamLog, Lease, WorkItem
+from gbsmart.gateway.jetstream import AdtShare, DeviceWork, JetStreamLog, Lease, WorkItem
 from gbsmart.gateway.journal import Journal, JournalEntry, trt_for
 from gbsmart.gateway.keystore import KeyEntry, Keystore
 from gbsmart.gateway.log import CounterNotIncreasing, LogClosed, RequestLog
@@ -115,6 +115,7 @@ class Gateway:
         self.responses: DeviceResponses | None = None  # the device simulator and delivery (gbsmart.simulator)
         self.pre_commands = PreCommands(settings)  # Transform and Signed Pre-Commands (gateway.transform)
         self.adt: AdtGate | None = None
+        self.adt_share: AdtShare | None = None
         self._engine: Any = None
         self._sessions: Any = None
         self._refresher: asyncio.Task[None] | None = None
@@ -149,9 +150,19 @@ class Gateway:
         self.journal.start()
         self.pre_commands.start(self._sessions)
         self.adt = AdtGate(self.settings, self._sessions, self.clock)
-        await self.adt.start(self.clock.now())
+        shared = 0
+        if isinstance(self.log, JetStreamLog):  # the thresholds hold over every process together
+            self.adt_share = await AdtShare.open(self.log, self.adt.counters, self.clock.now,
+                                                 interval=self.settings.gateway_adt_share_seconds,
+                                                 ttl=max(86_400.0, 2.0 * self.settings.adt_period_seconds),
+                                                 replicas=self.settings.nats_replicas)
+            shared = await self.adt_share.read_others()
+        await self.adt.start(self.clock.now(), rebuild=not shared)
+        if self.adt_share is not None:
+            self.adt_share.start()
         if isinstance(self.log, JetStreamLog) and self.settings.gateway_background_lease:
-            self.lease = await Lease.open(self.log, ttl=self.settings.gateway_lease_seconds)
+            self.lease = await Lease.open(self.log, ttl=self.settings.gateway_lease_seconds,
+                                          replicas=self.settings.nats_replicas)
             await self.lease.try_acquire()
             self._leasing = asyncio.get_running_loop().create_task(self._lease_forever(), name="gateway-lease")
         if self.background:
@@ -251,6 +262,8 @@ class Gateway:
             await self.alerts.close()
         if self.adt is not None:
             await self.adt.stop()
+        if self.adt_share is not None:  # its last counts, for the processes that go on
+            await self.adt_share.close()
         if self.dcc_alerts is not None:  # before the Northbound closes
             await self.dcc_alerts.close()
         if self.outage is not None:
