@@ -149,6 +149,10 @@ class Settings(BaseSettings):
     gateway_wan_coverage_file: Path | None = Field(default=None, description="JSON table of SM WAN coverage by "
                                                    "postcode area for 12.1 Request WAN Matrix; default the built-in "
                                                    "illustrative table (gateway/wan.py).")
+    # Service management (issue 13; docs/service.md)
+    service_incidents_file: Path | None = Field(default=None, description="Incident categories (Target "
+                                                "Resolution Times) and types with their questions; default the "
+                                                "packaged service/incidents.toml.")
     # Device simulator and response delivery (issue 10 point 4; docs/gateway.md "Device responses and delivery")
     simulator_enabled: bool = Field(default=True, description="Complete Send Command requests with the device "
                                     "simulator and deliver the responses; off: they stay acknowledged (I99 only).")

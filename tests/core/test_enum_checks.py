@@ -127,7 +127,8 @@ LATER_TABLES = {"gateway_messages", "gateway_endpoints", "gateway_responses", "g
                 "adt_thresholds", "adt_dcc_thresholds", "adt_warnings", "gateway_quarantine",
                 "dcc_alerts", "responsible_officer_certificates",
                 "alerts", "alert_throttle_summaries", "northbound_messages", "power_outages",
-                "alert_deadline_breaches", "service_broadcasts", "alert_volume_minutes"}
+                "alert_deadline_breaches", "service_broadcasts", "alert_volume_minutes",
+                "incidents", "incident_events"}
 
 
 def _bad_value(table: str, column: str) -> str:

@@ -7,6 +7,7 @@ from gbsmart.models import cpl as _cpl  # noqa: F401  (registers the cpl_* table
 from gbsmart.models import delivery as _delivery  # noqa: F401  (gateway_endpoints, gateway_responses)
 from gbsmart.models import gateway as _gateway  # noqa: F401  (registers the gateway_* tables)
 from gbsmart.models import pre_commands as _pre_commands  # noqa: F401  (registers gateway_pre_commands)
+from gbsmart.models import service as _service  # noqa: F401  (incidents, incident_events)
 from gbsmart.models import smi as _smi  # noqa: F401  (registers the smi_* tables)
 from gbsmart.models.audit import ChangeRecord
 from gbsmart.models.change import (

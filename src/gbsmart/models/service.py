@@ -1,0 +1,79 @@
+"""Service management tables (issue 13). One owner per table, named beside it.
+
+``incidents``: each incident raised by a User or the DCC, its category (1 most severe), type and answers to its
+type's questions (JSON), who holds it now, and its SLA clock as of its last change: ``sla_used_seconds`` of its
+Target Resolution Time used up to ``sla_since``, and while the clock runs, ``due_at``, the instant it breaches
+(so lists sort and filter by it in SQL). ``incident_events``: its timeline, one row per change, in order: the
+status history the SLA clock is computed from.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from gbsmart.core.db import Base, UTCDateTime, enum_check
+from gbsmart.service.enums import AssigneeKind, IncidentEventKind, IncidentStatus
+
+_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Incident(Base):
+    """Owner: ``service.incidents``."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        enum_check("status", IncidentStatus),
+        enum_check("assignee_kind", AssigneeKind),
+        CheckConstraint("category BETWEEN 1 AND 9", name="category"),
+        Index("ix_incidents_status_due", "status", "due_at"),
+        Index("ix_incidents_organisation", "organisation_id", "raised_at"),
+    )
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)        # INC0000000486
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    type_key: Mapped[str] = mapped_column(String(40))                       # a type of service/incidents.toml
+    category: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    answers: Mapped[str] = mapped_column(Text, default="{}")                # the type's questions answered (JSON)
+    user_id: Mapped[str | None] = mapped_column(String(23))                 # the DCC User ID affected, if one
+    csp_region: Mapped[str | None] = mapped_column(String(20))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))  # whose incident it is
+    raised_by: Mapped[str] = mapped_column(String(200))
+    raised_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    assignee_kind: Mapped[str] = mapped_column(String(20))
+    assignee: Mapped[str] = mapped_column(String(200))                      # "DCC Service Desk", "CSP North" ...
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution: Mapped[str] = mapped_column(Text, default="")
+    sla_used_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    sla_since: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)            # while the clock runs
+    breached: Mapped[bool] = mapped_column(Boolean, default=False)          # resolved after its target
+
+    events: Mapped[list[IncidentEvent]] = relationship(back_populates="incident", order_by="IncidentEvent.id",
+                                                       cascade="all, delete-orphan")
+
+
+class IncidentEvent(Base):
+    """Owner: ``service.incidents``."""
+
+    __tablename__ = "incident_events"
+    __table_args__ = (enum_check("kind", IncidentEventKind), Index("ix_incident_events_incident", "incident_id"))
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(200))
+    before: Mapped[str | None] = mapped_column(String(200))
+    after: Mapped[str | None] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text, default="")
+
+    incident: Mapped[Incident] = relationship(back_populates="events")
