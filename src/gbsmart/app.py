@@ -37,6 +37,7 @@ def _api_router() -> APIRouter:
     from gbsmart.papers.api import router as papers_router
     from gbsmart.parties.api import router as parties_router
     from gbsmart.parties.sessions_api import router as sessions_router
+    from gbsmart.service.api import router as service_router
     from gbsmart.smi.api import router as smi_router
     from gbsmart.smi.extracts_api import router as extracts_router
 
@@ -53,6 +54,7 @@ def _api_router() -> APIRouter:
     api.include_router(gateway_router)
     api.include_router(adt_router)
     api.include_router(alerts_router)
+    api.include_router(service_router)
     return api
 
 
@@ -66,12 +68,13 @@ def _page_routers() -> list[APIRouter]:
     from gbsmart.gateway.pages import router as gateway_pages
     from gbsmart.papers.pages import router as papers_pages
     from gbsmart.parties.pages import router as parties_pages
+    from gbsmart.service.pages import router as service_pages
     from gbsmart.smi.extracts_pages import router as extracts_pages
     from gbsmart.smi.pages import router as smi_pages
     from gbsmart.web.pages import router as web_pages
 
     return [web_pages, parties_pages, change_pages, register_pages, committees_pages, papers_pages,
-            extracts_pages, cpl_pages, smi_pages, gateway_pages, adt_pages, alerts_pages]
+            extracts_pages, cpl_pages, smi_pages, gateway_pages, adt_pages, alerts_pages, service_pages]
 
 
 def _api_docs(app: FastAPI) -> None:

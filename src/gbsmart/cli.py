@@ -116,6 +116,7 @@ def _mount_domains() -> None:
     from gbsmart.parties.sessions_cli import app as sessions_app
     from gbsmart.parties.users_cli import app as users_app
     from gbsmart.pki.cli import app as pki_app
+    from gbsmart.service.cli import app as service_app  # issue 13: incidents and their SLAs
     from gbsmart.smi.cli import app as smi_app
     from gbsmart.smi.extract_cli import app as cpl_extract_app
 
@@ -131,6 +132,7 @@ def _mount_domains() -> None:
     app.add_typer(smi_app, name="smi")
     app.add_typer(gateway_app, name="gateway")
     app.add_typer(alerts_app, name="alerts")
+    app.add_typer(service_app, name="service")
 
 
 _mount_domains()

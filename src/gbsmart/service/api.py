@@ -1,0 +1,72 @@
+"""JSON API of incidents (mounted under /api/v1): list by time left to SLA, raise, read with the timeline, assign,
+move through the statuses, recategorise, note. Who may do what is ``service.incidents``'s rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from gbsmart.core.context import Ctx
+from gbsmart.service import incidents
+from gbsmart.service.schemas import (
+    IncidentAssign,
+    IncidentCreate,
+    IncidentNote,
+    IncidentRead,
+    IncidentRecategorise,
+    IncidentStatusChange,
+)
+from gbsmart.web.deps import get_ctx
+
+router = APIRouter(tags=["incidents"])
+
+
+@router.get("/incidents", response_model=list[IncidentRead], summary="Incidents by time left to their SLA")
+def list_incidents(ctx: Ctx = Depends(get_ctx),
+                   view: str = Query("open", description="open, due_24h (less than 24 hours to breach), breached, "
+                                     "all"),
+                   sort: str = Query("left", description="left (time left to SLA), raised, category"),
+                   category: int | None = Query(None, ge=1, le=9)) -> list[IncidentRead]:
+    return [incidents.read(ctx, r.incident, events=False)
+            for r in incidents.list_incidents(ctx, view=view, sort=sort, category=category)]
+
+
+@router.get("/incidents/types", summary="Incident categories (targets) and types (their questions)")
+def incident_types(ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    cat = incidents.catalogue(ctx.settings)
+    return {"categories": [{"number": c.number, "name": c.name, "target": c.target_text, "unit": c.unit.value,
+                            "target_seconds": c.target_seconds} for c in cat.categories.values()],
+            "types": incidents.types_listing(ctx.settings)}
+
+
+@router.post("/incidents", response_model=IncidentRead, status_code=201, summary="Raise an incident")
+def raise_incident(data: IncidentCreate, response: Response, ctx: Ctx = Depends(get_ctx)) -> IncidentRead:
+    incident = incidents.raise_incident(ctx, data)
+    response.headers["Location"] = f"/api/v1/incidents/{incident.reference}"
+    return incidents.read(ctx, incident)
+
+
+@router.get("/incidents/{ref}", response_model=IncidentRead, summary="An incident and its timeline")
+def get_incident(ref: str, ctx: Ctx = Depends(get_ctx)) -> IncidentRead:
+    return incidents.read(ctx, incidents.get_incident(ctx, ref))
+
+
+@router.post("/incidents/{ref}/assign", response_model=IncidentRead, summary="Assign it (the DCC service desk)")
+def assign(ref: str, data: IncidentAssign, ctx: Ctx = Depends(get_ctx)) -> IncidentRead:
+    return incidents.read(ctx, incidents.assign(ctx, ref, data))
+
+
+@router.post("/incidents/{ref}/status", response_model=IncidentRead, summary="Change its status")
+def change_status(ref: str, data: IncidentStatusChange, ctx: Ctx = Depends(get_ctx)) -> IncidentRead:
+    return incidents.read(ctx, incidents.change_status(ctx, ref, data))
+
+
+@router.post("/incidents/{ref}/category", response_model=IncidentRead, summary="Change its category")
+def recategorise(ref: str, data: IncidentRecategorise, ctx: Ctx = Depends(get_ctx)) -> IncidentRead:
+    return incidents.read(ctx, incidents.recategorise(ctx, ref, data))
+
+
+@router.post("/incidents/{ref}/notes", response_model=IncidentRead, status_code=201, summary="Add a note")
+def add_note(ref: str, data: IncidentNote, ctx: Ctx = Depends(get_ctx)) -> IncidentRead:
+    return incidents.read(ctx, incidents.add_note(ctx, ref, data))

@@ -1,0 +1,176 @@
+"""`gbsmart service ...`: incidents from the command line (list by time left to SLA, raise, show, assign, status,
+category, note) and the categories in force. The rules are ``service.incidents``'s, as in the API and pages."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+
+from gbsmart.core.cli_support import cli_ctx, console, friendly_errors
+from gbsmart.service.enums import AssigneeKind, IncidentStatus
+
+app = typer.Typer(help="DCC service management: incidents and their SLAs.", no_args_is_help=True)
+incidents_app = typer.Typer(help="Incidents: raise them, work on them, watch their time left to SLA.",
+                            no_args_is_help=True)
+app.add_typer(incidents_app, name="incidents")
+
+_AS = typer.Option(None, "--as", help="Act as this person (checked as in the portal); default: the system (the "
+                                      "DCC's service desk).")
+
+
+@app.command("categories")
+def categories() -> None:
+    """The incident categories (Target Resolution Times) and types (their questions) in force."""
+    from gbsmart.config import get_settings
+    from gbsmart.service.incidents import catalogue
+
+    with friendly_errors():
+        cat = catalogue(get_settings())
+        table = Table(title=f"Incident categories ({cat.source})")
+        for col in ("category", "name", "resolve within", "major"):
+            table.add_column(col)
+        for c in cat.categories.values():
+            table.add_row(str(c.number), c.name, c.target_text, "yes" if c.major else "")
+        console.print(table)
+        types = Table(title="Incident types")
+        for col in ("key", "name", "premises", "questions"):
+            types.add_column(col, overflow="fold")
+        for t in cat.types.values():
+            types.add_row(t.key, t.name, "yes" if t.premises else "",
+                          ", ".join(f"{q.key}{'*' if q.required else ''} ({q.kind})" for q in t.questions))
+        console.print(types)
+        console.print("* required")
+
+
+@incidents_app.command("list")
+def list_(view: str = typer.Option("open", help="open, due_24h (less than 24 hours to breach), breached, all"),
+          sort: str = typer.Option("left", help="left (time left to SLA), raised, category"),
+          category: int | None = typer.Option(None, help="Only this category."),
+          acting_as: str | None = _AS) -> None:
+    """Incidents by time left to their SLA."""
+    from gbsmart.service import incidents
+
+    with friendly_errors(), cli_ctx(acting_as) as ctx:
+        rows = incidents.list_incidents(ctx, view=view, sort=sort, category=category)
+        table = Table(title=f"{len(rows)} incident(s): {incidents.VIEWS[view]}")
+        for col in ("reference", "cat", "title", "status", "with", "raised", "due", "time left"):
+            table.add_column(col, overflow="fold")
+        colours = {"red": "bold red", "orange": "yellow", "green": "green", "grey": "dim"}
+        for r in rows:
+            i = r.incident
+            due = f"{r.sla.due_at:%Y-%m-%d %H:%M}" if r.sla.due_at and r.sla.running else ""
+            table.add_row(i.reference, str(i.category), i.title, IncidentStatus(i.status).label, i.assignee,
+                          f"{i.raised_at:%Y-%m-%d %H:%M}", due, f"[{colours[r.urgency]}]{r.left_text}[/]")
+        console.print(table)
+
+
+@incidents_app.command("raise")
+def raise_(title: str = typer.Argument(..., help="One line: what is wrong."),
+           type_: str = typer.Option(..., "--type", help="An incident type's key (`gbsmart service categories`)."),
+           category: int = typer.Option(..., help="1 (most severe) to 5."),
+           answer: list[str] = typer.Option([], "--answer", help="KEY=VALUE for the type's questions (repeat)."),
+           user_id: str | None = typer.Option(None, "--user-id", help="The DCC User ID affected."),
+           csp_region: str | None = typer.Option(None, "--region", help="North, Central or South."),
+           description: str = typer.Option("", help="What happened, what was tried."),
+           acting_as: str | None = _AS) -> None:
+    """Raise an incident (its SLA clock starts now)."""
+    from gbsmart.service import incidents
+    from gbsmart.service.schemas import IncidentCreate
+
+    with friendly_errors():
+        answers = {}
+        for pair in answer:
+            key, sep, value = pair.partition("=")
+            if not sep:
+                raise typer.BadParameter(f"{pair!r}: give KEY=VALUE", param_hint="--answer")
+            answers[key.strip()] = value.strip()
+        data = IncidentCreate.model_validate({"title": title, "type": type_, "category": category,
+                                              "answers": answers, "user_id": user_id, "csp_region": csp_region,
+                                              "description": description})
+        with cli_ctx(acting_as) as ctx:
+            incident = incidents.raise_incident(ctx, data)
+            r = incidents.row(ctx, incident)
+            console.print(f"[green]✓[/] {incident.reference} raised: category {incident.category} "
+                          f"({r.category.target_text}), due {r.sla.due_at:%Y-%m-%d %H:%M} UTC")
+
+
+@incidents_app.command("show")
+def show(reference: str, as_json: bool = typer.Option(False, "--json", help="The API's JSON instead."),
+         acting_as: str | None = _AS) -> None:
+    """An incident, its SLA and its timeline."""
+    from gbsmart.service import incidents
+
+    with friendly_errors(), cli_ctx(acting_as) as ctx:
+        view = incidents.read(ctx, incidents.get_incident(ctx, reference))
+        if as_json:
+            typer.echo(json.dumps(view.model_dump(mode="json"), indent=2))
+            return
+        console.print(f"[bold]{view.reference}[/]: {view.title}")
+        console.print(f"{view.status.label} · category {view.category} ({view.category_name}, {view.target}) · "
+                      f"with {view.assignee} · {view.sla_left}")
+        table = Table(title="Timeline")
+        for col in ("when", "what", "who", "change", "note"):
+            table.add_column(col, overflow="fold")
+        for e in view.events or []:
+            table.add_row(f"{e.at:%Y-%m-%d %H:%M}", e.kind, e.actor, f"{e.before or ''} → {e.after}" if e.after
+                          else "", e.text)
+        console.print(table)
+
+
+@incidents_app.command("assign")
+def assign(reference: str, kind: AssigneeKind = typer.Argument(..., help="dcc, service_provider or user"),
+           to: str = typer.Option("", help="Who (a Service Provider's name; blank: the desk or the User)."),
+           note: str = typer.Option(""), acting_as: str | None = _AS) -> None:
+    """Assign an incident (back to the User: its SLA clock stops until the User answers)."""
+    from gbsmart.service import incidents
+    from gbsmart.service.schemas import IncidentAssign
+
+    with friendly_errors():
+        data = IncidentAssign.model_validate({"kind": kind, "to": to, "note": note})
+        with cli_ctx(acting_as) as ctx:
+            i = incidents.assign(ctx, reference, data)
+            console.print(f"[green]✓[/] {i.reference} now with {i.assignee} ({IncidentStatus(i.status).label})")
+
+
+@incidents_app.command("status")
+def status(reference: str, new: IncidentStatus = typer.Argument(..., help="in_progress, awaiting_user, resolved, "
+                                                                          "closed"),
+           note: str = typer.Option("", help="Why (a resolution needs one)."), acting_as: str | None = _AS) -> None:
+    """Move an incident to another status."""
+    from gbsmart.service import incidents
+    from gbsmart.service.schemas import IncidentStatusChange
+
+    with friendly_errors():
+        data = IncidentStatusChange.model_validate({"status": new, "note": note})
+        with cli_ctx(acting_as) as ctx:
+            i = incidents.change_status(ctx, reference, data)
+            console.print(f"[green]✓[/] {i.reference} is {IncidentStatus(i.status).label.lower()}")
+
+
+@incidents_app.command("category")
+def category_(reference: str, new: int = typer.Argument(..., help="1 (most severe) to 5"),
+              reason: str = typer.Option(..., help="Why the severity changed."), acting_as: str | None = _AS) -> None:
+    """Change an incident's category (its target changes; the change is kept in the timeline)."""
+    from gbsmart.service import incidents
+    from gbsmart.service.schemas import IncidentRecategorise
+
+    with friendly_errors():
+        data = IncidentRecategorise.model_validate({"category": new, "reason": reason})
+        with cli_ctx(acting_as) as ctx:
+            i = incidents.recategorise(ctx, reference, data)
+            console.print(f"[green]✓[/] {i.reference} is category {i.category}")
+
+
+@incidents_app.command("note")
+def note_(reference: str, text: str, acting_as: str | None = _AS) -> None:
+    """Add a note to an incident's timeline."""
+    from gbsmart.service import incidents
+    from gbsmart.service.schemas import IncidentNote
+
+    with friendly_errors():
+        data = IncidentNote.model_validate({"text": text})
+        with cli_ctx(acting_as) as ctx:
+            i = incidents.add_note(ctx, reference, data)
+            console.print(f"[green]✓[/] note added to {i.reference}")
