@@ -90,8 +90,11 @@ def test_every_enumeration_column_is_checked_but_the_free_text_device_type():
         assert expected in checks
     assert ("smi_device_models", "physical_device_type") not in checks  # named as the extract names them
     # 46, the journal's state and TRT class, the Pre-Commands' state, ADT's breach, status and alert kind; the
-    # alerts' outcome, northbound kind, outage state and scope, broadcast severity
-    assert len(checks) == 57
+    # alerts' outcome, northbound kind, outage state and scope, broadcast severity; the incidents' status, assignee
+    # kind, category (1 to 9) and event kind
+    assert len(checks) == 61
+    for expected in [("incidents", "status"), ("incidents", "assignee_kind"), ("incident_events", "kind")]:
+        assert expected in checks
 
 
 def _load_demo(engine, tmp_path) -> None:

@@ -116,6 +116,11 @@ def load_demo(ctx: Ctx, data: dict[str, Any] | None = None, progress: bool = Fal
         report.counts[what] = (count, 0)
     _load_dcc_users(ctx, data, report)  # last: every Party, including those the CPL demo adds, gets a User ID
     s.flush()
+    from gbsmart.service.demo import load_service_demo  # after the User IDs: incidents belong to their holders
+
+    for what, count in load_service_demo(ctx).items():
+        report.counts[what] = (count, 0)
+    s.flush()
     added = {k: v[0] for k, v in report.counts.items() if v[0]}
     if added:
         record_change(ctx, "demo.load", "dataset", "seed_data.json", None, added)
