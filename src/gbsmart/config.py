@@ -153,6 +153,9 @@ class Settings(BaseSettings):
     service_incidents_file: Path | None = Field(default=None, description="Incident categories (Target "
                                                 "Resolution Times) and types with their questions; default the "
                                                 "packaged service/incidents.toml.")
+    service_performance_file: Path | None = Field(default=None, description="Code Performance Measures' target "
+                                                  "and minimum service levels; default the packaged "
+                                                  "service/performance.toml.")
     # Device simulator and response delivery (issue 10 point 4; docs/gateway.md "Device responses and delivery")
     simulator_enabled: bool = Field(default=True, description="Complete Send Command requests with the device "
                                     "simulator and deliver the responses; off: they stay acknowledged (I99 only).")

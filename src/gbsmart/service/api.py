@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from gbsmart.core.context import Ctx
-from gbsmart.service import incidents
+from gbsmart.service import incidents, performance
 from gbsmart.service.schemas import (
     IncidentAssign,
     IncidentCreate,
@@ -20,6 +20,33 @@ from gbsmart.service.schemas import (
 from gbsmart.web.deps import get_ctx
 
 router = APIRouter(tags=["incidents"])
+
+
+def _figure(f: performance.Figure) -> dict[str, Any]:
+    return {"code": f.level.code, "name": f.level.name, "month": f.month.strftime("%Y-%m"), "counted": f.counted,
+            "met": f.met, "missed": f.missed, "share": None if f.share is None else round(f.share, 3),
+            "target": f.level.target, "minimum": f.level.minimum, "standing": f.standing}
+
+
+@router.get("/service/performance", tags=["performance"], summary="Code Performance Measures for a month")
+def performance_month(ctx: Ctx = Depends(get_ctx), month: str | None = Query(None, description="YYYY-MM (default: "
+                                                                                 "this month)")) -> dict[str, Any]:
+    m = performance.parse_month(month, ctx.clock.today())
+    return {"month": m.strftime("%Y-%m"), "measures": [_figure(f) for f in performance.month_figures(ctx, m)]}
+
+
+@router.get("/service/performance/history", tags=["performance"], summary="The measures over the last months")
+def performance_history(ctx: Ctx = Depends(get_ctx), months: int = Query(12, ge=1, le=36)) -> list[dict[str, Any]]:
+    return [{"month": row[0].month.strftime("%Y-%m"), "measures": [_figure(f) for f in row]}
+            for row in performance.history(ctx, months)]
+
+
+@router.get("/service/performance/{month}/{code}", tags=["performance"], summary="What is behind one figure")
+def performance_items(month: str, code: str, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    figure, rows = performance.items(ctx, performance.parse_month(month, ctx.clock.today()), code)
+    return {"figure": _figure(figure), "items": [
+        {"ref": i.ref, "user_id": i.user_id, "at": i.at, "due_at": i.due_at, "done_at": i.done_at, "met": i.met,
+         "what": i.what} for i in rows]}
 
 
 @router.get("/incidents", response_model=list[IncidentRead], summary="Incidents by time left to their SLA")

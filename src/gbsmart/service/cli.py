@@ -44,6 +44,51 @@ def categories() -> None:
         console.print("* required")
 
 
+@app.command("performance")
+def performance_(month: str | None = typer.Option(None, help="YYYY-MM: one month, with what is behind --measure."),
+                 months: int = typer.Option(12, help="Without --month: this many months, oldest first."),
+                 measure: str | None = typer.Option(None, help="With --month: list the items behind this measure "
+                                                    "(CPM1 ... CPM6), missed first."),
+                 acting_as: str | None = _AS) -> None:
+    """Code Performance Measures computed from the recorded traffic and incidents, against their levels."""
+    from gbsmart.service import performance
+
+    styles = {"target met": "green", "below target": "yellow", "below minimum": "bold red", "no data": "dim"}
+    with friendly_errors(), cli_ctx(acting_as) as ctx:
+        if month is None:
+            rows = performance.history(ctx, months)
+            table = Table(title=f"Code Performance Measures, the last {months} month(s)")
+            table.add_column("measure")
+            for row in rows:
+                table.add_column(row[0].month.strftime("%Y-%m"), justify="right")
+            for n, code in enumerate(performance.MEASURES):
+                table.add_row(code, *[f"[{styles[r[n].standing]}]{r[n].share_text}[/]" for r in rows])
+            console.print(table)
+            lv = performance.levels(ctx.settings)
+            console.print("levels: " + "; ".join(f"{c} target {lv[c].target:g}%, minimum {lv[c].minimum:g}%"
+                                                 for c in performance.MEASURES))
+            return
+        m = performance.parse_month(month, ctx.clock.today())
+        table = Table(title=f"Code Performance Measures, {m:%B %Y}")
+        for col in ("measure", "name", "counted", "met", "share", "target", "minimum", "standing"):
+            table.add_column(col, overflow="fold")
+        for f in performance.month_figures(ctx, m):
+            table.add_row(f.level.code, f.level.name, f"{f.counted:,}", f"{f.met:,}", f.share_text,
+                          f"{f.level.target:g}%", f"{f.level.minimum:g}%", f"[{styles[f.standing]}]{f.standing}[/]")
+        console.print(table)
+        if measure:
+            figure, found = performance.items(ctx, m, measure)
+            items = Table(title=f"{figure.level.code}, {m:%B %Y}: {len(found)} item(s) shown, missed first")
+            for col in ("ref", "User", "at", "due", "done", "met", "what"):
+                items.add_column(col, overflow="fold")
+            for i in found:
+                items.add_row(i.ref, i.user_id or "", f"{i.at:%Y-%m-%d %H:%M:%S}",
+                              f"{i.due_at:%Y-%m-%d %H:%M:%S}" if i.due_at else "",
+                              f"{i.done_at:%Y-%m-%d %H:%M:%S}" if i.done_at else "not yet",
+                              "[green]yes[/]" if i.met else "[red]no[/]", i.what)
+            console.print(items)
+
+
 @incidents_app.command("list")
 def list_(view: str = typer.Option("open", help="open, due_24h (less than 24 hours to breach), breached, all"),
           sort: str = typer.Option("left", help="left (time left to SLA), raised, category"),

@@ -140,3 +140,25 @@ async def act(ref: str, action: str, request: Request, ctx: Ctx = Depends(get_ct
         return rerender(request, ctx, exc, "incident.html", lambda: _detail_context(ctx, ref), form=form,
                         page_found=True)
     return RedirectResponse(f"/incidents/{ref}?done={action}", status_code=303)
+
+
+_STANDING = {"target met": "green", "below target": "orange", "below minimum": "red", "no data": "grey"}
+
+
+@router.get("/service/performance")
+def performance_page(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
+    """The Code Performance Measures over the last 12 months, each cell linked to what is behind it."""
+    from gbsmart.service import performance
+
+    rows = performance.history(ctx, 12)
+    return render(request, "performance.html", {"rows": rows, "codes": performance.MEASURES,
+                                                "levels": performance.levels(ctx.settings), "colours": _STANDING})
+
+
+@router.get("/service/performance/{month}/{code}")
+def performance_items_page(month: str, code: str, request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
+    from gbsmart.service import performance
+
+    figure, found = performance.items(ctx, performance.parse_month(month, ctx.clock.today()), code)
+    return render(request, "performance_items.html", {"f": figure, "items": found, "colours": _STANDING,
+                                                      "limit": performance.ITEM_LIMIT})

@@ -1,0 +1,261 @@
+"""Code Performance Measures per calendar month, computed from what the message path and the service desk recorded
+(issue 13 point 5; DOMAIN.md section 8), never typed in:
+
+- **CPM1 / CPM2**: on-demand / future-dated Service Responses within their Target Response Time, from the gateway's
+  journal (``gateway_messages``: ``trt_class``, ``due_at`` and the device's ``completed_at``; refused requests are
+  not counted, as ``gateway.rules.counts_device_response`` says). A response not made by its due time counts as
+  missed once that time has passed; one still in time is pending and not counted.
+- **CPM3**: alerts with a deadline (an AD1 Power Outage Event: 60 s after the wait) delivered by it, from the
+  northbound cache's rows (``northbound_messages.deadline_at`` and ``delivered_at``).
+- **CPM4 / CPM5**: Category 1–2 / 3–5 incidents resolved in the month within their Target Resolution Time
+  (``incidents.breached``, kept by ``service.incidents``).
+- **CPM6**: Self-Service Interface availability. Nothing records it yet, so every month says "no data".
+
+A month with nothing to count says **no data**, never 100%. Levels (target and minimum) are rule data
+(``service/performance.toml``). ``items`` lists what is behind a figure, missed first: the drill-down. The figures
+are totals and everyone signed in sees them; the drill-down shows the DCC's and the Code Administrator's people
+every item, and others only their own organisation's requests, alerts and incidents.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
+
+from gbsmart.config import Settings
+from gbsmart.core.context import Ctx
+from gbsmart.core.errors import Invalid, NotFound
+from gbsmart.gateway.enums import MessageState, TrtClass
+from gbsmart.models.alerts import NorthboundMessage
+from gbsmart.models.gateway import GatewayMessage
+from gbsmart.models.parties import DccUser
+from gbsmart.models.service import Incident
+
+PACKAGED = files("gbsmart.service").joinpath("performance.toml")
+MEASURES = ("CPM1", "CPM2", "CPM3", "CPM4", "CPM5", "CPM6")
+ITEM_LIMIT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    code: str
+    name: str
+    target: float
+    minimum: float
+
+
+@functools.lru_cache(maxsize=8)
+def _levels(path: Path | None) -> dict[str, Level]:
+    text = path.read_text() if path is not None else PACKAGED.read_text()
+    source = str(path) if path is not None else "performance.toml (packaged)"
+    try:
+        data = tomllib.loads(text).get("measures") or {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{source}: is not TOML ({exc})") from None
+    out = {}
+    for code in MEASURES:
+        row = data.get(code)
+        if not isinstance(row, dict):
+            raise ValueError(f"{source}: measures.{code}: missing")
+        target, minimum = row.get("target"), row.get("minimum")
+        for name, value in (("target", target), ("minimum", minimum)):
+            if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 100:
+                raise ValueError(f"{source}: measures.{code}.{name}: must be a percentage from 0 to 100")
+        assert isinstance(target, int | float) and isinstance(minimum, int | float)
+        if minimum > target:
+            raise ValueError(f"{source}: measures.{code}.minimum: must not be above the target")
+        out[code] = Level(code, str(row.get("name") or code), float(target), float(minimum))
+    return out
+
+
+def levels(settings: Settings) -> dict[str, Level]:
+    return _levels(settings.service_performance_file)
+
+
+def parse_month(text: str | None, today: date) -> date:
+    """``2026-11`` -> 1 November 2026 (default: the current month)."""
+    if not text:
+        return today.replace(day=1)
+    match = re.fullmatch(r"\s*(\d{4})-(\d{2})\s*", text)
+    if match is None or not 1 <= int(match.group(2)) <= 12:
+        raise Invalid(f"month: {text!r} is not a month as YYYY-MM", detail=[
+            {"field": "month", "message": "must be a month as YYYY-MM, e.g. 2026-11"}])
+    return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+def month_bounds(month: date) -> tuple[datetime, datetime]:
+    start = datetime(month.year, month.month, 1, tzinfo=UTC)
+    end = datetime(month.year + (month.month == 12), month.month % 12 + 1, 1, tzinfo=UTC)
+    return start, end
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One measure in one month: ``share`` is None with no data."""
+
+    level: Level
+    month: date
+    counted: int
+    met: int
+
+    @property
+    def missed(self) -> int:
+        return self.counted - self.met
+
+    @property
+    def share(self) -> float | None:
+        return None if self.counted == 0 else 100.0 * self.met / self.counted
+
+    @property
+    def standing(self) -> str:
+        """``no data``, ``target met``, ``below target`` or ``below minimum``."""
+        if self.share is None:
+            return "no data"
+        if self.share >= self.level.target:
+            return "target met"
+        return "below target" if self.share >= self.level.minimum else "below minimum"
+
+    @property
+    def share_text(self) -> str:
+        return "no data" if self.share is None else f"{self.share:.2f}%"
+
+
+# ---------------------------------------------------------------- the rules of each measure, as SQL
+
+def _journal_where(trt_class: TrtClass, start: datetime, end: datetime, now: datetime) -> list[ColumnElement[bool]]:
+    m = GatewayMessage
+    return [m.trt_class == trt_class.value, m.state != MessageState.REFUSED.value, m.due_at.is_not(None),
+            m.received_at >= start, m.received_at < end,
+            or_(m.completed_at.is_not(None), m.due_at < now)]  # pending (still in time) is not counted
+
+
+def _journal_met() -> ColumnElement[bool]:
+    m = GatewayMessage
+    return and_(m.completed_at.is_not(None), m.completed_at <= m.due_at)
+
+
+def _alerts_where(start: datetime, end: datetime, now: datetime) -> list[ColumnElement[bool]]:
+    n = NorthboundMessage
+    return [n.deadline_at.is_not(None), n.deadline_at >= start, n.deadline_at < end,
+            or_(n.delivered_at.is_not(None), n.deadline_at < now)]
+
+
+def _alerts_met() -> ColumnElement[bool]:
+    n = NorthboundMessage
+    return and_(n.delivered_at.is_not(None), n.delivered_at <= n.deadline_at)
+
+
+def _incidents_where(categories: tuple[int, ...], start: datetime, end: datetime) -> list[ColumnElement[bool]]:
+    i = Incident
+    return [i.category.in_(categories), i.resolved_at.is_not(None), i.resolved_at >= start, i.resolved_at < end]
+
+
+def _incidents_met() -> ColumnElement[bool]:
+    return Incident.breached.is_(False)
+
+
+def _count(ctx: Ctx, table: Any, where: list[ColumnElement[bool]], met: ColumnElement[bool]) -> tuple[int, int]:
+    counted, ok = ctx.session.execute(select(func.count(), func.sum(case((met, 1), else_=0)))
+                                      .select_from(table).where(*where)).one()
+    return int(counted or 0), int(ok or 0)
+
+
+def month_figures(ctx: Ctx, month: date) -> list[Figure]:
+    """Every measure for ``month`` (the first of a month)."""
+    start, end = month_bounds(month)
+    now = ctx.clock.now()
+    lv = levels(ctx.settings)
+    counts = {
+        "CPM1": _count(ctx, GatewayMessage, _journal_where(TrtClass.ON_DEMAND, start, end, now), _journal_met()),
+        "CPM2": _count(ctx, GatewayMessage, _journal_where(TrtClass.FUTURE_DATED, start, end, now), _journal_met()),
+        "CPM3": _count(ctx, NorthboundMessage, _alerts_where(start, end, now), _alerts_met()),
+        "CPM4": _count(ctx, Incident, _incidents_where((1, 2), start, end), _incidents_met()),
+        "CPM5": _count(ctx, Incident, _incidents_where((3, 4, 5, 6, 7, 8, 9), start, end), _incidents_met()),
+        "CPM6": (0, 0),  # no availability is recorded yet: no data
+    }
+    return [Figure(lv[code], month, *counts[code]) for code in MEASURES]
+
+
+def history(ctx: Ctx, months: int = 12, *, until: date | None = None) -> list[list[Figure]]:
+    """The last ``months`` months (oldest first), each a list of every measure."""
+    if not 1 <= months <= 36:
+        raise Invalid("months: must be 1 to 36", detail=[{"field": "months", "message": "must be 1 to 36"}])
+    last = (until or ctx.clock.today()).replace(day=1)
+    out = []
+    for back in range(months - 1, -1, -1):
+        y, m = divmod(last.year * 12 + last.month - 1 - back, 12)
+        out.append(month_figures(ctx, date(y, m + 1, 1)))
+    return out
+
+
+# ---------------------------------------------------------------- the drill-down
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One request, alert or incident behind a figure."""
+
+    ref: str
+    user_id: str | None
+    at: datetime
+    due_at: datetime | None
+    done_at: datetime | None
+    met: bool
+    what: str
+
+
+def _sees_all(ctx: Ctx) -> bool:
+    from gbsmart.gateway.rules import sees_every_user
+
+    return sees_every_user(ctx.actor.roles) or ctx.actor.has_role("system")
+
+
+def items(ctx: Ctx, month: date, code: str, *, limit: int = ITEM_LIMIT) -> tuple[Figure, list[Item]]:
+    """The figure and what is behind it (missed first, then the rest), scoped to what the reader may see."""
+    code = code.upper()
+    if code not in MEASURES:
+        raise NotFound(f"No measure {code!r}: the measures are {', '.join(MEASURES)}.")
+    figure = next(f for f in month_figures(ctx, month) if f.level.code == code)
+    start, end = month_bounds(month)
+    now = ctx.clock.now()
+    own: set[str] | None = None
+    if not _sees_all(ctx):
+        org = ctx.actor.organisation_id
+        own = set(ctx.session.scalars(select(DccUser.eui64).where(DccUser.organisation_id == org))) \
+            if org is not None else set()
+    out: list[Item] = []
+    if code in ("CPM1", "CPM2"):
+        m = GatewayMessage
+        where = _journal_where(TrtClass.ON_DEMAND if code == "CPM1" else TrtClass.FUTURE_DATED, start, end, now)
+        if own is not None:
+            where.append(m.originator.in_(own))
+        met = _journal_met()
+        for msg, ok in ctx.session.execute(select(m, met).where(*where).order_by(met, m.received_at).limit(limit)):
+            out.append(Item(msg.request_id, msg.originator, msg.received_at, msg.due_at, msg.completed_at, bool(ok),
+                            f"{msg.srv} {msg.code}"))
+    elif code == "CPM3":
+        n = NorthboundMessage
+        where = _alerts_where(start, end, now)
+        if own is not None:
+            where.append(n.user_id.in_(own))
+        met = _alerts_met()
+        for nb, ok in ctx.session.execute(select(n, met).where(*where).order_by(met, n.deadline_at).limit(limit)):
+            out.append(Item(nb.message_id, nb.user_id, nb.created_at, nb.deadline_at, nb.delivered_at, bool(ok),
+                            nb.code or nb.kind))
+    elif code in ("CPM4", "CPM5"):
+        i = Incident
+        where = _incidents_where((1, 2) if code == "CPM4" else (3, 4, 5, 6, 7, 8, 9), start, end)
+        if own is not None:
+            where.append(i.organisation_id == ctx.actor.organisation_id)
+        for inc in ctx.session.scalars(select(i).where(*where).order_by(i.breached.desc(), i.resolved_at)
+                                       .limit(limit)):
+            out.append(Item(inc.reference, inc.user_id, inc.raised_at, None, inc.resolved_at, not inc.breached,
+                            f"category {inc.category}: {inc.title}"))
+    return figure, out
