@@ -3,6 +3,7 @@ move through the statuses, recategorise, note. Who may do what is ``service.inci
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -65,6 +66,19 @@ def incident_types(ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     return {"categories": [{"number": c.number, "name": c.name, "target": c.target_text, "unit": c.unit.value,
                             "target_seconds": c.target_seconds} for c in cat.categories.values()],
             "types": incidents.types_listing(ctx.settings)}
+
+
+@router.get("/incidents/aged", summary="Aged incidents by type, now and at the previous report")
+def aged(ctx: Ctx = Depends(get_ctx), days: int | None = Query(None, ge=1, le=3650, description="Aged after this "
+                                                                "many days (default: incidents.toml's aged.days)"),
+         previous: datetime | None = Query(None, description="The previous report's time (default: 30 days ago)")
+         ) -> dict[str, Any]:
+    rows, used, then = incidents.aged_report(ctx, days=days, previous=previous)
+    return {"days": used, "previous": then, "now": ctx.clock.now(),
+            "types": [{"type": r.type_key, "name": r.type_name, "lead": r.lead, "aged": r.now, "previous": r.previous,
+                       "trend": r.trend, "waiting_for_user": r.waiting_for_user,
+                       "oldest_days": None if r.oldest_days is None else round(r.oldest_days, 1),
+                       "by_category": {str(k): v for k, v in sorted(r.by_category.items())}} for r in rows]}
 
 
 @router.post("/incidents", response_model=IncidentRead, status_code=201, summary="Raise an incident")

@@ -111,6 +111,26 @@ def list_(view: str = typer.Option("open", help="open, due_24h (less than 24 hou
         console.print(table)
 
 
+@incidents_app.command("aged")
+def aged(days: int | None = typer.Option(None, help="Aged after this many days (default: incidents.toml's)."),
+         acting_as: str | None = _AS) -> None:
+    """Aged incidents by type, with each type's lead and the trend since the previous report (30 days ago)."""
+    from gbsmart.service import incidents
+
+    with friendly_errors(), cli_ctx(acting_as) as ctx:
+        rows, used, previous = incidents.aged_report(ctx, days=days)
+        table = Table(title=f"Aged incidents (not resolved, raised over {used} days ago), against "
+                            f"{previous:%Y-%m-%d}")
+        for col in ("type", "lead", "aged", "then", "trend", "waiting for the User", "oldest (days)", "by category"):
+            table.add_column(col, overflow="fold")
+        for r in rows:
+            trend = f"[green]{r.trend:+d}[/]" if r.trend < 0 else f"[red]{r.trend:+d}[/]" if r.trend > 0 else "0"
+            table.add_row(r.type_name, r.lead, str(r.now), str(r.previous), trend, str(r.waiting_for_user),
+                          f"{r.oldest_days:.0f}" if r.oldest_days is not None else "",
+                          ", ".join(f"cat {k}: {v}" for k, v in sorted(r.by_category.items())))
+        console.print(table)
+
+
 @incidents_app.command("raise")
 def raise_(title: str = typer.Argument(..., help="One line: what is wrong."),
            type_: str = typer.Option(..., "--type", help="An incident type's key (`gbsmart service categories`)."),

@@ -376,3 +376,75 @@ def types_listing(settings: Settings) -> list[dict[str, Any]]:
     return [{"key": t.key, "name": t.name, "premises": t.premises,
              "questions": [{"key": q.key, "label": q.label, "kind": q.kind, "required": q.required,
                             "choices": list(q.choices)} for q in t.questions]} for t in cat.types.values()]
+
+
+# ---------------------------------------------------------------- aged incidents (issue 13 point 2)
+
+@dataclass(frozen=True, slots=True)
+class AgedRow:
+    """One incident type's aged incidents now and at the previous report."""
+
+    type_key: str
+    type_name: str
+    lead: str
+    now: int
+    previous: int
+    waiting_for_user: int
+    oldest_days: float | None
+    by_category: dict[int, int]
+
+    @property
+    def trend(self) -> int:
+        return self.now - self.previous
+
+
+def _open_at(incident: Incident, at: datetime) -> bool:
+    """Raised by ``at`` and not resolved by then (reopened incidents count from their timeline's last resolution)."""
+    if utc(incident.raised_at) > at:  # type: ignore[operator]
+        return False
+    resolved: datetime | None = None
+    for event in incident.events:
+        when = utc(event.at)
+        assert when is not None
+        if when > at:
+            break
+        if event.kind == IncidentEventKind.STATUS.value:
+            resolved = when if event.after in (IncidentStatus.RESOLVED.value, IncidentStatus.CLOSED.value) else None
+    return resolved is None
+
+
+def aged_report(ctx: Ctx, *, days: int | None = None, previous: datetime | None = None) -> tuple[
+        list[AgedRow], int, datetime]:
+    """Aged incidents (not resolved, raised more than ``days`` ago) by type, now and at ``previous`` (default: a
+    month ago), for the incidents the reader may see; returns (rows, days, previous)."""
+    cat = catalogue(ctx.settings)
+    days = days or cat.aged_days
+    if not 1 <= days <= 3650:
+        raise Invalid("days: must be 1 to 3650", detail=[{"field": "days", "message": "must be 1 to 3650"}])
+    now = ctx.clock.now()
+    previous = previous or now - timedelta(days=30)
+    cutoff_now, cutoff_then = now - timedelta(days=days), previous - timedelta(days=days)
+    candidates = ctx.session.scalars(visible(ctx).where(Incident.raised_at <= cutoff_now)
+                                     .options(selectinload(Incident.events))).all()
+    rows: dict[str, AgedRow] = {}
+    for incident in candidates:
+        key = incident.type_key
+        kind = cat.types.get(key)
+        row_ = rows.get(key) or AgedRow(key, kind.name if kind else key, kind.lead if kind else "", 0, 0, 0, None, {})
+        raised = utc(incident.raised_at)
+        assert raised is not None
+        aged_now = _open_at(incident, now)
+        aged_then = raised <= cutoff_then and _open_at(incident, previous)
+        if not (aged_now or aged_then):
+            continue
+        by_category = dict(row_.by_category)
+        if aged_now:
+            by_category[incident.category] = by_category.get(incident.category, 0) + 1
+        age = (now - raised).total_seconds() / 86400
+        waiting = aged_now and incident.status == IncidentStatus.AWAITING_USER.value
+        rows[key] = AgedRow(key, row_.type_name, row_.lead, row_.now + aged_now, row_.previous + aged_then,
+                            row_.waiting_for_user + waiting,
+                            max(row_.oldest_days or 0.0, age) if aged_now else row_.oldest_days, by_category)
+    order = list(cat.types)
+    return sorted(rows.values(), key=lambda r: (-r.now, order.index(r.type_key) if r.type_key in order else 99)), \
+        days, previous

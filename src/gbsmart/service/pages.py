@@ -69,6 +69,14 @@ def _new_context(ctx: Ctx, type_key: str = "") -> dict[str, Any]:
     return {"catalogue": cat, "chosen": chosen, "own_users": own, "form": {}, "errors": {}, "error": None}
 
 
+@router.get("/incidents/aged")
+def aged_page(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
+    """Aged incidents by type, with each type's lead and the trend since the previous report (30 days ago)."""
+    rows, days, previous = incidents.aged_report(ctx)
+    return render(request, "incidents_aged.html", {"rows": rows, "days": days, "previous": previous,
+                                                   "categories": incidents.catalogue(ctx.settings).categories})
+
+
 @router.get("/incidents/new")
 def new_page(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     return render(request, "incident_new.html", _new_context(ctx, request.query_params.get("type") or ""))

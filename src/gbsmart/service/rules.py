@@ -184,6 +184,7 @@ class IncidentType:
     name: str
     premises: bool
     questions: tuple[Question, ...] = ()
+    lead: str = ""
 
     def answers(self, given: Mapping[str, Any]) -> dict[str, str]:
         """The type's questions answered from ``given``; Invalid naming each field (``answers.<key>``) that is wrong."""
@@ -210,6 +211,7 @@ class Catalogue:
     categories: Mapping[int, Category]
     types: Mapping[str, IncidentType]
     source: str = "packaged"
+    aged_days: int = 30
 
     def category(self, number: Any) -> Category:
         try:
@@ -286,10 +288,14 @@ def parse_catalogue(text: str, source: str = "incidents.toml") -> Catalogue:
                 raise fail(f"{qwhere}.choices", "a choice question needs its choices")
             questions.append(Question(q["key"], str(q.get("label") or q["key"]), q["kind"], bool(q.get("required")),
                                       choices))
-        types[key] = IncidentType(key, str(row.get("name") or key), bool(row.get("premises")), tuple(questions))
+        types[key] = IncidentType(key, str(row.get("name") or key), bool(row.get("premises")), tuple(questions),
+                                  str(row.get("lead") or ""))
     if not types:
         raise fail("types", "at least one incident type is needed")
-    return Catalogue(categories, types, source)
+    aged = (data.get("aged") or {}).get("days", 30)
+    if not isinstance(aged, int) or isinstance(aged, bool) or not 1 <= aged <= 3650:
+        raise fail("aged.days", "must be a whole number of days from 1")
+    return Catalogue(categories, types, source, aged)
 
 
 def load_catalogue(path: Path | None = None) -> Catalogue:
