@@ -4,8 +4,6 @@ with the clock moved (never slept), the clock stopped while the incident waits f
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from gbsmart.models.parties import DccUser
@@ -57,7 +55,8 @@ def test_a_user_raises_an_incident_and_watches_its_time_left(client, people, clo
     assert [x["reference"] for x in soon] == [i["reference"]]
     clock.advance(hours=1)
     breached = client.get("/api/v1/incidents", params={"view": "breached"}, headers=people["desk"]).json()
-    assert [x["reference"] for x in breached] == [i["reference"]] and breached[0]["sla_left"] == "breached by 0 h 30 min"
+    assert [x["reference"] for x in breached] == [i["reference"]]
+    assert breached[0]["sla_left"] == "breached by 0 h 30 min"
     assert client.get("/api/v1/incidents", params={"view": "due_24h"}, headers=people["desk"]).json() == []
 
 

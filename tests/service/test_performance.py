@@ -128,3 +128,37 @@ def test_the_portal_page_shows_each_month_and_links_to_what_is_behind(client, re
     assert "badge-red" in page.text and "no data" in page.text
     behind = client.get("/service/performance/2026-11/CPM1")
     assert behind.status_code == 200 and "3 of 5 met" in behind.text and A in behind.text and B not in behind.text
+
+
+def test_the_exception_list_leaves_named_events_out_with_a_reason(client, recorded, world, session):
+    desk = recorded["desk"]
+    late = f"{A}:00-DB-12-34-56-78-90-A0:4"
+    no_reason = client.post("/api/v1/service/performance/exceptions", json={"measure": "CPM1", "ref": late},
+                            headers=desk)
+    assert no_reason.status_code == 422 and no_reason.json()["detail"][0]["field"] == "reason"
+    assert client.post("/api/v1/service/performance/exceptions", json={"measure": "CPM1", "ref": late,
+                       "reason": "DCC scheduled maintenance"}, headers=recorded["supplier"]).status_code == 403
+    added = client.post("/api/v1/service/performance/exceptions", json={"measure": "cpm1", "ref": late,
+                        "reason": "DCC scheduled maintenance"}, headers=desk)
+    assert added.status_code == 201 and added.json()["measure"] == "CPM1"
+    again = client.post("/api/v1/service/performance/exceptions", json={"measure": "CPM1", "ref": late,
+                        "reason": "twice"}, headers=desk)
+    assert again.status_code == 409
+    m = _measures(client, desk, "2026-11")
+    assert (m["CPM1"]["counted"], m["CPM1"]["met"]) == (4, 3)  # the late one left out
+    behind = client.get("/api/v1/service/performance/2026-11/CPM1", headers=desk).json()
+    assert late not in {i["ref"] for i in behind["items"]}
+    listed = client.get("/api/v1/service/performance/exceptions", headers=recorded["supplier"]).json()
+    assert [(e["ref"], e["reason"]) for e in listed] == [(late, "DCC scheduled maintenance")]
+    assert client.delete(f"/api/v1/service/performance/exceptions/{listed[0]['id']}", headers=desk).status_code == 204
+    assert _measures(client, desk, "2026-11")["CPM1"]["counted"] == 5
+    from sqlalchemy import select
+
+    from gbsmart.models.audit import ChangeRecord
+
+    session.expire_all()
+    audited = session.scalars(select(ChangeRecord).where(ChangeRecord.object_type == "performance_exception")
+                              .order_by(ChangeRecord.id)).all()
+    assert [(c.action, c.actor_name.lower()) for c in audited] == [("performance.exception.add", "dora"),
+                                                                  ("performance.exception.remove", "dora")]
+    assert audited[0].after == {"measure": "CPM1", "ref": late, "reason": "DCC scheduled maintenance"}

@@ -77,3 +77,18 @@ class IncidentEvent(Base):
     text: Mapped[str] = mapped_column(Text, default="")
 
     incident: Mapped[Incident] = relationship(back_populates="events")
+
+
+class PerformanceException(Base):
+    """Owner: ``service.performance``. The Performance Measurement Exception List: an event (a request's RequestID,
+    a northbound message id, an incident reference) left out of one measure, with why, and who decided."""
+
+    __tablename__ = "performance_exceptions"
+    __table_args__ = (Index("ix_performance_exceptions_measure_ref", "measure", "ref", unique=True),)
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    measure: Mapped[str] = mapped_column(String(8))             # CPM1 ... CPM6
+    ref: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str] = mapped_column(Text)
+    added_by: Mapped[str] = mapped_column(String(200))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from gbsmart.core.context import Ctx
+from gbsmart.core.types import DbId, Line, Text
 from gbsmart.service import incidents, performance
 from gbsmart.service.schemas import (
     IncidentAssign,
@@ -40,6 +42,38 @@ def performance_month(ctx: Ctx = Depends(get_ctx), month: str | None = Query(Non
 def performance_history(ctx: Ctx = Depends(get_ctx), months: int = Query(12, ge=1, le=36)) -> list[dict[str, Any]]:
     return [{"month": row[0].month.strftime("%Y-%m"), "measures": [_figure(f) for f in row]}
             for row in performance.history(ctx, months)]
+
+
+class ExceptionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    measure: Line = Field(max_length=8, description="CPM1 ... CPM5")
+    ref: Line = Field(max_length=120, description="The RequestID, northbound message id or incident reference.")
+    reason: Text = Field(default="", max_length=4000, description="Why it is left out (required).")
+
+
+def _exception(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "measure": row.measure, "ref": row.ref, "reason": row.reason, "added_by": row.added_by,
+            "added_at": row.added_at}
+
+
+@router.get("/service/performance/exceptions", tags=["performance"],
+            summary="The Performance Measurement Exception List")
+def list_exceptions(ctx: Ctx = Depends(get_ctx)) -> list[dict[str, Any]]:
+    return [_exception(r) for r in performance.exceptions(ctx)]
+
+
+@router.post("/service/performance/exceptions", tags=["performance"], status_code=201,
+             summary="Leave an event out of a measure, with a reason")
+def add_exception(data: ExceptionCreate, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    return _exception(performance.add_exception(ctx, data.measure, data.ref, data.reason))
+
+
+@router.delete("/service/performance/exceptions/{exception_id}", tags=["performance"], status_code=204,
+               summary="Take an event off the exception list")
+def remove_exception(exception_id: DbId, ctx: Ctx = Depends(get_ctx)) -> Response:
+    performance.remove_exception(ctx, exception_id)
+    return Response(status_code=204)
 
 
 @router.get("/service/performance/{month}/{code}", tags=["performance"], summary="What is behind one figure")

@@ -89,6 +89,48 @@ def performance_(month: str | None = typer.Option(None, help="YYYY-MM: one month
             console.print(items)
 
 
+exceptions_app = typer.Typer(help="The Performance Measurement Exception List: events left out of a measure.",
+                             no_args_is_help=True)
+app.add_typer(exceptions_app, name="exceptions")
+
+
+@exceptions_app.command("add")
+def exception_add(measure: str = typer.Argument(..., help="CPM1 ... CPM5"),
+                  ref: str = typer.Argument(..., help="The RequestID, northbound message id or incident reference."),
+                  reason: str = typer.Option(..., help="Why it is left out."), acting_as: str | None = _AS) -> None:
+    """Leave an event out of a measure (audited)."""
+    from gbsmart.service import performance
+
+    with friendly_errors(), cli_ctx(acting_as) as ctx:
+        row = performance.add_exception(ctx, measure, ref, reason)
+        console.print(f"[green]✓[/] exception {row.id}: {row.ref} left out of {row.measure}")
+
+
+@exceptions_app.command("list")
+def exception_list() -> None:
+    """The exception list."""
+    from gbsmart.service import performance
+
+    with friendly_errors(), cli_ctx() as ctx:
+        rows = performance.exceptions(ctx)
+        table = Table(title=f"{len(rows)} exception(s)")
+        for col in ("#", "measure", "ref", "reason", "by", "at"):
+            table.add_column(col, overflow="fold")
+        for r in rows:
+            table.add_row(str(r.id), r.measure, r.ref, r.reason, r.added_by, f"{r.added_at:%Y-%m-%d %H:%M}")
+        console.print(table)
+
+
+@exceptions_app.command("remove")
+def exception_remove(exception_id: int, acting_as: str | None = _AS) -> None:
+    """Take an event off the exception list (audited)."""
+    from gbsmart.service import performance
+
+    with friendly_errors(), cli_ctx(acting_as) as ctx:
+        row = performance.remove_exception(ctx, exception_id)
+        console.print(f"[green]✓[/] {row.ref} counts towards {row.measure} again")
+
+
 @incidents_app.command("list")
 def list_(view: str = typer.Option("open", help="open, due_24h (less than 24 hours to breach), breached, all"),
           sort: str = typer.Option("left", help="left (time left to SLA), raised, category"),

@@ -31,13 +31,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
 from gbsmart.config import Settings
+from gbsmart.core.audit import record_change
 from gbsmart.core.context import Ctx
-from gbsmart.core.errors import Invalid, NotFound
+from gbsmart.core.errors import Conflict, Forbidden, Invalid, NotFound
 from gbsmart.gateway.enums import MessageState, TrtClass
 from gbsmart.models.alerts import NorthboundMessage
 from gbsmart.models.gateway import GatewayMessage
 from gbsmart.models.parties import DccUser
-from gbsmart.models.service import Incident
+from gbsmart.models.service import Incident, PerformanceException
 
 PACKAGED = files("gbsmart.service").joinpath("performance.toml")
 MEASURES = ("CPM1", "CPM2", "CPM3", "CPM4", "CPM5", "CPM6")
@@ -162,6 +163,28 @@ def _incidents_met() -> ColumnElement[bool]:
     return Incident.breached.is_(False)
 
 
+def _not_excepted(code: str, column: Any) -> ColumnElement[bool]:
+    """Leave out the events the exception list names for ``code``."""
+    listed = select(PerformanceException.ref).where(PerformanceException.measure == code)
+    condition: ColumnElement[bool] = column.not_in(listed)
+    return condition
+
+
+def _where(code: str, start: datetime, end: datetime, now: datetime) -> tuple[Any, list[ColumnElement[bool]],
+                                                                             ColumnElement[bool]]:
+    """(table, conditions, met) of measure ``code`` over [start, end), exceptions left out."""
+    if code in ("CPM1", "CPM2"):
+        trt = TrtClass.ON_DEMAND if code == "CPM1" else TrtClass.FUTURE_DATED
+        return GatewayMessage, [*_journal_where(trt, start, end, now),
+                                _not_excepted(code, GatewayMessage.request_id)], _journal_met()
+    if code == "CPM3":
+        return NorthboundMessage, [*_alerts_where(start, end, now),
+                                   _not_excepted(code, NorthboundMessage.message_id)], _alerts_met()
+    categories = (1, 2) if code == "CPM4" else (3, 4, 5, 6, 7, 8, 9)
+    return Incident, [*_incidents_where(categories, start, end), _not_excepted(code, Incident.reference)], \
+        _incidents_met()
+
+
 def _count(ctx: Ctx, table: Any, where: list[ColumnElement[bool]], met: ColumnElement[bool]) -> tuple[int, int]:
     counted, ok = ctx.session.execute(select(func.count(), func.sum(case((met, 1), else_=0)))
                                       .select_from(table).where(*where)).one()
@@ -173,14 +196,8 @@ def month_figures(ctx: Ctx, month: date) -> list[Figure]:
     start, end = month_bounds(month)
     now = ctx.clock.now()
     lv = levels(ctx.settings)
-    counts = {
-        "CPM1": _count(ctx, GatewayMessage, _journal_where(TrtClass.ON_DEMAND, start, end, now), _journal_met()),
-        "CPM2": _count(ctx, GatewayMessage, _journal_where(TrtClass.FUTURE_DATED, start, end, now), _journal_met()),
-        "CPM3": _count(ctx, NorthboundMessage, _alerts_where(start, end, now), _alerts_met()),
-        "CPM4": _count(ctx, Incident, _incidents_where((1, 2), start, end), _incidents_met()),
-        "CPM5": _count(ctx, Incident, _incidents_where((3, 4, 5, 6, 7, 8, 9), start, end), _incidents_met()),
-        "CPM6": (0, 0),  # no availability is recorded yet: no data
-    }
+    counts = {code: _count(ctx, *_where(code, start, end, now)) for code in MEASURES[:5]}
+    counts["CPM6"] = (0, 0)  # no availability is recorded yet: no data
     return [Figure(lv[code], month, *counts[code]) for code in MEASURES]
 
 
@@ -233,25 +250,23 @@ def items(ctx: Ctx, month: date, code: str, *, limit: int = ITEM_LIMIT) -> tuple
     out: list[Item] = []
     if code in ("CPM1", "CPM2"):
         m = GatewayMessage
-        where = _journal_where(TrtClass.ON_DEMAND if code == "CPM1" else TrtClass.FUTURE_DATED, start, end, now)
+        _, where, met = _where(code, start, end, now)
         if own is not None:
             where.append(m.originator.in_(own))
-        met = _journal_met()
         for msg, ok in ctx.session.execute(select(m, met).where(*where).order_by(met, m.received_at).limit(limit)):
             out.append(Item(msg.request_id, msg.originator, msg.received_at, msg.due_at, msg.completed_at, bool(ok),
                             f"{msg.srv} {msg.code}"))
     elif code == "CPM3":
         n = NorthboundMessage
-        where = _alerts_where(start, end, now)
+        _, where, met = _where(code, start, end, now)
         if own is not None:
             where.append(n.user_id.in_(own))
-        met = _alerts_met()
         for nb, ok in ctx.session.execute(select(n, met).where(*where).order_by(met, n.deadline_at).limit(limit)):
             out.append(Item(nb.message_id, nb.user_id, nb.created_at, nb.deadline_at, nb.delivered_at, bool(ok),
                             nb.code or nb.kind))
     elif code in ("CPM4", "CPM5"):
         i = Incident
-        where = _incidents_where((1, 2) if code == "CPM4" else (3, 4, 5, 6, 7, 8, 9), start, end)
+        _, where, _ = _where(code, start, end, now)
         if own is not None:
             where.append(i.organisation_id == ctx.actor.organisation_id)
         for inc in ctx.session.scalars(select(i).where(*where).order_by(i.breached.desc(), i.resolved_at)
@@ -259,3 +274,57 @@ def items(ctx: Ctx, month: date, code: str, *, limit: int = ITEM_LIMIT) -> tuple
             out.append(Item(inc.reference, inc.user_id, inc.raised_at, None, inc.resolved_at, not inc.breached,
                             f"category {inc.category}: {inc.title}"))
     return figure, out
+
+
+# ---------------------------------------------------------------- the Performance Measurement Exception List
+
+def _may_except(ctx: Ctx) -> None:
+    from gbsmart.parties.enums import Role
+
+    if not ctx.actor.has_role(Role.DCC.value, Role.CODE_ADMINISTRATOR.value, "system"):
+        raise Forbidden("Only the DCC's and the Code Administrator's people keep the Performance Measurement "
+                        "Exception List.")
+
+
+def add_exception(ctx: Ctx, measure: str, ref: str, reason: str) -> PerformanceException:
+    """Leave ``ref`` out of ``measure`` from now on, for ``reason`` (audited)."""
+    _may_except(ctx)
+    code = (measure or "").strip().upper()
+    problems = []
+    if code not in MEASURES[:5]:
+        problems.append({"field": "measure", "message": f"must be one of {', '.join(MEASURES[:5])}"})
+    ref = (ref or "").strip()
+    if not 1 <= len(ref) <= 120:
+        problems.append({"field": "ref", "message": "name the RequestID, message id or incident reference"})
+    reason = (reason or "").strip()
+    if len(reason) < 3:
+        problems.append({"field": "reason", "message": "say why the event is left out (at least 3 characters)"})
+    if problems:
+        raise Invalid("; ".join(f"{p['field']}: {p['message']}" for p in problems), detail=problems)
+    if ctx.session.scalar(select(PerformanceException.id).where(PerformanceException.measure == code,
+                                                                PerformanceException.ref == ref)) is not None:
+        raise Conflict(f"{ref} is already on the exception list for {code}.")
+    row = PerformanceException(measure=code, ref=ref, reason=reason, added_by=ctx.actor.name[:200],
+                               added_at=ctx.clock.now())
+    ctx.session.add(row)
+    ctx.session.flush()
+    record_change(ctx, "performance.exception.add", "performance_exception", f"{code}:{ref}", None,
+                  {"measure": code, "ref": ref, "reason": reason})
+    return row
+
+
+def remove_exception(ctx: Ctx, exception_id: int) -> PerformanceException:
+    _may_except(ctx)
+    row = ctx.session.get(PerformanceException, exception_id)
+    if row is None:
+        raise NotFound(f"No exception {exception_id} on the list.")
+    record_change(ctx, "performance.exception.remove", "performance_exception", f"{row.measure}:{row.ref}",
+                  {"measure": row.measure, "ref": row.ref, "reason": row.reason}, None)
+    ctx.session.delete(row)
+    ctx.session.flush()
+    return row
+
+
+def exceptions(ctx: Ctx) -> list[PerformanceException]:
+    return list(ctx.session.scalars(select(PerformanceException).order_by(PerformanceException.measure,
+                                                                          PerformanceException.id)))
