@@ -131,7 +131,8 @@ LATER_TABLES = {"gateway_messages", "gateway_endpoints", "gateway_responses", "g
                 "dcc_alerts", "responsible_officer_certificates",
                 "alerts", "alert_throttle_summaries", "northbound_messages", "power_outages",
                 "alert_deadline_breaches", "service_broadcasts", "alert_volume_minutes",
-                "incidents", "incident_events", "performance_exceptions"}
+                "incidents", "incident_events", "performance_exceptions", "major_incident_reports",
+                "major_incident_comments"}
 
 
 def _bad_value(table: str, column: str) -> str:

@@ -92,3 +92,36 @@ class PerformanceException(Base):
     reason: Mapped[str] = mapped_column(Text)
     added_by: Mapped[str] = mapped_column(String(200))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MajorIncidentReport(Base):
+    """Owner: ``service.major``. One issue of a major incident's report (Category 1 or 2): what the DCC says of its
+    impact, cause and remediation; a re-issue is a new version that answers the reviewers' comments."""
+
+    __tablename__ = "major_incident_reports"
+    __table_args__ = (Index("ix_major_incident_reports_incident", "incident_id", "version", unique=True),)
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(Text)
+    services: Mapped[str] = mapped_column(Text, default="")        # the services affected, one a line
+    users: Mapped[str] = mapped_column(Text, default="")           # the Users affected, one a line
+    root_cause: Mapped[str] = mapped_column(Text, default="")
+    remediation: Mapped[str] = mapped_column(Text, default="")     # the remediation actions, one a line
+    response_to_comments: Mapped[str] = mapped_column(Text, default="")
+    issued_by: Mapped[str] = mapped_column(String(200))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MajorIncidentComment(Base):
+    """Owner: ``service.major``. A reviewer's comment on one issue of a major incident report."""
+
+    __tablename__ = "major_incident_comments"
+    __table_args__ = (Index("ix_major_incident_comments_report", "report_id"),)
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("major_incident_reports.id", ondelete="CASCADE"))
+    by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    text: Mapped[str] = mapped_column(Text)

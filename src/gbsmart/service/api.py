@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gbsmart.core.context import Ctx
 from gbsmart.core.types import DbId, Line, Text
-from gbsmart.service import incidents, performance
+from gbsmart.service import incidents, major, performance
 from gbsmart.service.schemas import (
     IncidentAssign,
     IncidentCreate,
@@ -145,3 +145,42 @@ def recategorise(ref: str, data: IncidentRecategorise, ctx: Ctx = Depends(get_ct
 @router.post("/incidents/{ref}/notes", response_model=IncidentRead, status_code=201, summary="Add a note")
 def add_note(ref: str, data: IncidentNote, ctx: Ctx = Depends(get_ctx)) -> IncidentRead:
     return incidents.read(ctx, incidents.add_note(ctx, ref, data))
+
+
+# ---------------------------------------------------------------- major incident reports
+
+def _report(v: major.ReportView) -> dict[str, Any]:
+    return {"reference": v.incident.reference, "major": v.major, "recognised_major_at": v.recognised_major_at,
+            "time_to_restore_seconds": v.time_to_restore.total_seconds() if v.time_to_restore else None,
+            "time_to_restore": v.restore_text,
+            "categorisation": [{"at": c.at, "before": c.before, "after": c.after, "why": c.why}
+                               for c in v.categorisation],
+            "issues": [{"version": r.version, "issued_by": r.issued_by, "issued_at": r.issued_at, "summary": r.summary,
+                        "services": r.services, "users": r.users, "root_cause": r.root_cause,
+                        "remediation": r.remediation, "response_to_comments": r.response_to_comments,
+                        "comments": [{"by": c.by, "at": c.at, "text": c.text} for c in v.comments[r.id]]}
+                       for r in v.issues]}
+
+
+@router.get("/incidents/{ref}/report", summary="A major incident's report: every issue and its comments")
+def get_report(ref: str, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    return _report(major.view(ctx, ref))
+
+
+@router.post("/incidents/{ref}/report", status_code=201, summary="Issue or re-issue the report (the DCC)")
+def issue_report(ref: str, data: major.ReportIssue, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    major.issue(ctx, ref, data)
+    return _report(major.view(ctx, ref))
+
+
+@router.post("/incidents/{ref}/report/comments", status_code=201, summary="Comment on the latest issue")
+def comment_report(ref: str, data: major.ReportComment, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    major.comment(ctx, ref, data)
+    return _report(major.view(ctx, ref))
+
+
+@router.get("/incidents/{ref}/report/pdf", response_class=Response, summary="The latest issue as a PDF")
+def report_pdf(ref: str, ctx: Ctx = Depends(get_ctx)) -> Response:
+    name, data = major.pdf(ctx, ref)
+    return Response(data, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"})

@@ -75,6 +75,21 @@ def load_service_demo(ctx: Ctx) -> dict[str, int]:
     incidents.change_status(at, major.reference, IncidentStatusChange(
         status=IncidentStatus.RESOLVED, note="Failed message broker node replaced; service restored"))
     made += 1
+    # its report, reviewed and re-issued (seed 003: "the report is reviewed and re-issued with comments")
+    from gbsmart.service import major as reports
+
+    clock.advance(days=2)
+    first = reports.ReportIssue(
+        summary="Service Requests from Users in CSP Central and South were answered with errors for 3 h 4 min.",
+        services="Service Requests (DUIS)\nDevice alerts", users="Every User in CSP Central and South",
+        root_cause="A message broker node of the DSP failed and was not failed over.",
+        remediation="Replace the node (done)\nFail over automatically\nAlert on queue depth")
+    reports.issue(at, major.reference, first)
+    clock.advance(days=5)
+    reports.comment(at, major.reference, reports.ReportComment(text="Give a date for the automatic fail-over."))
+    clock.advance(days=2)
+    reports.issue(at, major.reference, first.model_copy(update={
+        "response_to_comments": "Automatic fail-over goes live with the January release."}))
     s.flush()
     return {"incidents": made}
 

@@ -123,6 +123,37 @@ def _detail_context(ctx: Ctx, ref: str) -> dict[str, Any]:
             "form": {}, "errors": {}, "error": None}
 
 
+def _report_context(ctx: Ctx, ref: str) -> dict[str, Any]:
+    from gbsmart.service import major
+
+    return {"v": major.view(ctx, ref), "desk": incidents.is_service_desk(ctx), "form": {}, "errors": {},
+            "error": None}
+
+
+@router.get("/incidents/{ref}/report")
+def report_page(ref: str, request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
+    return render(request, "major.html", _report_context(ctx, ref))
+
+
+@router.post("/incidents/{ref}/report/{action}")
+async def report_act(ref: str, action: str, request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
+    from gbsmart.service import major
+
+    form = await read_form(request)
+    incidents.get_incident(ctx, ref)
+    try:
+        if action == "issue":
+            major.issue(ctx, ref, parse(major.ReportIssue, _fields(form, major.ReportIssue)))
+        elif action == "comment":
+            major.comment(ctx, ref, parse(major.ReportComment, _fields(form, major.ReportComment)))
+        else:
+            raise Invalid(f"{action!r} is not something a report page does")
+    except FORM_FAILURES as exc:
+        return rerender(request, ctx, exc, "major.html", lambda: _report_context(ctx, ref), form=form,
+                        page_found=True)
+    return RedirectResponse(f"/incidents/{ref}/report?done={action}", status_code=303)
+
+
 @router.get("/incidents/{ref}")
 def detail_page(ref: str, request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     return render(request, "incident.html", _detail_context(ctx, ref))
