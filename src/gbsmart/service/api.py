@@ -184,3 +184,40 @@ def report_pdf(ref: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     name, data = major.pdf(ctx, ref)
     return Response(data, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"})
+
+
+# ---------------------------------------------------------------- the Operations Group's monthly report
+
+def _report_month(ctx: Ctx, month: str | None) -> Any:
+    from datetime import timedelta
+
+    today = ctx.clock.today()
+    return performance.parse_month(month, today) if month else (today.replace(day=1) - timedelta(days=1)).replace(
+        day=1)
+
+
+@router.get("/service/report", tags=["performance"], summary="The Operations Group's monthly report (figures)")
+def monthly_report(ctx: Ctx = Depends(get_ctx), month: str | None = Query(None, description="YYYY-MM (default: "
+                                                                                  "last month)")) -> dict[str, Any]:
+    from gbsmart.service import report
+
+    r = report.build(ctx, _report_month(ctx, month))
+    return {"month": r.month.strftime("%Y-%m"), "marking": report.MARKING,
+            "measures": [{**_figure(c.latest), "months": [_figure(f) for f in c.figures]} for c in r.charts],
+            "alerts": {"total": r.volume_total, "by_region": r.region_totals, "by_code": r.volumes},
+            "aged": [{"type": a.type_key, "lead": a.lead, "aged": a.now, "previous": a.previous, "trend": a.trend}
+                     for a in r.aged],
+            "major_incidents": [{"reference": m.reference, "title": m.title, "category": m.category,
+                                 "time_to_restore": m.restore_text, "report_version": m.report_version}
+                                for m in r.majors],
+            "ch_exceptions": None}
+
+
+@router.get("/service/report/pdf", tags=["performance"], response_class=Response,
+            summary="The monthly report as a PDF, marked on every page")
+def monthly_report_pdf(ctx: Ctx = Depends(get_ctx), month: str | None = Query(None)) -> Response:
+    from gbsmart.service import report
+
+    name, data = report.pdf(ctx, _report_month(ctx, month))
+    return Response(data, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"})

@@ -5,6 +5,7 @@ breach, breached; sortable), raising one (``/incidents/new``: the chosen type's 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -131,7 +132,7 @@ def _report_context(ctx: Ctx, ref: str) -> dict[str, Any]:
 
 
 @router.get("/incidents/{ref}/report")
-def report_page(ref: str, request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
+def major_report_page(ref: str, request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     return render(request, "major.html", _report_context(ctx, ref))
 
 
@@ -201,3 +202,16 @@ def performance_items_page(month: str, code: str, request: Request, ctx: Ctx = D
     figure, found = performance.items(ctx, performance.parse_month(month, ctx.clock.today()), code)
     return render(request, "performance_items.html", {"f": figure, "items": found, "colours": _STANDING,
                                                       "limit": performance.ITEM_LIMIT})
+
+
+@router.get("/service/report")
+def report_page(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
+    """The Operations Group's monthly report (default: last month)."""
+    from gbsmart.service import performance, report
+
+    text = request.query_params.get("month") or None
+    today = ctx.clock.today()
+    last = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    month = performance.parse_month(text, today) if text else last
+    return render(request, "report.html", {"r": report.build(ctx, month), "marking": report.MARKING,
+                                           "regions": report.REGIONS})

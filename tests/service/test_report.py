@@ -1,0 +1,68 @@
+"""The Operations Group's monthly report (issue 13 point 6): every figure from recorded rows (the journal, the
+alerts' minute roll-up, incidents), marked AMBER on the page and on every printed page, and "not recorded" rather
+than made-up figures for Communications Hub exceptions."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+
+import pytest
+
+from gbsmart.models.alerts import AlertVolumeMinute
+from tests.service.test_performance import recorded  # noqa: F401  (the fixture)
+
+MINUTE = datetime(2026, 11, 12, 8, 30, tzinfo=UTC)
+
+
+def test_the_monthly_report_is_computed_from_what_was_recorded(client, recorded, session, clock, settings):  # noqa: F811
+    desk = recorded["desk"]
+    session.add_all([AlertVolumeMinute(minute=MINUTE, code="8F3E", csp_region="North", outcome="routed", alerts=120),
+                     AlertVolumeMinute(minute=MINUTE, code="8F3E", csp_region="South", outcome="throttled", alerts=30),
+                     AlertVolumeMinute(minute=MINUTE, code="AD1", csp_region="North", outcome="routed", alerts=4),
+                     AlertVolumeMinute(minute=datetime(2026, 10, 1, tzinfo=UTC), code="8F3E", csp_region="North",
+                                       outcome="routed", alerts=999)])  # October: not this report's
+    session.commit()
+    clock.set(datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
+    ref = client.post("/api/v1/incidents", json={"title": "Requests failing", "type": "other", "category": 1},
+                      headers=desk).json()["reference"]
+    clock.advance(hours=2)
+    client.post(f"/api/v1/incidents/{ref}/status", json={"status": "resolved", "note": "fixed"}, headers=desk)
+    client.post(f"/api/v1/incidents/{ref}/report", json={"summary": "Requests failed for 2 hours."}, headers=desk)
+    clock.set(datetime(2026, 12, 3, 0, 0, tzinfo=UTC))
+
+    r = client.get("/api/v1/service/report", headers=recorded["supplier"]).json()  # default: last month
+    assert r["month"] == "2026-11" and r["marking"] == "AMBER"
+    measures = {m["code"]: m for m in r["measures"]}
+    assert (measures["CPM1"]["share"], measures["CPM1"]["standing"]) == (60.0, "below minimum")
+    assert len(measures["CPM1"]["months"]) == 12 and measures["CPM1"]["months"][0]["month"] == "2025-12"
+    assert measures["CPM4"]["standing"] == "target met" and measures["CPM6"]["standing"] == "no data"
+    assert r["alerts"]["total"] == 154 and r["alerts"]["by_region"]["North"] == 124
+    assert r["alerts"]["by_code"]["8F3E"] == {"North": 120, "South": 30}
+    assert r["ch_exceptions"] is None  # not recorded: no figure is made up
+    assert r["major_incidents"] == []  # the supplier does not see the DCC's own incident
+    everything = client.get("/api/v1/service/report", params={"month": "2026-11"}, headers=desk).json()
+    assert [(m["reference"], m["time_to_restore"], m["report_version"]) for m in everything["major_incidents"]] == [
+        (ref, "2 h 0 min", 1)]
+
+    if shutil.which(settings.chromium_path) is None and shutil.which("chromium") is None:
+        pytest.skip("no Chromium to print the PDF (scripts/test installs it)")
+    pdf = client.get("/api/v1/service/report/pdf", params={"month": "2026-11"}, headers=desk)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert "opsg-report-2026-11.pdf" in pdf.headers["content-disposition"]
+
+
+def test_the_report_page_draws_a_chart_per_measure_and_marks_the_page(client, recorded, world):  # noqa: F811
+    from tests.web.test_auth import login
+
+    world.person("pat", "party_user", org=world.org("Bright Energy"))
+    assert login(client, "pat").status_code == 303
+    page = client.get("/service/report", params={"month": "2026-11"})
+    assert page.status_code == 200
+    assert 'id="report-marking"' in page.text and "AMBER" in page.text
+    for code in ("CPM1", "CPM2", "CPM3", "CPM4", "CPM5", "CPM6"):
+        assert f'id="chart-{code}"' in page.text
+    assert 'class="point-red"' in page.text  # CPM1 at 60%: below its minimum
+    assert "Not recorded in gbsmart yet" in page.text and 'id="no-alerts"' in page.text
+    wrong = client.get("/service/report", params={"month": "November"})
+    assert wrong.status_code == 422
