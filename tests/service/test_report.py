@@ -39,7 +39,7 @@ def test_the_monthly_report_is_computed_from_what_was_recorded(client, recorded,
     assert measures["CPM4"]["standing"] == "target met" and measures["CPM6"]["standing"] == "no data"
     assert r["alerts"]["total"] == 154 and r["alerts"]["by_region"]["North"] == 124
     assert r["alerts"]["by_code"]["8F3E"] == {"North": 120, "South": 30}
-    assert r["ch_exceptions"] is None  # not recorded: no figure is made up
+    assert r["ch_exceptions"]["returns"] == 0 and r["ch_exceptions"]["return_share"] is None  # none: no 0%
     assert r["major_incidents"] == []  # the supplier does not see the DCC's own incident
     everything = client.get("/api/v1/service/report", params={"month": "2026-11"}, headers=desk).json()
     assert [(m["reference"], m["time_to_restore"], m["report_version"]) for m in everything["major_incidents"]] == [
@@ -63,6 +63,6 @@ def test_the_report_page_draws_a_chart_per_measure_and_marks_the_page(client, re
     for code in ("CPM1", "CPM2", "CPM3", "CPM4", "CPM5", "CPM6"):
         assert f'id="chart-{code}"' in page.text
     assert 'class="point-red"' in page.text  # CPM1 at 60%: below its minimum
-    assert "Not recorded in gbsmart yet" in page.text and 'id="no-alerts"' in page.text
+    assert 'id="no-ch-exceptions"' in page.text and 'id="no-alerts"' in page.text
     wrong = client.get("/service/report", params={"month": "November"})
     assert wrong.status_code == 422

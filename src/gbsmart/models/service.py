@@ -15,7 +15,7 @@ from sqlalchemy import BigInteger, Boolean, CheckConstraint, Float, ForeignKey, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gbsmart.core.db import Base, UTCDateTime, enum_check
-from gbsmart.service.enums import AssigneeKind, IncidentEventKind, IncidentStatus
+from gbsmart.service.enums import AssigneeKind, IncidentEventKind, IncidentStatus, TriageResult
 
 _ID = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -125,3 +125,37 @@ class MajorIncidentComment(Base):
     by: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     text: Mapped[str] = mapped_column(Text)
+
+
+class ChException(Base):
+    """Owner: ``service.hubs``. A Communications Hub installation exception (seed 000: "Incomplete or no address",
+    "No Incident for Outage" ...), counted by category and CSP region over time."""
+
+    __tablename__ = "ch_exceptions"
+    __table_args__ = (Index("ix_ch_exceptions_raised", "raised_at"),)
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    hub_id: Mapped[str] = mapped_column(String(23))
+    category: Mapped[str] = mapped_column(String(80))          # one of incidents.toml's [hubs] categories
+    csp_region: Mapped[str] = mapped_column(String(20))        # North, Central, South or unknown
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    raised_by: Mapped[str] = mapped_column(String(200))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class ChReturn(Base):
+    """Owner: ``service.hubs``. A Communications Hub returned to the DCC, and what its triage found."""
+
+    __tablename__ = "ch_returns"
+    __table_args__ = (enum_check("triage", TriageResult), Index("ix_ch_returns_returned", "returned_at"))
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    hub_id: Mapped[str] = mapped_column(String(23))
+    csp_region: Mapped[str] = mapped_column(String(20))
+    returned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    triage: Mapped[str] = mapped_column(String(20))
+    triaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    triage_note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(200))

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gbsmart.core.context import Ctx
 from gbsmart.core.types import DbId, Line, Text
 from gbsmart.service import incidents, major, performance
+from gbsmart.service.enums import TriageResult
 from gbsmart.service.schemas import (
     IncidentAssign,
     IncidentCreate,
@@ -210,7 +211,7 @@ def monthly_report(ctx: Ctx = Depends(get_ctx), month: str | None = Query(None, 
             "major_incidents": [{"reference": m.reference, "title": m.title, "category": m.category,
                                  "time_to_restore": m.restore_text, "report_version": m.report_version}
                                 for m in r.majors],
-            "ch_exceptions": None}
+            "ch_exceptions": _hub_figures(r.hubs)}
 
 
 @router.get("/service/report/pdf", tags=["performance"], response_class=Response,
@@ -221,3 +222,77 @@ def monthly_report_pdf(ctx: Ctx = Depends(get_ctx), month: str | None = Query(No
     name, data = report.pdf(ctx, _report_month(ctx, month))
     return Response(data, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"})
+
+
+# ---------------------------------------------------------------- Communications Hub exceptions and returns
+
+class HubExceptionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hub_id: Line = Field(max_length=23)
+    category: Line = Field(max_length=80, description="One of incidents.toml's [hubs] exception_categories.")
+    csp_region: Line | None = Field(default=None, max_length=20, description="Used when the hub is not in the SMI.")
+    note: Text = Field(default="", max_length=4000)
+
+
+class HubReturnCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hub_id: Line = Field(max_length=23)
+    reason: Text = Field(default="", max_length=4000)
+    csp_region: Line | None = Field(default=None, max_length=20)
+
+
+class HubTriage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    result: TriageResult
+    note: Text = Field(default="", max_length=4000)
+
+
+def _hub_figures(f: Any) -> dict[str, Any]:
+    return {"start": f.start, "end": f.end, "exceptions": f.exceptions, "open_exceptions": f.open_exceptions,
+            "returns": f.returns, "triage": f.triage, "decommissioned": f.decommissioned,
+            "return_share": None if f.return_share is None else round(f.return_share, 2),
+            "no_fault_found_rate": None if f.no_fault_found_rate is None else round(f.no_fault_found_rate, 2)}
+
+
+@router.get("/service/hubs", tags=["hubs"], summary="Communications Hub exceptions and returns in a month")
+def hub_figures(ctx: Ctx = Depends(get_ctx), month: str | None = Query(None, description="YYYY-MM")) -> dict[str, Any]:
+    from gbsmart.service import hubs
+
+    m = performance.parse_month(month, ctx.clock.today())
+    return {"month": m.strftime("%Y-%m"), **_hub_figures(hubs.figures(ctx, *performance.month_bounds(m)))}
+
+
+@router.post("/service/hubs/exceptions", tags=["hubs"], status_code=201, summary="Record a hub exception")
+def hub_exception(data: HubExceptionCreate, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    from gbsmart.service import hubs
+
+    row = hubs.record_exception(ctx, data.hub_id, data.category, csp_region=data.csp_region, note=data.note)
+    return {"id": row.id, "hub_id": row.hub_id, "category": row.category, "csp_region": row.csp_region,
+            "raised_at": row.raised_at}
+
+
+@router.post("/service/hubs/exceptions/{exception_id}/close", tags=["hubs"], summary="Close a hub exception")
+def hub_exception_close(exception_id: DbId, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    from gbsmart.service import hubs
+
+    row = hubs.close_exception(ctx, exception_id)
+    return {"id": row.id, "closed_at": row.closed_at}
+
+
+@router.post("/service/hubs/returns", tags=["hubs"], status_code=201, summary="Record a returned hub")
+def hub_return(data: HubReturnCreate, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    from gbsmart.service import hubs
+
+    row = hubs.record_return(ctx, data.hub_id, reason=data.reason, csp_region=data.csp_region)
+    return {"id": row.id, "hub_id": row.hub_id, "csp_region": row.csp_region, "triage": row.triage}
+
+
+@router.post("/service/hubs/returns/{return_id}/triage", tags=["hubs"], summary="Record a returned hub's triage")
+def hub_triage(return_id: DbId, data: HubTriage, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    from gbsmart.service import hubs
+
+    row = hubs.triage(ctx, return_id, data.result, data.note)
+    return {"id": row.id, "triage": row.triage, "triaged_at": row.triaged_at}

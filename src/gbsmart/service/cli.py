@@ -131,6 +131,72 @@ def exception_remove(exception_id: int, acting_as: str | None = _AS) -> None:
         console.print(f"[green]✓[/] {row.ref} counts towards {row.measure} again")
 
 
+hubs_app = typer.Typer(help="Communications Hub exceptions and returns.", no_args_is_help=True)
+app.add_typer(hubs_app, name="hubs")
+
+
+@hubs_app.command("exception")
+def hub_exception(hub_id: str, category: str = typer.Argument(..., help="One of incidents.toml's [hubs] "
+                                                              "exception_categories (quote it)."),
+                  region: str | None = typer.Option(None, help="CSP region, when the hub is not in the SMI."),
+                  note: str = typer.Option(""), acting_as: str | None = _AS) -> None:
+    """Record a Communications Hub installation exception."""
+    from gbsmart.service import hubs
+
+    with friendly_errors(), cli_ctx(acting_as) as ctx:
+        row = hubs.record_exception(ctx, hub_id, category, csp_region=region, note=note)
+        console.print(f"[green]✓[/] exception {row.id}: {row.hub_id} {row.category} ({row.csp_region})")
+
+
+@hubs_app.command("return")
+def hub_return(hub_id: str, reason: str = typer.Option(""), region: str | None = typer.Option(None),
+               acting_as: str | None = _AS) -> None:
+    """Record a Communications Hub returned to the DCC (its triage is pending)."""
+    from gbsmart.service import hubs
+
+    with friendly_errors(), cli_ctx(acting_as) as ctx:
+        row = hubs.record_return(ctx, hub_id, reason=reason, csp_region=region)
+        console.print(f"[green]✓[/] return {row.id}: {row.hub_id} ({row.csp_region}), awaiting triage")
+
+
+@hubs_app.command("triage")
+def hub_triage(return_id: int, result: str = typer.Argument(..., help="fault_found or no_fault_found"),
+               note: str = typer.Option(""), acting_as: str | None = _AS) -> None:
+    """Record what the triage of a returned hub found."""
+    from gbsmart.service import hubs
+    from gbsmart.service.enums import TriageResult
+
+    with friendly_errors():
+        try:
+            found = TriageResult(result)
+        except ValueError:
+            raise typer.BadParameter("must be fault_found or no_fault_found", param_hint="RESULT") from None
+        with cli_ctx(acting_as) as ctx:
+            row = hubs.triage(ctx, return_id, found, note)
+            console.print(f"[green]✓[/] return {row.id}: {TriageResult(row.triage).label}")
+
+
+@hubs_app.command("report")
+def hub_report(month: str | None = typer.Option(None, help="YYYY-MM (default: this month)")) -> None:
+    """Exceptions by category and CSP region, and returns with their triage, in a month."""
+    from gbsmart.service import hubs, performance
+
+    with friendly_errors(), cli_ctx() as ctx:
+        m = performance.parse_month(month, ctx.clock.today())
+        f = hubs.figures(ctx, *performance.month_bounds(m))
+        table = Table(title=f"Communications Hub exceptions, {m:%B %Y}")
+        for col in ("exception", *hubs.REGIONS, "unknown", "open now"):
+            table.add_column(col)
+        for category, by in sorted(f.exceptions.items()):
+            table.add_row(category, *[str(by.get(r, 0)) for r in (*hubs.REGIONS, "unknown")],
+                          str(f.open_exceptions.get(category, 0)))
+        console.print(table)
+        share = f"{f.return_share:.1f}% of {f.decommissioned} decommissioned" if f.return_share is not None else \
+            "no hub decommissioned in the SMI"
+        nff = f"{f.no_fault_found_rate:.1f}%" if f.no_fault_found_rate is not None else "none triaged"
+        console.print(f"returns: {f.returns} ({share}); no fault found: {nff}; triage {f.triage}")
+
+
 @incidents_app.command("list")
 def list_(view: str = typer.Option("open", help="open, due_24h (less than 24 hours to breach), breached, all"),
           sort: str = typer.Option("left", help="left (time left to SLA), raised, category"),

@@ -90,6 +90,24 @@ def load_service_demo(ctx: Ctx) -> dict[str, int]:
     clock.advance(days=2)
     reports.issue(at, major.reference, first.model_copy(update={
         "response_to_comments": "Automatic fail-over goes live with the January release."}))
+    # Communications Hub exceptions and returns over the last month (seed 000: "Incomplete or no address" the
+    # biggest exception; no fault found in the returned hubs)
+    from gbsmart.service import hubs
+    from gbsmart.service.enums import TriageResult
+
+    exceptions = [("Incomplete or no address", "North")] * 5 + [("Incomplete or no address", "South")] * 3 + [
+        ("No Incident for Outage", "Central")] * 2 + [("No SM WAN coverage", "North")]
+    for n, (exception_category, region) in enumerate(exceptions):
+        at = replace(ctx, clock=FixedClock(now - timedelta(days=28 - 2 * n)))
+        hubs.record_exception(at, f"00-DB-DE-00-00-00-01-{n:02X}", exception_category, csp_region=region)
+    for n in range(3):
+        clock = FixedClock(now - timedelta(days=20 - 5 * n))
+        at = replace(ctx, clock=clock)
+        back = hubs.record_return(at, f"00-DB-DE-00-00-00-02-{n:02X}", reason="No SM WAN after installation",
+                                  csp_region=("North", "Central", "South")[n])
+        clock.advance(days=3)
+        if n < 2:
+            hubs.triage(at, back.id, TriageResult.NO_FAULT_FOUND, "Works on the bench")
     s.flush()
     return {"incidents": made}
 

@@ -33,3 +33,11 @@ class IncidentEventKind(LabelledEnum):
     ASSIGNED = "assigned", "Assigned", "cyan"
     CATEGORY = "category", "Category", "red"
     NOTE = "note", "Note", "grey"
+
+
+class TriageResult(LabelledEnum):
+    """What the triage of a returned Communications Hub found (``ch_returns.triage``)."""
+
+    PENDING = "pending", "Awaiting triage", "grey"
+    FAULT_FOUND = "fault_found", "Fault found", "red"
+    NO_FAULT_FOUND = "no_fault_found", "No fault found", "green"

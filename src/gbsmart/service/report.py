@@ -7,7 +7,10 @@
 - **major incidents** raised or resolved in the month, with their time to restore and report issue
   (``service.major``).
 
-Communications Hub exceptions and returns are not recorded yet, and the report says so. The page and its PDF
+- **Communications Hub exceptions** by category and CSP region, and **returns** with their triage, the share of
+  the hubs decommissioned in the SMI and the no-fault-found rate (``service.hubs``).
+
+The page and its PDF
 carry the report's marking, AMBER: for the SEC Panel and its sub-committees (the Panel Information Policy).
 """
 
@@ -65,6 +68,7 @@ class MonthlyReport:
     aged: list[incidents.AgedRow]
     aged_days: int
     majors: list[MajorRow]
+    hubs: Any = None
 
 
 def _chart(figures: list[performance.Figure]) -> dict[str, Any]:
@@ -133,8 +137,11 @@ def build(ctx: Ctx, month: date) -> MonthlyReport:
             MajorIncidentReport.incident_id == incident.id))
         majors.append(MajorRow(incident.reference, incident.title, incident.category, incident.raised_at,
                                incident.resolved_at, view.restore_text, version))
+    from gbsmart.service import hubs
+
     return MonthlyReport(month, charts, dict(sorted(volumes.items(), key=lambda kv: -sum(kv[1].values()))),
-                         sum(region_totals.values()), region_totals, aged, days, majors)
+                         sum(region_totals.values()), region_totals, aged, days, majors,
+                         hubs.figures(ctx, start, end))
 
 
 _env = Environment(loader=FileSystemLoader([str(Path(__file__).parent / "templates")]),

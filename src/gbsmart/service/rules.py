@@ -212,6 +212,7 @@ class Catalogue:
     types: Mapping[str, IncidentType]
     source: str = "packaged"
     aged_days: int = 30
+    hub_exception_categories: tuple[str, ...] = ()
 
     def category(self, number: Any) -> Category:
         try:
@@ -295,7 +296,10 @@ def parse_catalogue(text: str, source: str = "incidents.toml") -> Catalogue:
     aged = (data.get("aged") or {}).get("days", 30)
     if not isinstance(aged, int) or isinstance(aged, bool) or not 1 <= aged <= 3650:
         raise fail("aged.days", "must be a whole number of days from 1")
-    return Catalogue(categories, types, source, aged)
+    hubs = (data.get("hubs") or {}).get("exception_categories", [])
+    if not isinstance(hubs, list) or not all(isinstance(h, str) and 1 <= len(h) <= 80 for h in hubs):
+        raise fail("hubs.exception_categories", "must be a list of names (1 to 80 characters each)")
+    return Catalogue(categories, types, source, aged, tuple(hubs))
 
 
 def load_catalogue(path: Path | None = None) -> Catalogue:
