@@ -66,3 +66,17 @@ def test_the_report_page_draws_a_chart_per_measure_and_marks_the_page(client, re
     assert 'id="no-ch-exceptions"' in page.text and 'id="no-alerts"' in page.text
     wrong = client.get("/service/report", params={"month": "November"})
     assert wrong.status_code == 422
+
+
+def test_the_sub_committee_report_draft_pulls_in_the_operations_section(client, recorded, world):  # noqa: F811
+    secas = world.user("cara", "code_administrator", org=world.org("SECAS", "secas"))
+    drafted = client.post("/api/v1/papers/reports", json={"period_start": "2026-11-01", "period_end": "2026-11-30"},
+                          headers=secas)
+    assert drafted.status_code == 201, drafted.text
+    body = drafted.json()["body"]
+    assert "Technical Operations" in body and "Operations Group: service performance in November 2026" in body
+    assert "| CPM1 On-demand Service Responses within their Target Response Time | 60.00% | 99% | 96% | " \
+           "below minimum | 1 of 1 |" in body
+    empty = client.post("/api/v1/papers/reports", json={"period_start": "2026-06-01", "period_end": "2026-06-30"},
+                        headers=secas).json()["body"]
+    assert "Technical Operations" not in empty  # nothing recorded for June: no section, no made-up figures

@@ -13,8 +13,6 @@ is removed afterwards, by ``chromium --headless --print-to-pdf``.
 from __future__ import annotations
 
 import logging
-import subprocess
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from gbsmart.core.errors import AppError
+from gbsmart.core.pdf import CHROMIUM_ARGS, PDF_TIMEOUT_SECONDS, html_to_pdf  # noqa: F401  (re-exported)
 from gbsmart.papers.enums import Classification, PaperAction, PaperStatus
 
 if TYPE_CHECKING:
@@ -31,18 +29,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gbsmart.papers")
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--no-pdf-header-footer",
-]
-PDF_TIMEOUT_SECONDS = 90
 
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
     ["table", "strikethrough"]
@@ -67,20 +53,3 @@ def print_html(view: PaperView, printed_for: str, printed_at: datetime) -> str:
     )
 
 
-def html_to_pdf(html: str, chromium: str, timeout: float = PDF_TIMEOUT_SECONDS) -> bytes:
-    """Print ``html`` to PDF with headless Chromium (a 503 when Chromium is missing or fails)."""
-    with tempfile.TemporaryDirectory(prefix="gbsmart-pdf-") as tmp:
-        src, out = Path(tmp) / "paper.html", Path(tmp) / "paper.pdf"
-        src.write_text(html, encoding="utf-8")
-        cmd = [chromium, *CHROMIUM_ARGS, f"--user-data-dir={Path(tmp) / 'profile'}", f"--print-to-pdf={out}",
-               src.as_uri()]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)  # noqa: S603
-        except FileNotFoundError as exc:
-            raise AppError(f"PDFs are not available here: no Chromium at {chromium}.", status=503) from exc
-        except subprocess.TimeoutExpired as exc:
-            raise AppError(f"Printing the PDF took longer than {timeout:.0f} s; try again.", status=503) from exc
-        if not out.exists() or out.stat().st_size == 0:
-            log.error("chromium failed (exit %s): %s", proc.returncode, proc.stderr.decode(errors="replace")[-2000:])
-            raise AppError("Chromium could not print this paper to PDF; the error is in the server log.", status=503)
-        return out.read_bytes()

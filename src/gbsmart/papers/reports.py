@@ -258,8 +258,9 @@ def _committee_section(n: int, a: CommitteeActivity) -> list[str]:
     return lines
 
 
-def compose(activity: list[CommitteeActivity], start: date, end: date, author: str, on: date) -> str:
-    """The report body in Markdown."""
+def compose(activity: list[CommitteeActivity], start: date, end: date, author: str, on: date,
+            operations: list[str] | None = None) -> str:
+    """The report body in Markdown (``operations``: the Operations Group's section, service.report's)."""
     lines = [
         "## 1. Purpose", "",
         f"This paper provides the Panel with an update on recent activities from the Panel Sub-Committees between "
@@ -274,6 +275,9 @@ def compose(activity: list[CommitteeActivity], start: date, end: date, author: s
     if not activity:
         lines.extend(["_No sub-committee decisions or proposals of interest were recorded on gbsmart in the "
                       "period._", ""])
+    if operations:
+        n += 1
+        lines.extend([f"## {n}. Technical Operations", "", *operations])
     n += 1
     lines.extend([f"## {n}. Recommendations", "", "The Panel is requested to NOTE the content of this paper.", "",
                   author, "", "SECAS Team", "", _d(on), ""])
@@ -296,7 +300,10 @@ def draft_report(ctx: Ctx, req: ReportRequest) -> Paper:
     """A draft "SEC Panel Sub-Committee Report" for the period, authored by the caller (Code Administrator)."""
     activity = gather(ctx.session, req.period_start, req.period_end)
     reference = req.reference or _free_reference(ctx, f"SECP_SCR_{req.period_end:%Y_%m_%d}")
-    body = compose(activity, req.period_start, req.period_end, ctx.actor.name, ctx.clock.today())
+    from gbsmart.service.report import markdown_section  # the Operations Group's figures for the period's last month
+
+    operations = markdown_section(ctx, req.period_end.replace(day=1))
+    body = compose(activity, req.period_start, req.period_end, ctx.actor.name, ctx.clock.today(), operations)
     purpose = ("This paper provides the Panel with an update on recent activities from the Panel Sub-Committees. "
                "The Panel is requested to note the updates.")
     return service.create_paper(ctx, PaperCreate(

@@ -413,15 +413,15 @@ def _open_at(incident: Incident, at: datetime) -> bool:
     return resolved is None
 
 
-def aged_report(ctx: Ctx, *, days: int | None = None, previous: datetime | None = None) -> tuple[
-        list[AgedRow], int, datetime]:
-    """Aged incidents (not resolved, raised more than ``days`` ago) by type, now and at ``previous`` (default: a
-    month ago), for the incidents the reader may see; returns (rows, days, previous)."""
+def aged_report(ctx: Ctx, *, days: int | None = None, previous: datetime | None = None,
+                at: datetime | None = None) -> tuple[list[AgedRow], int, datetime]:
+    """Aged incidents (not resolved, raised more than ``days`` ago) by type, at ``at`` (default: now) and at
+    ``previous`` (default: 30 days before), for the incidents the reader may see; returns (rows, days, previous)."""
     cat = catalogue(ctx.settings)
     days = days or cat.aged_days
     if not 1 <= days <= 3650:
         raise Invalid("days: must be 1 to 3650", detail=[{"field": "days", "message": "must be 1 to 3650"}])
-    now = ctx.clock.now()
+    now = min(at, ctx.clock.now()) if at is not None else ctx.clock.now()
     previous = previous or now - timedelta(days=30)
     cutoff_now, cutoff_then = now - timedelta(days=days), previous - timedelta(days=days)
     candidates = ctx.session.scalars(visible(ctx).where(Incident.raised_at <= cutoff_now)

@@ -167,7 +167,7 @@ def print_html(ctx: Ctx, v: ReportView) -> str:
 
 
 def pdf(ctx: Ctx, ref: str) -> tuple[str, bytes]:
-    from gbsmart.papers.render import html_to_pdf
+    from gbsmart.core.pdf import html_to_pdf
 
     v = view(ctx, ref)
     if v.latest is None:

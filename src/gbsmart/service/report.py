@@ -122,7 +122,7 @@ def build(ctx: Ctx, month: date) -> MonthlyReport:
         name = region if region in REGIONS else "unknown"
         volumes.setdefault(code, {})[name] = volumes.get(code, {}).get(name, 0) + int(n or 0)
         region_totals[name] += int(n or 0)
-    aged, days, _ = incidents.aged_report(ctx, previous=None)
+    aged, days, _ = incidents.aged_report(ctx, at=end)  # as at the month's end (or now, for this month)
     majors = []
     i = Incident
     found = ctx.session.scalars(incidents.visible(ctx).where(
@@ -154,7 +154,55 @@ def print_html(ctx: Ctx, report: MonthlyReport) -> str:
 
 
 def pdf(ctx: Ctx, month: date) -> tuple[str, bytes]:
-    from gbsmart.papers.render import html_to_pdf
+    from gbsmart.core.pdf import html_to_pdf
 
     report = build(ctx, month)
     return f"opsg-report-{month:%Y-%m}.pdf", html_to_pdf(print_html(ctx, report), ctx.settings.chromium_path)
+
+
+def has_data(report: MonthlyReport) -> bool:
+    """Anything recorded for the month: a measure with data, aged or major incidents, hub exceptions or returns."""
+    return bool(any(c.latest.counted for c in report.charts) or report.aged or report.majors or report.volume_total
+                or (report.hubs is not None and (report.hubs.exceptions or report.hubs.returns)))
+
+
+def markdown_section(ctx: Ctx, month: date) -> list[str]:
+    """The Operations Group's part of the Panel Sub-Committee Report draft (papers.reports), in Markdown: the
+    month's figures as the monthly report computes them. Empty when nothing was recorded for the month."""
+    r = build(ctx, month)
+    if not has_data(r):
+        return []
+    lines = [f"### Operations Group: service performance in {month:%B %Y}", "",
+             "| Measure | Share | Target | Minimum | Standing | Months below minimum (of the last 12 with data) |",
+             "|---|---:|---:|---:|---|---:|"]
+    for c in r.charts:
+        f = c.latest
+        below = sum(1 for x in c.figures if x.standing == "below minimum")
+        with_data = sum(1 for x in c.figures if x.share is not None)
+        lines.append(f"| {c.code} {c.name} | {f.share_text} | {f.level.target:g}% | {f.level.minimum:g}% | "
+                     f"{f.standing} | {below} of {with_data} |")
+    lines.append("")
+    if r.aged:
+        lines.append(f"**Aged incidents** (not resolved after {r.aged_days} days): " + "; ".join(
+            f"‘{a.type_name}’ {a.now} ({a.trend:+d} since the previous report)" for a in r.aged) + ".")
+        lines.append("")
+    if r.hubs is not None and (r.hubs.exceptions or r.hubs.returns):
+        total = {c: sum(by.values()) for c, by in r.hubs.exceptions.items()}
+        biggest = max(total, key=lambda c: total[c]) if total else None
+        text = f"**Communications Hub exceptions:** {sum(total.values())} raised"
+        if biggest:
+            text += f", the biggest ‘{biggest}’ ({total[biggest]})"
+        text += f". **Returns:** {r.hubs.returns}"
+        if r.hubs.return_share is not None:
+            text += f", {r.hubs.return_share:.0f}% of the hubs decommissioned"
+        if r.hubs.no_fault_found_rate is not None:
+            text += f"; no fault found in {r.hubs.no_fault_found_rate:.0f}% of those triaged"
+        lines.extend([text + ".", ""])
+    if r.majors:
+        lines.append("**Major incidents:** " + "; ".join(
+            f"{m.reference} ‘{m.title}’ (category {m.category}, time to restore {m.restore_text})" for m in r.majors)
+            + ".")
+        lines.append("")
+    lines.extend([f"_Computed by gbsmart from the recorded traffic and incidents: see /service/report?month="
+                  f"{month:%Y-%m}._", ""])
+    return lines
