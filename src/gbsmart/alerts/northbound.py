@@ -229,16 +229,21 @@ class Northbound:
                 item.expires_at = item.created_at + self.traffic.retention[item.kind]
             self._known.add(item.message_id)
             fresh.append(item)
-            rows.append({"message_id": item.message_id, "user_id": item.user_id, "kind": item.kind.value,
-                         "priority": item.priority, "code": item.code, "alert_id": item.alert_id,
-                         "payload": json.dumps(item.payload, separators=(",", ":")), "body": item.body,
-                         "created_at": item.created_at, "deadline_at": item.deadline_at,
-                         "expires_at": item.expires_at, "attempts": 0, "last_error": ""})
+            rows.append(self._row(item))
         if not rows:
             return
         # the highest class (power outage alerts) never waits behind a storm's puts: its own lane, written first
         # and not held by the back-pressure places the others wait for
         await self._keep(fresh, rows, all(self.traffic.rank(item.priority) == 0 for item in fresh))
+
+    @staticmethod
+    def _row(item: Outbound) -> dict[str, Any]:
+        """The ``northbound_messages`` row of a new message."""
+        return {"message_id": item.message_id, "user_id": item.user_id, "kind": item.kind.value,
+                "priority": item.priority, "code": item.code, "alert_id": item.alert_id,
+                "payload": json.dumps(item.payload, separators=(",", ":")), "body": item.body,
+                "created_at": item.created_at, "deadline_at": item.deadline_at,
+                "expires_at": item.expires_at, "attempts": 0, "last_error": ""}
 
     async def _keep(self, fresh: list[Outbound], rows: list[dict[str, Any]], urgent: bool) -> None:
         """Make ``fresh`` durable: here, once their rows are committed (the JetStream engine overrides it)."""

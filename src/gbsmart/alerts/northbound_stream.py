@@ -196,14 +196,6 @@ class JetStreamNorthbound(Northbound):
 
     # ------------------------------------------------------------ putting
 
-    @staticmethod
-    def _row(item: Outbound) -> dict[str, Any]:
-        return {"message_id": item.message_id, "user_id": item.user_id, "kind": item.kind.value,
-                "priority": item.priority, "code": item.code, "alert_id": item.alert_id,
-                "payload": json.dumps(item.payload, separators=(",", ":")), "body": item.body,
-                "created_at": item.created_at, "deadline_at": item.deadline_at,
-                "expires_at": item.expires_at, "attempts": 0, "last_error": ""}
-
     async def _keep(self, fresh: list[Outbound], rows: list[dict[str, Any]], urgent: bool) -> None:
         """Durable once every PubAck is in; the rows are written behind (dispatch follows their commit)."""
         try:

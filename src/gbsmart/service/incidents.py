@@ -238,16 +238,27 @@ def assign(ctx: Ctx, ref: str, data: IncidentAssign) -> Incident:
     return incident
 
 
+#: the moves the User's own people may make: answer an incident handed back to them, confirm or reopen a resolution
+USERS_MAY = frozenset({(IncidentStatus.AWAITING_USER, IncidentStatus.IN_PROGRESS),
+                       (IncidentStatus.RESOLVED, IncidentStatus.CLOSED),
+                       (IncidentStatus.RESOLVED, IncidentStatus.IN_PROGRESS)})
+
+
+def allowed_moves(ctx: Ctx, incident: Incident) -> list[IncidentStatus]:
+    """The statuses the reader may move ``incident`` to now (the desk: every allowed transition)."""
+    old = IncidentStatus(incident.status)
+    moves = sorted(rules.TRANSITIONS[old], key=list(IncidentStatus).index)
+    if is_service_desk(ctx):
+        return moves
+    return [new for new in moves if _own_incident(ctx, incident) and (old, new) in USERS_MAY]
+
+
 def change_status(ctx: Ctx, ref: str, data: IncidentStatusChange) -> Incident:
     incident = get_incident(ctx, ref)
-    old, new = IncidentStatus(incident.status), data.status
-    if not is_service_desk(ctx):
-        users_may = {(IncidentStatus.AWAITING_USER, IncidentStatus.IN_PROGRESS),
-                     (IncidentStatus.RESOLVED, IncidentStatus.CLOSED),
-                     (IncidentStatus.RESOLVED, IncidentStatus.IN_PROGRESS)}
-        if not (_own_incident(ctx, incident) and (old, new) in users_may):
-            raise Forbidden("The User's own people may answer an incident handed back to them, and confirm or "
-                            "reopen a resolution; anything else is the DCC service desk's.")
+    new = data.status
+    if not is_service_desk(ctx) and new not in allowed_moves(ctx, incident):
+        raise Forbidden("The User's own people may answer an incident handed back to them, and confirm or "
+                        "reopen a resolution; anything else is the DCC service desk's.")
     before = snapshot(incident, *AUDITED)
     _move(ctx, incident, new, data.note)
     if new is IncidentStatus.IN_PROGRESS and incident.assignee_kind == AssigneeKind.USER.value:

@@ -109,13 +109,7 @@ def _detail_context(ctx: Ctx, ref: str) -> dict[str, Any]:
     view = incidents.read(ctx, incident)
     row = incidents.row(ctx, incident)
     desk = incidents.is_service_desk(ctx)
-    own = ctx.actor.organisation_id is not None and ctx.actor.organisation_id == incident.organisation_id
-    status = IncidentStatus(incident.status)
-    moves = [s for s in sorted(incidents.rules.TRANSITIONS[status], key=list(IncidentStatus).index)] if desk else [
-        s for s in incidents.rules.TRANSITIONS[status]
-        if own and (status, s) in {(IncidentStatus.AWAITING_USER, IncidentStatus.IN_PROGRESS),
-                                   (IncidentStatus.RESOLVED, IncidentStatus.CLOSED),
-                                   (IncidentStatus.RESOLVED, IncidentStatus.IN_PROGRESS)}]
+    moves = incidents.allowed_moves(ctx, incident)  # the service's rule, as change_status checks it
     cat = incidents.catalogue(ctx.settings)
     questions = {q.key: q.label for q in cat.types[incident.type_key].questions} if incident.type_key in cat.types \
         else {}
