@@ -189,20 +189,12 @@ def report_pdf(ref: str, ctx: Ctx = Depends(get_ctx)) -> Response:
 
 # ---------------------------------------------------------------- the Operations Group's monthly report
 
-def _report_month(ctx: Ctx, month: str | None) -> Any:
-    from datetime import timedelta
-
-    today = ctx.clock.today()
-    return performance.parse_month(month, today) if month else (today.replace(day=1) - timedelta(days=1)).replace(
-        day=1)
-
-
 @router.get("/service/report", tags=["performance"], summary="The Operations Group's monthly report (figures)")
 def monthly_report(ctx: Ctx = Depends(get_ctx), month: str | None = Query(None, description="YYYY-MM (default: "
                                                                                   "last month)")) -> dict[str, Any]:
     from gbsmart.service import report
 
-    r = report.build(ctx, _report_month(ctx, month))
+    r = report.build(ctx, performance.report_month(month, ctx.clock.today()))
     return {"month": r.month.strftime("%Y-%m"), "marking": report.MARKING,
             "measures": [{**_figure(c.latest), "months": [_figure(f) for f in c.figures]} for c in r.charts],
             "alerts": {"total": r.volume_total, "by_region": r.region_totals, "by_code": r.volumes},
@@ -219,7 +211,7 @@ def monthly_report(ctx: Ctx = Depends(get_ctx), month: str | None = Query(None, 
 def monthly_report_pdf(ctx: Ctx = Depends(get_ctx), month: str | None = Query(None)) -> Response:
     from gbsmart.service import report
 
-    name, data = report.pdf(ctx, _report_month(ctx, month))
+    name, data = report.pdf(ctx, performance.report_month(month, ctx.clock.today()))
     return Response(data, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"})
 

@@ -5,7 +5,6 @@ breach, breached; sortable), raising one (``/incidents/new``: the chosen type's 
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -203,9 +202,6 @@ def report_page(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     """The Operations Group's monthly report (default: last month)."""
     from gbsmart.service import performance, report
 
-    text = request.query_params.get("month") or None
-    today = ctx.clock.today()
-    last = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
-    month = performance.parse_month(text, today) if text else last
+    month = performance.report_month(request.query_params.get("month") or None, ctx.clock.today())
     return render(request, "report.html", {"r": report.build(ctx, month), "marking": report.MARKING,
                                            "regions": report.REGIONS})

@@ -23,7 +23,7 @@ import functools
 import re
 import tomllib
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -90,6 +90,14 @@ def parse_month(text: str | None, today: date) -> date:
         raise Invalid(f"month: {text!r} is not a month as YYYY-MM", detail=[
             {"field": "month", "message": "must be a month as YYYY-MM, e.g. 2026-11"}])
     return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+def report_month(text: str | None, today: date) -> date:
+    """The month a monthly report is for: ``text`` (YYYY-MM), or by default last month (the last complete one)."""
+    if text:
+        return parse_month(text, today)
+    last = today.replace(day=1) - timedelta(days=1)
+    return last.replace(day=1)
 
 
 def month_bounds(month: date) -> tuple[datetime, datetime]:
