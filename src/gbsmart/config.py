@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     trt_future_dated_seconds: float = Field(default=30.0, gt=0, description="TRT of a future-dated device "
                                             "response, from its execution time.")
     trt_non_device_seconds: float = Field(default=60.0, gt=0, description="TRT of a non-device response.")
+    trt_firmware_seconds: float = Field(default=86_400.0, gt=0, description="TRT of a firmware payload's delivery "
+                                        "to the device (the SRVs of trt_firmware_srvs), from the request.")
+    trt_firmware_srvs: list[str] = Field(default=["11.1", "11.4"], description="The SRVs whose completion is a "
+                                         "firmware payload delivered to the device (PM2; counted in CPM1).")
     trt_alert_seconds: float = Field(default=60.0, gt=0, description="TRT of an alert's delivery after receipt.")
     gateway_workers: int = Field(default=1, ge=1, description="HTTP worker processes of `gbsmart gateway serve` "
                                  "when --workers is not given; 1 is one plain process (decision 0025).")
@@ -156,6 +160,11 @@ class Settings(BaseSettings):
     service_performance_file: Path | None = Field(default=None, description="Code Performance Measures' target "
                                                   "and minimum service levels; default the packaged "
                                                   "service/performance.toml.")
+    service_ssi_probe_url: str = Field(default="http://127.0.0.1:8000/healthz", description="What `gbsmart "
+                                       "service probe` asks every service_ssi_probe_seconds to record Self-Service "
+                                       "Interface availability (CPM6): the portal's /healthz.")
+    service_ssi_probe_seconds: float = Field(default=60.0, ge=1.0, le=3600.0, description="How often the SSI "
+                                             "probe asks (seconds).")
     # Device simulator and response delivery (issue 10 point 4; docs/gateway.md "Device responses and delivery")
     simulator_enabled: bool = Field(default=True, description="Complete Send Command requests with the device "
                                     "simulator and deliver the responses; off: they stay acknowledged (I99 only).")

@@ -132,7 +132,7 @@ LATER_TABLES = {"gateway_messages", "gateway_endpoints", "gateway_responses", "g
                 "alerts", "alert_throttle_summaries", "northbound_messages", "power_outages",
                 "alert_deadline_breaches", "service_broadcasts", "alert_volume_minutes",
                 "incidents", "incident_events", "performance_exceptions", "major_incident_reports",
-                "major_incident_comments", "ch_exceptions", "ch_returns"}
+                "major_incident_comments", "ch_exceptions", "ch_returns", "ssi_availability_spans"}
 
 
 def _bad_value(table: str, column: str) -> str:

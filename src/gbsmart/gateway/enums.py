@@ -24,6 +24,7 @@ class TrtClass(LabelledEnum):
     ON_DEMAND = "on_demand", "On-demand device response", "teal"
     FUTURE_DATED = "future_dated", "Future-dated device response", "cyan"
     NON_DEVICE = "non_device", "Non-device response", "grey"
+    FIRMWARE = "firmware", "Firmware payload delivery", "indigo"  # trt_firmware_srvs: the payload at the device
 
 
 class TrtOutcome(LabelledEnum):

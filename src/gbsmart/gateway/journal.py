@@ -86,6 +86,8 @@ def trt_for(settings: Settings, variant: ServiceRequestVariant | None, service: 
     """The TRT class of a request and the time its response falls due (future-dated: from ``execution_at``)."""
     if service is WebService.TRANSFORM:
         return TrtClass.TRANSFORM, received_at + timedelta(seconds=settings.trt_transform_seconds)
+    if variant is not None and variant.srv in settings.trt_firmware_srvs:  # done when the payload reaches the device
+        return TrtClass.FIRMWARE, received_at + timedelta(seconds=settings.trt_firmware_seconds)
     if service is WebService.NON_DEVICE or (variant is not None and variant.non_device):
         return TrtClass.NON_DEVICE, received_at + timedelta(seconds=settings.trt_non_device_seconds)
     if execution_at is not None:

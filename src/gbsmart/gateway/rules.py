@@ -22,7 +22,7 @@ from gbsmart.gateway.enums import MessageState, TrtClass, TrtOutcome
 #: portal roles that see every DCC User's messages and may load certificates for any User ID
 OPERATOR_ROLES = frozenset({"dcc", "code_administrator"})
 #: TRT classes whose response is the device's (asynchronous) one
-DEVICE_RESPONSE_CLASSES = frozenset({TrtClass.ON_DEMAND.value, TrtClass.FUTURE_DATED.value})
+DEVICE_RESPONSE_CLASSES = frozenset({TrtClass.ON_DEMAND.value, TrtClass.FUTURE_DATED.value, TrtClass.FIRMWARE.value})
 
 
 def sees_every_user(roles: Iterable[str]) -> bool:

@@ -159,3 +159,21 @@ class ChReturn(Base):
     triaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     triage_note: Mapped[str] = mapped_column(Text, default="")
     recorded_by: Mapped[str] = mapped_column(String(200))
+
+
+class SsiAvailabilitySpan(Base):
+    """Owner: ``service.availability``. What a probe saw of the Self-Service Interface: one row per run of equal
+    results (``up`` or down) from ``started_at`` to ``ended_at``; time no probe watched is in no row (no data, not
+    down). ``source``: ``probe`` (the gateway process's probe of the portal) or ``simulation``."""
+
+    __tablename__ = "ssi_availability_spans"
+    __table_args__ = (
+        Index("ix_ssi_availability_ended", "ended_at"),
+    )
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    up: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(String(20), default="probe")
+    detail: Mapped[str] = mapped_column(Text, default="")  # a down span: what the probe got (status or error)

@@ -4,11 +4,12 @@ category, note) and the categories in force. The rules are ``service.incidents``
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from gbsmart.core.cli_support import cli_ctx, console, friendly_errors
+from gbsmart.core.cli_support import cli_ctx, console, fail, friendly_errors
 from gbsmart.service.enums import AssigneeKind, IncidentStatus
 
 app = typer.Typer(help="DCC service management: incidents and their SLAs.", no_args_is_help=True)
@@ -42,6 +43,107 @@ def categories() -> None:
                           ", ".join(f"{q.key}{'*' if q.required else ''} ({q.kind})" for q in t.questions))
         console.print(types)
         console.print("* required")
+
+
+@app.command("simulate")
+def simulate_(months: int = typer.Option(12, help="This many complete months before the current one (1 to 36)."),
+              plan_file: Path | None = typer.Option(None, "--plan", help="A simulation plan (TOML) instead of the "
+                                                    "packaged service/simulate.toml.")) -> None:
+    """A past year (or --months) of traffic in accelerated time, for the service reports: device requests
+    completed by the device simulator's profiles (with the plan's CSP North firmware problem), alerts and power
+    outage alerts, and SSI availability. Months already simulated are left as they are."""
+    import asyncio
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from gbsmart.config import get_settings
+    from gbsmart.core.db import make_engine, make_sessionmaker
+    from gbsmart.service import performance, simulate
+
+    settings = get_settings()
+    with friendly_errors():
+        try:
+            plan = simulate.load_plan(settings, plan_file)
+        except simulate.PlanError as exc:
+            fail(str(exc))
+        with cli_ctx() as ctx:
+            today = ctx.clock.today()
+            chosen = simulate.months_before(today, months)
+            devices, added = simulate.population(ctx, plan, today)
+        engine = make_engine(settings.resolved_database_url())
+        try:
+            with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn(), console=console) as bar:
+                task = bar.add_task("Simulating", total=len(chosen))
+
+                def step(done: simulate.MonthDone) -> None:
+                    bar.update(task, advance=1, description=f"Simulated {done.month:%b %Y}"
+                               + (" (already there)" if done.skipped else ""))
+
+                results = asyncio.run(simulate.simulate(make_sessionmaker(engine), settings, plan, devices,
+                                                        chosen, on_month=step))
+        finally:
+            engine.dispose()
+        console.print(f"{len(devices)} simulated devices ({added} added to the SMI); plan: {plan.source}")
+        table = Table(title="What was written")
+        for col in ("month", "requests", "late", "firmware", "firmware late", "alerts", "AD1", "SSI down (min)"):
+            table.add_column(col, justify="right")
+        for r in results:
+            if r.skipped:
+                table.add_row(f"{r.month:%Y-%m}", "[dim]already simulated[/]", "", "", "", "", "", "")
+            else:
+                table.add_row(f"{r.month:%Y-%m}", f"{r.requests:,}", f"{r.late:,}", f"{r.firmware:,}",
+                              f"{r.firmware_late:,}", f"{r.alerts:,}", f"{r.ad1:,}", f"{r.ssi_down_minutes:,.0f}")
+        console.print(table)
+        with cli_ctx() as ctx:
+            rows = [performance.month_figures(ctx, m) for m in chosen]
+            figures = Table(title="Code Performance Measures computed from it (gbsmart service performance)")
+            figures.add_column("measure")
+            for row in rows:
+                figures.add_column(row[0].month.strftime("%b"), justify="right")
+            for n, code in enumerate(performance.MEASURES):
+                figures.add_row(code, *[f"[{_STYLES[r[n].standing]}]{r[n].share_text}[/]" for r in rows])
+            console.print(figures)
+            console.print(performance.causes(ctx, chosen[-1]).summary)
+
+
+@app.command("probe")
+def probe(url: str | None = typer.Option(None, help="What to ask (default: the setting service_ssi_probe_url, the "
+                                        "portal's /healthz)."),
+          every: float | None = typer.Option(None, help="Seconds between probes (default: service_ssi_probe_seconds)."),
+          once: bool = typer.Option(False, help="Probe once, record it, print it and stop."),
+          quiet: bool = typer.Option(False, help="Print nothing but errors.")) -> None:
+    """Watch the Self-Service Interface's availability and record it (CPM6): each probe extends the span of equal
+    results; time with no probe running counts as no data, not down. Runs until stopped (scripts/run starts it)."""
+    import asyncio
+
+    from gbsmart.config import get_settings
+    from gbsmart.core.clock import SystemClock
+    from gbsmart.core.db import make_engine, make_sessionmaker
+    from gbsmart.service.availability import Probe
+
+    settings = get_settings()
+    target = url or settings.service_ssi_probe_url
+    engine = make_engine(settings.resolved_database_url())
+    watcher = Probe(make_sessionmaker(engine), SystemClock(), target,
+                    interval=every or settings.service_ssi_probe_seconds)
+
+    seen: list[bool] = []
+
+    def show(up: bool) -> None:
+        if not quiet and (not seen or seen[-1] != up):
+            console.print(f"{target}: {'[green]up[/]' if up else '[bold red]down[/]'}")
+        seen[:] = [up]
+
+    try:
+        asyncio.run(watcher.run(on_result=show, once=once))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        engine.dispose()
+
+
+_STYLES = {"target met": "green", "below target": "yellow", "below minimum": "bold red", "no data": "dim"}
 
 
 @app.command("performance")

@@ -4,12 +4,18 @@
 - **CPM1 / CPM2**: on-demand / future-dated Service Responses within their Target Response Time, from the gateway's
   journal (``gateway_messages``: ``trt_class``, ``due_at`` and the device's ``completed_at``; refused requests are
   not counted, as ``gateway.rules.counts_device_response`` says). A response not made by its due time counts as
-  missed once that time has passed; one still in time is pending and not counted.
+  missed once that time has passed; one still in time is pending and not counted. CPM1's on-demand responses
+  include the firmware payload deliveries (seeds 000 and 003 name PM2 as the factor in CPM1).
 - **CPM3**: alerts with a deadline (an AD1 Power Outage Event: 60 s after the wait) delivered by it, from the
   northbound cache's rows (``northbound_messages.deadline_at`` and ``delivered_at``).
 - **CPM4 / CPM5**: Category 1–2 / 3–5 incidents resolved in the month within their Target Resolution Time
   (``incidents.breached``, kept by ``service.incidents``).
-- **CPM6**: Self-Service Interface availability. Nothing records it yet, so every month says "no data".
+- **CPM6**: Self-Service Interface availability, from what the SSI probe recorded (``service.availability``):
+  up time over observed time, in minutes; time no probe watched is no data, not down.
+- **PM2** (a Service Provider measure): firmware payloads delivered within their Target Response Time, from the
+  journal's rows of the firmware TRT class (``trt_firmware_srvs``: 11.1 Update Firmware, 11.4 PPMID firmware;
+  due ``trt_firmware_seconds`` after the request, done when the payload reached the device).
+  ``causes`` splits a month's CPM1 misses by SRV and CSP Region, so a report can say whether PM2 is the cause.
 
 A month with nothing to count says **no data**, never 100%. Levels (target and minimum) are rule data
 (``service/performance.toml``). ``items`` lists what is behind a figure, missed first: the drill-down. The figures
@@ -39,9 +45,13 @@ from gbsmart.models.alerts import NorthboundMessage
 from gbsmart.models.gateway import GatewayMessage
 from gbsmart.models.parties import DccUser
 from gbsmart.models.service import Incident, PerformanceException
+from gbsmart.service import availability
 
 PACKAGED = files("gbsmart.service").joinpath("performance.toml")
-MEASURES = ("CPM1", "CPM2", "CPM3", "CPM4", "CPM5", "CPM6")
+MEASURES = ("CPM1", "CPM2", "CPM3", "CPM4", "CPM5", "CPM6", "PM2")
+#: the measures whose events the exception list can name (CPM6 counts minutes, not events)
+EXCEPTABLE = ("CPM1", "CPM2", "CPM3", "CPM4", "CPM5", "PM2")
+JOURNAL_MEASURES = ("CPM1", "CPM2", "PM2")
 ITEM_LIMIT = 200
 
 
@@ -139,9 +149,10 @@ class Figure:
 
 # ---------------------------------------------------------------- the rules of each measure, as SQL
 
-def _journal_where(trt_class: TrtClass, start: datetime, end: datetime, now: datetime) -> list[ColumnElement[bool]]:
+def _journal_where(classes: tuple[TrtClass, ...], start: datetime, end: datetime, now: datetime
+                   ) -> list[ColumnElement[bool]]:
     m = GatewayMessage
-    return [m.trt_class == trt_class.value, m.state != MessageState.REFUSED.value, m.due_at.is_not(None),
+    return [m.trt_class.in_([c.value for c in classes]), m.state != MessageState.REFUSED.value, m.due_at.is_not(None),
             m.received_at >= start, m.received_at < end,
             or_(m.completed_at.is_not(None), m.due_at < now)]  # pending (still in time) is not counted
 
@@ -178,12 +189,16 @@ def _not_excepted(code: str, column: Any) -> ColumnElement[bool]:
     return condition
 
 
+#: the TRT classes each journal measure counts
+JOURNAL_CLASSES = {"CPM1": (TrtClass.ON_DEMAND, TrtClass.FIRMWARE), "CPM2": (TrtClass.FUTURE_DATED,),
+                   "PM2": (TrtClass.FIRMWARE,)}
+
+
 def _where(code: str, start: datetime, end: datetime, now: datetime) -> tuple[Any, list[ColumnElement[bool]],
                                                                              ColumnElement[bool]]:
     """(table, conditions, met) of measure ``code`` over [start, end), exceptions left out."""
-    if code in ("CPM1", "CPM2"):
-        trt = TrtClass.ON_DEMAND if code == "CPM1" else TrtClass.FUTURE_DATED
-        return GatewayMessage, [*_journal_where(trt, start, end, now),
+    if code in JOURNAL_CLASSES:
+        return GatewayMessage, [*_journal_where(JOURNAL_CLASSES[code], start, end, now),
                                 _not_excepted(code, GatewayMessage.request_id)], _journal_met()
     if code == "CPM3":
         return NorthboundMessage, [*_alerts_where(start, end, now),
@@ -204,8 +219,9 @@ def month_figures(ctx: Ctx, month: date) -> list[Figure]:
     start, end = month_bounds(month)
     now = ctx.clock.now()
     lv = levels(ctx.settings)
-    counts = {code: _count(ctx, *_where(code, start, end, now)) for code in MEASURES[:5]}
-    counts["CPM6"] = (0, 0)  # no availability is recorded yet: no data
+    counts = {code: _count(ctx, *_where(code, start, end, now)) for code in EXCEPTABLE}
+    seen = availability.measure(ctx.session, start, min(end, now))
+    counts["CPM6"] = (round(seen.observed_seconds / 60), round(seen.up_seconds / 60))  # minutes
     return [Figure(lv[code], month, *counts[code]) for code in MEASURES]
 
 
@@ -219,6 +235,101 @@ def history(ctx: Ctx, months: int = 12, *, until: date | None = None) -> list[li
         y, m = divmod(last.year * 12 + last.month - 1 - back, 12)
         out.append(month_figures(ctx, date(y, m + 1, 1)))
     return out
+
+
+# ---------------------------------------------------------------- why CPM1 missed: PM2 and the CSP Regions
+
+REGIONS = ("North", "Central", "South")
+
+
+def _regions_of(ctx: Ctx, targets: set[str]) -> dict[str, str]:
+    """Device ID (text) -> CSP Region, from the SMI (targets it does not hold: left out)."""
+    from gbsmart.models.smi import SmiDevice
+    from gbsmart.smi.rules import REGION_OF, eui64_to_int
+
+    numbers: dict[int, str] = {}
+    for t in targets:
+        try:
+            numbers[eui64_to_int(t)] = t
+        except ValueError:
+            continue
+    out: dict[str, str] = {}
+    keys = sorted(numbers)
+    for i in range(0, len(keys), 500):
+        for device_id, region in ctx.session.execute(select(SmiDevice.device_id, SmiDevice.csp_region)
+                                                     .where(SmiDevice.device_id.in_(keys[i:i + 500]))):
+            found = REGION_OF.get(int(region))
+            if found is not None:
+                out[numbers[device_id]] = found.value
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Causes:
+    """A month's CPM1 misses by cause: the firmware payloads among them (PM2's SRVs) and the CSP Regions."""
+
+    month: date
+    cpm1: Figure
+    pm2: Figure
+    firmware_missed: int                       # CPM1 misses that were firmware payload deliveries
+    missed_by_region: dict[str, list[int]]     # region (or "unknown") -> [CPM1 missed, of them firmware]
+    pm2_by_region: dict[str, list[int]]        # region (or "unknown") -> [PM2 counted, met]
+
+    @property
+    def firmware_share(self) -> float | None:
+        return None if self.cpm1.missed == 0 else 100.0 * self.firmware_missed / self.cpm1.missed
+
+    @property
+    def worst_region(self) -> str | None:
+        """The region with the most firmware misses (None when there are none)."""
+        best = max(self.missed_by_region.items(), key=lambda kv: kv[1][1], default=None)
+        return best[0] if best is not None and best[1][1] > 0 else None
+
+    @property
+    def summary(self) -> str:
+        if self.cpm1.share is None:
+            return "CPM1: no data this month."
+        if self.cpm1.missed == 0:
+            return f"CPM1 {self.cpm1.share_text}: every on-demand response was within its Target Response Time."
+        share = self.firmware_share or 0.0
+        text = (f"CPM1 {self.cpm1.share_text} ({self.cpm1.standing}): {self.cpm1.missed:,} on-demand responses "
+                f"missed their Target Response Time; {self.firmware_missed:,} of them ({share:.0f}%) were firmware "
+                f"payloads (PM2 {self.pm2.share_text})")
+        region = self.worst_region
+        if region is not None:
+            counted, met = self.pm2_by_region.get(region, [0, 0])
+            in_time = f"{100.0 * met / counted:.1f}%" if counted else "no data"
+            text += (f", {self.missed_by_region[region][1]:,} of those in CSP {region}, where PM2 was {in_time}")
+        return text + (". PM2 is the main cause." if share >= 50 else ".")
+
+
+def causes(ctx: Ctx, month: date) -> Causes:
+    """Why CPM1 missed in ``month`` (the exception list applies, as for the figures)."""
+    figures = {f.level.code: f for f in month_figures(ctx, month)}
+    start, end = month_bounds(month)
+    now = ctx.clock.now()
+    m = GatewayMessage
+    _, where, met = _where("CPM1", start, end, now)
+    missed = list(ctx.session.execute(select(m.target, m.trt_class, func.count()).where(*where, ~met)
+                                      .group_by(m.target, m.trt_class)))
+    _, pm2_where, pm2_met = _where("PM2", start, end, now)
+    pm2 = list(ctx.session.execute(select(m.target, func.count(), func.sum(case((pm2_met, 1), else_=0)))
+                                   .where(*pm2_where).group_by(m.target)))
+    region = _regions_of(ctx, {t for t, *_ in missed} | {t for t, *_ in pm2})
+    by_region: dict[str, list[int]] = {r: [0, 0] for r in (*REGIONS, "unknown")}
+    firmware_missed = 0
+    for target, trt_class, n in missed:
+        row = by_region[region.get(target, "unknown")]
+        row[0] += int(n)
+        if trt_class == TrtClass.FIRMWARE.value:
+            row[1] += int(n)
+            firmware_missed += int(n)
+    pm2_by_region: dict[str, list[int]] = {r: [0, 0] for r in (*REGIONS, "unknown")}
+    for target, n, ok in pm2:
+        row = pm2_by_region[region.get(target, "unknown")]
+        row[0] += int(n)
+        row[1] += int(ok or 0)
+    return Causes(month, figures["CPM1"], figures["PM2"], firmware_missed, by_region, pm2_by_region)
 
 
 # ---------------------------------------------------------------- the drill-down
@@ -256,7 +367,7 @@ def items(ctx: Ctx, month: date, code: str, *, limit: int = ITEM_LIMIT) -> tuple
         own = set(ctx.session.scalars(select(DccUser.eui64).where(DccUser.organisation_id == org))) \
             if org is not None else set()
     out: list[Item] = []
-    if code in ("CPM1", "CPM2"):
+    if code in JOURNAL_MEASURES:
         m = GatewayMessage
         _, where, met = _where(code, start, end, now)
         if own is not None:
@@ -281,6 +392,12 @@ def items(ctx: Ctx, month: date, code: str, *, limit: int = ITEM_LIMIT) -> tuple
                                        .limit(limit)):
             out.append(Item(inc.reference, inc.user_id, inc.raised_at, None, inc.resolved_at, not inc.breached,
                             f"category {inc.category}: {inc.title}"))
+    elif code == "CPM6":  # the down spans: the SSI's, the same for everyone
+        for span in availability.measure(ctx.session, start, min(end, now)).down[:limit]:
+            minutes = (min(span.ended_at, end) - max(span.started_at, start)).total_seconds() / 60
+            detail = f": {span.detail}" if span.detail else ""
+            out.append(Item(f"down {span.started_at:%Y-%m-%d %H:%M}", None, span.started_at, None, span.ended_at,
+                            False, f"SSI down {minutes:,.0f} min ({span.source}){detail}"))
     return figure, out
 
 
@@ -299,8 +416,8 @@ def add_exception(ctx: Ctx, measure: str, ref: str, reason: str) -> PerformanceE
     _may_except(ctx)
     code = (measure or "").strip().upper()
     problems = []
-    if code not in MEASURES[:5]:
-        problems.append({"field": "measure", "message": f"must be one of {', '.join(MEASURES[:5])}"})
+    if code not in EXCEPTABLE:
+        problems.append({"field": "measure", "message": f"must be one of {', '.join(EXCEPTABLE)}"})
     ref = (ref or "").strip()
     if not 1 <= len(ref) <= 120:
         problems.append({"field": "ref", "message": "name the RequestID, message id or incident reference"})

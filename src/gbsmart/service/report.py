@@ -1,7 +1,8 @@
 """The Operations Group's monthly report (issue 13 point 6; seeds 000 and 003), computed from what was recorded:
 
-- **performance against levels**: each Code Performance Measure over the 12 months to the report's month, as a
-  chart with its target and minimum lines (``service.performance``);
+- **performance against levels**: each Code Performance Measure (and PM2) over the 12 months to the report's
+  month, as a chart with its target and minimum lines, and why CPM1 missed: its misses by cause (firmware payloads,
+  PM2) and CSP Region (``service.performance``);
 - **alert volumes** in the month by code and CSP region (the alerts' minute roll-up, ``alert_volume_minutes``);
 - **aged incidents** by type, with their trend (``service.incidents.aged_report``);
 - **major incidents** raised or resolved in the month, with their time to restore and report issue
@@ -69,6 +70,7 @@ class MonthlyReport:
     aged_days: int
     majors: list[MajorRow]
     hubs: Any = None
+    causes: performance.Causes | None = None  # why CPM1 missed: PM2 and the CSP Regions
 
 
 def _chart(figures: list[performance.Figure]) -> dict[str, Any]:
@@ -141,7 +143,7 @@ def build(ctx: Ctx, month: date) -> MonthlyReport:
 
     return MonthlyReport(month, charts, dict(sorted(volumes.items(), key=lambda kv: -sum(kv[1].values()))),
                          sum(region_totals.values()), region_totals, aged, days, majors,
-                         hubs.figures(ctx, start, end))
+                         hubs.figures(ctx, start, end), performance.causes(ctx, month))
 
 
 _env = Environment(loader=FileSystemLoader([str(Path(__file__).parent / "templates")]),
@@ -182,6 +184,8 @@ def markdown_section(ctx: Ctx, month: date) -> list[str]:
         lines.append(f"| {c.code} {c.name} | {f.share_text} | {f.level.target:g}% | {f.level.minimum:g}% | "
                      f"{f.standing} | {below} of {with_data} |")
     lines.append("")
+    if r.causes is not None and r.causes.cpm1.share is not None:
+        lines.extend([r.causes.summary, ""])
     if r.aged:
         lines.append(f"**Aged incidents** (not resolved after {r.aged_days} days): " + "; ".join(
             f"‘{a.type_name}’ {a.now} ({a.trend:+d} since the previous report)" for a in r.aged) + ".")
