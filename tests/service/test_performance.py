@@ -162,3 +162,64 @@ def test_the_exception_list_leaves_named_events_out_with_a_reason(client, record
     assert [(c.action, c.actor_name.lower()) for c in audited] == [("performance.exception.add", "dora"),
                                                                   ("performance.exception.remove", "dora")]
     assert audited[0].after == {"measure": "CPM1", "ref": late, "reason": "DCC scheduled maintenance"}
+
+
+def test_the_exception_list_is_kept_on_the_portal_page_by_the_dcc_only(client, recorded, world):
+    import re
+
+    from tests.web.test_auth import login
+
+    late = f"{A}:00-DB-12-34-56-78-90-A0:4"
+    assert login(client, "sam").status_code == 303  # a Supplier's person sees the list, not the form
+    page = client.get("/service/performance")
+    assert "No event is left out of any measure." in page.text and 'id="exception-form"' not in page.text
+    assert "Leave out" not in client.get("/service/performance/2026-11/CPM1").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    refused = client.post("/service/performance/exceptions", data={"csrf_token": token, "measure": "CPM1",
+                                                                   "ref": late, "reason": "maintenance"})
+    assert refused.status_code == 403
+    client.cookies.clear()
+
+    assert login(client, "dora").status_code == 303
+    behind = client.get("/service/performance/2026-11/CPM1")
+    assert f'href="/service/performance?measure=CPM1&amp;ref={late.replace(":", "%3A")}#exceptions"' in behind.text
+    page = client.get("/service/performance", params={"measure": "CPM1", "ref": late})
+    assert f'value="{late}"' in page.text  # the drill-down's link fills the form in
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    no_reason = client.post("/service/performance/exceptions", data={"csrf_token": token, "measure": "CPM1",
+                                                                     "ref": late, "reason": ""})
+    assert no_reason.status_code == 422 and 'id="err-reason"' in no_reason.text and "Nothing was saved" in no_reason.text
+    added = client.post("/service/performance/exceptions", data={"csrf_token": token, "measure": "CPM1", "ref": late,
+                                                                 "reason": "DCC scheduled maintenance"},
+                        follow_redirects=False)
+    assert added.status_code == 303
+    page = client.get("/service/performance")
+    assert "DCC scheduled maintenance" in page.text and "75.00%" in page.text  # 3 of 4 once it is left out
+    exception_id = re.search(r'/service/performance/exceptions/(\d+)/remove', page.text).group(1)
+    removed = client.post(f"/service/performance/exceptions/{exception_id}/remove", data={"csrf_token": token},
+                          follow_redirects=False)
+    assert removed.status_code == 303 and "60.00%" in client.get("/service/performance").text
+
+
+def test_firmware_payloads_are_pm2_and_count_in_cpm1(client, recorded, session, settings):
+    from gbsmart.gateway.enums import TrtClass
+    from gbsmart.gateway.journal import trt_for
+    from gbsmart.gateway.matrix import WebService, request_matrix
+
+    at = NOV
+    firmware = trt_for(settings, request_matrix()["11.1"], WebService.NON_DEVICE, at)
+    assert firmware == (TrtClass.FIRMWARE, at + timedelta(seconds=settings.trt_firmware_seconds))
+    assert trt_for(settings, request_matrix()["8.2"], WebService.NON_DEVICE, at)[0] is TrtClass.NON_DEVICE
+    due = firmware[1]
+    for n, done in ((20, due - timedelta(hours=1)), (21, due + timedelta(hours=3))):  # one in time, one late
+        session.add(GatewayMessage(request_id=f"{A}:00-DB-12-34-56-78-90-A0:{n}", originator=A,
+                                   target="00-DB-12-34-56-78-90-A0", counter=n, srv="11.1", command_variant=1,
+                                   service="serviceD", state="completed", code="I0", explanation="",
+                                   trt_class="firmware", received_at=at, answered_at=at, due_at=due,
+                                   completed_at=done))
+    session.commit()
+    m = _measures(client, recorded["desk"], "2026-11")
+    assert (m["PM2"]["counted"], m["PM2"]["met"], m["PM2"]["standing"]) == (2, 1, "below minimum")
+    assert (m["CPM1"]["counted"], m["CPM1"]["met"]) == (7, 4)  # the five on-demand ones and the two payloads
+    behind = client.get("/api/v1/service/performance/2026-11/PM2", headers=recorded["desk"]).json()
+    assert [i["met"] for i in behind["items"]] == [False, True]

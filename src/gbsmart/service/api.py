@@ -14,6 +14,7 @@ from gbsmart.core.types import DbId, Line, Text
 from gbsmart.service import incidents, major, performance
 from gbsmart.service.enums import TriageResult
 from gbsmart.service.schemas import (
+    ExceptionCreate,
     IncidentAssign,
     IncidentCreate,
     IncidentNote,
@@ -43,14 +44,6 @@ def performance_month(ctx: Ctx = Depends(get_ctx), month: str | None = Query(Non
 def performance_history(ctx: Ctx = Depends(get_ctx), months: int = Query(12, ge=1, le=36)) -> list[dict[str, Any]]:
     return [{"month": row[0].month.strftime("%Y-%m"), "measures": [_figure(f) for f in row]}
             for row in performance.history(ctx, months)]
-
-
-class ExceptionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    measure: Line = Field(max_length=8, description="CPM1 ... CPM5")
-    ref: Line = Field(max_length=120, description="The RequestID, northbound message id or incident reference.")
-    reason: Text = Field(default="", max_length=4000, description="Why it is left out (required).")
 
 
 def _exception(row: Any) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from gbsmart.models.parties import DccUser
 from gbsmart.service import incidents
 from gbsmart.service.enums import AssigneeKind, IncidentEventKind, IncidentStatus
 from gbsmart.service.schemas import (
+    ExceptionCreate,
     IncidentAssign,
     IncidentCreate,
     IncidentNote,
@@ -178,14 +179,42 @@ async def act(ref: str, action: str, request: Request, ctx: Ctx = Depends(get_ct
 _STANDING = {"target met": "green", "below target": "orange", "below minimum": "red", "no data": "grey"}
 
 
-@router.get("/service/performance")
-def performance_page(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
-    """The Code Performance Measures over the last 12 months, each cell linked to what is behind it."""
+def _performance_context(ctx: Ctx, request: Request) -> dict[str, Any]:
     from gbsmart.service import performance
 
-    rows = performance.history(ctx, 12)
-    return render(request, "performance.html", {"rows": rows, "codes": performance.MEASURES,
-                                                "levels": performance.levels(ctx.settings), "colours": _STANDING})
+    return {"rows": performance.history(ctx, 12), "codes": performance.MEASURES,
+            "levels": performance.levels(ctx.settings), "colours": _STANDING,
+            "exceptions": performance.exceptions(ctx), "exceptable": performance.EXCEPTABLE,
+            "may_except": performance.may_keep_exceptions(ctx),
+            "form": {k: request.query_params.get(k, "") for k in ("measure", "ref")}, "errors": {}}
+
+
+@router.get("/service/performance")
+def performance_page(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
+    """The Code Performance Measures over the last 12 months, each cell linked to what is behind it, and the
+    Performance Measurement Exception List (kept by the DCC and the Code Administrator)."""
+    return render(request, "performance.html", _performance_context(ctx, request))
+
+
+@router.post("/service/performance/exceptions")
+async def exception_add_page(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
+    from gbsmart.service import performance
+
+    form = await read_form(request)
+    try:
+        data = parse(ExceptionCreate, _fields(form, ExceptionCreate))
+        row = performance.add_exception(ctx, data.measure, data.ref, data.reason)
+    except FORM_FAILURES as exc:
+        return rerender(request, ctx, exc, "performance.html", lambda: _performance_context(ctx, request), form=form)
+    return RedirectResponse(f"/service/performance?added={row.id}#exceptions", status_code=303)
+
+
+@router.post("/service/performance/exceptions/{exception_id}/remove")
+async def exception_remove_page(exception_id: int, request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
+    from gbsmart.service import performance
+
+    performance.remove_exception(ctx, exception_id)
+    return RedirectResponse("/service/performance?removed=1#exceptions", status_code=303)
 
 
 @router.get("/service/performance/{month}/{code}")
@@ -194,7 +223,9 @@ def performance_items_page(month: str, code: str, request: Request, ctx: Ctx = D
 
     figure, found = performance.items(ctx, performance.parse_month(month, ctx.clock.today()), code)
     return render(request, "performance_items.html", {"f": figure, "items": found, "colours": _STANDING,
-                                                      "limit": performance.ITEM_LIMIT})
+                                                      "limit": performance.ITEM_LIMIT,
+                                                      "may_except": performance.may_keep_exceptions(ctx),
+                                                      "exceptable": performance.EXCEPTABLE})
 
 
 @router.get("/service/report")

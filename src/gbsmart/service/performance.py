@@ -403,10 +403,15 @@ def items(ctx: Ctx, month: date, code: str, *, limit: int = ITEM_LIMIT) -> tuple
 
 # ---------------------------------------------------------------- the Performance Measurement Exception List
 
-def _may_except(ctx: Ctx) -> None:
+def may_keep_exceptions(ctx: Ctx) -> bool:
+    """The DCC's and the Code Administrator's people keep the exception list (the pages ask, the service checks)."""
     from gbsmart.parties.enums import Role
 
-    if not ctx.actor.has_role(Role.DCC.value, Role.CODE_ADMINISTRATOR.value, "system"):
+    return ctx.actor.has_role(Role.DCC.value, Role.CODE_ADMINISTRATOR.value, "system")
+
+
+def _may_except(ctx: Ctx) -> None:
+    if not may_keep_exceptions(ctx):
         raise Forbidden("Only the DCC's and the Code Administrator's people keep the Performance Measurement "
                         "Exception List.")
 

@@ -96,3 +96,11 @@ class IncidentRead(BaseModel):
     due_at: datetime | None
     breached: bool
     events: list[IncidentEventRead] | None = None
+
+
+class ExceptionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    measure: Line = Field(max_length=8, description="CPM1 ... CPM5 or PM2")
+    ref: Line = Field(max_length=120, description="The RequestID, northbound message id or incident reference.")
+    reason: Text = Field(default="", max_length=4000, description="Why it is left out (required).")
