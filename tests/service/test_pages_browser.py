@@ -77,3 +77,59 @@ def test_a_dcc_user_raises_an_incident_and_watches_its_time_left(tmp_path, clock
     clock.advance(hours=2)
     page.goto(f"{url}/incidents?view=breached")
     expect(page.locator("#no-incidents")).to_be_visible()  # waiting for the User: not breached
+
+
+def test_the_demo_s_report_is_traced_down_to_the_requests_behind_it(tmp_path, live_server, new_page,
+                                                                     monkeypatch) -> None:
+    """Done when: "the monthly report for the demo's last month is produced from recorded traffic, and each of its
+    figures can be traced down to the requests or incidents behind it" (after a simulated period)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import UTC, datetime
+
+    from gbsmart.core.clock import FixedClock
+    from gbsmart.core.context import Actor, Ctx
+    from gbsmart.core.security import hash_password
+    from gbsmart.demo.loader import DEMO_PASSWORD, load_demo
+    from gbsmart.service import simulate
+    from tests.service.test_simulate import PLAN
+
+    clock = FixedClock(datetime(2026, 12, 7, 12, 0, tzinfo=UTC))
+    db_url = f"sqlite:///{tmp_path / 'portal.db'}"
+    settings = Settings(data_dir=tmp_path / "var", database_url=db_url, secret_key="test-secret-key-not-for-production")
+    engine = make_engine(db_url)
+    Base.metadata.create_all(engine)
+    sessions = make_sessionmaker(engine)
+    one = hash_password(DEMO_PASSWORD)
+    monkeypatch.setattr("gbsmart.demo.loader.hash_password", lambda pw: one)
+    with sessions() as session:
+        ctx = Ctx(session=session, actor=Actor.system("test"), clock=clock, settings=settings)
+        load_demo(ctx)
+        plan_file = tmp_path / "plan.toml"
+        plan_file.write_text(PLAN)
+        plan = simulate.load_plan(settings, plan_file)
+        devices, _ = simulate.population(ctx, plan, clock.today())
+        session.commit()
+        world = World(session, clock)
+        add_person(world, "dora.desk", "dcc", org=world.org("DCC", "dcc"))
+    months = simulate.months_before(clock.today(), 4)
+    with ThreadPoolExecutor(1) as pool:  # Playwright's loop runs in this thread
+        pool.submit(asyncio.run, simulate.simulate(sessions, settings, plan, devices, months)).result()
+    url = live_server(settings, clock=clock)
+
+    page: Page = new_page()
+    page.goto(f"{url}/login?next=/service/report")
+    page.get_by_label("Username").fill("dora.desk")
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#report-causes")).to_contain_text("PM2 is the main cause")  # last month: November 2026
+    expect(page.locator("#report-CPM1")).to_contain_text("below minimum")
+    expect(page.locator("#report-causes-regions")).to_contain_text("North")
+    page.locator("#report-CPM1").get_by_role("link").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("CPM1, November 2026")
+    expect(page.locator("#items tbody tr").first.locator(".badge-red")).to_have_text("no")  # missed first
+    expect(page.locator("#items tbody tr", has_text="11.1").first.locator(".badge-red")).to_have_text("no")
+    page.go_back()
+    page.locator("#report-causes").get_by_role("link", name="the PM2 misses").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("PM2, November 2026")
+    expect(page.locator("#items tbody tr").first).to_contain_text("00-DB-5E-01")  # a CSP North device's payload
