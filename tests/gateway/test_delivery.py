@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ESME, GSME = "00-DB-12-34-56-78-90-A0", "00-DB-12-34-56-78-90-A3"
 #: DCC User IDs of the Boxed Supplier's organisation made here, one per test so their endpoints do not mix
 USERS = {name: f"90-B3-D5-1F-30-06-00-{i:02X}" for i, name in enumerate(
-    ("signed", "down", "none", "fails", "killed", "kept"), start=1)}
+    ("signed", "down", "none", "fails", "killed", "kept", "firmware"), start=1)}
 PROFILES = '[[profile]]\ndevice_type = "GSME"\nfailure_rate = 1.0\nfailure_codes = ["E21"]\n'
 
 
@@ -190,6 +190,34 @@ def test_the_user_receives_the_signed_i0_at_its_registered_endpoint(gateway, key
     assert row.code == "I0" and row.answered_at <= row.completed_at <= row.delivered_at
     [kept] = _rows(gateway, GatewayResponse, user)
     assert kept.body == got.body and kept.delivered_at is not None and kept.attempts == 1
+
+
+def test_a_firmware_payload_is_delivered_and_journalled_against_its_own_trt(gateway, keys):
+    """11.1 Update Firmware (Non-Device) is acknowledged at once; the simulator delivers the payload to its device
+    and the User gets the I0; the journal row has the firmware TRT class (PM2) with its completion."""
+    user = USERS["firmware"]
+    endpoint = Endpoint().start()
+    try:
+        _set_endpoint(gateway, user, endpoint.url)
+        raw = (f'<?xml version="1.0" encoding="UTF-8"?><sr:Request xmlns:sr="{SUG_NS}" schemaVersion="5.4">'
+               f"<sr:Header><sr:RequestID>{user}:90-B3-D5-1F-30-00-00-02:70</sr:RequestID>"  # the DCC: Non-Device
+               "<sr:CommandVariant>8</sr:CommandVariant><sr:ServiceReference>11.1</sr:ServiceReference>"
+               "<sr:ServiceReferenceVariant>11.1</sr:ServiceReferenceVariant></sr:Header><sr:Body><sr:UpdateFirmware>"
+               "<sr:FirmwareImage>SSBhbSBhIGZpcm13YXJlIGltYWdl</sr:FirmwareImage>"
+               f"<sr:FirmwareVersion>00000000</sr:FirmwareVersion><sr:DeviceIDList>{ESME}</sr:DeviceIDList>"
+               "</sr:UpdateFirmware></sr:Body></sr:Request>").encode()
+        key, cert = keys[user]
+        answer = httpx.post(f"{gateway.url}/api/v1/serviceD", content=sign(etree.fromstring(raw), key, cert),
+                            headers={"content-type": "application/xml"}, timeout=30)
+        assert answer.status_code == 200, answer.text
+        assert _code(answer.content) == "I99"
+        [got] = endpoint.wait_for(1)
+    finally:
+        endpoint.stop()
+    assert _code(got.body) == "I0"
+    [row] = _wait("delivered", lambda: [r for r in _rows(gateway, GatewayMessage, user) if r.state == "delivered"])
+    assert row.srv == "11.1" and row.trt_class == "firmware" and row.completed_at is not None
+    assert row.due_at - row.received_at == timedelta(days=1) and row.completed_at <= row.due_at
 
 
 def test_an_endpoint_that_is_down_gets_the_response_once_it_is_up(gateway, keys):

@@ -509,9 +509,11 @@ class Gateway:
         root = acknowledgement(request, received_at)
         await self._journal(request, service, MessageState.ACKNOWLEDGED, "I99", received_at, log_seq=log_seq,
                             update=released)
-        if service is WebService.SEND_COMMAND and self.work is not None:  # to the simulator's process (jetstream)
+        # a device request, or a firmware payload (11.1, 11.4: trt_firmware_srvs) to deliver to its devices
+        later = service is WebService.SEND_COMMAND or variant.srv in self.settings.trt_firmware_srvs
+        if later and self.work is not None:  # to the simulator's process (jetstream)
             await self.work.publish(log_seq, received_at, body)
-        elif service is WebService.SEND_COMMAND and self.responses is not None:  # the device answers later
+        elif later and self.responses is not None:  # the device answers later
             await self.responses.submit(request, log_seq=log_seq, received_at=received_at)
         return 200, XML, self._sign(root), []
 

@@ -178,8 +178,9 @@ class SupervisorResponses:
         return sign(root, self.signer.key, self.signer.certificate)
 
     def appended(self, record: LogRecord) -> None:
-        """The sequencer's hook: a durable record; a Send Command one goes to the simulator."""
-        if record.service == WebService.SEND_COMMAND.value:
+        """The sequencer's hook: a durable record; a Send Command one goes to the simulator, and so does a
+        Non-Device one if it is a firmware payload (``_parse`` keeps only those: trt_firmware_srvs)."""
+        if record.service in (WebService.SEND_COMMAND.value, WebService.NON_DEVICE.value):
             self._queue.put_nowait(record)
 
     async def _feed(self) -> None:
@@ -201,7 +202,10 @@ class SupervisorResponses:
         out: list[tuple[LogRecord, DuisRequest]] = []
         for record in batch:
             try:
-                out.append((record, self.codec.parse(record.body)))
+                request = self.codec.parse(record.body)
+                if (record.service == WebService.SEND_COMMAND.value
+                        or request.service_reference_variant in self.settings.trt_firmware_srvs):
+                    out.append((record, request))
             except Exception:  # it was parsed by a worker before it was logged; recovery would retry it
                 log.exception("log record %d could not be parsed for the device simulator", record.seq)
         return out

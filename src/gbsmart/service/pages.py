@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from gbsmart.core.context import Ctx
 from gbsmart.core.errors import Invalid
+from gbsmart.core.types import DbId
 from gbsmart.models.parties import DccUser
 from gbsmart.service import incidents
 from gbsmart.service.enums import AssigneeKind, IncidentEventKind, IncidentStatus
@@ -210,7 +211,7 @@ async def exception_add_page(request: Request, ctx: Ctx = Depends(get_ctx)) -> R
 
 
 @router.post("/service/performance/exceptions/{exception_id}/remove")
-async def exception_remove_page(exception_id: int, request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
+async def exception_remove_page(exception_id: DbId, request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     from gbsmart.service import performance
 
     performance.remove_exception(ctx, exception_id)

@@ -115,7 +115,9 @@ class DeviceSimulator:
     async def submit(self, request: DuisRequest, *, log_seq: int, received_at: datetime) -> None:
         """Schedule the device's response to an accepted (logged, acknowledged) device request."""
         await self._space.acquire()
-        profile = self.profiles.for_device(*self.device(request.request_id.target))
+        listed = request.root.findtext(".//{*}DeviceIDList")  # a firmware payload: its (first) device's profile
+        profile = self.profiles.for_device(*self.device((listed or "").split()[0] if listed and listed.strip()
+                                                        else request.request_id.target))
         delay = profile.latency(self._rng) - (self._clock.now() - received_at).total_seconds()
         loop = asyncio.get_running_loop()
         heapq.heappush(self._heap, _Job(loop.time() + max(0.0, delay), next(self._seq), request, log_seq,

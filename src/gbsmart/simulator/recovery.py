@@ -15,12 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gbsmart.config import Settings
 from gbsmart.gateway.duis import DuisCodec, DuisRequest
-from gbsmart.gateway.enums import MessageState
+from gbsmart.gateway.enums import MessageState, TrtClass
 from gbsmart.gateway.jetstream import JetStreamLog
 from gbsmart.gateway.journal import JournalEntry, trt_for
 from gbsmart.gateway.log import LogRecord, RequestLog
@@ -51,12 +51,13 @@ class Repair:
 
 
 def scan_start(session: Session, reorder_margin: int = REORDER_MARGIN) -> int:
-    """The first log sequence number that may still need a device response."""
+    """The first log sequence number that may still need a device response (or a firmware payload's delivery)."""
     highest = session.scalar(select(func.max(GatewayMessage.log_seq))) or 0
     lowest_open = session.scalar(
         select(func.min(GatewayMessage.log_seq)).where(
             GatewayMessage.state == MessageState.ACKNOWLEDGED.value,
-            GatewayMessage.service == WebService.SEND_COMMAND.value, GatewayMessage.log_seq.is_not(None),
+            or_(GatewayMessage.service == WebService.SEND_COMMAND.value,
+                GatewayMessage.trt_class == TrtClass.FIRMWARE.value), GatewayMessage.log_seq.is_not(None),
             ~exists().where(GatewayResponse.originator == GatewayMessage.originator,
                             GatewayResponse.counter == GatewayMessage.counter)))
     start = max(1, highest - reorder_margin + 1)
@@ -64,9 +65,11 @@ def scan_start(session: Session, reorder_margin: int = REORDER_MARGIN) -> int:
 
 
 def unfinished(sessions: sessionmaker[Session], log: RequestLog | JetStreamLog, codec: DuisCodec,
-               reorder_margin: int = REORDER_MARGIN) -> tuple[list[Unfinished], list[Unfinished], list[Repair]]:
+               reorder_margin: int = REORDER_MARGIN, *, firmware_srvs: frozenset[str] = frozenset()
+               ) -> tuple[list[Unfinished], list[Unfinished], list[Repair]]:
     """(requests to complete, logged requests whose journal row is missing although their response is kept,
-    journal rows to bring up to their kept response); run in a worker thread before the gateway serves."""
+    journal rows to bring up to their kept response); run in a worker thread before the gateway serves. Besides the
+    Send Command requests, the Non-Device ones of ``firmware_srvs`` (their payloads' delivery) are completed too."""
     with sessions() as session:
         start = scan_start(session, reorder_margin)
         kept = set(session.scalars(select(GatewayResponse.log_seq).where(GatewayResponse.log_seq >= start)))
@@ -89,12 +92,18 @@ def unfinished(sessions: sessionmaker[Session], log: RequestLog | JetStreamLog, 
                     "delivered_at": row.delivered_at}))
     to_complete, to_journal = [], []
     for record in log.read_from(start):
-        if record.service != WebService.SEND_COMMAND.value:
+        if record.service == WebService.SEND_COMMAND.value:
+            request = codec.parse(record.body)
+        elif record.service == WebService.NON_DEVICE.value and firmware_srvs:
+            request = codec.parse(record.body)
+            if request.service_reference_variant not in firmware_srvs:
+                continue
+        else:
             continue
         if record.seq not in kept:
-            to_complete.append(Unfinished(record, codec.parse(record.body), record.seq in journalled))
+            to_complete.append(Unfinished(record, request, record.seq in journalled))
         elif record.seq not in journalled:
-            to_journal.append(Unfinished(record, codec.parse(record.body), False))
+            to_journal.append(Unfinished(record, request, False))
     return to_complete, to_journal, repairs
 
 

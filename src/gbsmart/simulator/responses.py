@@ -52,7 +52,8 @@ class DeviceResponses:
 
     async def start(self, log_: RequestLog | JetStreamLog, codec: DuisCodec) -> None:
         # the journal is brought up to date before any delivery can update it again
-        found, unjournalled, repairs = await asyncio.to_thread(unfinished, self._sessions, log_, codec)
+        found, unjournalled, repairs = await asyncio.to_thread(
+            unfinished, self._sessions, log_, codec, firmware_srvs=frozenset(self.settings.trt_firmware_srvs))
         if self._journal is not None:  # rows first (in log order), then the updates that bring them up to date
             for item in sorted((*found, *unjournalled), key=lambda i: i.record.seq):
                 if not item.journalled:
