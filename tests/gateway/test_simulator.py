@@ -242,6 +242,9 @@ def test_recovery_finds_logged_requests_without_a_response_and_journal_rows_that
     assert [(u.record.counter, u.journalled) for u in to_complete] == [(2, True), (3, True), (4, False)]
     assert unjournalled == []
     assert [(r.counter, r.values["state"].value) for r in repairs] == [(1, "delivered")]
+    # a Non-Device record is completed only when its SRV is a firmware payload's (here 4.1.1 stands in for 11.1)
+    with_firmware, _, _ = unfinished(sessions, log, codec, firmware_srvs=frozenset({"4.1.1"}))
+    assert [(u.record.counter, u.record.service) for u in with_firmware][-1] == (5, "serviceD")
     rebuilt = journal_entry(Settings(), to_complete[-1])
     assert (rebuilt.state, rebuilt.code, rebuilt.log_seq, rebuilt.trt_class) == ("acknowledged", "I99", 4,
                                                                                  "on_demand")
