@@ -41,6 +41,10 @@ def test_the_monthly_report_is_computed_from_what_was_recorded(client, recorded,
     assert r["alerts"]["by_code"]["8F3E"] == {"North": 120, "South": 30}
     assert r["ch_exceptions"]["returns"] == 0 and r["ch_exceptions"]["return_share"] is None  # none: no 0%
     assert r["major_incidents"] == []  # the supplier does not see the DCC's own incident
+    causes = r["cpm1_causes"]  # two misses, neither a firmware payload, on a device the SMI does not hold
+    assert (causes["missed"], causes["firmware_missed"], causes["firmware_share"]) == (2, 0, 0.0)
+    assert causes["by_region"]["unknown"]["cpm1_missed"] == 2 and causes["worst_region"] is None
+    assert "PM2 is the main cause" not in causes["summary"] and "2 on-demand responses" in causes["summary"]
     everything = client.get("/api/v1/service/report", params={"month": "2026-11"}, headers=desk).json()
     assert [(m["reference"], m["time_to_restore"], m["report_version"]) for m in everything["major_incidents"]] == [
         (ref, "2 h 0 min", 1)]

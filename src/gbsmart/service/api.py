@@ -196,7 +196,15 @@ def monthly_report(ctx: Ctx = Depends(get_ctx), month: str | None = Query(None, 
             "major_incidents": [{"reference": m.reference, "title": m.title, "category": m.category,
                                  "time_to_restore": m.restore_text, "report_version": m.report_version}
                                 for m in r.majors],
-            "ch_exceptions": _hub_figures(r.hubs)}
+            "ch_exceptions": _hub_figures(r.hubs),
+            "cpm1_causes": None if r.causes is None else {
+                "summary": r.causes.summary, "missed": r.causes.cpm1.missed,
+                "firmware_missed": r.causes.firmware_missed, "firmware_share": r.causes.firmware_share,
+                "worst_region": r.causes.worst_region,
+                "by_region": {region: {"cpm1_missed": m[0], "firmware_missed": m[1],
+                                       "pm2_counted": r.causes.pm2_by_region[region][0],
+                                       "pm2_met": r.causes.pm2_by_region[region][1]}
+                              for region, m in r.causes.missed_by_region.items()}}}
 
 
 @router.get("/service/report/pdf", tags=["performance"], response_class=Response,
