@@ -3,7 +3,6 @@ down), a period clips its spans; the probe asks a real HTTP server on the loopba
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +17,8 @@ from gbsmart.core.db import make_sessionmaker
 from gbsmart.models.service import SsiAvailabilitySpan
 from gbsmart.service import availability, performance
 from gbsmart.service.availability import Probe, record
+from tests.gateway.aio import run_async
+from tests.service.test_simulate import in_thread
 
 T0 = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
 
@@ -94,7 +95,7 @@ def test_the_probe_records_what_a_real_server_answers(engine, session):
             out.append(await probe.once(client))  # nobody answers now
         return out
 
-    assert asyncio.run(run()) == [True, True, False, False]
+    assert run_async(run()) == [True, True, False, False]
     session.expire_all()
     spans = session.scalars(select(SsiAvailabilitySpan).order_by(SsiAvailabilitySpan.id)).all()
     assert [(s.up, s.started_at, s.ended_at) for s in spans] == [
@@ -103,7 +104,7 @@ def test_the_probe_records_what_a_real_server_answers(engine, session):
 
 
 def test_the_probe_command_records_once(cli_env, session):
-    result = CliRunner().invoke(app, ["service", "probe", "--once", "--url", "http://127.0.0.1:9/healthz"])
+    result = in_thread(CliRunner().invoke, app, ["service", "probe", "--once", "--url", "http://127.0.0.1:9/healthz"])
     assert result.exit_code == 0, result.output
     assert "down" in result.output
     session.expire_all()

@@ -4,7 +4,10 @@ errors named; a second run adds nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import func, select
@@ -20,6 +23,7 @@ from gbsmart.models.service import SsiAvailabilitySpan
 from gbsmart.service import performance, report, simulate
 from gbsmart.service.simulate import PlanError, load_plan
 
+T = TypeVar("T")
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 #: four months (August to November 2026); the firmware problem in months 1, 2 and 4, so October is clean
 PLAN = """
@@ -60,6 +64,13 @@ outages = [[2, 10, 9, 6.0]]
 """
 
 
+def in_thread(fn: Callable[..., T], *args: Any) -> T:
+    """Run ``fn`` in a thread of its own: a command that calls asyncio.run must not meet the event loop a browser
+    test (Playwright's sync API) leaves running in the test thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn, *args).result()
+
+
 @pytest.fixture
 def demo_db(ctx, session, monkeypatch):
     from gbsmart.core.security import hash_password
@@ -76,7 +87,7 @@ def demo_db(ctx, session, monkeypatch):
 def _run(tmp_path, *args: str):
     plan = tmp_path / "plan.toml"
     plan.write_text(PLAN)
-    result = CliRunner().invoke(app, ["service", "simulate", "--months", "4", "--plan", str(plan), *args])
+    result = in_thread(CliRunner().invoke, app, ["service", "simulate", "--months", "4", "--plan", str(plan), *args])
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -133,7 +144,7 @@ def test_without_the_demo_it_says_what_to_do(cli_env, session, tmp_path):
     runner = CliRunner()
     plan = tmp_path / "plan.toml"
     plan.write_text(PLAN)
-    result = runner.invoke(app, ["service", "simulate", "--months", "2", "--plan", str(plan)])
+    result = in_thread(runner.invoke, app, ["service", "simulate", "--months", "2", "--plan", str(plan)])
     assert result.exit_code == 1 and "run `gbsmart demo` first" in " ".join(result.output.split())
     bad = runner.invoke(app, ["service", "simulate", "--months", "40", "--plan", str(plan)])
     assert bad.exit_code == 1 and "months: must be 1 to 36" in bad.output
