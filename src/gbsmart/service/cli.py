@@ -96,14 +96,8 @@ def simulate_(months: int = typer.Option(12, help="This many complete months bef
                               f"{r.firmware_late:,}", f"{r.alerts:,}", f"{r.ad1:,}", f"{r.ssi_down_minutes:,.0f}")
         console.print(table)
         with cli_ctx() as ctx:
-            rows = [performance.month_figures(ctx, m) for m in chosen]
-            figures = Table(title="Code Performance Measures computed from it (gbsmart service performance)")
-            figures.add_column("measure")
-            for row in rows:
-                figures.add_column(row[0].month.strftime("%b"), justify="right")
-            for n, code in enumerate(performance.MEASURES):
-                figures.add_row(code, *[f"[{_STYLES[r[n].standing]}]{r[n].share_text}[/]" for r in rows])
-            console.print(figures)
+            console.print(_measures_table([performance.month_figures(ctx, m) for m in chosen], "%b",
+                                          "Code Performance Measures computed from it (gbsmart service performance)"))
             console.print(performance.causes(ctx, chosen[-1]).summary)
 
 
@@ -146,6 +140,19 @@ def probe(url: str | None = typer.Option(None, help="What to ask (default: the s
 _STYLES = {"target met": "green", "below target": "yellow", "below minimum": "bold red", "no data": "dim"}
 
 
+def _measures_table(rows: list, month_format: str, title: str) -> Table:
+    """Every measure (a row) over the months of ``rows`` (a column each), coloured by standing."""
+    from gbsmart.service import performance
+
+    table = Table(title=title)
+    table.add_column("measure")
+    for row in rows:
+        table.add_column(row[0].month.strftime(month_format), justify="right")
+    for n, code in enumerate(performance.MEASURES):
+        table.add_row(code, *[f"[{_STYLES[r[n].standing]}]{r[n].share_text}[/]" for r in rows])
+    return table
+
+
 @app.command("performance")
 def performance_(month: str | None = typer.Option(None, help="YYYY-MM: one month, with what is behind --measure."),
                  months: int = typer.Option(12, help="Without --month: this many months, oldest first."),
@@ -155,17 +162,10 @@ def performance_(month: str | None = typer.Option(None, help="YYYY-MM: one month
     """Code Performance Measures computed from the recorded traffic and incidents, against their levels."""
     from gbsmart.service import performance
 
-    styles = {"target met": "green", "below target": "yellow", "below minimum": "bold red", "no data": "dim"}
     with friendly_errors(), cli_ctx(acting_as) as ctx:
         if month is None:
-            rows = performance.history(ctx, months)
-            table = Table(title=f"Code Performance Measures, the last {months} month(s)")
-            table.add_column("measure")
-            for row in rows:
-                table.add_column(row[0].month.strftime("%Y-%m"), justify="right")
-            for n, code in enumerate(performance.MEASURES):
-                table.add_row(code, *[f"[{styles[r[n].standing]}]{r[n].share_text}[/]" for r in rows])
-            console.print(table)
+            console.print(_measures_table(performance.history(ctx, months), "%Y-%m",
+                                          f"Code Performance Measures, the last {months} month(s)"))
             lv = performance.levels(ctx.settings)
             console.print("levels: " + "; ".join(f"{c} target {lv[c].target:g}%, minimum {lv[c].minimum:g}%"
                                                  for c in performance.MEASURES))
@@ -176,7 +176,7 @@ def performance_(month: str | None = typer.Option(None, help="YYYY-MM: one month
             table.add_column(col, overflow="fold")
         for f in performance.month_figures(ctx, m):
             table.add_row(f.level.code, f.level.name, f"{f.counted:,}", f"{f.met:,}", f.share_text,
-                          f"{f.level.target:g}%", f"{f.level.minimum:g}%", f"[{styles[f.standing]}]{f.standing}[/]")
+                          f"{f.level.target:g}%", f"{f.level.minimum:g}%", f"[{_STYLES[f.standing]}]{f.standing}[/]")
         console.print(table)
         if measure:
             figure, found = performance.items(ctx, m, measure)

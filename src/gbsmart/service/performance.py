@@ -266,7 +266,7 @@ def _regions_of(ctx: Ctx, targets: set[str]) -> dict[str, str]:
 
 @dataclass(frozen=True, slots=True)
 class Causes:
-    """A month's CPM1 misses by cause: the firmware payloads among them (PM2's SRVs) and the CSP Regions."""
+    """A month's CPM1 misses by cause: the firmware payloads among them (PM2's TRT class) and the CSP Regions."""
 
     month: date
     cpm1: Figure
