@@ -16,8 +16,8 @@ from gbsmart.config import Settings
 from gbsmart.core.context import Actor, Ctx
 from gbsmart.core.db import Base, make_engine, make_sessionmaker
 from tests.alerts import rows
-from tests.conftest import TEST_PASSWORD, World
-from tests.web.test_portal_browser import add_person
+from tests.conftest import World
+from tests.web.test_portal_browser import add_person, sign_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -43,10 +43,7 @@ def test_a_new_broadcast_appears_on_an_open_page_at_the_next_refresh(tmp_path, c
     url = live_server(settings, clock=clock)
 
     page: Page = new_page()
-    page.goto(f"{url}/login?next=/")
-    page.get_by_label("Username").fill("supplier.user")
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_page(page, url, "supplier.user")
     banner = page.locator("#service-broadcasts")
     expect(banner).to_contain_text("DCC scheduled maintenance tonight")
 

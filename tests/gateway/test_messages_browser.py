@@ -8,9 +8,9 @@ from playwright.sync_api import Page, expect
 
 from gbsmart.config import Settings
 from gbsmart.core.db import Base, make_engine, make_sessionmaker
-from tests.conftest import TEST_PASSWORD, World
+from tests.conftest import World
 from tests.gateway.test_messages import E4, _sample, _users
-from tests.web.test_portal_browser import add_person
+from tests.web.test_portal_browser import add_person, sign_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -30,10 +30,7 @@ def test_a_supplier_finds_its_refused_request_and_reads_why(tmp_path, clock, liv
     url = live_server(settings, clock=clock)
 
     page: Page = new_page()
-    page.goto(f"{url}/login?next=/")
-    page.get_by_label("Username").fill("supplier.user")
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_page(page, url, "supplier.user")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="DCC").click()
     expect(page.get_by_role("heading", name="DCC messages")).to_be_visible()
     expect(page.locator("#gateway-messages")).not_to_contain_text(other)

@@ -11,8 +11,8 @@ from playwright.sync_api import Page, expect
 from gbsmart.config import Settings
 from gbsmart.core.db import Base, make_engine, make_sessionmaker
 from gbsmart.models.parties import DccUser
-from tests.conftest import TEST_PASSWORD, World
-from tests.web.test_portal_browser import add_person
+from tests.conftest import World
+from tests.web.test_portal_browser import add_person, sign_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -32,10 +32,7 @@ def test_a_dcc_user_raises_an_incident_and_watches_its_time_left(tmp_path, clock
     url = live_server(settings, clock=clock)
 
     page: Page = new_page()
-    page.goto(f"{url}/login?next=/incidents")
-    page.get_by_label("Username").fill("dora.desk")
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_page(page, url, "dora.desk", "/incidents")
     expect(page.locator("#no-incidents")).to_be_visible()
     page.locator("#raise-incident").click()
 
@@ -118,10 +115,7 @@ def test_the_demo_s_report_is_traced_down_to_the_requests_behind_it(tmp_path, li
     url = live_server(settings, clock=clock)
 
     page: Page = new_page()
-    page.goto(f"{url}/login?next=/service/report")
-    page.get_by_label("Username").fill("dora.desk")
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_page(page, url, "dora.desk", "/service/report")
     expect(page.locator("#report-causes")).to_contain_text("PM2 is the main cause")  # last month: November 2026
     expect(page.locator("#report-CPM1")).to_contain_text("below minimum")
     expect(page.locator("#report-causes-regions")).to_contain_text("North")

@@ -67,10 +67,7 @@ class Site:
         page = self.pages.get(username)
         if page is None:
             page = self.pages[username] = self.new_page()
-            page.goto(f"{self.url}/login?next={path}")
-            page.get_by_label("Username").fill(username)
-            page.get_by_label("Password").fill(TEST_PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
+            sign_in_page(page, self.url, username, path)
             expect(page.get_by_role("button", name="Sign out")).to_be_visible()
         if not page.url.endswith(path):
             self.go(page, path)
@@ -88,6 +85,14 @@ class Site:
 @functools.cache
 def _password_hash() -> str:
     return hash_password(TEST_PASSWORD)  # hashing is slow by design: once per run, not once per person
+
+
+def sign_in_page(page: Page, url: str, username: str, path: str = "/") -> None:
+    """Sign ``username`` in on the login page of the portal at ``url``, going on to ``path``."""
+    page.goto(f"{url}/login?next={path}")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
 
 
 def add_person(world: World, username: str, *roles: str, org: Organisation | None = None) -> Person:
