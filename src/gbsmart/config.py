@@ -115,6 +115,11 @@ class Settings(BaseSettings):
                                         "to the device (the SRVs of trt_firmware_srvs), from the request.")
     trt_firmware_srvs: list[str] = Field(default=["11.1", "11.4"], description="The SRVs whose completion is a "
                                          "firmware payload delivered to the device (PM2; counted in CPM1).")
+    # User Security Assessments (DOMAIN.md section 9; issue 14): the cycle table is rule data
+    assessment_cycle_file: Path | None = Field(default=None, description="The assessment cycle table (TOML, "
+                                               "the form of assessments/cycle.toml); default: the packaged one.")
+    assessment_cycle_variant: str | None = Field(default=None, description="A variant of the cycle table to "
+                                                 "apply, e.g. secmp0059 (an Other User's year 2 is Verification).")
     trt_alert_seconds: float = Field(default=60.0, gt=0, description="TRT of an alert's delivery after receipt.")
     gateway_workers: int = Field(default=1, ge=1, description="HTTP worker processes of `gbsmart gateway serve` "
                                  "when --workers is not given; 1 is one plain process (decision 0025).")

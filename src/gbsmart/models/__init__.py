@@ -3,6 +3,7 @@
 from gbsmart.core.db import Base
 from gbsmart.models import adt as _adt  # noqa: F401  (registers the adt_* and quarantine tables)
 from gbsmart.models import alerts as _alerts  # noqa: F401  (alerts, northbound_messages, power_outages ...)
+from gbsmart.models import assessments as _assessments  # noqa: F401  (security_assessments and their findings)
 from gbsmart.models import cpl as _cpl  # noqa: F401  (registers the cpl_* tables)
 from gbsmart.models import delivery as _delivery  # noqa: F401  (gateway_endpoints, gateway_responses)
 from gbsmart.models import gateway as _gateway  # noqa: F401  (registers the gateway_* tables)
