@@ -23,7 +23,9 @@ def test_demo_loads_the_landscape_and_is_idempotent(ctx, session):
     session.commit()
     assert all(added == 0 for added, _ in second.counts.values()), second.counts
     assert _row_counts(session) == counts
-    assert {u["username"] for u in first.users} == {u["username"] for u in DEMO_USERS}
+    from gbsmart.assessments.demo import PEOPLE
+
+    assert {u["username"] for u in first.users} == {u["username"] for u in DEMO_USERS} | {p[0] for p in PEOPLE}
 
 
 def test_seed_001_decisions_are_on_the_timeline(ctx, session):

@@ -101,6 +101,15 @@ def load_demo(ctx: Ctx, data: dict[str, Any] | None = None, progress: bool = Fal
 
     load_committees_demo(ctx, report)
     s.flush()
+    from gbsmart.assessments.demo import load_assessments_demo  # after the SSC, before the papers name its members
+
+    for what, count in load_assessments_demo(ctx).items():
+        report.counts[what] = (count, 0)
+    from gbsmart.assessments.demo import PEOPLE as ASSESSMENT_PEOPLE
+
+    report.users.extend({"username": u, "role": ", ".join(roles), "organisation": org}
+                        for u, _, org, roles in ASSESSMENT_PEOPLE)
+    s.flush()
     from gbsmart.cpl.demo import load_cpl_demo
     from gbsmart.papers.demo import load_papers_demo
 
