@@ -62,13 +62,14 @@ class MinutedDecision:
     text: str
     proposal_id: int | None
     proposal_event_id: int | None
+    decision_id: int
 
 
 def decisions_between(session: Session, start: date, end: date) -> list[MinutedDecision]:
     """Decisions minuted at meetings held from ``start`` to ``end`` (inclusive), in meeting and minute order."""
     rows = session.execute(
         select(Committee.code, Meeting.reference, Meeting.meeting_date, Decision.word, Decision.text,
-               Decision.proposal_id, Decision.proposal_event_id)
+               Decision.proposal_id, Decision.proposal_event_id, Decision.id)
         .select_from(Decision).join(AgendaItem, Decision.agenda_item_id == AgendaItem.id)
         .join(Meeting, AgendaItem.meeting_id == Meeting.id).join(Committee, Meeting.committee_id == Committee.id)
         .where(Meeting.meeting_date >= start, Meeting.meeting_date <= end)

@@ -20,6 +20,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gbsmart.assessments import report as assessments_report
 from gbsmart.change import rules as change_rules
 from gbsmart.change.enums import ProposalState
 from gbsmart.committees import queries as committee_queries
@@ -27,9 +28,9 @@ from gbsmart.core.context import Ctx
 from gbsmart.models.change import Proposal, ProposalEvent, ProposalInterest
 from gbsmart.models.papers import Paper
 from gbsmart.papers import access, service
-from gbsmart.papers.enums import Classification, PaperAction
+from gbsmart.papers.enums import AccessChannel, Classification, PaperAction
 from gbsmart.papers.rules import normalise_code
-from gbsmart.papers.schemas import PaperCreate, ReportRequest
+from gbsmart.papers.schemas import AppendixCreate, PaperCreate, RecipientsUpdate, ReportRequest
 
 REPORT_TITLE = "SEC Panel Sub-Committee Report"
 
@@ -59,6 +60,8 @@ class DecisionLine:
     title: str | None = None
     from_state: str | None = None
     to_state: str | None = None
+    #: the minuted decision's id, when it came from the committees domain
+    decision_id: int | None = None
 
     @property
     def is_status_decision(self) -> bool:
@@ -72,10 +75,12 @@ class CommitteeActivity:
     decisions: list[DecisionLine] = field(default_factory=list)
     interests: list[tuple[Proposal, ProposalInterest]] = field(default_factory=list)
     meetings: int | None = None
+    #: subsections drafted by another domain before the highlights (the SSC's, from the assessments)
+    subsections: list[tuple[str, list[str]]] = field(default_factory=list)
 
     @property
     def any(self) -> bool:
-        return bool(self.decisions or self.interests or self.meetings)
+        return bool(self.decisions or self.interests or self.meetings or self.subsections)
 
 
 # ------------------------------------------------------------------------------------------- gathering
@@ -121,7 +126,7 @@ def _committee_decisions(session: Session, start: date, end: date) -> list[_Minu
         wording = d.text.strip()
         if d.word and d.word.upper() not in wording.upper() and not wording.startswith("The "):
             wording = f"The {code} {d.word.upper()} {wording}"
-        line = DecisionLine(on=d.meeting_date, meeting=meeting, text=wording)
+        line = DecisionLine(on=d.meeting_date, meeting=meeting, text=wording, decision_id=d.decision_id)
         out.append(_Minuted(code, line, d.proposal_id, d.proposal_event_id))
     return out
 
@@ -220,6 +225,10 @@ def _committee_section(n: int, a: CommitteeActivity) -> list[str]:
         sub += 1
         lines.extend([f"### {n}.{sub} {text}", ""])
 
+    for title, paragraphs in a.subsections:
+        heading(title)
+        for p in paragraphs:
+            lines.extend([p, ""])
     heading(f"{short} Highlights")
     lines.extend(["_SECAS to summarise the key issues discussed and the points for the Panel's attention._", ""])
     if a.decisions:
@@ -299,6 +308,7 @@ def _free_reference(ctx: Ctx, wanted: str) -> str:
 def draft_report(ctx: Ctx, req: ReportRequest) -> Paper:
     """A draft "SEC Panel Sub-Committee Report" for the period, authored by the caller (Code Administrator)."""
     activity = gather(ctx.session, req.period_start, req.period_end)
+    _add_security_assessments(ctx, activity, req.period_start, req.period_end)
     reference = req.reference or _free_reference(ctx, f"SECP_SCR_{req.period_end:%Y_%m_%d}")
     from gbsmart.service.report import markdown_section  # the Operations Group's figures for the period's last month
 
@@ -306,7 +316,33 @@ def draft_report(ctx: Ctx, req: ReportRequest) -> Paper:
     body = compose(activity, req.period_start, req.period_end, ctx.actor.name, ctx.clock.today(), operations)
     purpose = ("This paper provides the Panel with an update on recent activities from the Panel Sub-Committees. "
                "The Panel is requested to note the updates.")
-    return service.create_paper(ctx, PaperCreate(
+    paper = service.create_paper(ctx, PaperCreate(
         reference=reference, title=REPORT_TITLE, purpose=purpose, action=PaperAction.FOR_INFORMATION, body=body,
         classification=req.classification or Classification.GREEN, committee_code="PANEL",
     ))
+    appendix = assessments_report.appendix_a(ctx, req.period_start, req.period_end)
+    if appendix is not None:
+        # RED: the Panel's meeting (the paper's committee), the author, and the SSC's members as named recipients
+        service.add_appendix(ctx, paper.reference, AppendixCreate(
+            letter="A", title=assessments_report.APPENDIX_TITLE, body=appendix, classification=Classification.RED))
+        members = [m for m in committee_queries.members_of(ctx.session, "SSC", ctx.clock.today())
+                   if m != ctx.actor.person_id]
+        if members:
+            service.update_recipients(ctx, paper.reference, RecipientsUpdate(add=list(members)), AccessChannel.API)
+    return paper
+
+
+def _add_security_assessments(ctx: Ctx, activity: list[CommitteeActivity], start: date, end: date) -> None:
+    """The SSC's counts of assessments, Director's Letters and Self-Assessments (seed 000's 3.1 to 3.4)."""
+    if not assessments_report.has_activity(ctx, start, end):
+        return
+    ssc = next((a for a in activity if a.code == "SSC"), None)
+    if ssc is None:
+        ssc = CommitteeActivity(code="SSC", name=committee_catalogue(ctx.session).get("SSC", "Security Sub-Committee"))
+        order = list(committee_catalogue(ctx.session))
+        activity.append(ssc)
+        activity.sort(key=lambda a: order.index(a.code) if a.code in order else len(order))
+    ssc.subsections = assessments_report.subsections(ctx, start, end)
+    # the minutes of status decisions say only that a status was set: the counts above report them
+    minutes = assessments_report.minute_ids(ctx, start, end)
+    ssc.decisions = [d for d in ssc.decisions if d.decision_id not in minutes]
