@@ -28,6 +28,7 @@ log = logging.getLogger("gbsmart")
 
 def _api_router() -> APIRouter:
     from gbsmart.alerts.api import router as alerts_router
+    from gbsmart.assessments.api import router as assessments_router
     from gbsmart.change.api import router as change_router
     from gbsmart.change.register_api import router as register_router
     from gbsmart.committees.api import router as committees_router
@@ -55,11 +56,13 @@ def _api_router() -> APIRouter:
     api.include_router(adt_router)
     api.include_router(alerts_router)
     api.include_router(service_router)
+    api.include_router(assessments_router)
     return api
 
 
 def _page_routers() -> list[APIRouter]:
     from gbsmart.alerts.pages import router as alerts_pages
+    from gbsmart.assessments.pages import router as assessments_pages
     from gbsmart.change.pages import router as change_pages
     from gbsmart.change.register_pages import router as register_pages
     from gbsmart.committees.pages import router as committees_pages
@@ -74,7 +77,8 @@ def _page_routers() -> list[APIRouter]:
     from gbsmart.web.pages import router as web_pages
 
     return [web_pages, parties_pages, change_pages, register_pages, committees_pages, papers_pages,
-            extracts_pages, cpl_pages, smi_pages, gateway_pages, adt_pages, alerts_pages, service_pages]
+            extracts_pages, cpl_pages, smi_pages, gateway_pages, adt_pages, alerts_pages, service_pages,
+            assessments_pages]
 
 
 def _api_docs(app: FastAPI) -> None:

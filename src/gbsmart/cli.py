@@ -107,6 +107,7 @@ def token(
 
 def _mount_domains() -> None:
     from gbsmart.alerts.cli import app as alerts_app  # issue 11: alerts, outages, broadcasts, the backlog
+    from gbsmart.assessments.cli import app as assessments_app  # issue 14: User Security Assessments
     from gbsmart.change.cli import app as change_app
     from gbsmart.committees.cli import app as committees_app
     from gbsmart.cpl.cli import app as cpl_app
@@ -133,6 +134,7 @@ def _mount_domains() -> None:
     app.add_typer(gateway_app, name="gateway")
     app.add_typer(alerts_app, name="alerts")
     app.add_typer(service_app, name="service")
+    app.add_typer(assessments_app, name="assessments")
 
 
 _mount_domains()
