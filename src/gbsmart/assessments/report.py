@@ -37,10 +37,13 @@ def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def month_end(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
 def period_phrase(start: date, end: date) -> str:
     """ "in January 2020" for a whole month, else "between 1 January 2020 and 15 February 2020"."""
-    month_end = (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-    if start.day == 1 and end == month_end:
+    if start.day == 1 and end == month_end(start):
         return f"in {start:%B %Y}"
     return f"between {start.day} {start:%B %Y} and {end.day} {end:%B %Y}"
 
@@ -219,8 +222,4 @@ def monthly(ctx: Ctx) -> list[SscCounts]:
     days = set(s.scalars(select(AssessmentDecision.decided_on).distinct()))
     days |= {d for d in s.scalars(select(DirectorsLetter.reviewed_on).distinct()) if d is not None}
     months = sorted({d.replace(day=1) for d in days}, reverse=True)
-    out = []
-    for m in months:
-        end = (m.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-        out.append(counts(ctx, m, end))
-    return out
+    return [counts(ctx, m, month_end(m)) for m in months]

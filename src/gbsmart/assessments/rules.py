@@ -7,6 +7,7 @@ The cycle table and the size thresholds are rule data (``cycle.toml``, a variant
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -206,8 +207,10 @@ class CalendarEntry:
     initial: bool
 
 
-def calendar(rules: CycleRules, entry: date, row: str, start: date, end: date) -> list[CalendarEntry]:
-    """The assessment years that begin between ``start`` and ``end`` (inclusive), with the kind each calls for."""
+def calendar(rules: CycleRules, entry: date, row: str | Callable[[date], str], start: date, end: date
+             ) -> list[CalendarEntry]:
+    """The assessment years that begin between ``start`` and ``end`` (inclusive), with the kind each calls for;
+    ``row`` may be a function of the year's start (a User's size is set per cycle)."""
     out: list[CalendarEntry] = []
     n = 0 if start <= entry else years_since(entry, start)
     while True:
@@ -216,6 +219,6 @@ def calendar(rules: CycleRules, entry: date, row: str, start: date, end: date) -
             return out
         if begins >= start:
             cycle, year = n // CYCLE_YEARS + 1, n % CYCLE_YEARS + 1
-            kind = expected_kind(rules, row, year)
+            kind = expected_kind(rules, row(begins) if callable(row) else row, year)
             out.append(CalendarEntry(begins, cycle, year, kind, n == 0 and kind == AssessmentKind.FULL))
         n += 1

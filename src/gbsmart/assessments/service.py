@@ -9,6 +9,7 @@ Who may write: the Code Administrator and the SSC's members (``access.Reader.all
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -592,12 +593,9 @@ def calendar(ctx: Ctx, year: int) -> Calendar:
     users = list(ctx.session.scalars(select(AssessedUser)))
     seen = {u.id for u in list_users(ctx)} if not reader.all_of_it else {u.id for u in users}
     for u in users:
-        for e in rules.calendar(r, u.user_entry_date, row_on(r, u, end), start, end):
-            row = row_on(r, u, e.year_start)
-            kind = rules.expected_kind(r, row, e.cycle_year)
-            e = rules.CalendarEntry(e.year_start, e.cycle_number, e.cycle_year, kind, e.initial)
-            out.totals[kind.value] = out.totals.get(kind.value, 0) + 1
+        for e in rules.calendar(r, u.user_entry_date, functools.partial(row_on, r, u), start, end):
+            out.totals[e.kind.value] = out.totals.get(e.kind.value, 0) + 1
             if u.id in seen:
-                out.owed.append(Owed(u, row, e))
+                out.owed.append(Owed(u, row_on(r, u, e.year_start), e))
     out.owed.sort(key=lambda o: (o.entry.year_start, o.user.organisation.name))
     return out
