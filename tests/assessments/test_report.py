@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from gbsmart.core.errors import NotFound
-from gbsmart.papers import reports
+from gbsmart.papers import render, reports
 from gbsmart.papers import service as papers
 from gbsmart.papers.demo_texts import SECP_77_1402_19, SECP_83_1408_20
 from gbsmart.papers.enums import AccessChannel
@@ -53,6 +53,13 @@ def test_the_january_2020_section_reads_as_seed_000_from_the_data(demo, as_user,
     for who in ("supplier1", "large", "dcc"):
         with pytest.raises(NotFound):
             papers.get_appendix(as_user(who), paper.reference, "A", AccessChannel.API)
+        # the print view (what the PDF is made from) holds the appendix only for those who may see it
+        printed = render.print_html(papers.get_view(as_user(who), paper.reference, AccessChannel.PDF), who,
+                                    secas.clock.now())
+        assert "Reviewed one initial".lower() in printed.lower() and "Example Supplier One" not in printed, who
+    printed = render.print_html(papers.get_view(as_user("ssc"), paper.reference, AccessChannel.PDF), "ssc",
+                                secas.clock.now())
+    assert "Example Supplier One Ltd" in printed and "Privileged access to the DUIS signing host" in printed
 
 
 def test_the_july_2020_section_has_seed_003s_counts(demo, as_user, session):

@@ -168,3 +168,24 @@ def test_the_seed_months_counts_come_out_of_the_data(demo, ctx):
     jul = report.counts(ctx, date(2020, 7, 1), date(2020, 7, 31))
     assert (jul.initial_fusa, jul.follow_up, jul.assurance, jul.vusa_compliance, jul.later_fusa, jul.compliance,
             jul.ssa, jul.letters, dict(jul.letters_following)) == (3, 2, 5, 2, 1, 1, 3, 1, {"verification": 1})
+
+
+def test_under_secmp0044_a_user_served_by_a_large_provider_is_sized_by_its_own_portfolio(demo, ctx, as_user):
+    secas = as_user("secas")
+    service.register_user(secas, AssessedUserCreate(organisation="Aclara", user_type=UserType.OTHER,
+                                                   user_entry_date=date(2019, 1, 7), domestic_premises=6_000_000,
+                                                   is_shared_resource_provider=True))
+    service.register_user(secas, AssessedUserCreate(organisation="Utilita", user_type=UserType.SUPPLIER,
+                                                   user_entry_date=date(2019, 1, 7), domestic_premises=200_000,
+                                                   shared_resource_provider="Aclara"))
+    r = service.cycle_rules(secas)
+    served = service.get_user(secas, "Utilita")
+    assert service.size_on(r, served, date(2020, 6, 1)).value == "small"
+    assert service.row_on(r, served, date(2020, 6, 1)) == "small_supplier"  # so year 2 is a Verification
+    a = service.create_assessment(secas, AssessmentCreate(user="Utilita", kind="verification",
+                                                         start_date=date(2020, 2, 3), assessor="CIO"))
+    assert (a.size, a.cycle_year) == ("small", 2)
+    with pytest.raises(Invalid, match="is not a Shared Resource Provider under the cycle"):
+        service.register_user(secas, AssessedUserCreate(organisation="British Gas", user_type=UserType.SUPPLIER,
+                                                       user_entry_date=date(2019, 1, 7), domestic_premises=1,
+                                                       shared_resource_provider="Utilita"))
