@@ -155,8 +155,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, eng
     for router in _page_routers():
         app.include_router(router)
 
+    # async: answered on the event loop, never queued behind page handlers in the thread pool
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
     @app.get("/", include_in_schema=False)

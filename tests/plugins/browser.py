@@ -199,7 +199,7 @@ class LiveServer:
         except BaseException as exc:  # noqa: BLE001 - reported by start()
             self.error = exc
 
-    def start(self, timeout: float = 20) -> None:
+    def start(self, timeout: float = 90) -> None:
         self.thread.start()
         deadline = time.monotonic() + timeout
         last = "server thread did not start"
@@ -208,7 +208,7 @@ class LiveServer:
                 raise RuntimeError(f"live server exited during startup: {self.error!r}")
             if self.server.started:
                 try:
-                    with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as resp:
+                    with urllib.request.urlopen(f"{self.url}/healthz", timeout=10) as resp:
                         if resp.status == 200:
                             return
                         last = f"/healthz answered {resp.status}"

@@ -20,9 +20,9 @@ from gbsmart.parties import sessions
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def refuse_control_characters(request: Request) -> None:
+async def refuse_control_characters(request: Request) -> None:
     """Path and query parameters are one-line text: a control character in one is a 422 naming it (PostgreSQL
-    cannot even compare text with NUL in it)."""
+    cannot even compare text with NUL in it). Async: pure checks, so no thread-pool hop on every request."""
     params = [("path", k, v) for k, v in request.path_params.items()]
     params += [("query", k, v) for k, v in request.query_params.multi_items()]
     for where, name, value in params:
