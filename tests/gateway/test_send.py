@@ -109,6 +109,7 @@ def test_send_signs_with_a_test_key_sends_and_prints_the_answer(gateway, tmp_pat
     unknown.write_bytes(request_xml(request_id=f"{SUPPLIER}:00-DB-12-34-56-78-90-FF:1"))
     e19 = _send(gateway, str(unknown), "--test-key", "--counter", "auto")
     assert e19.returncode == 0 and "Response Code: E19" in e19.stdout and "Explanation: " in e19.stdout
+    assert "Unknown device" in e19.stdout  # the code's title from the codes catalogue (core/codes.toml)
 
     # a non-device request goes to Non-Device by its SRV and Command Variant
     inventory = tmp_path / "inventory.xml"

@@ -201,11 +201,19 @@ def send(
     console.print(f"{prepared.request.request_id} · SRV {prepared.request.service_reference_variant} → "
                   f"{prepared.service.path}: HTTP {answer.status}", markup=False)
     if answer.code:
-        console.print(f"Response Code: [bold]{escape(answer.code)}[/]")
+        from gbsmart.core import codes
+
+        entry = codes.explain(answer.code, "duis_response")  # its title and plain English (core/codes.toml)
+        console.print(f"Response Code: [bold]{escape(answer.code)}[/]"
+                      + (f" · {escape(entry.title)}: {escape(entry.meaning)}" if entry else ""))
     if answer.explanation:
         console.print(f"Explanation: {escape(answer.explanation)}")
     if answer.refusal:
-        console.print(f"Refused: [bold red]{escape(answer.refusal)}[/]")
+        from gbsmart.core import codes
+
+        why = codes.explain(answer.refusal, "gateway_refusal")
+        console.print(f"Refused: [bold red]{escape(answer.refusal)}[/]"
+                      + (f" · {escape(why.title)}: {escape(why.action)}" if why else ""))
     console.print(answer.text.rstrip(), markup=False, highlight=False, soft_wrap=True)
     if answer.refused_by_http:
         raise typer.Exit(1)

@@ -48,6 +48,7 @@ from gbsmart.alerts.enums import OutboundKind
 from gbsmart.alerts.northbound import Northbound, Outbound, Renderer
 from gbsmart.alerts.outage import OutageTracker
 from gbsmart.config import Settings
+from gbsmart.core import codes
 from gbsmart.core.clock import Clock, SystemClock
 from gbsmart.core.db import make_engine, make_sessionmaker
 from gbsmart.core.errors import Invalid
@@ -447,7 +448,10 @@ class Gateway:
             body = await self._body(scope, receive)
             return await self.process(service, body)
         except DuisRefused as exc:
-            return exc.status, TEXT, f"{exc.message}\n".encode(), [(b"x-duis-refusal", exc.reason.encode())]
+            headers = [(b"x-duis-refusal", exc.reason.encode())]
+            if meaning := codes.header_text(exc.reason, "gateway_refusal"):
+                headers.append((b"x-duis-code-meaning", meaning.encode("ascii", "replace")))
+            return exc.status, TEXT, f"{exc.message}\n".encode(), headers
         except HttpRefusal as exc:
             return exc.status, TEXT, f"{exc.message}\n".encode(), []
 
@@ -574,8 +578,13 @@ class Gateway:
     def _answer(self, request: DuisRequest, code: str, at: datetime, explanation: str,
                 payload: etree._Element | None = None) -> tuple[int, bytes, bytes, list]:
         headers = [(b"x-duis-response-code", code.encode())]
+        meaning = codes.header_text(code)  # the code's general meaning (core/codes.toml), beside the specific reason
+        if not explanation and not code.startswith("I"):
+            explanation = meaning  # an E-code with no reason of its own: the catalogue's plain English
         if explanation:
             headers.append((b"x-duis-explanation", explanation.encode("ascii", "replace")))
+        if meaning:
+            headers.append((b"x-duis-code-meaning", meaning.encode("ascii", "replace")))
         root = response(request, code, at)
         if payload is not None:
             root.find(f"{{{SUG_NS}}}Body/{{{SUG_NS}}}ResponseMessage").append(payload)  # type: ignore[union-attr]

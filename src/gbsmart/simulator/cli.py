@@ -55,6 +55,7 @@ def responses(
     limit: int = typer.Option(100, min=1, max=100_000, help="Most responses listed (oldest first)."),
 ) -> None:
     """List the device responses kept because the User's endpoint has not taken them yet."""
+    from gbsmart.core import codes
     from gbsmart.simulator.service import kept_responses, response_counts
 
     with friendly_errors(), cli_ctx() as ctx:
@@ -64,6 +65,8 @@ def responses(
         for col in ("ResponseID", "code", "completed", "attempts", "next attempt", "last error"):
             table.add_column(col, overflow="fold")
         for r in rows:
-            table.add_row(r.response_id, r.code, f"{r.completed_at:%Y-%m-%d %H:%M:%S}", str(r.attempts),
+            title = codes.title(r.code, "duis_response")  # the code's title from core/codes.toml
+            table.add_row(r.response_id, f"{r.code} · {title}" if title else r.code,
+                          f"{r.completed_at:%Y-%m-%d %H:%M:%S}", str(r.attempts),
                           f"{r.next_attempt_at:%H:%M:%S}" if r.next_attempt_at else "—", escape(r.last_error))
         console.print(table)

@@ -27,15 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from gbsmart.config import Settings
+from gbsmart.core import codes
 from gbsmart.smi.enums import CspRegion, DeviceType
 
-#: the DUIS Response Codes a failed device request may carry (DUIS schema ResponseCode; docs/gateway.md)
-FAILURE_CODES = {
-    "E20": "the device did not respond: the DCC could not reach it over the WAN and HAN before its time ran out "
-           "(check the Communications Hub's connectivity, then send the request again with a new counter)",
-    "E21": "the device answered that it could not carry out the command (it refused or failed it): check the "
-           "command's values against the device's state, then send it again with a new counter",
-}
+#: the DUIS Response Codes a failed device request may carry (DUIS schema ResponseCode; docs/gateway.md), each with
+#: its plain English from the one codes catalogue (core/codes.toml): what happened, then what to do
+FAILURE_CODES = {code: f"{entry.meaning} {entry.action}" for code in ("E20", "E21")
+                 if (entry := codes.explain(code, "duis_response")) is not None}
 _FIELDS = {"latency_seconds", "jitter_seconds", "failure_rate", "failure_codes"}
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.templating import Jinja2Templates
 
+from gbsmart.core import codes
 from gbsmart.core.security import new_csrf_token
 from gbsmart.models.sessions import WebSession
 
@@ -23,6 +24,7 @@ def make_templates() -> Jinja2Templates:
     templates.env.globals["csrf_token"] = csrf_token
     templates.env.filters["d"] = _fmt_date
     templates.env.filters["dt"] = _fmt_datetime
+    templates.env.globals["explain_code"] = codes.explain  # a code's title and plain English (core/codes.toml)
     return templates
 
 
