@@ -16,7 +16,7 @@ from gbsmart.core.clock import FixedClock
 from gbsmart.core.context import Actor, Ctx
 from gbsmart.core.db import Base, make_engine, make_sessionmaker
 
-pytest_plugins = ["tests.plugins.databases", "tests.plugins.browser", "tests.plugins.nats"]
+pytest_plugins = ["tests.plugins.databases", "tests.plugins.browser", "tests.plugins.nats", "tests.plugins.axe"]
 
 
 @pytest.fixture
@@ -71,6 +71,19 @@ from gbsmart.models.parties import ApiToken, Organisation, Person, PersonRole  #
 TEST_PASSWORD = "correct horse battery staple"
 
 
+#: the roles whose holders must have a second factor by default (Settings.second_factor_required_roles)
+SECOND_FACTOR_ROLES = {"senior_responsible_officer", "authorised_responsible_officer"}
+#: the TOTP secret World gives them; ``totp_code`` computes a code with pyotp, as their app would
+TEST_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def totp_code(clock, secret: str = TEST_TOTP_SECRET, steps: int = 0) -> str:
+    """The code an authenticator app shows at ``clock``'s time (``steps`` 30-second steps later)."""
+    import pyotp
+
+    return pyotp.TOTP(secret).at(clock.now() + timedelta(seconds=30 * steps))
+
+
 class World:
     """Builds organisations, people and tokens straight into the test database."""
 
@@ -92,6 +105,8 @@ class World:
         p = Person(username=username, full_name=username.title(), organisation_id=org.id if org else None,
                    password_hash=hash_password(TEST_PASSWORD), created_at=self.clock.now(),
                    role_rows=[PersonRole(role=r) for r in roles])
+        if set(roles) & SECOND_FACTOR_ROLES:  # officers must have a second factor (issue 15): a known secret
+            p.totp_secret, p.totp_enabled_at = TEST_TOTP_SECRET, self.clock.now()
         self.session.add(p)
         self.session.commit()
         return p

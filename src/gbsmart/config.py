@@ -11,6 +11,9 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+#: the functions ``officer_only_functions`` may name (gateway/adt_service.py ``require_officer``)
+OFFICER_FUNCTIONS = ("adt.upload", "quarantine.release", "quarantine.delete", "exit_quarantine")
+
 
 class Settings(BaseSettings):
     """Everything configurable about a gbsmart installation."""
@@ -75,6 +78,17 @@ class Settings(BaseSettings):
         default=50, description="Failed sign-ins from one address, any usernames, within its window, that lock it."
     )
     signin_address_window_seconds: int = 900
+    # The SSI's second factor and officer-only functions (issue 15; docs/ssi-access.md, decisions/0033).
+    second_factor_required_roles: list[str] = Field(
+        default=["senior_responsible_officer", "authorised_responsible_officer"],
+        description="Roles whose holders must turn on the TOTP second factor before any other page or API call works.",
+    )
+    second_factor_issuer: str = Field(default="gbsmart", description="The issuer name an authenticator app shows.")
+    officer_only_functions: list[str] = Field(
+        default=["adt.upload", "quarantine.release", "quarantine.delete", "exit_quarantine"],
+        description="Functions only a Senior or Authorised Responsible Officer, signed in with a second factor, may "
+                    "use (DP108): any of adt.upload, quarantine.release, quarantine.delete, exit_quarantine.",
+    )
 
     # CPL extract signer identity (issue 8, forged extracts; docs/decisions/0011-cpl-signer-identity.md).
     cpl_signer_fingerprints: list[str] = Field(
@@ -269,6 +283,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"{given!r} is not a SHA-256 fingerprint (64 hex digits, colons optional)")
             out.append(":".join(hexdigits[i:i + 2] for i in range(0, 64, 2)))
         return out
+
+    @field_validator("officer_only_functions")
+    @classmethod
+    def _known_officer_functions(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name not in OFFICER_FUNCTIONS:
+                raise ValueError(f"{name!r} is not an officer function: name any of {', '.join(OFFICER_FUNCTIONS)}")
+        return value
 
     @field_validator("nats_urls", mode="before")
     @classmethod

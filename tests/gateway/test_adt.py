@@ -188,8 +188,10 @@ def _dcc(ctx: Ctx) -> Ctx:
     return Ctx(session=ctx.session, actor=Actor.system("dcc-operator"), clock=ctx.clock, settings=ctx.settings)
 
 
-def _as(ctx: Ctx, person) -> Ctx:
-    return Ctx(session=ctx.session, actor=Actor.of(person), clock=ctx.clock, settings=ctx.settings)
+def _as(ctx: Ctx, person, second_factor: bool = True) -> Ctx:
+    """Acting as ``person``, signed in with a second factor unless ``second_factor`` is False (issue 15)."""
+    return Ctx(session=ctx.session, actor=Actor.of(person, second_factor=second_factor), clock=ctx.clock,
+               settings=ctx.settings)
 
 
 def test_a_signed_adt_file_sets_the_users_thresholds_and_a_bad_signature_is_refused(ctx, parties, organisations,

@@ -14,7 +14,7 @@ from gbsmart.gateway.adt import sign_file
 from gbsmart.gateway.store import save_certificates
 from gbsmart.models.adt import QuarantinedRequest
 from gbsmart.models.parties import DccUser, DccUserRole
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, totp_code
 from tests.gateway.conftest import DEVICE, NETWORK_OPERATOR, SUPPLIER
 from tests.gateway.test_adt import _cert, _dcc, _quarantine
 
@@ -54,11 +54,16 @@ def test_the_api_sets_thresholds_by_a_signed_file_for_officers_only_and_lists_th
     assert client.get("/api/v1/gateway/adt/thresholds").status_code == 401
 
 
-def _login(client, username: str) -> None:
+def _login(client, username: str, clock=None) -> None:
+    """Sign in; an officer (who has a second factor) then gives the code of now."""
     page = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    client.post("/login", data={"username": username, "password": TEST_PASSWORD, "csrf_token": token,
-                                "next": "/gateway/adt"})
+    done = client.post("/login", data={"username": username, "password": TEST_PASSWORD, "csrf_token": token,
+                                       "next": "/gateway/adt"}, follow_redirects=False)
+    if done.headers.get("location", "").startswith("/login/code"):
+        form = client.get(done.headers["location"])
+        client.post("/login/code", data={"csrf_token": _csrf(form.text), "code": totp_code(clock),
+                                         "next": "/gateway/adt"})
 
 
 def _csrf(html: str) -> str:
@@ -81,7 +86,7 @@ def test_the_portal_shows_adt_settings_and_releases_a_quarantined_request_by_an_
     assert f"{SUPPLIER}:{DEVICE}:21" in listed.text and 'id="action-form"' not in listed.text
     client.post("/logout", data={"csrf_token": _csrf(listed.text)})
 
-    _login(client, "aro")
+    _login(client, "aro", clock)
     page = client.get("/gateway/adt")
     assert 'id="adt-form"' in page.text and 'href="/gateway/adt"' in page.text
     signed = sign_file(ADT.encode(), organisations[SUPPLIER].key)

@@ -45,7 +45,8 @@ def cli_ctx(username: str | None = None, settings: Settings | None = None) -> It
             if username:
                 from gbsmart.parties.service import person_by_username
 
-                actor = Actor.of(person_by_username(session, username))
+                # this machine's CLI holds the database itself: it counts as a second factor (decision 0033)
+                actor = Actor.of(person_by_username(session, username), second_factor=True)
             else:
                 actor = Actor.system("gbsmart-cli")
             yield Ctx(session=session, actor=actor, clock=_clock, settings=settings)

@@ -23,22 +23,26 @@ class Actor:
     name: str
     roles: frozenset[str] = field(default_factory=frozenset)
     organisation_id: int | None = None
+    #: signed in with a second factor (a web session that gave its code, an API token made after enrolment, or this
+    #: machine's CLI): officer-only functions need it (gateway/adt_service.py ``require_officer``)
+    second_factor: bool = False
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
 
     @classmethod
     def system(cls, name: str = "gbsmart") -> Actor:
-        return cls(person_id=None, username=name, name=name, roles=frozenset({"system"}))
+        return cls(person_id=None, username=name, name=name, roles=frozenset({"system"}), second_factor=True)
 
     @classmethod
-    def of(cls, person: Person) -> Actor:
+    def of(cls, person: Person, *, second_factor: bool = False) -> Actor:
         return cls(
             person_id=person.id,
             username=person.username,
             name=person.full_name,
             roles=frozenset(person.roles),
             organisation_id=person.organisation_id,
+            second_factor=second_factor,
         )
 
 

@@ -2,8 +2,10 @@
 quarantined requests (``/gateway/quarantine``), each with the upload of a signed file, as
 ``gbsmart gateway adt upload`` and ``gbsmart gateway quarantine action`` and the API do.
 
-Everyone signed in sees their own organisation's User IDs only (the DCC and SECAS see all); only a Senior or
-Authorised Responsible Officer of the organisation may upload (DP108), and the file's own signature is checked
+Everyone signed in sees their own organisation's User IDs only (the DCC and SECAS see all); the functions in
+``officer_only_functions`` are for a Senior or Authorised Responsible Officer of the organisation signed in with a
+second factor (DP108): the forms are hidden from others, and the service refuses them whatever the door. The file's
+own signature is checked
 (the ADT file against the User's certificate, the action file against an officer's).
 """
 
@@ -29,15 +31,17 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)]
 MAX_UPLOAD = 1024 * 1024 + 1
 
 
-def _is_officer(ctx: Ctx) -> bool:
-    return ctx.actor.has_role(*adt_service.OFFICER_ROLES) and ctx.actor.organisation_id is not None
+def _officer_hint(ctx: Ctx) -> bool:
+    """An officer whose session has not passed the second factor: the page says why the form is missing."""
+    return ctx.actor.has_role(*adt_service.OFFICER_ROLES) and not ctx.actor.second_factor
 
 
 def _adt_context(ctx: Ctx) -> dict[str, Any]:
     s = ctx.settings
     visible = adt_service.visible_user_ids(ctx)
     return {"thresholds": adt_service.thresholds(ctx), "dcc_thresholds": adt_service.dcc_thresholds(ctx),
-            "warnings": adt_service.warnings(ctx), "user_ids": visible, "can_upload": _is_officer(ctx),
+            "warnings": adt_service.warnings(ctx), "user_ids": visible,
+            "can_upload": adt_service.may_use(ctx, "adt.upload"), "needs_second_factor": _officer_hint(ctx),
             "defaults": {"period": s.adt_period_seconds, "warning": s.adt_default_warning,
                          "quarantine": s.adt_default_quarantine, "dcc": s.adt_dcc_default_quarantine},
             "error": None, "errors": {}}
@@ -46,7 +50,8 @@ def _adt_context(ctx: Ctx) -> dict[str, Any]:
 def _quarantine_context(ctx: Ctx, status: QuarantineStatus | None) -> dict[str, Any]:
     return {"rows": adt_service.quarantined(ctx, status=status), "status": status, "statuses": list(QuarantineStatus),
             "alerts": adt_service.alerts(ctx, limit=50), "user_ids": adt_service.visible_user_ids(ctx),
-            "can_act": _is_officer(ctx), "error": None, "errors": {}, "outcome": None}
+            "can_act": adt_service.may_use(ctx, "exit_quarantine"), "needs_second_factor": _officer_hint(ctx),
+            "error": None, "errors": {}, "outcome": None}
 
 
 async def _signed_upload(request: Request) -> tuple[bytes, bytes]:

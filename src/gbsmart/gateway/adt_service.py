@@ -11,7 +11,8 @@ and gateway.
   (``add_officer_certificate``). Released requests are marked and the gateway processes them at its next refresh
   (``pending_releases``); deleted ones are journalled DELETED.
 - Who may see and do what: ``visible_user_ids`` (a party's own User IDs; all for the DCC and SECAS) and
-  ``require_officer`` (SRO/ARO of the organisation, for uploads through the portal and API).
+  ``require_officer`` (the functions in ``officer_only_functions`` are for an SRO/ARO of the organisation signed in
+  with a second factor, through every door: docs/ssi-access.md).
 """
 
 from __future__ import annotations
@@ -134,17 +135,54 @@ def _organisation_of(session: Session, user_id: str) -> int:
     return org
 
 
-def require_officer(ctx: Ctx, user_id: str) -> None:
-    """The actor is the DCC's operator (CLI), or a Senior / Authorised Responsible Officer of ``user_id``'s
-    organisation (DP108): else Forbidden, saying who may."""
+#: what each function of ``officer_only_functions`` is, for refusals (config.OFFICER_FUNCTIONS names them)
+FUNCTIONS = {
+    "adt.upload": "Setting ADT thresholds by an ADT file",
+    "quarantine.release": "Releasing a quarantined request",
+    "quarantine.delete": "Deleting a quarantined request",
+    "exit_quarantine": "Submitting an exit-quarantine (action) file",
+}
+
+
+def _officer_only(ctx: Ctx, function: str) -> bool:
+    if function not in FUNCTIONS:
+        raise ValueError(f"unknown officer function {function!r}")
+    return function in ctx.settings.officer_only_functions
+
+
+def may_use(ctx: Ctx, function: str) -> bool:
+    """Whether the actor may use ``function`` for their own organisation's User IDs (pages show its form or not);
+    ``require_officer`` is what refuses."""
+    if ctx.actor.has_role("system"):
+        return True
+    if ctx.actor.organisation_id is None:
+        return False
+    if not _officer_only(ctx, function):
+        return True
+    return ctx.actor.has_role(*OFFICER_ROLES) and ctx.actor.second_factor
+
+
+def require_officer(ctx: Ctx, user_id: str, function: str | tuple[str, ...]) -> None:
+    """The actor may use ``function`` (one or several of ``FUNCTIONS``) for ``user_id``: the DCC's operator (CLI),
+    or a person of ``user_id``'s organisation, who must be its Senior or Authorised Responsible Officer signed in
+    with a second factor where the function is in ``officer_only_functions`` (DP108). Else Forbidden, saying who
+    may and what to do."""
+    functions = (function,) if isinstance(function, str) else function
+    officer_only = [f for f in functions if _officer_only(ctx, f)]
     if ctx.actor.has_role("system"):
         return
     org = _organisation_of(ctx.session, user_id)
     if ctx.actor.organisation_id != org:
         raise Forbidden(f"User ID {user_id} belongs to another organisation: you may act only for your own")
+    if not officer_only:
+        return
+    what = FUNCTIONS[officer_only[0]]
     if not ctx.actor.has_role(*OFFICER_ROLES):
-        raise Forbidden("only a Senior or Authorised Responsible Officer of the organisation may submit ADT and "
-                        "quarantine action files (DP108): ask yours, or have the role given to you")
+        raise Forbidden(f"{what} is for a Senior or Authorised Responsible Officer of the organisation only "
+                        "(DP108): ask one of yours to do it, or ask your Party administrator for the role")
+    if not ctx.actor.second_factor:
+        raise Forbidden(f"{what} needs a sign-in with your second factor: sign out and in again giving your "
+                        "authenticator code (or, for the API, make a new token after turning the second factor on)")
 
 
 def _check_visible(ctx: Ctx, user_id: str) -> None:
@@ -248,7 +286,7 @@ def upload_adt_file(ctx: Ctx, data: bytes, signature: str | bytes, keystore: Key
     certificates in the gateway keystore, then each row set (rows for SRVs the file does not name are kept)."""
     rows = parse_adt_file(data)
     user_id = rows[0].user_id
-    require_officer(ctx, user_id)
+    require_officer(ctx, user_id, "adt.upload")
     entries = keystore.for_user(user_id)
     if not entries:
         raise AdtFileError("ADT file", [FieldProblem(0, "signature", f"the gateway holds no certificate for User ID "
@@ -322,7 +360,7 @@ def apply_action_file(ctx: Ctx, data: bytes, signature: str | bytes) -> ActionOu
     """Release or delete the quarantined requests an action file names; all or nothing."""
     rows = parse_action_file(data)
     user_id = rows[0].user_id
-    require_officer(ctx, user_id)
+    require_officer(ctx, user_id, ("exit_quarantine", *sorted({f"quarantine.{r.action.value}" for r in rows})))
     org = _organisation_of(ctx.session, user_id)
     officers = [_Officer(person, x509.load_pem_x509_certificate(cert.certificate_pem.encode()))
                 for cert, person in ctx.session.execute(

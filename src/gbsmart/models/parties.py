@@ -45,6 +45,11 @@ class Person(Base):
     password_hash: Mapped[str | None] = mapped_column(String(300), nullable=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    # the TOTP second factor (parties/second_factor.py): the base32 secret from enrolment, when a code confirmed it
+    # (None: not turned on, or enrolment not confirmed yet), and the time step of the last code accepted (replays)
+    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="people")
     role_rows: Mapped[list[PersonRole]] = relationship(

@@ -27,6 +27,8 @@ class WebSession(Base):
     ended_because: Mapped[str | None] = mapped_column(String(100), nullable=True)
     user_agent: Mapped[str | None] = mapped_column(String(300), nullable=True)
     client_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: when this browser gave a right second-factor code; None: the password only (parties/second_factor.py)
+    second_factor_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     person: Mapped[Person] = relationship()
 

@@ -37,6 +37,8 @@ class Role(LabelledEnum):
     # a party's Senior / Authorised Responsible Officer: signs ADT and quarantine action files (DP108, DP109)
     SENIOR_RESPONSIBLE_OFFICER = "senior_responsible_officer", "Senior Responsible Officer", "orange"
     AUTHORISED_RESPONSIBLE_OFFICER = "authorised_responsible_officer", "Authorised Responsible Officer", "orange"
+    # manages the people of its own organisation and their SSI roles (issue 15; parties/people.py)
+    PARTY_ADMINISTRATOR = "party_administrator", "Party administrator", "cyan"
 
 
 class UserRole(LabelledEnum):

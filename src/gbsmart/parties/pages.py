@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from gbsmart.core.context import Ctx
 from gbsmart.core.types import DbId
-from gbsmart.parties import service
+from gbsmart.parties import people, service
 from gbsmart.parties.enums import OrganisationKind, PartyCategory, Role
 from gbsmart.web.deps import get_ctx
 from gbsmart.web.templating import render
@@ -29,4 +29,4 @@ def parties(request: Request, ctx: Ctx = Depends(get_ctx), category: str | None 
 def party(request: Request, org_id: DbId, ctx: Ctx = Depends(get_ctx)) -> Response:
     org = service.get_organisation(ctx.session, org_id)
     return render(request, "party.html", {"o": org, "Kind": OrganisationKind, "Category": PartyCategory,
-                                          "Role": Role})
+                                          "Role": Role, "can_manage": people.may_manage(ctx, org.id)})

@@ -95,3 +95,30 @@ class WebSessionRead(BaseModel):
 class SessionsRevoked(BaseModel):
     username: str
     revoked: int
+
+
+class OrganisationPersonCreate(BaseModel):
+    """A person a Party administrator adds to its organisation (parties/people.py)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    username: Line = Field(min_length=2, max_length=80, pattern=r"^[a-z0-9_.-]+$")
+    full_name: Line = Field(min_length=2, max_length=200)
+    email: Line | None = Field(default=None, max_length=200)
+    password: Line = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
+    roles: list[Line] = Field(default_factory=lambda: [Role.PARTY_USER.value], max_length=4)
+
+
+class RoleChange(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    role: Line = Field(max_length=40)
+
+
+class OrganisationPersonRead(BaseModel):
+    username: str
+    full_name: str
+    email: str | None
+    active: bool
+    roles: list[str]
+    second_factor: bool

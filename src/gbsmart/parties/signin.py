@@ -60,25 +60,27 @@ class _Counter:
                        "retry_after_seconds": int(wait.total_seconds())})
 
 
-def sign_in(ctx: Ctx, username: str, password: str, address: str | None) -> Person:
-    """The person whose password this is, or a refusal: 401 for a wrong one, 429 while locked.
-
-    A refusal still writes (the failure, the lock, the audit): the caller commits it.
-    """
-    name, address = username.strip()[:80], (address or "unknown")[:64]
+def _counters(ctx: Ctx, name: str, address: str) -> list[_Counter]:
     s = ctx.settings
-    counters = [_Counter(ctx, "account", name, s.signin_account_max_failures, s.signin_account_window_seconds),
-                _Counter(ctx, "address", address, s.signin_address_max_failures, s.signin_address_window_seconds)]
-    for counter in counters:
+    return [_Counter(ctx, "account", name, s.signin_account_max_failures, s.signin_account_window_seconds),
+            _Counter(ctx, "address", address, s.signin_address_max_failures, s.signin_address_window_seconds)]
+
+
+def refuse_if_locked(ctx: Ctx, username: str, address: str | None) -> None:
+    """Raise TooManySignIns (and audit it) while the username or the address is locked by failed sign-ins."""
+    name, address = username.strip()[:80], (address or "unknown")[:64]
+    for counter in _counters(ctx, name, address):
         wait = counter.locked_for()
         if wait is not None:
             counter.audit("sign_in.throttled", name, address, wait)
             raise TooManySignIns(counter.message(wait), wait)
-    person = ctx.session.scalar(select(Person).where(Person.username == name))
-    password_ok = verify_password(person.password_hash if person else None, password)  # the same work for anyone
-    if person is not None and person.is_active and password_ok:
-        ctx.session.execute(delete(SignInFailure).where(counters[0].where))
-        return person
+
+
+def count_failure(ctx: Ctx, username: str, address: str | None) -> None:
+    """One failed sign-in step (a wrong password or a wrong or replayed second-factor code), locking if it is the
+    limit's; the caller commits it with the refusal."""
+    name, address = username.strip()[:80], (address or "unknown")[:64]
+    counters = _counters(ctx, name, address)
     now = ctx.clock.now()
     oldest = now - max(c.window for c in counters)
     ctx.session.execute(delete(SignInFailure).where(SignInFailure.at <= oldest))
@@ -88,6 +90,26 @@ def sign_in(ctx: Ctx, username: str, password: str, address: str | None) -> Pers
         wait = counter.locked_for()
         if wait is not None:  # this failure reached the limit
             counter.audit("sign_in.locked", name, address, wait)
+
+
+def forget_failures(ctx: Ctx, username: str) -> None:
+    ctx.session.execute(delete(SignInFailure).where(_failures_of("account", username.strip()[:80])))
+
+
+def sign_in(ctx: Ctx, username: str, password: str, address: str | None) -> Person:
+    """The person whose password this is, or a refusal: 401 for a wrong one, 429 while locked.
+
+    A refusal still writes (the failure, the lock, the audit): the caller commits it. The password is only the
+    first step when the person has a second factor (``second_factor.session_state``).
+    """
+    name = username.strip()[:80]
+    refuse_if_locked(ctx, name, address)
+    person = ctx.session.scalar(select(Person).where(Person.username == name))
+    password_ok = verify_password(person.password_hash if person else None, password)  # the same work for anyone
+    if person is not None and person.is_active and password_ok:
+        forget_failures(ctx, name)
+        return person
+    count_failure(ctx, name, address)
     raise Unauthorised(WRONG)
 
 

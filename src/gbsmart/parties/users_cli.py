@@ -1,4 +1,5 @@
-"""`gbsmart users ...`: set a person's password (ending their portal sessions) and clear a sign-in lock."""
+"""`gbsmart users ...`: set a person's password (ending their portal sessions), clear a sign-in lock, reset a lost
+second factor."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 import typer
 
 from gbsmart.core.cli_support import cli_ctx, console, friendly_errors
-from gbsmart.parties import signin
+from gbsmart.parties import second_factor, signin
 from gbsmart.parties.service import person_by_username
 
 app = typer.Typer(help="People's passwords and sign-in locks.", no_args_is_help=True)
@@ -46,3 +47,11 @@ def unlock(
     with friendly_errors(), cli_ctx(acting_as) as ctx:
         cleared = signin.unlock(ctx, username, address)
     console.print(f"[green]✓[/] cleared {plural(cleared, 'failed sign-in')} for {username or address}")
+
+
+@app.command("reset-second-factor")
+def reset_second_factor(username: str, acting_as: str | None = ACTING_AS) -> None:
+    """Clear USERNAME's second factor (a lost phone) and end their portal sessions; they enrol again."""
+    with friendly_errors(), cli_ctx(acting_as) as ctx:
+        ended = second_factor.reset(ctx, person_by_username(ctx.session, username))
+    console.print(f"[green]✓[/] second factor of {username} cleared; ended {plural(ended, 'portal session')}")

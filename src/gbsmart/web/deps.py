@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session
 
 from gbsmart.core.context import Actor, Ctx
 from gbsmart.core.db import session_scope
-from gbsmart.core.errors import Forbidden, Invalid, Unauthorised
+from gbsmart.core.errors import AppError, Forbidden, Invalid, Unauthorised
 from gbsmart.core.security import same, token_digest
 from gbsmart.core.types import control_character_problem
 from gbsmart.models.parties import ApiToken, Person
 from gbsmart.models.sessions import WebSession
-from gbsmart.parties import sessions
+from gbsmart.parties import second_factor, sessions
+from gbsmart.parties.errors import SecondFactorEnrolment, SecondFactorPending
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -38,7 +39,7 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def _person_from_bearer(request: Request, session: Session) -> Person | None:
+def _token_from_bearer(request: Request, session: Session) -> ApiToken | None:
     header = request.headers.get("authorization", "")
     if not header.lower().startswith("bearer "):
         return None
@@ -49,7 +50,7 @@ def _person_from_bearer(request: Request, session: Session) -> Person | None:
         raise Unauthorised(
             "The bearer token is unknown, revoked or expired. Create a new one with `gbsmart token USERNAME`."
         )
-    return row.person
+    return row
 
 
 def current_web_session(
@@ -69,12 +70,13 @@ def current_web_session(
     return row
 
 
-def current_person(
-    request: Request,
-    session: Session = Depends(get_session, scope="function"),
-    web: WebSession | None = Depends(current_web_session),
-) -> Person:
-    person = _person_from_bearer(request, session)
+def _signed_in(request: Request, session: Session, web: WebSession | None, *, enrolling: bool) -> Person:
+    """The acting person, by bearer token or portal session, once past the second factor their state asks for
+    (parties/second_factor.py): a session still owing its code is not signed in; a person whose role requires a
+    second factor not yet on may only enrol (``enrolling``). Sets ``request.state.second_factor``."""
+    settings = request.app.state.settings
+    token = _token_from_bearer(request, session)
+    person = token.person if token is not None else None
     if person is None and web is not None:
         person = web.person
         unsafe_api = request.url.path.startswith("/api/") and request.method not in SAFE_METHODS
@@ -85,7 +87,38 @@ def current_person(
         raise Unauthorised("Sign in first: send 'Authorization: Bearer <token>' (see `gbsmart token USERNAME`).")
     if not person.is_active:
         raise Forbidden("This account is disabled; ask the Code Administrator to re-enable it.")
+    if token is not None:
+        second_factor.require_enrolled(settings, person, "an API token works")
+        request.state.second_factor = second_factor.token_counts(person, token)
+        return person
+    assert web is not None
+    state = second_factor.session_state(settings, person, web)
+    if state is second_factor.State.CODE:
+        raise SecondFactorPending()
+    if state is second_factor.State.ENROL and not enrolling:
+        roles = second_factor.required_roles(settings, person)
+        raise SecondFactorEnrolment(
+            f"A {second_factor.role_names(roles)} must turn on the second factor before anything else: "
+            "open Account security (/account/second-factor) and scan the code with an authenticator app.")
+    request.state.second_factor = web.second_factor_at is not None
     return person
+
+
+def current_person(
+    request: Request,
+    session: Session = Depends(get_session, scope="function"),
+    web: WebSession | None = Depends(current_web_session),
+) -> Person:
+    return _signed_in(request, session, web, enrolling=False)
+
+
+def enrolling_person(
+    request: Request,
+    session: Session = Depends(get_session, scope="function"),
+    web: WebSession | None = Depends(current_web_session),
+) -> Person:
+    """As ``current_person``, but a person who must still turn on their second factor passes (the enrolment page)."""
+    return _signed_in(request, session, web, enrolling=True)
 
 
 def optional_person(
@@ -94,8 +127,8 @@ def optional_person(
     web: WebSession | None = Depends(current_web_session),
 ) -> Person | None:
     try:
-        return _person_from_bearer(request, session) or (web.person if web is not None else None)
-    except Unauthorised:
+        return _signed_in(request, session, web, enrolling=False)
+    except AppError:
         return None
 
 
@@ -115,10 +148,23 @@ def get_ctx(
     session: Session = Depends(get_session, scope="function"),
     person: Person = Depends(current_person),
 ) -> Ctx:
+    return _ctx(request, session, person)
+
+
+def enrolling_ctx(
+    request: Request,
+    session: Session = Depends(get_session, scope="function"),
+    person: Person = Depends(enrolling_person),
+) -> Ctx:
+    """The context of the second-factor enrolment page, open to a person who must enrol before anything else."""
+    return _ctx(request, session, person)
+
+
+def _ctx(request: Request, session: Session, person: Person) -> Ctx:
     request.state.person = person
     return Ctx(
         session=session,
-        actor=Actor.of(person),
+        actor=Actor.of(person, second_factor=getattr(request.state, "second_factor", False)),
         clock=request.app.state.clock,
         settings=request.app.state.settings,
         request_id=getattr(request.state, "request_id", None),

@@ -45,6 +45,10 @@ def install_error_handlers(app: FastAPI) -> None:
         if _wants_json(request):
             headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorised) else None
             return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+        location = getattr(exc, "location", None)  # a step of signing in still owed (parties/errors.py)
+        if isinstance(location, str):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(location + "?" + urlencode({"next": target}), status_code=303)
         if isinstance(exc, Unauthorised):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
