@@ -37,14 +37,18 @@ def _api_router() -> APIRouter:
     from gbsmart.gateway.api import router as gateway_router
     from gbsmart.papers.api import router as papers_router
     from gbsmart.parties.api import router as parties_router
+    from gbsmart.parties.people_api import router as people_router
     from gbsmart.parties.sessions_api import router as sessions_router
     from gbsmart.service.api import router as service_router
     from gbsmart.smi.api import router as smi_router
     from gbsmart.smi.extracts_api import router as extracts_router
+    from gbsmart.ssi.audit_api import router as ssi_audit_router
+    from gbsmart.ssi.home_api import router as ssi_home_router
 
     api = APIRouter(prefix="/api/v1")
     api.include_router(parties_router)
     api.include_router(sessions_router)
+    api.include_router(people_router)
     api.include_router(change_router)
     api.include_router(register_router)
     api.include_router(committees_router)
@@ -57,6 +61,8 @@ def _api_router() -> APIRouter:
     api.include_router(alerts_router)
     api.include_router(service_router)
     api.include_router(assessments_router)
+    api.include_router(ssi_home_router)
+    api.include_router(ssi_audit_router)
     return api
 
 
@@ -71,14 +77,18 @@ def _page_routers() -> list[APIRouter]:
     from gbsmart.gateway.pages import router as gateway_pages
     from gbsmart.papers.pages import router as papers_pages
     from gbsmart.parties.pages import router as parties_pages
+    from gbsmart.parties.people_pages import router as people_pages
+    from gbsmart.parties.second_factor_pages import router as second_factor_pages
     from gbsmart.service.pages import router as service_pages
     from gbsmart.smi.extracts_pages import router as extracts_pages
     from gbsmart.smi.pages import router as smi_pages
+    from gbsmart.ssi.audit_pages import router as ssi_audit_pages
+    from gbsmart.ssi.pages import router as ssi_pages
     from gbsmart.web.pages import router as web_pages
 
     return [web_pages, parties_pages, change_pages, register_pages, committees_pages, papers_pages,
             extracts_pages, cpl_pages, smi_pages, gateway_pages, adt_pages, alerts_pages, service_pages,
-            assessments_pages]
+            assessments_pages, ssi_pages, ssi_audit_pages, people_pages, second_factor_pages]
 
 
 def _api_docs(app: FastAPI) -> None:
@@ -163,7 +173,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, eng
     @app.get("/", include_in_schema=False)
     def home(request: Request, ctx=Depends(get_ctx)):
         from gbsmart.change.service import dashboard
+        from gbsmart.ssi.home import is_home_for
 
+        if is_home_for(ctx):  # a DCC User's people, once the SSI home is on for them: their service first
+            from gbsmart.ssi.pages import home_context
+
+            return render(request, "ssi_home.html", home_context(ctx, request), headers={"Cache-Control": "no-store"})
         return render(request, "home.html", dashboard(ctx))
 
     @app.get("/favicon.ico", include_in_schema=False)

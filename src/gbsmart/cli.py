@@ -98,6 +98,9 @@ def token(
         person = person_by_username(ctx.session, username)
         if not person.is_active:
             fail(f"{username} is disabled.")
+        from gbsmart.parties.second_factor import require_enrolled
+
+        require_enrolled(ctx.settings, person, "an API token is made for them")
         raw = new_token()
         ttl = days if days is not None else ctx.settings.token_ttl_days
         ctx.session.add(ApiToken(person_id=person.id, token_hash=token_digest(raw), name=name,
@@ -114,15 +117,18 @@ def _mount_domains() -> None:
     from gbsmart.gateway.cli import app as gateway_app
     from gbsmart.papers.cli import app as papers_app
     from gbsmart.parties.cli import app as parties_app
+    from gbsmart.parties.people_cli import app as people_app  # issue 15: a Party administrator's people
     from gbsmart.parties.sessions_cli import app as sessions_app
     from gbsmart.parties.users_cli import app as users_app
     from gbsmart.pki.cli import app as pki_app
     from gbsmart.service.cli import app as service_app  # issue 13: incidents and their SLAs
     from gbsmart.smi.cli import app as smi_app
     from gbsmart.smi.extract_cli import app as cpl_extract_app
+    from gbsmart.ssi.cli import app as ssi_app  # issue 15: the Self-Service Interface
 
     app.add_typer(parties_app, name="parties")
     app.add_typer(users_app, name="users")
+    app.add_typer(people_app, name="people")
     app.add_typer(sessions_app, name="sessions")
     app.add_typer(change_app, name="change")
     app.add_typer(committees_app, name="committees")
@@ -135,6 +141,7 @@ def _mount_domains() -> None:
     app.add_typer(alerts_app, name="alerts")
     app.add_typer(service_app, name="service")
     app.add_typer(assessments_app, name="assessments")
+    app.add_typer(ssi_app, name="ssi")
 
 
 _mount_domains()

@@ -16,7 +16,8 @@ import gbsmart
 from gbsmart.core.enums import LabelledEnum
 
 PACKAGE = Path(gbsmart.__file__).parent
-DOMAINS = ("parties", "change", "committees", "papers", "cpl", "smi", "gateway", "alerts", "service", "assessments")
+DOMAINS = ("parties", "change", "committees", "papers", "cpl", "smi", "gateway", "alerts", "service", "assessments",
+           "ssi")
 BASE = ("core", "models")  # below every domain: they import none (but models may read a domain's enums module)
 #: enumerations defined outside a ``<domain>/enums.py``, each with why; the test fails if one is added or one goes
 ENUMS_ELSEWHERE: dict[str, set[str]] = {}

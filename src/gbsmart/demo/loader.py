@@ -130,6 +130,11 @@ def load_demo(ctx: Ctx, data: dict[str, Any] | None = None, progress: bool = Fal
     for what, count in load_service_demo(ctx).items():
         report.counts[what] = (count, 0)
     s.flush()
+    from gbsmart.ssi.demo import load_ssi_demo  # the SSI's early access: after the sign-ins
+
+    for what, count in load_ssi_demo(ctx).items():
+        report.counts[what] = (count, 0)
+    s.flush()
     added = {k: v[0] for k, v in report.counts.items() if v[0]}
     if added:
         record_change(ctx, "demo.load", "dataset", "seed_data.json", None, added)

@@ -6,6 +6,7 @@ from gbsmart.models import alerts as _alerts  # noqa: F401  (alerts, northbound_
 from gbsmart.models import assessments as _assessments  # noqa: F401  (security_assessments and their findings)
 from gbsmart.models import cpl as _cpl  # noqa: F401  (registers the cpl_* tables)
 from gbsmart.models import delivery as _delivery  # noqa: F401  (gateway_endpoints, gateway_responses)
+from gbsmart.models import features as _features  # noqa: F401  (feature_switches)
 from gbsmart.models import gateway as _gateway  # noqa: F401  (registers the gateway_* tables)
 from gbsmart.models import pre_commands as _pre_commands  # noqa: F401  (registers gateway_pre_commands)
 from gbsmart.models import service as _service  # noqa: F401  (incidents, incident_events)

@@ -214,12 +214,28 @@ def _count(ctx: Ctx, table: Any, where: list[ColumnElement[bool]], met: ColumnEl
     return int(counted or 0), int(ok or 0)
 
 
-def month_figures(ctx: Ctx, month: date) -> list[Figure]:
-    """Every measure for ``month`` (the first of a month)."""
+def _of_organisation(code: str, organisation_id: int) -> list[ColumnElement[bool]]:
+    """Measure ``code``'s events that are one organisation's: its User IDs' requests and alerts, its incidents."""
+    own = select(DccUser.eui64).where(DccUser.organisation_id == organisation_id)
+    if code in JOURNAL_CLASSES:
+        return [GatewayMessage.originator.in_(own)]
+    if code == "CPM3":
+        return [NorthboundMessage.user_id.in_(own)]
+    return [Incident.organisation_id == organisation_id]
+
+
+def month_figures(ctx: Ctx, month: date, *, organisation_id: int | None = None) -> list[Figure]:
+    """Every measure for ``month`` (the first of a month); with ``organisation_id``, counted over that organisation's
+    own requests, alerts and incidents only (a DCC User's home). CPM6, the SSI's availability, is the same for all."""
     start, end = month_bounds(month)
     now = ctx.clock.now()
     lv = levels(ctx.settings)
-    counts = {code: _count(ctx, *_where(code, start, end, now)) for code in EXCEPTABLE}
+    counts: dict[str, tuple[int, int]] = {}
+    for code in EXCEPTABLE:
+        table, where, met = _where(code, start, end, now)
+        if organisation_id is not None:
+            where = [*where, *_of_organisation(code, organisation_id)]
+        counts[code] = _count(ctx, table, where, met)
     seen = availability.measure(ctx.session, start, min(end, now))
     counts["CPM6"] = (round(seen.observed_seconds / 60), round(seen.up_seconds / 60))  # minutes
     return [Figure(lv[code], month, *counts[code]) for code in MEASURES]
