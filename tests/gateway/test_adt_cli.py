@@ -68,6 +68,16 @@ def test_thresholds_set_shown_uploaded_and_quarantine_actioned_from_the_command_
     assert _run("gateway", "adt", "sign", str(adt), "--key", str(key_file)).exit_code == 0
     uploaded = _run("gateway", "adt", "upload", str(adt))
     assert uploaded.exit_code == 0, uploaded.output
+    assert "warning over 100, quarantine over 200, per 86400 s (was the default)" in uploaded.output
+    adt.write_text(f"user_id,srv,warning,quarantine\n{SUPPLIER},4.1.1,100,250\n{SUPPLIER},4.1.2,15,20\n")
+    assert _run("gateway", "adt", "sign", str(adt), "--key", str(key_file)).exit_code == 0
+    again = _run("gateway", "adt", "upload", str(adt))  # what the second file changed, before and after
+    assert again.exit_code == 0, again.output
+    assert "4.1.1: warning over 100, quarantine over 250, per 86400 s (was 100 / 200)" in again.output
+    assert "4.1.2: warning over 15, quarantine over 20, per 86400 s (was 10 / 20)" in again.output
+    adt.write_text(f"user_id,srv,warning,quarantine\n{SUPPLIER},4.1.1,100,200\n")
+    assert _run("gateway", "adt", "sign", str(adt), "--key", str(key_file)).exit_code == 0
+    assert _run("gateway", "adt", "upload", str(adt)).exit_code == 0
     shown = _run("gateway", "adt", "show")
     assert shown.exit_code == 0 and "4.1.2" in shown.output and "200" in shown.output and "5000" in shown.output
     adt.write_text(f"user_id,srv,warning,quarantine\n{SUPPLIER},4.1.1,100,900\n")  # changed after signing

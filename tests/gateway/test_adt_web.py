@@ -98,6 +98,10 @@ def test_the_portal_shows_adt_settings_and_releases_a_quarantined_request_by_an_
                               "signature_file": ("adt.csv.sig", signed.encode(), "application/octet-stream")},
                        follow_redirects=True)
     assert set_.status_code == 200 and 'id="adt-set"' in set_.text and "<td>60</td>" in set_.text
+    report = set_.text.split('id="adt-file-changes"')[1].split("</table>")[0]  # what the file changed
+    assert '<th scope="row">4.1.1</th>' in report
+    assert "<strong>50</strong>" in report and "<strong>60</strong>" in report
+    assert client.get("/gateway/adt?file=not-a-digest").status_code == 422
 
     action = f"user_id,request_id,action\n{SUPPLIER},{SUPPLIER}:{DEVICE}:21,release\n".encode()
     page = client.get("/gateway/quarantine")

@@ -100,9 +100,11 @@ def upload(
     sig = _signature(file, signature)
     with friendly_errors(), cli_ctx(acting_as) as ctx:
         rows = adt_service.upload_adt_file(ctx, file.read_bytes(), sig, load_keystore(ctx.settings))
-    for t in rows:
-        console.print(f"[green]✓[/] {t.user_id} {t.srv}: warning over {_count(t.warning)}, quarantine over "
-                      f"{_count(t.quarantine)}, per {t.period_seconds} s")
+        changes = adt_service.file_changes(ctx, rows[0].file_sha256 or "") if rows else []
+    for c in changes:  # what the file changed: before -> after
+        was = "the default" if c.new else f"{_count(c.warning_before)} / {_count(c.quarantine_before)}"
+        console.print(f"[green]✓[/] {c.user_id} {c.srv}: warning over {_count(c.warning)}, quarantine over "
+                      f"{_count(c.quarantine)}, per {c.period_seconds} s (was {was})")
     console.print("a running gateway applies them at its next refresh")
 
 

@@ -70,8 +70,11 @@ async def _signed_upload(request: Request) -> tuple[bytes, bytes]:
 
 
 @router.get("/gateway/adt")
-def adt_page(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
-    return render(request, "adt.html", _adt_context(ctx))
+def adt_page(request: Request, ctx: Ctx = Depends(get_ctx), file: str | None = None) -> Response:
+    context = _adt_context(ctx)
+    if file:  # after an upload: what that file changed
+        context["changes"] = adt_service.file_changes(ctx, file.strip().lower())
+    return render(request, "adt.html", context)
 
 
 @router.post("/gateway/adt/upload")
@@ -81,7 +84,8 @@ async def adt_upload(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
         rows = await run_in_threadpool(adt_service.upload_adt_file, ctx, data, signature, load_keystore(ctx.settings))
     except FORM_FAILURES as exc:
         return rerender(request, ctx, exc, "adt.html", lambda: _adt_context(ctx))
-    return RedirectResponse(f"/gateway/adt?set={len(rows)}", status_code=303)
+    digest = rows[0].file_sha256 if rows else ""
+    return RedirectResponse(f"/gateway/adt?set={len(rows)}&file={digest}", status_code=303)
 
 
 @router.get("/gateway/quarantine")

@@ -57,6 +57,7 @@ from gbsmart.models.adt import (
     QuarantinedRequest,
     ResponsibleOfficerCertificate,
 )
+from gbsmart.models.audit import ChangeRecord
 from gbsmart.models.gateway import GatewayMessage
 from gbsmart.models.parties import DccUser, Person
 from gbsmart.parties.enums import Role
@@ -300,6 +301,40 @@ def upload_adt_file(ctx: Ctx, data: bytes, signature: str | bytes, keystore: Key
                    f"ADT file {digest[:16]} (uploaded by {ctx.actor.username})", digest) for r in rows]
     ctx.session.commit()
     return out
+
+
+@dataclass(frozen=True)
+class ThresholdChange:
+    """One row an ADT file set: its SRV and period, and the warning and quarantine thresholds before and after."""
+
+    user_id: str
+    srv: str
+    period_seconds: int
+    warning_before: int | None
+    quarantine_before: int | None
+    warning: int | None
+    quarantine: int | None
+    new: bool  # the User had no threshold of its own for this SRV before
+
+
+def file_changes(ctx: Ctx, file_sha256: str, limit: int = 2000) -> list[ThresholdChange]:
+    """What the ADT file with this SHA-256 changed, from the change log (``_upsert`` records before and after), for
+    the User IDs the reader may see; by SRV."""
+    if len(file_sha256) != 64 or any(c not in "0123456789abcdef" for c in file_sha256):
+        raise Invalid("file: give the file's SHA-256 in hex", detail=[{"field": "file", "message": "64 hex digits"}])
+    visible = visible_user_ids(ctx)
+    records = ctx.session.scalars(select(ChangeRecord).where(ChangeRecord.action == "adt_threshold.set")
+                                  .order_by(ChangeRecord.id.desc()).limit(limit))
+    out: dict[tuple[str, str], ThresholdChange] = {}
+    for r in records:
+        after, before = r.after or {}, r.before or {}
+        key = (str(after.get("user_id")), str(after.get("srv")))
+        if after.get("file_sha256") != file_sha256 or key in out or (visible is not None and key[0] not in visible):
+            continue
+        out[key] = ThresholdChange(key[0], key[1], int(after.get("period_seconds") or 0), before.get("warning"),
+                                   before.get("quarantine"), after.get("warning"), after.get("quarantine"),
+                                   not before)
+    return sorted(out.values(), key=lambda c: (c.user_id, [int(p) if p.isdigit() else 0 for p in c.srv.split(".")]))
 
 
 # ---------------------------------------------------------------- officers, quarantine, warnings, alerts
