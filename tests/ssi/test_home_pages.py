@@ -12,6 +12,8 @@ from tests.web.test_auth import _csrf, login
 
 def test_slash_is_the_dcc_users_home_once_the_feature_is_on_for_it(ctx, session, client, traffic):  # noqa: F811
     assert login(client, "sue").status_code == 303
+    messages = client.get("/messages").text  # a Party's people: "Find a request", not the DCC's switches
+    assert 'href="/ssi/audit">Find a request' in messages and 'href="/ssi/features"' not in messages
     before = client.get("/")
     assert before.status_code == 200 and 'id="ssi-home"' not in before.text  # still the governance dashboard
     assert client.get("/ssi").status_code == 404
@@ -33,6 +35,8 @@ def test_the_dcc_switches_a_feature_on_for_one_party_in_the_portal(ctx, session,
     assert client.get("/ssi/features").status_code == 403
     client.post("/logout", data={"csrf_token": _csrf(client.get("/proposals").text)})
     login(client, "dana")
+    messages = client.get("/messages").text  # the DCC's sub-navigation leads staff to the SSI's pages
+    assert 'href="/ssi">Every User' in messages and 'href="/ssi/features"' in messages
     page = client.get("/ssi/features")
     assert page.status_code == 200 and "nobody yet" in page.text
     org = traffic["supplier"].organisation_id
