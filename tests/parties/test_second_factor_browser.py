@@ -12,8 +12,6 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from gbsmart.config import Settings
-from gbsmart.core.db import Base, make_engine, make_sessionmaker
 from gbsmart.models.parties import Person
 from tests.conftest import TEST_PASSWORD, World
 
@@ -21,23 +19,15 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def portal(tmp_path, clock, live_server) -> Iterator[tuple[str, World]]:
-    db_url = f"sqlite:///{tmp_path / 'portal.db'}"
-    settings = Settings(data_dir=tmp_path / "var", database_url=db_url, secret_key="test-secret-key-not-for-production")
-    engine = make_engine(db_url)
-    Base.metadata.create_all(engine)
-    session = make_sessionmaker(engine)()
+def portal(portal_db, clock, live_server) -> Iterator[tuple[str, World]]:
+    session = portal_db.session
     world = World(session, clock)
     supplier = world.org("Supplier Ltd")
     sro = world.person("sro", "party_user", "senior_responsible_officer", "party_administrator", org=supplier)
     sro.totp_secret = sro.totp_enabled_at = None  # not enrolled yet
     world.person("bob", "party_user", org=supplier)
     session.commit()
-    try:
-        yield live_server(settings, clock=clock), world
-    finally:
-        session.close()
-        engine.dispose()
+    yield live_server(portal_db.settings, clock=clock), world
 
 
 def _password(page: Page, url: str, username: str) -> None:

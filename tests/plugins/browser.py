@@ -14,6 +14,8 @@ Fixtures:
   background thread, returns once ``GET /healthz`` answers 200, and stops the server after the test.
   Extra keyword arguments go to ``create_app`` (e.g. ``engine=``); ``app=`` serves a ready-made ASGI app
   instead (it must answer ``GET /healthz`` with 200).
+* ``portal_db`` (function) - a portal's own SQLite file with every table: ``.settings`` (for ``live_server``),
+  ``.engine``, ``.session`` (closed and disposed after the test).
 
 Tests using ``browser``/``page``/``new_page`` get the ``browser`` marker automatically.  This plugin
 does not use pytest-playwright; run pytest with ``-p no:playwright`` (scripts/test does).
@@ -248,6 +250,29 @@ def live_server() -> Iterator[Callable[..., str]]:
     yield start
     for server in reversed(servers):
         server.stop()
+
+
+class PortalDb:
+    """A portal's own database file, its settings and a session on it."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        from gbsmart.config import Settings
+        from gbsmart.core.db import Base, make_engine, make_sessionmaker
+
+        url = f"sqlite:///{tmp_path / 'portal.db'}"
+        self.settings = Settings(data_dir=tmp_path / "var", database_url=url,
+                                 secret_key="test-secret-key-not-for-production")
+        self.engine = make_engine(url)
+        Base.metadata.create_all(self.engine)
+        self.session = make_sessionmaker(self.engine)()
+
+
+@pytest.fixture
+def portal_db(tmp_path: Path) -> Iterator[PortalDb]:
+    db = PortalDb(tmp_path)
+    yield db
+    db.session.close()
+    db.engine.dispose()
 
 
 # -- markers ------------------------------------------------------------------------------------------------

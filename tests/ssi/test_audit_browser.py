@@ -12,10 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from gbsmart.config import Settings
 from gbsmart.core.codes import explain
 from gbsmart.core.context import Actor, Ctx
-from gbsmart.core.db import Base, make_engine, make_sessionmaker
 from gbsmart.ssi import features
 from tests.alerts.rows import OTHER_SUPPLIER, users
 from tests.conftest import World
@@ -26,12 +24,8 @@ pytestmark = pytest.mark.browser
 
 
 def test_a_supplier_finds_a_request_of_last_month_in_two_clicks_and_reads_its_code(tmp_path, clock, live_server,
-                                                                                   new_page) -> None:
-    db_url = f"sqlite:///{tmp_path / 'portal.db'}"
-    settings = Settings(data_dir=tmp_path / "var", database_url=db_url, secret_key="test-secret-key-not-for-production")
-    engine = make_engine(db_url)
-    Base.metadata.create_all(engine)
-    session = make_sessionmaker(engine)()
+                                                                                   new_page, portal_db) -> None:
+    session, settings = portal_db.session, portal_db.settings
     world = World(session, clock)
     supplier, _, _ = users(session, world)
     now = clock.now()
@@ -50,7 +44,7 @@ def test_a_supplier_finds_a_request_of_last_month_in_two_clicks_and_reads_its_co
 
     page: Page = new_page()
     sign_in_page(page, url, "sue", "/ssi")
-    page.get_by_role("link", name="Find a request").click()                      # one
+    page.locator("#ssi-home").get_by_role("link", name="Find a request").click()  # one
     expect(page.get_by_role("heading", name="Service audit trail")).to_be_visible()
     expect(page.locator("#audit-note")).to_contain_text("More than 50 matches")  # the list at once, with a note
     page.get_by_label("RequestID").fill(rid)
@@ -77,4 +71,3 @@ def test_a_supplier_finds_a_request_of_last_month_in_two_clicks_and_reads_its_co
     page.goto(shared)
     page.get_by_role("link", name=rid).click()
     expect(page.locator("#code-meaning")).to_contain_text(explain("E4").action)
-    engine.dispose()

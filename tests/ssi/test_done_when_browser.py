@@ -11,9 +11,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from gbsmart.config import Settings
 from gbsmart.core.context import Actor, Ctx
-from gbsmart.core.db import Base, make_engine, make_sessionmaker
 from gbsmart.gateway import adt_service
 from gbsmart.gateway.adt import sign_file
 from gbsmart.models.adt import QuarantinedRequest
@@ -42,12 +40,9 @@ def _sign_in(page: Page, url: str, username: str, clock=None) -> None:  # noqa: 
 
 
 def test_its_aro_releases_a_quarantined_request_with_a_signed_file_and_a_colleague_cannot(tmp_path, clock,
-                                                                                          live_server, new_page):
-    db_url = f"sqlite:///{tmp_path / 'portal.db'}"
-    settings = Settings(data_dir=tmp_path / "var", database_url=db_url, secret_key="test-secret-key-not-for-production")
-    engine = make_engine(db_url)
-    Base.metadata.create_all(engine)
-    session = make_sessionmaker(engine)()
+                                                                                          live_server, new_page,
+                                                                                          portal_db):
+    session, settings = portal_db.session, portal_db.settings
     world = World(session, clock)
     supplier = world.org("Supplier Ltd", category="large_supplier")
     session.add(DccUser(organisation_id=supplier.id, eui64=SUPPLIER, role_rows=[DccUserRole(role="IS")]))
@@ -97,5 +92,3 @@ def test_its_aro_releases_a_quarantined_request_with_a_signed_file_and_a_colleag
     expect(aro.locator("#action-done")).to_contain_text("1 released")
     session.expire_all()
     assert session.scalar(select(QuarantinedRequest.status).where(QuarantinedRequest.request_id == RID)) == "released"
-    session.close()
-    engine.dispose()

@@ -13,9 +13,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
 from gbsmart.alerts import broadcasts
-from gbsmart.config import Settings
 from gbsmart.core.context import Actor, Ctx
-from gbsmart.core.db import Base, make_engine, make_sessionmaker
 from gbsmart.models.parties import Person
 from gbsmart.ssi import features
 from tests.conftest import World
@@ -34,20 +32,14 @@ class SsiSite:
 
 
 @pytest.fixture
-def ssi_site(tmp_path, clock, live_server) -> Iterator[SsiSite]:
-    db_url = f"sqlite:///{tmp_path / 'portal.db'}"
-    settings = Settings(data_dir=tmp_path / "var", database_url=db_url, secret_key="test-secret-key-not-for-production")
-    engine = make_engine(db_url)
-    Base.metadata.create_all(engine)
-    session = make_sessionmaker(engine)()
+def ssi_site(portal_db, clock, live_server) -> Iterator[SsiSite]:
+    session, settings = portal_db.session, portal_db.settings
     ctx = Ctx(session=session, actor=Actor.system("test"), clock=clock, settings=settings)
     people = make_traffic(ctx, session, World(session, clock), add_person=add_person)
     features.enable(ctx, "ssi_home", people["supplier"].organisation_id)
     features.enable(ctx, "audit_search", for_all=True)
     session.commit()
     yield SsiSite(live_server(settings, clock=clock), session, ctx, people)
-    session.close()
-    engine.dispose()
 
 
 def test_a_suppliers_person_sees_its_service_at_a_glance(ssi_site: SsiSite, new_page) -> None:

@@ -87,23 +87,24 @@ def _organisation(ctx: Ctx, organisation_id: int) -> Organisation:
     return org
 
 
-def _who(ctx: Ctx, organisation_id: int | None) -> dict[str, Any]:
-    if organisation_id is None:
-        return {"for": "all"}
-    return {"for": "party", "organisation_id": organisation_id,
-            "organisation": _organisation(ctx, organisation_id).name}
-
-
-def enable(ctx: Ctx, name: str, organisation_id: int | None = None, *, for_all: bool = False) -> bool:
-    """Switch ``name`` on for one Party or (``for_all``) for every Party; False when it already was."""
+def _target(ctx: Ctx, name: str, organisation_id: int | None, for_all: bool
+            ) -> tuple[dict[str, Any], ColumnElement[bool]]:
+    """For a switch of ``name`` by staff: (whom it is for, as the change log records it; the SQL of its row)."""
     _require_staff(ctx)
     feature(name)
     if (organisation_id is None) == (not for_all):
         raise Invalid("Name one Party or all, not both nor neither",
                       detail=[{"field": "organisation_id", "message": "give a Party, or choose all Parties"}])
-    who = _who(ctx, organisation_id)
-    org_match = (FeatureSwitch.organisation_id.is_(None) if organisation_id is None
-                 else FeatureSwitch.organisation_id == organisation_id)
+    if organisation_id is None:
+        return {"for": "all"}, FeatureSwitch.organisation_id.is_(None)
+    return ({"for": "party", "organisation_id": organisation_id,
+             "organisation": _organisation(ctx, organisation_id).name},
+            FeatureSwitch.organisation_id == organisation_id)
+
+
+def enable(ctx: Ctx, name: str, organisation_id: int | None = None, *, for_all: bool = False) -> bool:
+    """Switch ``name`` on for one Party or (``for_all``) for every Party; False when it already was."""
+    who, org_match = _target(ctx, name, organisation_id, for_all)
     if ctx.session.scalar(select(FeatureSwitch.id).where(FeatureSwitch.feature == name, org_match)) is not None:
         return False
     row = FeatureSwitch(feature=name, organisation_id=organisation_id, enabled_at=ctx.clock.now(),
@@ -117,14 +118,7 @@ def enable(ctx: Ctx, name: str, organisation_id: int | None = None, *, for_all: 
 def disable(ctx: Ctx, name: str, organisation_id: int | None = None, *, for_all: bool = False) -> bool:
     """Switch ``name`` off for one Party, or (``for_all``) remove the "all Parties" switch (the early-access Parties
     keep theirs); False when there was nothing to switch off."""
-    _require_staff(ctx)
-    feature(name)
-    if (organisation_id is None) == (not for_all):
-        raise Invalid("Name one Party or all, not both nor neither",
-                      detail=[{"field": "organisation_id", "message": "give a Party, or choose all Parties"}])
-    who = _who(ctx, organisation_id)
-    org_match = (FeatureSwitch.organisation_id.is_(None) if organisation_id is None
-                 else FeatureSwitch.organisation_id == organisation_id)
+    who, org_match = _target(ctx, name, organisation_id, for_all)
     gone = cast(CursorResult[Any], ctx.session.execute(
         delete(FeatureSwitch).where(FeatureSwitch.feature == name, org_match))).rowcount  # DML: a cursor result
     if not gone:
