@@ -16,6 +16,9 @@ from gbsmart.core.clock import FixedClock
 from gbsmart.core.context import Actor, Ctx
 from gbsmart.core.db import Base, make_engine, make_sessionmaker
 
+#: the portal secret key of every test Settings (it also seals the test officers' second-factor secrets)
+TEST_SECRET_KEY = "test-secret-key-not-for-production"
+
 pytest_plugins = ["tests.plugins.databases", "tests.plugins.browser", "tests.plugins.nats", "tests.plugins.axe"]
 
 
@@ -33,7 +36,7 @@ def _plain_http_session_cookie(monkeypatch) -> None:
 
 @pytest.fixture
 def settings(tmp_path, db_url) -> Settings:
-    return Settings(data_dir=tmp_path / "var", database_url=db_url, secret_key="test-secret-key-not-for-production")
+    return Settings(data_dir=tmp_path / "var", database_url=db_url, secret_key=TEST_SECRET_KEY)
 
 
 @pytest.fixture
@@ -106,7 +109,9 @@ class World:
                    password_hash=hash_password(TEST_PASSWORD), created_at=self.clock.now(),
                    role_rows=[PersonRole(role=r) for r in roles])
         if set(roles) & SECOND_FACTOR_ROLES:  # officers must have a second factor (issue 15): a known secret
-            p.totp_secret, p.totp_enabled_at = TEST_TOTP_SECRET, self.clock.now()
+            from gbsmart.parties.second_factor import seal
+
+            p.totp_secret, p.totp_enabled_at = seal(TEST_SECRET_KEY, TEST_TOTP_SECRET), self.clock.now()
         self.session.add(p)
         self.session.commit()
         return p

@@ -8,6 +8,7 @@ import re
 
 import pyotp
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -164,7 +165,7 @@ def test_turning_it_off_needs_a_current_code_and_an_officer_cannot(session, worl
         second_factor.disable(_as(session, clock, settings, sro), sro, totp_code(clock), "1.2.3.4")
     with pytest.raises(Forbidden, match="Only the person themselves"):
         second_factor.enrolment(_as(session, clock, settings, sro), pat)
-    assert sro.totp_secret == TEST_TOTP_SECRET
+    assert second_factor.unseal(settings, sro.totp_secret) == TEST_TOTP_SECRET  # untouched
 
 
 def test_the_code_administrator_resets_a_lost_second_factor_audited_and_the_sessions_end(client, world, session,
@@ -194,8 +195,25 @@ def test_the_reset_from_the_command_line(cli_env, world, session):
     refused = CliRunner().invoke(cli, ["users", "reset-second-factor", "sro", "--as", "clerk"])
     assert refused.exit_code == 1 and "Only the Code Administrator" in refused.output
     session.expire_all()
-    assert session.scalar(select(Person.totp_secret).where(Person.username == "sro")) == TEST_TOTP_SECRET
+    assert session.scalar(select(Person.totp_secret).where(Person.username == "sro")) is not None  # untouched
     done = CliRunner().invoke(cli, ["users", "reset-second-factor", "sro"])
     assert done.exit_code == 0, done.output
     session.expire_all()
     assert session.scalar(select(Person.totp_secret).where(Person.username == "sro")) is None
+
+
+def test_the_secret_is_kept_sealed_and_a_changed_portal_key_says_what_to_do(world, session, clock, settings):
+    pat = world.person("pat", "party_user")
+    ctx = _as(session, clock, settings, pat)
+    shown = second_factor.enrolment(ctx, pat)
+    session.commit()
+    stored = session.scalar(select(Person.totp_secret).where(Person.username == "pat"))
+    assert stored.startswith(second_factor.SEALED) and shown.secret not in stored  # never in the clear
+    assert second_factor.unseal(settings, stored) == shown.secret
+    other = settings.model_copy(update={"secret_key": SecretStr("another-portal-key")})
+    with pytest.raises(Conflict, match="secret key has changed"):
+        second_factor.unseal(other, stored)
+    with pytest.raises(Conflict, match="reset your second factor"):
+        second_factor.unseal(settings, "JBSWY3DPEHPK3PXP")  # not sealed by gbsmart
+    second_factor.confirm(ctx, pat, pyotp.TOTP(shown.secret).at(clock.now()), "1.2.3.4")  # the app's code works
+    assert second_factor.is_enabled(pat)

@@ -47,7 +47,7 @@ class Person(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     # the TOTP second factor (parties/second_factor.py): the base32 secret from enrolment, when a code confirmed it
     # (None: not turned on, or enrolment not confirmed yet), and the time step of the last code accepted (replays)
-    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    totp_secret: Mapped[str | None] = mapped_column(String(200), nullable=True)  # sealed: second_factor.seal
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
 

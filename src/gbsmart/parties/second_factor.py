@@ -9,10 +9,13 @@
   Wrong and replayed codes count in the sign-in throttle (``signin.count_failure``), as wrong passwords do.
 - ``session_state``: whether a signed-in browser may be used (OK), must still give its code (CODE) or must enrol
   first because one of the person's roles requires a second factor (ENROL; ``second_factor_required_roles``).
+- ``seal`` / ``unseal``: the secret is kept encrypted (Fernet, key derived from the portal's secret key by HKDF),
+  so a copy of the database alone does not give anyone's codes.
 """
 
 from __future__ import annotations
 
+import base64
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +23,9 @@ from enum import Enum
 
 import pyotp
 import segno
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from gbsmart.config import Settings
 from gbsmart.core.audit import record_change
@@ -40,6 +46,33 @@ PENDING_FOR = timedelta(minutes=10)
 
 WRONG_CODE = "That code is not right: type the 6-digit code your authenticator app shows now."
 REPLAYED_CODE = "That code was already used: wait for the next code in your authenticator app and type it."
+
+
+#: how a sealed secret starts: Fernet (AES-128-CBC + HMAC-SHA256) under a key derived from the portal's secret key
+SEALED = "fernet1:"
+
+
+def _fernet(secret_key: str) -> Fernet:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+               info=b"gbsmart second-factor secrets").derive(secret_key.encode("utf-8"))
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def seal(secret_key: str, secret: str) -> str:
+    """The TOTP secret as the database keeps it: encrypted and authenticated, never in the clear."""
+    return SEALED + _fernet(secret_key).encrypt(secret.encode("ascii")).decode("ascii")
+
+
+def unseal(settings: Settings, stored: str) -> str:
+    """The TOTP secret from its sealed form; a Conflict that says what to do if it cannot be opened (the portal's
+    secret key changed since enrolment, or the value was not written by gbsmart)."""
+    try:
+        if not stored.startswith(SEALED):
+            raise InvalidToken
+        return _fernet(settings.resolved_secret_key()).decrypt(stored[len(SEALED):].encode("ascii")).decode("ascii")
+    except (InvalidToken, ValueError):
+        raise Conflict("Your second factor cannot be checked: the portal's secret key has changed since you enrolled. "
+                       "Ask the Code Administrator to reset your second factor, then enrol again.") from None
 
 
 class State(Enum):
@@ -152,13 +185,14 @@ def enrolment(ctx: Ctx, person: Person, *, fresh: bool = False) -> Enrolment:
         raise Conflict("Your second factor is already on: turn it off first (with a current code) to move it to "
                        "another app.")
     if person.totp_secret is None or fresh:
-        person.totp_secret = pyotp.random_base32()
+        person.totp_secret = seal(ctx.settings.resolved_secret_key(), pyotp.random_base32())
         person.totp_last_step = None
         record_change(ctx, "second_factor.enrol", "person", person.id, None, {"username": person.username})
-    uri = pyotp.TOTP(person.totp_secret, digits=DIGITS, interval=INTERVAL).provisioning_uri(
+    secret = unseal(ctx.settings, person.totp_secret)
+    uri = pyotp.TOTP(secret, digits=DIGITS, interval=INTERVAL).provisioning_uri(
         name=person.username, issuer_name=ctx.settings.second_factor_issuer)
     qr = segno.make(uri, error="m").svg_inline(scale=4, title="Second factor: scan with your authenticator app")
-    return Enrolment(person.totp_secret, uri, qr)
+    return Enrolment(secret, uri, qr)
 
 
 def confirm(ctx: Ctx, person: Person, code: str, address: str | None, web: WebSession | None = None) -> None:
@@ -169,7 +203,7 @@ def confirm(ctx: Ctx, person: Person, code: str, address: str | None, web: WebSe
     if person.totp_secret is None:
         raise Invalid("Start enrolment first: open Account security (/account/second-factor) to get a secret.",
                       detail=[{"field": "code", "message": "no secret to confirm"}])
-    _checked(ctx, person, person.totp_secret, code, address)
+    _checked(ctx, person, unseal(ctx.settings, person.totp_secret), code, address)
     person.totp_enabled_at = ctx.clock.now()
     if web is not None:
         web.second_factor_at = ctx.clock.now()
@@ -187,7 +221,7 @@ def disable(ctx: Ctx, person: Person, code: str, address: str | None) -> None:
         raise Forbidden(f"A {role_names(roles)} must keep the second factor on. To move it to another phone, ask "
                         "the Code Administrator to reset it, then enrol again.")
     assert person.totp_secret is not None
-    _checked(ctx, person, person.totp_secret, code, address)
+    _checked(ctx, person, unseal(ctx.settings, person.totp_secret), code, address)
     _clear(person)
     record_change(ctx, "second_factor.disable", "person", person.id, {"second_factor": True},
                   {"second_factor": False, "username": person.username})
@@ -226,7 +260,7 @@ def give_code(ctx: Ctx, web: WebSession, code: str, address: str | None) -> None
         sessions.end(web, ctx.clock.now(), "second factor not given in time")
         raise Unauthorised("Too long since the password was given: sign in again.")
     assert person.totp_secret is not None
-    _checked(ctx, person, person.totp_secret, code, address)
+    _checked(ctx, person, unseal(ctx.settings, person.totp_secret), code, address)
     signin.forget_failures(ctx, person.username)
     web.second_factor_at = ctx.clock.now()
     record_change(ctx, "sign_in.second_factor", "web_session", web.id, None, {"username": person.username})

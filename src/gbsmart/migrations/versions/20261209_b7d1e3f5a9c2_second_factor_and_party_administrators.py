@@ -35,7 +35,7 @@ def _person_roles(values: tuple[str, ...]) -> None:
 
 def upgrade() -> None:
     with op.batch_alter_table('people', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('totp_secret', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('totp_secret', sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column('totp_enabled_at', gbsmart.core.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('totp_last_step', sa.Integer(), nullable=True))
     with op.batch_alter_table('web_sessions', schema=None) as batch_op:
