@@ -131,7 +131,7 @@ def glance(ctx: Ctx, organisation_id: int | None = None) -> Glance:
     q = QuarantinedRequest
     held, oldest = s.execute(select(func.count(), func.min(q.received_at))
                              .where(*_in(q.originator, ids), q.status == QuarantineStatus.HELD.value)).one()
-    g.quarantined_held, g.oldest_held_at = int(held or 0), _aware(oldest, now)
+    g.quarantined_held, g.oldest_held_at = int(held or 0), oldest  # MIN keeps the column's UTC type
     n = NorthboundMessage
     kinds: Counter[str] = Counter()
     for kind, count in s.execute(select(n.kind, func.count()).where(
@@ -144,7 +144,7 @@ def glance(ctx: Ctx, organisation_id: int | None = None) -> Glance:
         n.delivered_at <= now)) or 0)
     waiting, oldest_w = s.execute(select(func.count(), func.min(n.created_at)).where(
         *_in(n.user_id, ids), n.delivered_at.is_(None), n.expired_at.is_(None))).one()
-    g.waiting, g.oldest_waiting_at = int(waiting or 0), _aware(oldest_w, now)
+    g.waiting, g.oldest_waiting_at = int(waiting or 0), oldest_w
     g.expired_unreported = int(s.scalar(select(func.count()).select_from(n).where(
         *_in(n.user_id, ids), n.expired_at.is_not(None), n.expiry_reported_at.is_(None))) or 0)
     r = GatewayResponse
@@ -164,15 +164,6 @@ def _incidents(ctx: Ctx, org: Organisation | None) -> list[incidents.Row]:
     if org is not None and ctx.actor.has_role(*STAFF):
         rows = [r for r in rows if r.incident.organisation_id == org.id]
     return rows
-
-
-def _aware(value: datetime | str | None, now: datetime) -> datetime | None:
-    """A min() over a timestamp column: SQLite gives text, PostgreSQL a datetime."""
-    if value is None:
-        return None
-    if not isinstance(value, datetime):
-        value = datetime.fromisoformat(str(value))
-    return value if value.tzinfo is not None else value.replace(tzinfo=now.tzinfo)
 
 
 def age_text(at: datetime | None, now: datetime) -> str:
